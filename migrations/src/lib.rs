@@ -1,0 +1,15 @@
+//! Schema migrations, one file each. A migration that has landed is never
+//! edited: a change to the schema is a new file appended to `Migrator`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_identity_and_contacts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261130_000001_identity_and_contacts::Migration)]
+    }
+}

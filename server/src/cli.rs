@@ -1,0 +1,218 @@
+//! The command line of DESIGN.md section 8. Results go to stdout and
+//! nothing else does; logs and errors go to stderr.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use crate::domain::{PhoneRegion, Role};
+use crate::store::{self, Store, StoreError};
+use crate::{AppState, Settings, graphql, http};
+
+#[derive(Parser)]
+#[command(name = "contacts-server", version, about = "The contacts GraphQL server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArgs {
+    /// sqlite://FILE?mode=rwc or postgres://USER@HOST/DB
+    #[arg(long, env = "CONTACTS_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve GraphQL (GraphiQL at /graphql).
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long, env = "CONTACTS_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// ISO region for phone numbers written without a country code.
+        #[arg(long, env = "CONTACTS_DEFAULT_REGION", default_value = "US")]
+        default_region: PhoneRegion,
+    },
+    /// Apply pending migrations.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Manage teams.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the GraphQL schema (what schema.graphql holds).
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum TeamCommand {
+    /// Create a team.
+    Create {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and print its API token, nothing else.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Role,
+        /// Name of a team the user joins.
+        #[arg(long)]
+        team: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("CONTACTS_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(database: &DatabaseArgs) -> Result<Store, CliError> {
+    let store = Store::connect(&database.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn dispatch(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Serve {
+            database,
+            listen,
+            default_region,
+        } => {
+            let store = open(&database).await?;
+            let state = AppState {
+                store,
+                settings: Arc::new(Settings {
+                    default_region,
+                    ..Settings::default()
+                }),
+            };
+            serve(state, listen).await
+        }
+        Command::Migrate { database } => {
+            open(&database).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Team {
+            command: TeamCommand::Create { name, database },
+        } => {
+            let store = open(&database).await?;
+            let team = store::users::create_team(&store, &name).await?;
+            println!("{}", team.name);
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    name,
+                    role,
+                    team,
+                    database,
+                },
+        } => {
+            let store = open(&database).await?;
+            let (_, token) =
+                store::users::create_user(&store, &name, role, team.as_deref()).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM. The one stdout line is the address
+/// actually bound, so `--listen 127.0.0.1:0` can be used by scripts.
+pub async fn serve(state: AppState, listen: SocketAddr) -> Result<(), CliError> {
+    let listener = TcpListener::bind(listen).await?;
+    let address = listener.local_addr()?;
+    println!("listening on http://{address}");
+    tracing::info!(%address, "serving GraphQL at /graphql");
+    axum::serve(listener, http::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,185 @@
+//! The two identities of a contact. Once a value of these types exists it is
+//! normalised and valid, so no later layer checks it again.
+
+use std::fmt;
+use std::str::FromStr;
+
+use email_address::{EmailAddress, Options};
+use phonenumber::country;
+use phonenumber::Mode;
+
+use super::validation::ValidationError;
+
+/// RFC 5321 caps a forward path at 256 octets including the angle brackets.
+const EMAIL_MAX: usize = 254;
+/// A phone number as typed, before parsing; generous for spaces and dashes.
+const PHONE_INPUT_MAX: usize = 40;
+
+/// A trimmed, lower-cased, syntactically valid email address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let normalised = raw.trim().to_lowercase();
+        if normalised.is_empty() {
+            return Err(ValidationError::new(field, "must not be empty"));
+        }
+        if normalised.len() > EMAIL_MAX {
+            return Err(ValidationError::new(
+                field,
+                format!("must be at most {EMAIL_MAX} characters"),
+            ));
+        }
+        let options = Options::default()
+            .with_required_tld()
+            .without_domain_literal()
+            .without_display_text();
+        EmailAddress::parse_with_options(&normalised, options)
+            .map_err(|_| ValidationError::new(field, "is not a valid email address"))?;
+        Ok(Self(normalised))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// A value read back from the database, where only parsed values are
+    /// ever written.
+    pub fn from_trusted(stored: String) -> Self {
+        Self(stored)
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The region assumed for numbers written without a country code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(country::Id);
+
+impl PhoneRegion {
+    pub fn id(self) -> country::Id {
+        self.0
+    }
+}
+
+impl Default for PhoneRegion {
+    fn default() -> Self {
+        Self(country::Id::US)
+    }
+}
+
+impl FromStr for PhoneRegion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        country::Id::from_str(&s.trim().to_uppercase())
+            .map(Self)
+            .map_err(|_| format!("{s:?} is not an ISO 3166-1 alpha-2 region code"))
+    }
+}
+
+/// A phone number in E.164 form (`+14155550100`), valid by libphonenumber's
+/// metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(
+        field: &'static str,
+        raw: &str,
+        region: PhoneRegion,
+    ) -> Result<Self, ValidationError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(ValidationError::new(field, "must not be empty"));
+        }
+        if trimmed.chars().count() > PHONE_INPUT_MAX {
+            return Err(ValidationError::new(
+                field,
+                format!("must be at most {PHONE_INPUT_MAX} characters"),
+            ));
+        }
+        let number = phonenumber::parse(Some(region.id()), trimmed)
+            .map_err(|_| ValidationError::new(field, "is not a phone number"))?;
+        if !number.is_valid() {
+            return Err(ValidationError::new(field, "is not a valid phone number"));
+        }
+        Ok(Self(number.format().mode(Mode::E164).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// A value read back from the database, where only parsed values are
+    /// ever written.
+    pub fn from_trusted(stored: String) -> Self {
+        Self(stored)
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        let email = Email::parse("email", "  Ann@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "ann@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused_naming_the_field() {
+        for raw in ["ann", "ann@", "@example.com", "ann@example", "Ann <ann@example.com>", "a b@example.com"] {
+            let err = Email::parse("email", raw).unwrap_err();
+            assert_eq!(err.field, "email", "{raw}");
+        }
+    }
+
+    #[test]
+    fn national_number_uses_the_default_region() {
+        let phone = Phone::parse("mobilePhone", "(415) 555-0100", PhoneRegion::default()).unwrap();
+        assert_eq!(phone.as_str(), "+14155550100");
+    }
+
+    #[test]
+    fn international_number_ignores_the_default_region() {
+        let region: PhoneRegion = "gb".parse().unwrap();
+        let phone = Phone::parse("mobilePhone", "+1 415 555 0100", region).unwrap();
+        assert_eq!(phone.as_str(), "+14155550100");
+        let uk = Phone::parse("mobilePhone", "07400 123456", region).unwrap();
+        assert_eq!(uk.as_str(), "+447400123456");
+    }
+
+    #[test]
+    fn invalid_numbers_are_refused() {
+        for raw in ["12", "not a phone", "+1 000 000 0000", "+999 1234"] {
+            let err = Phone::parse("mobilePhone", raw, PhoneRegion::default()).unwrap_err();
+            assert_eq!(err.field, "mobilePhone", "{raw}");
+        }
+    }
+
+    #[test]
+    fn unknown_region_is_refused() {
+        assert!("XX".parse::<PhoneRegion>().is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure rules: what a valid identity is, what an edit of a contact changes,
+//! who may do what. Nothing here touches the database or GraphQL, so every
+//! rule can be tested on plain values.
+
+pub mod contact;
+pub mod identity;
+pub mod permissions;
+pub mod validation;
+
+pub use contact::{ContactFields, ContactPatch, FieldChange, Source};
+pub use identity::{Email, Phone, PhoneRegion};
+pub use permissions::{Access, Principal, Role};
+pub use validation::ValidationError;

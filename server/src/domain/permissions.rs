@@ -1,0 +1,185 @@
+//! Who may do what (DESIGN.md section 7). The store turns [`Access`] into a
+//! SQL condition so a contact a caller cannot access is never read, counted
+//! or paged over; the GraphQL guards ask the `may_*` questions per field.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Everything, on all contacts.
+    Admin,
+    /// Read, write and delete the contacts they own or share through a team.
+    Member,
+    /// Read the contacts they own or share through a team, without personal
+    /// data, owner or history.
+    Viewer,
+    /// A system that records activities and creates or updates contacts by
+    /// identity. It must match identities across the whole database, so it
+    /// sees all contacts, but it never deletes and never reads owner or
+    /// history.
+    Integration,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Member, Role::Viewer, Role::Integration];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::Member => "MEMBER",
+            Role::Viewer => "VIEWER",
+            Role::Integration => "INTEGRATION",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown role {s:?}; expected ADMIN, MEMBER, VIEWER or INTEGRATION"))
+    }
+}
+
+/// Which contacts a caller can reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    All,
+    /// Contacts owned by `user_id` or shared with one of `team_ids`.
+    OwnedOrShared { user_id: i64, team_ids: Vec<i64> },
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub role: Role,
+    pub team_ids: Vec<i64>,
+}
+
+/// Why an assignment of owner or team is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentRefused {
+    OwnerNotSelf,
+    TeamNotJoined,
+}
+
+impl Principal {
+    pub fn access(&self) -> Access {
+        match self.role {
+            Role::Admin | Role::Integration => Access::All,
+            Role::Member | Role::Viewer => Access::OwnedOrShared {
+                user_id: self.user_id,
+                team_ids: self.team_ids.clone(),
+            },
+        }
+    }
+
+    pub fn can_access(&self, owner_id: Option<i64>, team_id: Option<i64>) -> bool {
+        match self.access() {
+            Access::All => true,
+            Access::OwnedOrShared { user_id, team_ids } => {
+                owner_id == Some(user_id) || team_id.is_some_and(|team| team_ids.contains(&team))
+            }
+        }
+    }
+
+    pub fn may_write_contacts(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Member | Role::Integration)
+    }
+
+    pub fn may_delete_contacts(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Member)
+    }
+
+    /// Email and mobile phone.
+    pub fn may_read_personal_data(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Member | Role::Integration)
+    }
+
+    /// Owner and history say who works with whom; only people who manage
+    /// contacts see them.
+    pub fn may_read_ownership_and_history(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Member)
+    }
+
+    pub fn may_administer(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// A member may only make a contact theirs or share it with a team they
+    /// are in, so they cannot hand records to people they cannot see.
+    pub fn check_assignment(
+        &self,
+        owner_id: Option<i64>,
+        team_id: Option<i64>,
+    ) -> Result<(), AssignmentRefused> {
+        if self.role != Role::Member {
+            return Ok(());
+        }
+        if owner_id.is_some_and(|owner| owner != self.user_id) {
+            return Err(AssignmentRefused::OwnerNotSelf);
+        }
+        if team_id.is_some_and(|team| !self.team_ids.contains(&team)) {
+            return Err(AssignmentRefused::TeamNotJoined);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> Principal {
+        Principal {
+            user_id: 7,
+            role: Role::Member,
+            team_ids: vec![3],
+        }
+    }
+
+    #[test]
+    fn member_reaches_own_and_team_contacts_only() {
+        let m = member();
+        assert!(m.can_access(Some(7), None));
+        assert!(m.can_access(Some(8), Some(3)));
+        assert!(!m.can_access(Some(8), Some(4)));
+        assert!(!m.can_access(None, None));
+    }
+
+    #[test]
+    fn viewer_reads_no_personal_data() {
+        let v = Principal {
+            role: Role::Viewer,
+            ..member()
+        };
+        assert!(!v.may_read_personal_data());
+        assert!(!v.may_write_contacts());
+        assert!(v.can_access(Some(7), None));
+    }
+
+    #[test]
+    fn member_assigns_only_to_self_and_own_teams() {
+        let m = member();
+        assert_eq!(m.check_assignment(Some(7), Some(3)), Ok(()));
+        assert_eq!(m.check_assignment(Some(8), None), Err(AssignmentRefused::OwnerNotSelf));
+        assert_eq!(m.check_assignment(None, Some(4)), Err(AssignmentRefused::TeamNotJoined));
+    }
+
+    #[test]
+    fn roles_parse_case_insensitively() {
+        assert_eq!("admin".parse::<Role>(), Ok(Role::Admin));
+        assert!("root".parse::<Role>().is_err());
+    }
+}

@@ -1,0 +1,465 @@
+//! The Contact type, its inputs and its connection.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::guards::{OwnershipAndHistory, PersonalData};
+use super::ids::{self, Kind};
+use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
+use super::user::{Team, User};
+use super::{principal, state};
+use crate::domain::contact::{Change, Raw, RawContactInput};
+use crate::domain::{self, Access};
+use crate::store::contacts::{AssignmentPatch, ContactRecord};
+use crate::store::history;
+use crate::store::listing::{self, Direction, OrderField, Position, SortKey};
+use crate::store::users;
+
+pub fn timestamp(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ContactSource {
+    Manual,
+    Api,
+    Import,
+    Meeting,
+    Chatbot,
+    RoutingForm,
+}
+
+impl From<domain::Source> for ContactSource {
+    fn from(source: domain::Source) -> Self {
+        match source {
+            domain::Source::Manual => ContactSource::Manual,
+            domain::Source::Api => ContactSource::Api,
+            domain::Source::Import => ContactSource::Import,
+            domain::Source::Meeting => ContactSource::Meeting,
+            domain::Source::Chatbot => ContactSource::Chatbot,
+            domain::Source::RoutingForm => ContactSource::RoutingForm,
+        }
+    }
+}
+
+impl From<ContactSource> for domain::Source {
+    fn from(source: ContactSource) -> Self {
+        match source {
+            ContactSource::Manual => domain::Source::Manual,
+            ContactSource::Api => domain::Source::Api,
+            ContactSource::Import => domain::Source::Import,
+            ContactSource::Meeting => domain::Source::Meeting,
+            ContactSource::Chatbot => domain::Source::Chatbot,
+            ContactSource::RoutingForm => domain::Source::RoutingForm,
+        }
+    }
+}
+
+pub struct Contact(pub ContactRecord);
+
+#[Object]
+impl Contact {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Contact, self.0.id)
+    }
+
+    async fn first_name(&self) -> Option<&str> {
+        self.0.fields.first_name.as_deref()
+    }
+
+    async fn last_name(&self) -> Option<&str> {
+        self.0.fields.last_name.as_deref()
+    }
+
+    #[graphql(guard = "PersonalData")]
+    async fn email(&self) -> Option<&str> {
+        self.0.fields.email.as_ref().map(|e| e.as_str())
+    }
+
+    /// E.164, e.g. `+14155550100`.
+    #[graphql(guard = "PersonalData")]
+    async fn mobile_phone(&self) -> Option<&str> {
+        self.0.fields.mobile_phone.as_ref().map(|p| p.as_str())
+    }
+
+    async fn company(&self) -> Option<&str> {
+        self.0.fields.company.as_deref()
+    }
+
+    async fn job_title(&self) -> Option<&str> {
+        self.0.fields.job_title.as_deref()
+    }
+
+    /// IANA time zone name.
+    async fn timezone(&self) -> Option<&str> {
+        self.0.fields.timezone.as_deref()
+    }
+
+    async fn source(&self) -> ContactSource {
+        self.0.source.into()
+    }
+
+    #[graphql(guard = "OwnershipAndHistory")]
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(owner_id) = self.0.owner_id else {
+            return Ok(None);
+        };
+        let user = users::user_by_id(state(ctx)?.store.db(), owner_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(user.map(User))
+    }
+
+    /// The team the contact is shared with.
+    #[graphql(guard = "OwnershipAndHistory")]
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        let Some(team_id) = self.0.team_id else {
+            return Ok(None);
+        };
+        let team = users::team_by_id(state(ctx)?.store.db(), team_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(team.map(Team))
+    }
+
+    /// Increases with every change; pass it back as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.updated_at)
+    }
+
+    /// Every change to the contact, newest first.
+    #[graphql(guard = "OwnershipAndHistory")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ContactChangeConnection> {
+        let limit = page_size(first)?;
+        let before_id = after
+            .as_deref()
+            .map(decode_cursor::<i64>)
+            .transpose()?;
+        let db = state(ctx)?.store.db();
+        let mut rows = history::page(db, self.0.id, before_id, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Ok(ContactChangeConnection {
+            contact_id: self.0.id,
+            edges: rows
+                .into_iter()
+                .map(|change| ContactChangeEdge {
+                    cursor: encode_cursor(&change.id),
+                    node: ContactChange(change),
+                })
+                .collect(),
+            has_next_page,
+        })
+    }
+}
+
+/// Fields of a contact as a caller types them. In `updateContact` a field
+/// left out is unchanged and `null` (or a blank string) clears it.
+#[derive(InputObject, Default)]
+pub struct ContactInput {
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    /// Any common notation; numbers without a country code are read in the
+    /// server's default region.
+    pub mobile_phone: MaybeUndefined<String>,
+    pub company: MaybeUndefined<String>,
+    pub job_title: MaybeUndefined<String>,
+    pub timezone: MaybeUndefined<String>,
+    pub owner_id: MaybeUndefined<ID>,
+    pub team_id: MaybeUndefined<ID>,
+}
+
+fn raw(value: &MaybeUndefined<String>) -> Raw {
+    match value {
+        MaybeUndefined::Undefined => Raw::Absent,
+        MaybeUndefined::Null => Raw::Null,
+        MaybeUndefined::Value(v) => Raw::Value(v.clone()),
+    }
+}
+
+fn id_change(
+    field: &'static str,
+    kind: Kind,
+    value: &MaybeUndefined<ID>,
+) -> Result<Change<i64>, ApiError> {
+    Ok(match value {
+        MaybeUndefined::Undefined => Change::Keep,
+        MaybeUndefined::Null => Change::Clear,
+        MaybeUndefined::Value(id) => Change::Set(ids::decode_required(field, kind, id)?),
+    })
+}
+
+impl ContactInput {
+    pub fn raw_fields(&self) -> RawContactInput {
+        RawContactInput {
+            first_name: raw(&self.first_name),
+            last_name: raw(&self.last_name),
+            email: raw(&self.email),
+            mobile_phone: raw(&self.mobile_phone),
+            company: raw(&self.company),
+            job_title: raw(&self.job_title),
+            timezone: raw(&self.timezone),
+        }
+    }
+
+    pub fn assignment(&self) -> Result<AssignmentPatch, ApiError> {
+        Ok(AssignmentPatch {
+            owner_id: id_change("ownerId", Kind::User, &self.owner_id)?,
+            team_id: id_change("teamId", Kind::Team, &self.team_id)?,
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ContactFilter {
+    /// Matches inside name, email, company and mobile phone.
+    pub search: Option<String>,
+    pub owner_id: Option<ID>,
+    pub team_id: Option<ID>,
+    pub source: Option<ContactSource>,
+}
+
+const SEARCH_MAX: usize = 200;
+
+impl ContactFilter {
+    pub fn to_store(&self) -> Result<listing::ContactFilter, ApiError> {
+        if self.search.as_ref().is_some_and(|s| s.chars().count() > SEARCH_MAX) {
+            return Err(ApiError::validation(
+                "search",
+                format!("must be at most {SEARCH_MAX} characters"),
+            ));
+        }
+        Ok(listing::ContactFilter {
+            search: self.search.clone(),
+            owner_id: self
+                .owner_id
+                .as_ref()
+                .map(|id| ids::decode_required("ownerId", Kind::User, id))
+                .transpose()?,
+            team_id: self
+                .team_id
+                .as_ref()
+                .map(|id| ids::decode_required("teamId", Kind::Team, id))
+                .transpose()?,
+            source: self.source.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ContactOrderField {
+    #[default]
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Default: by name, A to Z.
+#[derive(InputObject, Default, Clone, Copy)]
+pub struct ContactOrder {
+    pub field: ContactOrderField,
+    pub direction: OrderDirection,
+}
+
+impl ContactOrder {
+    pub fn to_store(self) -> (OrderField, Direction) {
+        let field = match self.field {
+            ContactOrderField::Name => OrderField::Name,
+            ContactOrderField::CreatedAt => OrderField::CreatedAt,
+            ContactOrderField::UpdatedAt => OrderField::UpdatedAt,
+        };
+        let direction = match self.direction {
+            OrderDirection::Asc => Direction::Asc,
+            OrderDirection::Desc => Direction::Desc,
+        };
+        (field, direction)
+    }
+}
+
+/// What a contact cursor holds: the order it belongs to and the position.
+#[derive(Serialize, Deserialize)]
+struct ContactCursor {
+    field: ContactOrderField,
+    direction: OrderDirection,
+    text: Option<String>,
+    int: Option<i64>,
+    id: i64,
+}
+
+pub fn contact_cursor(order: ContactOrder, record: &ContactRecord) -> String {
+    let position = order.to_store().0.position_of(record);
+    let (text, int) = match position.key {
+        SortKey::Text(text) => (Some(text), None),
+        SortKey::Int(int) => (None, Some(int)),
+    };
+    encode_cursor(&ContactCursor {
+        field: order.field,
+        direction: order.direction,
+        text,
+        int,
+        id: position.id,
+    })
+}
+
+pub fn contact_position(order: ContactOrder, cursor: &str) -> Result<Position, ApiError> {
+    let cursor: ContactCursor = decode_cursor(cursor)?;
+    if cursor.field != order.field || cursor.direction != order.direction {
+        return Err(ApiError::validation(
+            "after",
+            "the cursor belongs to another order; start again without it",
+        ));
+    }
+    let key = match (order.field, cursor.text, cursor.int) {
+        (ContactOrderField::Name, Some(text), None) => SortKey::Text(text),
+        (ContactOrderField::CreatedAt | ContactOrderField::UpdatedAt, None, Some(int)) => {
+            SortKey::Int(int)
+        }
+        _ => return Err(ApiError::validation("after", "is not a cursor of this list")),
+    };
+    Ok(Position { key, id: cursor.id })
+}
+
+#[derive(SimpleObject)]
+pub struct ContactEdge {
+    pub cursor: String,
+    pub node: Contact,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ContactConnection {
+    pub edges: Vec<ContactEdge>,
+    pub page_info: PageInfo,
+    #[graphql(skip)]
+    pub access: Access,
+    #[graphql(skip)]
+    pub filter: listing::ContactFilter,
+}
+
+#[ComplexObject]
+impl ContactConnection {
+    /// All contacts matching the filter that the caller can access.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(listing::count(state(ctx)?.store.db(), &self.access, &self.filter)
+            .await
+            .map_err(ApiError::from)?)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ContactFieldChange {
+    /// The field's name in `ContactInput` (`email`, `ownerId`, ...).
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub struct ContactChange(pub history::ContactChange);
+
+#[Object]
+impl ContactChange {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::ContactChange, self.0.id)
+    }
+
+    /// CREATED or UPDATED.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// Through what the change came: MANUAL, API, IMPORT, ...
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        timestamp(self.0.created_at)
+    }
+
+    /// Who made the change; null for a user since removed.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(actor_id) = self.0.actor_user_id else {
+            return Ok(None);
+        };
+        let user = users::user_by_id(state(ctx)?.store.db(), actor_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(user.map(User))
+    }
+
+    /// Field by field. Email and mobile phone values are hidden from callers
+    /// without the personal-data permission.
+    async fn changes(&self, ctx: &Context<'_>) -> Result<Vec<ContactFieldChange>> {
+        let personal = principal(ctx)?.may_read_personal_data();
+        Ok(self
+            .0
+            .changes
+            .iter()
+            .map(|c| {
+                let hidden = !personal && matches!(c.field.as_str(), "email" | "mobilePhone");
+                ContactFieldChange {
+                    field: c.field.clone(),
+                    before: if hidden { None } else { c.before.clone() },
+                    after: if hidden { None } else { c.after.clone() },
+                }
+            })
+            .collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ContactChangeEdge {
+    pub cursor: String,
+    pub node: ContactChange,
+}
+
+pub struct ContactChangeConnection {
+    contact_id: i64,
+    edges: Vec<ContactChangeEdge>,
+    has_next_page: bool,
+}
+
+#[Object]
+impl ContactChangeConnection {
+    async fn edges(&self) -> &[ContactChangeEdge] {
+        &self.edges
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
+        PageInfo::new(&cursors, self.has_next_page)
+    }
+
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(history::count(state(ctx)?.store.db(), self.contact_id)
+            .await
+            .map_err(ApiError::from)?)
+    }
+}

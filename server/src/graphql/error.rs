@@ -1,0 +1,123 @@
+//! The one place where errors of every layer become GraphQL errors. Each
+//! carries `extensions.code`; `VALIDATION` and field-bound `FORBIDDEN` also
+//! carry `extensions.field`. Internal errors are logged here and answered
+//! with a fixed message, never their detail.
+
+use async_graphql::ErrorExtensions;
+
+use crate::domain::ValidationError;
+use crate::store::StoreError;
+
+pub const CANNOT_SAVE_CONTACT_MESSAGE: &str = "Cannot save contact: this email or mobile phone \
+    belongs to a contact you do not have permission to access. Ask your administrator to \
+    resolve the contact record conflict.";
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated,
+    Forbidden {
+        field: Option<&'static str>,
+        message: String,
+    },
+    NotFound,
+    Validation(ValidationError),
+    CannotSaveContact {
+        field: &'static str,
+    },
+    Conflict(String),
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::Forbidden { .. } => "FORBIDDEN",
+            ApiError::NotFound => "NOT_FOUND",
+            ApiError::Validation(_) => "VALIDATION",
+            ApiError::CannotSaveContact { .. } => "CANNOT_SAVE_CONTACT",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Validation(ValidationError::new(field, message))
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated => "a valid bearer token is required".to_owned(),
+            ApiError::Forbidden { message, .. } => message.clone(),
+            ApiError::NotFound => "not found".to_owned(),
+            ApiError::Validation(err) => err.to_string(),
+            ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT_MESSAGE.to_owned(),
+            ApiError::Conflict(message) => message.clone(),
+            ApiError::Internal => "internal error".to_owned(),
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Validation(err) => Some(err.field),
+            ApiError::Forbidden { field, .. } => *field,
+            ApiError::CannotSaveContact { field } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        ApiError::Validation(err)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Validation(err) => ApiError::Validation(err),
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Forbidden { field, reason } => ApiError::Forbidden {
+                field,
+                message: reason.to_owned(),
+            },
+            StoreError::IdentityTaken {
+                field,
+                holder_accessible: false,
+            } => ApiError::CannotSaveContact { field },
+            StoreError::IdentityTaken {
+                field,
+                holder_accessible: true,
+            } => ApiError::validation(field, "already belongs to another contact"),
+            StoreError::Conflict { expected } => ApiError::Conflict(format!(
+                "the contact changed since version {expected}; reload it and try again"
+            )),
+            StoreError::Db(err) => {
+                tracing::error!(error = %err, "database error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        let field = err.field();
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", err.code());
+            if let Some(field) = field {
+                ext.set("field", field);
+            }
+        })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

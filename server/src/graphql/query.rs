@@ -1,0 +1,119 @@
+use async_graphql::{Context, ID, Interface, Object, Result};
+
+use super::contact::{Contact, ContactConnection, ContactEdge, ContactFilter, ContactOrder, contact_cursor, contact_position};
+use super::error::ApiError;
+use super::ids::{self, Kind};
+use super::page::{PageInfo, page_size};
+use super::user::{Team, User};
+use super::{principal, state};
+use crate::store::{contacts, listing, users};
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Contact(Contact),
+    User(User),
+    Team(Team),
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The caller.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+        let caller = principal(ctx)?;
+        let user = users::user_by_id(state(ctx)?.store.db(), caller.user_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(User(user))
+    }
+
+    /// Any object by its global id; null when it does not exist or the
+    /// caller cannot access it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let (kind, number) = ids::decode_any("id", &id)?;
+        let caller = principal(ctx)?;
+        let db = state(ctx)?.store.db();
+        Ok(match kind {
+            Kind::Contact => contacts::find_accessible(db, &caller.access(), number)
+                .await
+                .map_err(ApiError::from)?
+                .map(|c| Node::Contact(Contact(c))),
+            // Users and teams are visible to admins, and to anyone as
+            // themselves or as a team they are in.
+            Kind::User if caller.may_administer() || caller.user_id == number => {
+                users::user_by_id(db, number)
+                    .await
+                    .map_err(ApiError::from)?
+                    .map(|u| Node::User(User(u)))
+            }
+            Kind::Team if caller.may_administer() || caller.team_ids.contains(&number) => {
+                users::team_by_id(db, number)
+                    .await
+                    .map_err(ApiError::from)?
+                    .map(|t| Node::Team(Team(t)))
+            }
+            _ => None,
+        })
+    }
+
+    /// A contact the caller can access; null otherwise.
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {
+        let Some(number) = ids::decode("id", Kind::Contact, &id)? else {
+            return Ok(None);
+        };
+        let caller = principal(ctx)?;
+        let found = contacts::find_accessible(state(ctx)?.store.db(), &caller.access(), number)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(found.map(Contact))
+    }
+
+    /// The contacts the caller can access, a page at a time.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ContactFilter>,
+        order_by: Option<ContactOrder>,
+    ) -> Result<ContactConnection> {
+        let limit = page_size(first)?;
+        let order = order_by.unwrap_or_default();
+        let after = after
+            .as_deref()
+            .map(|cursor| contact_position(order, cursor))
+            .transpose()?;
+        let filter = filter.unwrap_or_default().to_store()?;
+        let access = principal(ctx)?.access();
+        let mut rows = listing::page(
+            state(ctx)?.store.db(),
+            &access,
+            &filter,
+            order.to_store(),
+            after.as_ref(),
+            limit + 1,
+        )
+        .await
+        .map_err(ApiError::from)?;
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let edges: Vec<ContactEdge> = rows
+            .into_iter()
+            .map(|record| ContactEdge {
+                cursor: contact_cursor(order, &record),
+                node: Contact(record),
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+        Ok(ContactConnection {
+            page_info: PageInfo::new(&cursors, has_next_page),
+            edges,
+            access,
+            filter,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+use async_graphql::{Context, Enum, ID, Object, Result};
+
+use super::error::ApiError;
+use super::ids::{self, Kind};
+use super::state;
+use crate::domain;
+use crate::store::users;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+    Viewer,
+    Integration,
+}
+
+impl From<domain::Role> for Role {
+    fn from(role: domain::Role) -> Self {
+        match role {
+            domain::Role::Admin => Role::Admin,
+            domain::Role::Member => Role::Member,
+            domain::Role::Viewer => Role::Viewer,
+            domain::Role::Integration => Role::Integration,
+        }
+    }
+}
+
+pub struct User(pub users::User);
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+        let db = state(ctx)?.store.db();
+        let team_ids = users::team_ids_of(db, self.0.id).await.map_err(ApiError::from)?;
+        let teams = users::teams_by_ids(db, &team_ids).await.map_err(ApiError::from)?;
+        Ok(teams.into_iter().map(Team).collect())
+    }
+}
+
+pub struct Team(pub users::Team);
+
+#[Object]
+impl Team {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Team, self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}

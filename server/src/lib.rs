@@ -1,0 +1,39 @@
+//! contacts-server: the contact database of a scheduling platform, served
+//! over GraphQL. `main.rs` only calls [`cli::run`]; tests and benchmarks use
+//! [`http::app`] and [`AppState`] the same way.
+
+pub mod cli;
+pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod store;
+
+use std::sync::Arc;
+
+use domain::PhoneRegion;
+use store::Store;
+
+/// Everything a request needs, cloned into each handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The region of phone numbers written without a country code.
+    pub default_region: PhoneRegion,
+    pub max_body_bytes: usize,
+    pub max_batch_size: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            default_region: PhoneRegion::default(),
+            max_body_bytes: 1024 * 1024,
+            max_batch_size: 10,
+        }
+    }
+}

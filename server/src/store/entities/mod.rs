@@ -1,0 +1,9 @@
+//! SeaORM entities: the tables' shapes, nothing more. They never leave the
+//! store; callers get domain values or the store's own row types.
+
+pub mod api_token;
+pub mod contact;
+pub mod contact_change;
+pub mod team;
+pub mod team_member;
+pub mod user;

@@ -1,0 +1,51 @@
+use sea_orm::{DbErr, SqlErr};
+use thiserror::Error;
+
+use crate::domain::ValidationError;
+
+/// What a use-case can answer besides success. Each variant is mapped once,
+/// in `graphql::error`, to an `extensions.code`.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// The record does not exist, or the caller cannot access it: the two
+    /// are indistinguishable from outside on purpose.
+    #[error("not found")]
+    NotFound,
+    /// The caller's role does not allow the action; `field` names the input
+    /// field at fault when there is one.
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        field: Option<&'static str>,
+        reason: &'static str,
+    },
+    /// The email or mobile phone typed into `field` belongs to another
+    /// contact. Whether the caller can access that contact decides the
+    /// answer; nothing else about it leaves the store.
+    #[error("{field} belongs to another contact")]
+    IdentityTaken {
+        field: &'static str,
+        holder_accessible: bool,
+    },
+    /// `expectedVersion` is not the contact's version any more.
+    #[error("the contact changed since version {expected}")]
+    Conflict { expected: i32 },
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl StoreError {
+    pub fn forbidden(reason: &'static str) -> Self {
+        StoreError::Forbidden {
+            field: None,
+            reason,
+        }
+    }
+}
+
+/// A write that broke a unique index. Which identity clashed is found by
+/// looking the values up again, not by reading driver message text.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,114 @@
+//! The contact's history: who changed which field, when, and through what.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde::{Deserialize, Serialize};
+
+use super::entities::contact_change;
+use super::{StoreError, now_micros};
+use crate::domain::{FieldChange, Source};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAction {
+    Created,
+    Updated,
+}
+
+impl ChangeAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeAction::Created => "CREATED",
+            ChangeAction::Updated => "UPDATED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactChange {
+    pub id: i64,
+    pub contact_id: i64,
+    pub actor_user_id: Option<i64>,
+    pub action: String,
+    pub source: String,
+    pub changes: Vec<StoredFieldChange>,
+    pub created_at: i64,
+}
+
+pub async fn record(
+    db: &impl ConnectionTrait,
+    contact_id: i64,
+    actor_user_id: Option<i64>,
+    action: ChangeAction,
+    source: Source,
+    changes: &[FieldChange],
+) -> Result<(), StoreError> {
+    let stored: Vec<StoredFieldChange> = changes
+        .iter()
+        .map(|c| StoredFieldChange {
+            field: c.field.to_owned(),
+            before: c.before.clone(),
+            after: c.after.clone(),
+        })
+        .collect();
+    let changes = serde_json::to_string(&stored)
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    contact_change::ActiveModel {
+        contact_id: Set(contact_id),
+        actor_user_id: Set(actor_user_id),
+        action: Set(action.as_str().to_owned()),
+        source: Set(source.as_str().to_owned()),
+        changes: Set(changes),
+        created_at: Set(now_micros()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Newest first; `before_id` continues after the last entry of a page.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    contact_id: i64,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ContactChange>, StoreError> {
+    let mut query = contact_change::Entity::find()
+        .filter(contact_change::Column::ContactId.eq(contact_id))
+        .order_by_desc(contact_change::Column::Id)
+        .limit(limit);
+    if let Some(before_id) = before_id {
+        query = query.filter(contact_change::Column::Id.lt(before_id));
+    }
+    query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| {
+            let changes = serde_json::from_str(&model.changes)
+                .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+            Ok(ContactChange {
+                id: model.id,
+                contact_id: model.contact_id,
+                actor_user_id: model.actor_user_id,
+                action: model.action,
+                source: model.source,
+                changes,
+                created_at: model.created_at,
+            })
+        })
+        .collect()
+}
+
+pub async fn count(db: &impl ConnectionTrait, contact_id: i64) -> Result<u64, StoreError> {
+    Ok(contact_change::Entity::find()
+        .filter(contact_change::Column::ContactId.eq(contact_id))
+        .count(db)
+        .await?)
+}
