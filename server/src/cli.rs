@@ -14,7 +14,11 @@ use crate::store::{self, Store, StoreError};
 use crate::{AppState, Settings, graphql, http};
 
 #[derive(Parser)]
-#[command(name = "contacts-server", version, about = "The contacts GraphQL server")]
+#[command(
+    name = "contacts-server",
+    version,
+    about = "The contacts GraphQL server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -68,7 +68,11 @@ fn accepts(headers: &HeaderMap, media: &str) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|part| part.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media)))
+        .any(|part| {
+            part.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
+        })
 }
 
 /// A client that sends no `Accept` gets `application/json`, as the spec
@@ -79,7 +83,8 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     }
     if accepts(headers, GRAPHQL_RESPONSE_JSON) {
         Some(MediaType::GraphqlResponseJson)
-    } else if accepts(headers, JSON) || accepts(headers, "*/*") || accepts(headers, "application/*") {
+    } else if accepts(headers, JSON) || accepts(headers, "*/*") || accepts(headers, "application/*")
+    {
         Some(MediaType::Json)
     } else {
         None
@@ -90,9 +95,10 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 fn request_error(status: StatusCode, code: &str, message: &str, media: MediaType) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.as_str()),
+    );
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()
@@ -105,7 +111,10 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Principa
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or("an Authorization: Bearer <token> header is required")?;
@@ -140,7 +149,12 @@ async fn graphql_get(
     {
         Ok(request) => request,
         Err(err) => {
-            return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string(), media);
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &err.to_string(),
+                media,
+            );
         }
     };
     if is_mutation(&mut request) {
@@ -202,14 +216,14 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
         Ok(batch) => batch,
         Err((status, message)) => return request_error(status, "BAD_REQUEST", &message, media),
     };
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.is_empty() || requests.len() > limits.max_batch_size {
-            let message = format!(
-                "a batch must hold between 1 and {} operations",
-                limits.max_batch_size
-            );
-            return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message, media);
-        }
+    if let BatchRequest::Batch(requests) = &batch
+        && (requests.is_empty() || requests.len() > limits.max_batch_size)
+    {
+        let message = format!(
+            "a batch must hold between 1 and {} operations",
+            limits.max_batch_size
+        );
+        return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message, media);
     }
     execute(&state, batch, principal, media).await
 }
@@ -228,7 +242,12 @@ fn parse_body(headers: &HeaderMap, bytes: &Bytes) -> Result<BatchRequest, (Statu
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or(JSON);
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         JSON => serde_json::from_slice::<BatchRequest>(bytes).map_err(|err| {
             (
@@ -237,9 +256,8 @@ fn parse_body(headers: &HeaderMap, bytes: &Bytes) -> Result<BatchRequest, (Statu
             )
         }),
         "application/graphql" => {
-            let query = std::str::from_utf8(bytes).map_err(|_| {
-                (StatusCode::BAD_REQUEST, "the body is not UTF-8".to_owned())
-            })?;
+            let query = std::str::from_utf8(bytes)
+                .map_err(|_| (StatusCode::BAD_REQUEST, "the body is not UTF-8".to_owned()))?;
             Ok(BatchRequest::Single(Request::new(query)))
         }
         _ => Err((
@@ -258,8 +276,10 @@ async fn execute(
     let response = state.schema.execute_batch(batch.data(principal)).await;
     let (status, body) = render(response, media);
     let mut http = (status, body.to_string()).into_response();
-    http.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    http.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.as_str()),
+    );
     http
 }
 
@@ -275,10 +295,20 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 fn render_one(mut response: async_graphql::Response) -> (bool, Value) {
     let request_error = is_request_error(&response);
     for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
-            let code = if request_error { "BAD_REQUEST" } else { "INTERNAL" };
-            error.extensions.get_or_insert_with(Default::default).set("code", code);
+            let code = if request_error {
+                "BAD_REQUEST"
+            } else {
+                "INTERNAL"
+            };
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
         }
     }
     let mut value = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));

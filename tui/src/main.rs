@@ -1,1 +1,4 @@
-fn main() { eprintln!("contacts-tui: the terminal client arrives with its own issue"); std::process::exit(2); }
+fn main() {
+    eprintln!("contacts-tui: the terminal client arrives with its own issue");
+    std::process::exit(2);
+}

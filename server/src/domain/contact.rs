@@ -142,7 +142,11 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
-fn text_change(field: &'static str, raw: &Raw, max: usize) -> Result<Change<String>, ValidationError> {
+fn text_change(
+    field: &'static str,
+    raw: &Raw,
+    max: usize,
+) -> Result<Change<String>, ValidationError> {
     Ok(match raw {
         Raw::Absent => Change::Keep,
         Raw::Null => Change::Clear,
@@ -189,7 +193,9 @@ impl ContactPatch {
             first_name: text_change("firstName", &raw.first_name, NAME_MAX)?,
             last_name: text_change("lastName", &raw.last_name, NAME_MAX)?,
             email: parsed_change(&raw.email, |v| Email::parse("email", v))?,
-            mobile_phone: parsed_change(&raw.mobile_phone, |v| Phone::parse("mobilePhone", v, region))?,
+            mobile_phone: parsed_change(&raw.mobile_phone, |v| {
+                Phone::parse("mobilePhone", v, region)
+            })?,
             company: text_change("company", &raw.company, COMPANY_MAX)?,
             job_title: text_change("jobTitle", &raw.job_title, JOB_TITLE_MAX)?,
             timezone: parsed_change(&raw.timezone, |v| timezone("timezone", v))?,
@@ -210,7 +216,11 @@ impl ContactFields {
             timezone: patch.timezone.apply(&self.timezone),
         };
         if next.email.is_none() && next.mobile_phone.is_none() {
-            let field = if matches!(patch.email, Change::Clear) { "email" } else { "mobilePhone" };
+            let field = if matches!(patch.email, Change::Clear) {
+                "email"
+            } else {
+                "mobilePhone"
+            };
             return Err(ValidationError::new(
                 field,
                 "a contact needs an email or a mobile phone",

@@ -5,8 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use email_address::{EmailAddress, Options};
-use phonenumber::country;
 use phonenumber::Mode;
+use phonenumber::country;
 
 use super::validation::ValidationError;
 
@@ -149,7 +149,14 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused_naming_the_field() {
-        for raw in ["ann", "ann@", "@example.com", "ann@example", "Ann <ann@example.com>", "a b@example.com"] {
+        for raw in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "Ann <ann@example.com>",
+            "a b@example.com",
+        ] {
             let err = Email::parse("email", raw).unwrap_err();
             assert_eq!(err.field, "email", "{raw}");
         }

@@ -47,7 +47,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown role {s:?}; expected ADMIN, MEMBER, VIEWER or INTEGRATION"))
+            .ok_or_else(|| {
+                format!("unknown role {s:?}; expected ADMIN, MEMBER, VIEWER or INTEGRATION")
+            })
     }
 }
 
@@ -56,7 +58,10 @@ impl FromStr for Role {
 pub enum Access {
     All,
     /// Contacts owned by `user_id` or shared with one of `team_ids`.
-    OwnedOrShared { user_id: i64, team_ids: Vec<i64> },
+    OwnedOrShared {
+        user_id: i64,
+        team_ids: Vec<i64>,
+    },
 }
 
 /// The authenticated caller of a request.
@@ -173,8 +178,14 @@ mod tests {
     fn member_assigns_only_to_self_and_own_teams() {
         let m = member();
         assert_eq!(m.check_assignment(Some(7), Some(3)), Ok(()));
-        assert_eq!(m.check_assignment(Some(8), None), Err(AssignmentRefused::OwnerNotSelf));
-        assert_eq!(m.check_assignment(None, Some(4)), Err(AssignmentRefused::TeamNotJoined));
+        assert_eq!(
+            m.check_assignment(Some(8), None),
+            Err(AssignmentRefused::OwnerNotSelf)
+        );
+        assert_eq!(
+            m.check_assignment(None, Some(4)),
+            Err(AssignmentRefused::TeamNotJoined)
+        );
     }
 
     #[test]

@@ -20,7 +20,11 @@ impl ValidationError {
 
 /// Trims a free-text value; blank means "no value". Longer than `max`
 /// characters is refused rather than cut, so nothing is silently lost.
-pub fn text(field: &'static str, value: &str, max: usize) -> Result<Option<String>, ValidationError> {
+pub fn text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Ok(None);
@@ -32,7 +36,10 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<Option<Strin
         ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(Some(trimmed.to_owned()))
 }

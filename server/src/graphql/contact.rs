@@ -148,10 +148,7 @@ impl Contact {
         after: Option<String>,
     ) -> Result<ContactChangeConnection> {
         let limit = page_size(first)?;
-        let before_id = after
-            .as_deref()
-            .map(decode_cursor::<i64>)
-            .transpose()?;
+        let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
         let db = state(ctx)?.store.db();
         let mut rows = history::page(db, self.0.id, before_id, limit + 1)
             .await
@@ -243,7 +240,11 @@ const SEARCH_MAX: usize = 200;
 
 impl ContactFilter {
     pub fn to_store(&self) -> Result<listing::ContactFilter, ApiError> {
-        if self.search.as_ref().is_some_and(|s| s.chars().count() > SEARCH_MAX) {
+        if self
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > SEARCH_MAX)
+        {
             return Err(ApiError::validation(
                 "search",
                 format!("must be at most {SEARCH_MAX} characters"),
@@ -341,7 +342,12 @@ pub fn contact_position(order: ContactOrder, cursor: &str) -> Result<Position, A
         (ContactOrderField::CreatedAt | ContactOrderField::UpdatedAt, None, Some(int)) => {
             SortKey::Int(int)
         }
-        _ => return Err(ApiError::validation("after", "is not a cursor of this list")),
+        _ => {
+            return Err(ApiError::validation(
+                "after",
+                "is not a cursor of this list",
+            ));
+        }
     };
     Ok(Position { key, id: cursor.id })
 }
@@ -367,9 +373,11 @@ pub struct ContactConnection {
 impl ContactConnection {
     /// All contacts matching the filter that the caller can access.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(listing::count(state(ctx)?.store.db(), &self.access, &self.filter)
-            .await
-            .map_err(ApiError::from)?)
+        Ok(
+            listing::count(state(ctx)?.store.db(), &self.access, &self.filter)
+                .await
+                .map_err(ApiError::from)?,
+        )
     }
 }
 

@@ -36,7 +36,9 @@ pub fn encode(kind: Kind, id: i64) -> ID {
 /// Any global id: which type it names and its number.
 pub fn decode_any(field: &'static str, id: &ID) -> Result<(Kind, i64), ApiError> {
     let malformed = || ApiError::validation(field, "is not a valid id");
-    let bytes = URL_SAFE_NO_PAD.decode(id.as_str()).map_err(|_| malformed())?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(id.as_str())
+        .map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (name, number) = text.split_once(':').ok_or_else(malformed)?;
     let kind = Kind::ALL
@@ -57,9 +59,8 @@ pub fn decode(field: &'static str, kind: Kind, id: &ID) -> Result<Option<i64>, A
 /// Like [`decode`], but an id of another type is a validation error, as for
 /// a reference inside an input.
 pub fn decode_required(field: &'static str, kind: Kind, id: &ID) -> Result<i64, ApiError> {
-    decode(field, kind, id)?.ok_or_else(|| {
-        ApiError::validation(field, format!("must be the id of a {}", kind.name()))
-    })
+    decode(field, kind, id)?
+        .ok_or_else(|| ApiError::validation(field, format!("must be the id of a {}", kind.name())))
 }
 
 #[cfg(test)]

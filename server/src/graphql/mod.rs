@@ -49,5 +49,30 @@ pub(crate) fn state<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
 }
 
 pub(crate) fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal, ApiError> {
-    ctx.data::<Principal>().map_err(|_| ApiError::Unauthenticated)
+    ctx.data::<Principal>()
+        .map_err(|_| ApiError::Unauthenticated)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// `schema.graphql` is what clients generate code from; it must be the
+    /// schema the server serves.
+    #[test]
+    fn checked_in_schema_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+        let served = super::sdl();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &served).expect("write schema.graphql");
+            return;
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == served,
+            "schema.graphql differs from the served schema; regenerate it with \
+             `cargo run -p contacts-server -- schema > schema.graphql` \
+             (or UPDATE_SCHEMA=1 cargo test -p contacts-server)"
+        );
+    }
 }

@@ -1,6 +1,9 @@
 use async_graphql::{Context, ID, Interface, Object, Result};
 
-use super::contact::{Contact, ContactConnection, ContactEdge, ContactFilter, ContactOrder, contact_cursor, contact_position};
+use super::contact::{
+    Contact, ContactConnection, ContactEdge, ContactFilter, ContactOrder, contact_cursor,
+    contact_position,
+};
 use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::page::{PageInfo, page_size};

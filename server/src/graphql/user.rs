@@ -43,8 +43,12 @@ impl User {
 
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
         let db = state(ctx)?.store.db();
-        let team_ids = users::team_ids_of(db, self.0.id).await.map_err(ApiError::from)?;
-        let teams = users::teams_by_ids(db, &team_ids).await.map_err(ApiError::from)?;
+        let team_ids = users::team_ids_of(db, self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        let teams = users::teams_by_ids(db, &team_ids)
+            .await
+            .map_err(ApiError::from)?;
         Ok(teams.into_iter().map(Team).collect())
     }
 }

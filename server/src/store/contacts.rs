@@ -186,15 +186,18 @@ fn assignment_changes(
     after: (Option<i64>, Option<i64>),
 ) -> Vec<FieldChange> {
     let describe = |v: Option<i64>| v.map(|id| id.to_string());
-    [("ownerId", before.0, after.0), ("teamId", before.1, after.1)]
-        .into_iter()
-        .filter(|(_, old, new)| old != new)
-        .map(|(field, old, new)| FieldChange {
-            field,
-            before: describe(old),
-            after: describe(new),
-        })
-        .collect()
+    [
+        ("ownerId", before.0, after.0),
+        ("teamId", before.1, after.1),
+    ]
+    .into_iter()
+    .filter(|(_, old, new)| old != new)
+    .map(|(field, old, new)| FieldChange {
+        field,
+        before: describe(old),
+        after: describe(new),
+    })
+    .collect()
 }
 
 /// Turns a unique-index violation into the clash it stands for, by looking
@@ -325,8 +328,14 @@ pub async fn update(
     }
     let now = now_micros();
     let updated = contact::Entity::update_many()
-        .col_expr(contact::Column::FirstName, Expr::value(fields.first_name.clone()))
-        .col_expr(contact::Column::LastName, Expr::value(fields.last_name.clone()))
+        .col_expr(
+            contact::Column::FirstName,
+            Expr::value(fields.first_name.clone()),
+        )
+        .col_expr(
+            contact::Column::LastName,
+            Expr::value(fields.last_name.clone()),
+        )
         .col_expr(
             contact::Column::Email,
             Expr::value(fields.email.as_ref().map(|e| e.as_str().to_owned())),
@@ -335,9 +344,18 @@ pub async fn update(
             contact::Column::MobilePhone,
             Expr::value(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
         )
-        .col_expr(contact::Column::Company, Expr::value(fields.company.clone()))
-        .col_expr(contact::Column::JobTitle, Expr::value(fields.job_title.clone()))
-        .col_expr(contact::Column::Timezone, Expr::value(fields.timezone.clone()))
+        .col_expr(
+            contact::Column::Company,
+            Expr::value(fields.company.clone()),
+        )
+        .col_expr(
+            contact::Column::JobTitle,
+            Expr::value(fields.job_title.clone()),
+        )
+        .col_expr(
+            contact::Column::Timezone,
+            Expr::value(fields.timezone.clone()),
+        )
         .col_expr(contact::Column::OwnerId, Expr::value(owner_id))
         .col_expr(contact::Column::TeamId, Expr::value(team_id))
         .col_expr(contact::Column::SortName, Expr::value(fields.sort_name()))
@@ -357,10 +375,14 @@ pub async fn update(
         }
         Err(err) => {
             drop(txn);
-            return Err(
-                explain_unique_violation(store, principal, &edit.patch, Some(current.id), err)
-                    .await,
-            );
+            return Err(explain_unique_violation(
+                store,
+                principal,
+                &edit.patch,
+                Some(current.id),
+                err,
+            )
+            .await);
         }
     }
     history::record(

@@ -83,7 +83,12 @@ fn contains_pattern(term: &str) -> LikeExpr {
 
 fn filter_condition(access: &Access, filter: &ContactFilter) -> Condition {
     let mut condition = Condition::all().add(access_condition(access));
-    if let Some(term) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(term) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         let lowered = term.to_lowercase();
         let mut any = Condition::any()
             .add(contact::Column::SortName.like(contains_pattern(&lowered)))

@@ -1,0 +1,10 @@
+//! End-to-end tests of the contacts server: each test starts a real server
+//! process on a fresh database and speaks HTTP to it, once on SQLite and
+//! once on PostgreSQL.
+
+mod bad_input;
+mod contacts;
+mod listing;
+mod permissions;
+mod support;
+mod transport;

@@ -1,0 +1,269 @@
+//! Authentication, roles, the access rule and field guards.
+
+use reqwest::StatusCode;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+#[rstest]
+#[tokio::test]
+async fn no_or_unknown_token_is_unauthenticated(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let anonymous = server
+        .http()
+        .post(server.graphql_url())
+        .json(&json!({ "query": "{ me { name } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+
+    let (status, body) = server
+        .post("ctk_not-a-token", "{ me { name } }", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+}
+
+#[rstest]
+#[tokio::test]
+async fn viewer_gets_forbidden_on_personal_fields_only(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    let member = server.create_user("mia", "MEMBER", Some("Sales"));
+    let viewer = server.create_user("vic", "VIEWER", Some("Sales"));
+    let team_id = server
+        .data(&member, "{ me { teams { id } } }", json!({}))
+        .await["me"]["teams"][0]["id"]
+        .clone();
+    let id = create(
+        &server,
+        &member,
+        json!({ "firstName": "Kim", "email": "kim@example.com", "teamId": team_id }),
+    )
+    .await["id"]
+        .clone();
+
+    let (status, body) = server
+        .post(
+            &viewer,
+            "query($id: ID!) { contact(id: $id) { firstName email mobilePhone owner { name } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["contact"]["firstName"], "Kim");
+    assert_eq!(body["data"]["contact"]["email"], Value::Null);
+    assert_eq!(body["data"]["contact"]["owner"], Value::Null);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3, "{body}");
+    for error in errors {
+        assert_eq!(error["extensions"]["code"], "FORBIDDEN");
+    }
+    assert_eq!(errors[0]["path"], json!(["contact", "email"]));
+
+    // A viewer reads but never writes.
+    let (_, body) = server
+        .post(
+            &viewer,
+            CREATE,
+            json!({ "input": { "email": "new@example.com" } }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    let (_, body) = server.post(&viewer, DELETE, json!({ "id": id })).await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+}
+
+#[rstest]
+#[tokio::test]
+async fn members_cannot_reach_contacts_outside_their_teams(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    server.create_team("Support");
+    let mia = server.create_user("mia", "MEMBER", Some("Sales"));
+    let sam = server.create_user("sam", "MEMBER", Some("Support"));
+    let sue = server.create_user("sue", "MEMBER", Some("Support"));
+
+    let hidden = create(
+        &server,
+        &mia,
+        json!({ "firstName": "Private", "email": "private@example.com" }),
+    )
+    .await;
+    let id = hidden["id"].clone();
+    let sams_own = create(
+        &server,
+        &sam,
+        json!({ "firstName": "Own", "email": "own@example.com" }),
+    )
+    .await;
+
+    assert_eq!(
+        server.data(&sam, GET, json!({ "id": id })).await["contact"],
+        Value::Null
+    );
+    let node = server
+        .data(
+            &sam,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(node["node"], Value::Null);
+    let list = server
+        .data(
+            &sam,
+            "{ contacts(first: 100) { totalCount edges { node { firstName } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["contacts"]["totalCount"], 1);
+    assert_eq!(
+        list["contacts"]["edges"],
+        json!([{ "node": { "firstName": "Own" } }])
+    );
+
+    let (_, body) = server
+        .post(
+            &sam,
+            UPDATE,
+            json!({ "id": id, "input": { "company": "X" } }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["NOT_FOUND"]);
+    let (_, body) = server.post(&sam, DELETE, json!({ "id": id })).await;
+    assert_eq!(error_codes(&body), ["NOT_FOUND"]);
+    let still = server.data(&mia, GET, json!({ "id": id })).await;
+    assert_eq!(still["contact"]["company"], Value::Null);
+
+    // Sharing with a team opens the contact to that team only.
+    let support_id = server
+        .data(&sam, "{ me { teams { id } } }", json!({}))
+        .await["me"]["teams"][0]["id"]
+        .clone();
+    server
+        .data(
+            &sam,
+            UPDATE,
+            json!({ "id": sams_own["id"], "input": { "teamId": support_id } }),
+        )
+        .await;
+    assert_eq!(visible_count(&server, &sue).await, 1);
+    assert_eq!(visible_count(&server, &mia).await, 1);
+}
+
+#[rstest]
+#[tokio::test]
+async fn cannot_save_contact_reveals_nothing_of_the_hidden_record(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let mia = server.create_user("mia", "MEMBER", None);
+    let sam = server.create_user("sam", "MEMBER", None);
+    let hidden = create(
+        &server,
+        &mia,
+        json!({ "firstName": "Secretname", "lastName": "Hiddenlast", "email": "taken@example.com",
+                "mobilePhone": "+14155550177", "company": "Covertcorp" }),
+    )
+    .await;
+    let mine = create(&server, &sam, json!({ "email": "sam-contact@example.com" })).await;
+
+    let (_, on_create) = server
+        .post(
+            &sam,
+            CREATE,
+            json!({ "input": { "email": "taken@example.com" } }),
+        )
+        .await;
+    let (_, on_update) = server
+        .post(
+            &sam,
+            UPDATE,
+            json!({ "id": mine["id"], "input": { "mobilePhone": "415-555-0177" } }),
+        )
+        .await;
+    for body in [&on_create, &on_update] {
+        assert_eq!(error_codes(body), ["CANNOT_SAVE_CONTACT"], "{body}");
+        let text = body.to_string();
+        for secret in [
+            "Secretname",
+            "Hiddenlast",
+            "Covertcorp",
+            "mia",
+            hidden["id"].as_str().unwrap(),
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("administrator"), "{text}");
+    }
+    let after = server.data(&sam, GET, json!({ "id": mine["id"] })).await;
+    assert_eq!(after["contact"]["mobilePhone"], Value::Null);
+    assert_eq!(after["contact"]["version"], 1);
+}
+
+#[rstest]
+#[tokio::test]
+async fn members_assign_contacts_only_to_themselves_and_their_teams(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    server.create_team("Support");
+    let admin = server.create_user("ann", "ADMIN", Some("Support"));
+    let mia = server.create_user("mia", "MEMBER", Some("Sales"));
+    let admin_me = server
+        .data(&admin, "{ me { id teams { id } } }", json!({}))
+        .await;
+
+    let (_, body) = server
+        .post(
+            &mia,
+            CREATE,
+            json!({ "input": { "email": "a@example.com", "ownerId": admin_me["me"]["id"] } }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["errors"][0]["extensions"]["field"], "ownerId");
+    let (_, body) = server
+        .post(&mia, CREATE, json!({ "input": { "email": "a@example.com", "teamId": admin_me["me"]["teams"][0]["id"] } }))
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["errors"][0]["extensions"]["field"], "teamId");
+    assert_eq!(visible_count(&server, &admin).await, 0);
+}
+
+#[rstest]
+#[tokio::test]
+async fn integrations_create_but_never_delete_or_read_ownership(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let contact = create(&server, &zap, json!({ "email": "lead@example.com" })).await;
+    assert_eq!(contact["source"], "API");
+    assert_eq!(contact["email"], "lead@example.com");
+    let (_, body) = server
+        .post(
+            &zap,
+            "query($id: ID!) { contact(id: $id) { email owner { name } } }",
+            json!({ "id": contact["id"] }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["data"]["contact"]["email"], "lead@example.com");
+    let (_, body) = server
+        .post(&zap, DELETE, json!({ "id": contact["id"] }))
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+}

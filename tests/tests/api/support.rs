@@ -1,0 +1,268 @@
+//! The one test harness: a real `contacts-server` process on a fresh
+//! database (a temporary SQLite file, or a new PostgreSQL database per
+//! server), set up through its own command line and spoken to over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_e2e-server");
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on. Unreachable is a
+/// failure, never a skip.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CONTACTS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = reqwest::Url::parse(url).expect("CONTACTS_TEST_POSTGRES_URL is not a URL");
+    parsed.set_path(&format!("/{database}"));
+    parsed.to_string()
+}
+
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("contacts.db").display()
+                );
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("contacts_test_{:016x}", rand::rng().random::<u64>());
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|err| {
+                    panic!("PostgreSQL at {admin_url} is unreachable ({err}); set CONTACTS_TEST_POSTGRES_URL")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                Self {
+                    url: with_database(&admin_url, &name),
+                    _dir: None,
+                    postgres_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs outside async; a small runtime of its own removes the
+        // database so runs do not pile them up.
+        let admin_url = postgres_admin_url();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub struct TestServer {
+    child: Child,
+    pub base_url: String,
+    pub db: TestDb,
+    http: reqwest::Client,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the server's command line against `db_url`; returns stdout.
+pub fn cli(db_url: &str, args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(args)
+        .env("CONTACTS_DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run contacts-server");
+    assert!(
+        output.status.success(),
+        "contacts-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_on(TestDb::new(backend).await, &[]).await
+    }
+
+    pub async fn start_on(db: TestDb, extra_args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &db.url,
+            ])
+            .args(extra_args)
+            .env(
+                "RUST_LOG",
+                std::env::var("CONTACTS_TEST_SERVER_LOG").unwrap_or_else(|_| "off".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn contacts-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("contacts-server did not report its address");
+        let base_url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            base_url,
+            db,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.base_url)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn create_team(&self, name: &str) {
+        cli(&self.db.url, &["team", "create", name]);
+    }
+
+    /// A user with `role`, optionally in `team`; returns its API token.
+    pub fn create_user(&self, name: &str, role: &str, team: Option<&str>) -> String {
+        let mut args = vec!["user", "create", "--name", name, "--role", role];
+        if let Some(team) = team {
+            args.extend(["--team", team]);
+        }
+        cli(&self.db.url, &args).trim().to_owned()
+    }
+
+    /// POSTs one operation; returns the HTTP status and the JSON body.
+    pub async fn post(&self, token: &str, query: &str, variables: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.graphql_url())
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status();
+        let body = response.json().await.expect("JSON body");
+        (status, body)
+    }
+
+    /// POSTs one operation that must succeed without errors; returns `data`.
+    pub async fn data(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(token, query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+}
+
+/// The `extensions.code` of each error, in order.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub const CREATE: &str = "mutation($input: ContactInput!) {
+  createContact(input: $input) {
+    contact { id firstName lastName email mobilePhone company jobTitle timezone source version }
+  }
+}";
+
+pub const UPDATE: &str = "mutation($id: ID!, $input: ContactInput!, $v: Int) {
+  updateContact(id: $id, input: $input, expectedVersion: $v) {
+    contact { id firstName lastName email mobilePhone company version }
+  }
+}";
+
+pub const DELETE: &str = "mutation($id: ID!) { deleteContact(id: $id) { deletedContactId } }";
+
+pub const GET: &str = "query($id: ID!) {
+  contact(id: $id) { id firstName lastName email mobilePhone company version }
+}";
+
+/// Creates a contact that must be created; returns its JSON.
+pub async fn create(server: &TestServer, token: &str, input: Value) -> Value {
+    let data = server.data(token, CREATE, json!({ "input": input })).await;
+    data["createContact"]["contact"].clone()
+}
+
+/// How many contacts the token can see.
+pub async fn visible_count(server: &TestServer, token: &str) -> u64 {
+    let data = server
+        .data(token, "{ contacts { totalCount } }", json!({}))
+        .await;
+    data["contacts"]["totalCount"].as_u64().expect("totalCount")
+}
