@@ -3,6 +3,8 @@
 //! chosen by `Accept`, 4xx for requests that cannot run, mutations refused
 //! over GET. Every request is authenticated by its bearer token first.
 
+use std::sync::Arc;
+
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
@@ -18,6 +20,7 @@ use crate::AppState;
 use crate::domain::Principal;
 use crate::graphql::{AppSchema, build_schema};
 use crate::store::users;
+use crate::token_cache::TokenCache;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -26,14 +29,20 @@ const JSON: &str = "application/json";
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    tokens: Arc<TokenCache>,
 }
 
 pub fn app(state: AppState) -> Router {
     let schema = build_schema(state.clone());
+    let tokens = Arc::new(TokenCache::new(state.settings.token_cache_ttl));
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
-        .with_state(HttpState { app: state, schema })
+        .with_state(HttpState {
+            app: state,
+            schema,
+            tokens,
+        })
 }
 
 async fn healthz(State(state): State<HttpState>) -> Response {
@@ -118,8 +127,14 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Principa
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or("an Authorization: Bearer <token> header is required")?;
+    if let Some(principal) = state.tokens.get(token) {
+        return Ok(principal);
+    }
     match users::principal_for_token(state.app.store.db(), token).await {
-        Ok(Some(principal)) => Ok(principal),
+        Ok(Some(principal)) => {
+            state.tokens.insert(token, principal.clone());
+            Ok(principal)
+        }
         Ok(None) => Err("the token is not valid"),
         Err(err) => {
             tracing::error!(error = %err, "token lookup failed");

@@ -7,8 +7,10 @@ pub mod domain;
 pub mod graphql;
 pub mod http;
 pub mod store;
+mod token_cache;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::PhoneRegion;
 use store::Store;
@@ -26,6 +28,8 @@ pub struct Settings {
     pub default_region: PhoneRegion,
     pub max_body_bytes: usize,
     pub max_batch_size: usize,
+    /// How long a resolved bearer token is trusted without a lookup.
+    pub token_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -34,6 +38,7 @@ impl Default for Settings {
             default_region: PhoneRegion::default(),
             max_body_bytes: 1024 * 1024,
             max_batch_size: 10,
+            token_cache_ttl: Duration::from_secs(30),
         }
     }
 }

@@ -58,11 +58,18 @@ impl Deref for WriteTxn {
 
 impl Store {
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        // SQLite serves reads from a few WAL connections, each with a worker
+        // thread: more than the cores only adds context switches.
+        let connections = if url.starts_with("sqlite:") { 4 } else { 16 };
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .sqlx_logging(false)
-            .max_connections(16)
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(30))
+            // A ping before every checkout doubles the cost of a point
+            // read; a broken connection surfaces as an error and is
+            // replaced by the pool anyway.
+            .test_before_acquire(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)

@@ -1,0 +1,260 @@
+//! `contact(id)` over HTTP beside a bare async-graphql hello-world, and
+//! lookup by email and by phone in process, on a 1,000,000-contact SQLite
+//! database. Run: `cargo bench -p contacts-server --bench contact_lookup`.
+//! Options through the environment: BENCH_CONTACTS (default 1000000),
+//! BENCH_SECONDS per HTTP run (default 10), BENCH_CONNECTIONS (default 32).
+//!
+//! Both servers run in this process on the same tokio runtime and are loaded
+//! by the same client tasks in turn, so they share the machine alike.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+use async_graphql_axum::GraphQL;
+use axum::Router;
+use contacts_server::domain::{Email, Phone, Role};
+use contacts_server::store::{Store, contacts, users};
+use contacts_server::{AppState, Settings, http};
+use rand::Rng;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn email_of(i: u64) -> String {
+    format!("person{i}@example{}.com", i % 97)
+}
+
+fn phone_of(i: u64) -> String {
+    // Valid US numbers: area codes 201-989 avoided of N11; exchange 2xx-9xx.
+    format!("+1{}{:03}{:04}", 415, 200 + (i / 10_000) % 800, i % 10_000)
+}
+
+async fn fill(store: &Store, count: u64) {
+    let db = store.db();
+    let started = Instant::now();
+    const BATCH: u64 = 2_000;
+    let mut next = 0;
+    while next < count {
+        let end = (next + BATCH).min(count);
+        let mut sql = String::from(
+            "INSERT INTO contacts (first_name, last_name, email, mobile_phone, company, job_title, \
+             timezone, source, owner_id, team_id, sort_name, version, created_at, updated_at) VALUES ",
+        );
+        for i in next..end {
+            if i > next {
+                sql.push(',');
+            }
+            // Only every other contact has a phone, so the 8M phone numbers
+            // of one area code are enough for 1M contacts.
+            let phone = if i % 2 == 0 {
+                format!("'{}'", phone_of(i / 2))
+            } else {
+                "NULL".to_owned()
+            };
+            sql.push_str(&format!(
+                "('First{i}','Last{i}','{}',{phone},'Company {}','Title','Europe/Paris','IMPORT',1,NULL,'first{i} last{i}',1,{i},{i})",
+                email_of(i),
+                i % 1000
+            ));
+        }
+        let txn = store.begin_write().await.expect("begin");
+        txn.execute_unprepared(&sql).await.expect("insert batch");
+        txn.commit().await.expect("commit");
+        next = end;
+    }
+    db.execute_unprepared("ANALYZE").await.ok();
+    eprintln!("filled {count} contacts in {:.1?}", started.elapsed());
+}
+
+async fn prepared_store(count: u64) -> (Store, String) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("bench data dir");
+    let path = dir.join(format!("contacts-{count}.db"));
+    let fresh = !path.exists();
+    let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("open bench database");
+    store.migrate().await.expect("migrate");
+    if fresh {
+        users::create_user(&store, "bench-owner", Role::Admin, None)
+            .await
+            .expect("owner");
+        fill(&store, count).await;
+    }
+    // A new token per run: tokens are shown once and not kept.
+    let name = format!("bench-{}", rand::rng().random::<u64>());
+    let (_, token) = users::create_user(&store, &name, Role::Admin, None)
+        .await
+        .expect("user");
+    (store, token)
+}
+
+struct Hello;
+
+#[Object]
+impl Hello {
+    async fn hello(&self) -> &'static str {
+        "world"
+    }
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.ok();
+    });
+    address
+}
+
+/// Requests per second that `connections` clients get through in `seconds`.
+async fn load(
+    url: String,
+    token: Option<String>,
+    body: Arc<dyn Fn() -> serde_json::Value + Send + Sync>,
+    connections: usize,
+    seconds: u64,
+) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .expect("client");
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (client, url, token, body, done, stop) = (
+            client.clone(),
+            url.clone(),
+            token.clone(),
+            body.clone(),
+            done.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let mut request = client.post(&url).json(&body());
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.expect("request");
+                assert!(response.status().is_success());
+                let text = response.text().await.expect("body");
+                assert!(!text.contains("\"errors\""), "{text}");
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    // Warm up connections and caches before counting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let start_count = done.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let counted = done.load(Ordering::Relaxed) - start_count;
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.ok();
+    }
+    counted as f64 / elapsed
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+async fn lookups(store: &Store, count: u64) {
+    let mut rng = rand::rng();
+    for (what, samples) in [("email", 20_000), ("phone", 20_000)] {
+        let mut times = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let i = rng.random_range(0..count);
+            let started = Instant::now();
+            let found = if what == "email" {
+                let email = Email::parse("email", &email_of(i)).expect("email");
+                contacts::find_by_email(store.db(), &email)
+                    .await
+                    .expect("lookup")
+            } else {
+                let phone = Phone::from_trusted(phone_of(i / 2));
+                contacts::find_by_phone(store.db(), &phone)
+                    .await
+                    .expect("lookup")
+            };
+            times.push(started.elapsed());
+            assert!(found.is_some());
+        }
+        times.sort();
+        println!(
+            "| lookup by {what} among {count} (in process) | p50 {:.0} µs | p99 {:.0} µs | max {:.0} µs |",
+            percentile(&times, 0.5).as_secs_f64() * 1e6,
+            percentile(&times, 0.99).as_secs_f64() * 1e6,
+            times.last().map_or(0.0, |t| t.as_secs_f64() * 1e6),
+        );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let count: u64 = env_or("BENCH_CONTACTS", 1_000_000);
+        let seconds: u64 = env_or("BENCH_SECONDS", 10);
+        let connections: usize = env_or("BENCH_CONNECTIONS", 32);
+        let (store, token) = prepared_store(count).await;
+
+        lookups(&store, count).await;
+
+        let state = AppState { store, settings: Arc::new(Settings::default()) };
+        let contacts_addr = serve(http::app(state)).await;
+        let hello_schema = Schema::new(Hello, EmptyMutation, EmptySubscription);
+        let hello_addr = serve(Router::new().route_service("/graphql", GraphQL::new(hello_schema))).await;
+
+        let hello = load(
+            format!("http://{hello_addr}/graphql"),
+            None,
+            Arc::new(|| json!({ "query": "{ hello }" })),
+            connections,
+            seconds,
+        )
+        .await;
+        let typename = load(
+            format!("http://{contacts_addr}/graphql"),
+            Some(token.clone()),
+            Arc::new(|| json!({ "query": "{ __typename }" })),
+            connections,
+            seconds,
+        )
+        .await;
+        let contact = load(
+            format!("http://{contacts_addr}/graphql"),
+            Some(token),
+            Arc::new(move || {
+                let id = rand::rng().random_range(1..=count);
+                let global = contacts_server::graphql::ids::encode(contacts_server::graphql::ids::Kind::Contact, id as i64);
+                json!({
+                    "query": "query($id: ID!) { contact(id: $id) { id firstName lastName email mobilePhone company } }",
+                    "variables": { "id": global.to_string() }
+                })
+            }),
+            connections,
+            seconds,
+        )
+        .await;
+        println!("| hello-world over HTTP ({connections} connections, {seconds} s) | {hello:.0} req/s |");
+        println!("| {{ __typename }} on the contacts router, no database ({connections} connections, {seconds} s) | {typename:.0} req/s | {:.0}% of hello-world |", 100.0 * typename / hello);
+        println!("| contact(id) over HTTP ({connections} connections, {seconds} s) | {contact:.0} req/s | {:.0}% of hello-world |", 100.0 * contact / hello);
+    });
+}
