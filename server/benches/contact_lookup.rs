@@ -17,6 +17,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_axum::GraphQL;
 use axum::Router;
 use contacts_server::domain::{Email, Phone, Role};
+use contacts_server::store::contacts::Lock;
 use contacts_server::store::{Store, contacts, users};
 use contacts_server::{AppState, Settings, http};
 use rand::Rng;
@@ -185,12 +186,12 @@ async fn lookups(store: &Store, count: u64) {
             let started = Instant::now();
             let found = if what == "email" {
                 let email = Email::parse("email", &email_of(i)).expect("email");
-                contacts::find_by_email(store.db(), &email)
+                contacts::find_by_email(store.db(), &email, Lock::None)
                     .await
                     .expect("lookup")
             } else {
                 let phone = Phone::from_trusted(phone_of(i / 2));
-                contacts::find_by_phone(store.db(), &phone)
+                contacts::find_by_phone(store.db(), &phone, Lock::None)
                     .await
                     .expect("lookup")
             };

@@ -300,7 +300,9 @@ async fn execute(
 
 /// A response whose errors all lack a path never started executing: the
 /// document did not parse or validate. It carries no `data`, and with the
-/// GraphQL response media type it is a 400.
+/// GraphQL response media type it is a 400. Errors of ours always carry a
+/// code; one without is async-graphql refusing the request or an argument
+/// value, so it is the client's: BAD_REQUEST.
 fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()

@@ -4,6 +4,7 @@
 
 pub mod contact;
 pub mod identity;
+pub mod merge_plan;
 pub mod permissions;
 pub mod validation;
 

@@ -13,10 +13,13 @@ use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
 use crate::domain::contact::{Change, Raw, RawContactInput};
+use crate::domain::merge_plan;
 use crate::domain::{self, Access};
-use crate::store::contacts::{AssignmentPatch, ContactRecord};
+use crate::store::contacts::{self, ContactRecord};
 use crate::store::history;
 use crate::store::listing::{self, Direction, OrderField, Position, SortKey};
+use crate::store::merge::MergePreview as StoredPreview;
+use crate::store::save::AssignmentPatch;
 use crate::store::users;
 
 pub fn timestamp(micros: i64) -> DateTime<Utc> {
@@ -124,6 +127,17 @@ impl Contact {
             .await
             .map_err(ApiError::from)?;
         Ok(team.map(Team))
+    }
+
+    /// Ids of contacts merged into this one; they keep resolving to it.
+    async fn merged_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        let ids = contacts::merged_ids(state(ctx)?.store.db(), self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(ids
+            .into_iter()
+            .map(|id| ids::encode(Kind::Contact, id))
+            .collect())
     }
 
     /// Increases with every change; pass it back as `expectedVersion`.
@@ -397,9 +411,16 @@ impl ContactChange {
         ids::encode(Kind::ContactChange, self.0.id)
     }
 
-    /// CREATED or UPDATED.
+    /// CREATED, UPDATED or MERGED.
     async fn action(&self) -> &str {
         &self.0.action
+    }
+
+    /// For MERGED: the id of the contact absorbed (it now resolves here).
+    async fn merged_contact_id(&self) -> Option<ID> {
+        self.0
+            .merged_contact_id
+            .map(|id| ids::encode(Kind::Contact, id))
     }
 
     /// Through what the change came: MANUAL, API, IMPORT, ...
@@ -469,5 +490,69 @@ impl ContactChangeConnection {
         Ok(history::count(state(ctx)?.store.db(), self.contact_id)
             .await
             .map_err(ApiError::from)?)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// The survivor had no value; the incoming one fills it.
+    Filled,
+    /// The incoming value replaces the survivor's.
+    Overwritten,
+    /// The incoming side is empty; the survivor's value is kept.
+    Retained,
+    /// Both are the same, or both empty.
+    Unchanged,
+}
+
+impl From<merge_plan::MergeOutcome> for MergeOutcome {
+    fn from(outcome: merge_plan::MergeOutcome) -> Self {
+        match outcome {
+            merge_plan::MergeOutcome::Filled => MergeOutcome::Filled,
+            merge_plan::MergeOutcome::Overwritten => MergeOutcome::Overwritten,
+            merge_plan::MergeOutcome::Retained => MergeOutcome::Retained,
+            merge_plan::MergeOutcome::Unchanged => MergeOutcome::Unchanged,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct FieldMerge {
+    /// The field's name in `ContactInput`.
+    pub field: String,
+    /// The survivor's value now.
+    pub current: Option<String>,
+    /// The value the merge brings.
+    pub incoming: Option<String>,
+    pub outcome: MergeOutcome,
+}
+
+/// What confirming would do. Nothing has been written.
+#[derive(SimpleObject)]
+pub struct MergePreview {
+    /// The contact that holds the identity and survives the merge.
+    pub survivor: Contact,
+    /// The contact that would be absorbed; null when the incoming values
+    /// come from `createContact`, which has no record yet.
+    pub merged: Option<Contact>,
+    pub fields: Vec<FieldMerge>,
+}
+
+impl From<StoredPreview> for MergePreview {
+    fn from(preview: StoredPreview) -> Self {
+        Self {
+            survivor: Contact(preview.survivor),
+            merged: preview.merged.map(Contact),
+            fields: preview
+                .fields
+                .into_iter()
+                .map(|f| FieldMerge {
+                    field: f.field.to_owned(),
+                    current: f.current,
+                    incoming: f.incoming,
+                    outcome: f.outcome.into(),
+                })
+                .collect(),
+        }
     }
 }

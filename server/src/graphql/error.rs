@@ -89,14 +89,11 @@ impl From<StoreError> for ApiError {
                 field,
                 message: reason.to_owned(),
             },
-            StoreError::IdentityTaken {
+            StoreError::CannotSaveContact { field } => ApiError::CannotSaveContact { field },
+            StoreError::IdentityTaken { field } => ApiError::validation(
                 field,
-                holder_accessible: false,
-            } => ApiError::CannotSaveContact { field },
-            StoreError::IdentityTaken {
-                field,
-                holder_accessible: true,
-            } => ApiError::validation(field, "already belongs to another contact"),
+                "was just taken by another contact; try again to see the merge",
+            ),
             StoreError::Conflict { expected } => ApiError::Conflict(format!(
                 "the contact changed since version {expected}; reload it and try again"
             )),

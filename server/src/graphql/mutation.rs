@@ -1,16 +1,35 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
-use super::contact::{Contact, ContactInput};
+use super::contact::{Contact, ContactInput, MergePreview};
 use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::{principal, state};
-use crate::domain::contact::Change;
 use crate::domain::{ContactPatch, Principal, Role, Source};
-use crate::store::contacts::{self, ContactEdit, NewContact};
+use crate::store::contacts;
+use crate::store::merge::{self, MergeRequest};
+use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact, SaveOutcome};
 
+/// Exactly one of the two is set: the saved contact, or the merge the save
+/// needs confirmed (nothing was written then).
 #[derive(SimpleObject)]
 pub struct SaveContactPayload {
     pub contact: Option<Contact>,
+    pub merge_preview: Option<MergePreview>,
+}
+
+impl From<SaveOutcome> for SaveContactPayload {
+    fn from(outcome: SaveOutcome) -> Self {
+        match outcome {
+            SaveOutcome::Saved(record) => Self {
+                contact: Some(Contact(record)),
+                merge_preview: None,
+            },
+            SaveOutcome::NeedsMerge(preview) => Self {
+                contact: None,
+                merge_preview: Some(preview.into()),
+            },
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -26,84 +45,116 @@ fn source_of(caller: &Principal) -> Source {
     }
 }
 
-fn set_or_none(change: Change<i64>) -> Option<i64> {
-    match change {
-        Change::Set(id) => Some(id),
-        Change::Keep | Change::Clear => None,
-    }
+fn contact_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
+    ids::decode(field, Kind::Contact, id)?.ok_or(ApiError::NotFound)
 }
 
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Creates a contact. It needs an email or a mobile phone; one that
-    /// belongs to another contact is refused.
+    /// Creates a contact; it needs an email or a mobile phone. When one of
+    /// them belongs to a contact the caller can access, nothing is written
+    /// and `mergePreview` shows what merging the input into that contact
+    /// would do; `confirmMerge: true` does it. A contact the caller cannot
+    /// access gives CANNOT_SAVE_CONTACT.
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
         input: ContactInput,
+        #[graphql(default_with = "Some(false)")] confirm_merge: Option<bool>,
+        expected_survivor_version: Option<i32>,
     ) -> Result<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)
             .map_err(ApiError::from)?;
-        let assignment = input.assignment()?;
-        let record = contacts::create(
-            &app.store,
-            caller,
-            NewContact {
-                patch,
-                owner_id: set_or_none(assignment.owner_id),
-                team_id: set_or_none(assignment.team_id),
-                source: source_of(caller),
+        let new = NewContact {
+            patch,
+            assignment: input.assignment()?,
+            source: source_of(caller),
+            merge: MergeConfirmation {
+                confirm: confirm_merge.unwrap_or(false),
+                expected_survivor_version,
             },
-        )
-        .await
-        .map_err(ApiError::from)?;
-        Ok(SaveContactPayload {
-            contact: Some(Contact(record)),
-        })
+        };
+        let outcome = save::create(&app.store, caller, new)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(outcome.into())
     }
 
     /// Edits a contact: a field left out is unchanged, `null` clears it.
-    /// With `expectedVersion`, the edit is refused with CONFLICT when the
-    /// contact changed since the caller read it.
+    /// `expectedVersion` refuses the edit with CONFLICT when the contact
+    /// changed since it was read. An email or mobile phone that belongs to
+    /// another contact answers as in `createContact`; confirming merges this
+    /// contact into that one, which survives (`expectedSurvivorVersion`
+    /// guards against a stale preview).
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: ContactInput,
+        #[graphql(default_with = "Some(false)")] confirm_merge: Option<bool>,
         expected_version: Option<i32>,
+        expected_survivor_version: Option<i32>,
     ) -> Result<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
-        let id = ids::decode("id", Kind::Contact, &id)?.ok_or(ApiError::NotFound)?;
+        let id = contact_id("id", &id)?;
         let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)
             .map_err(ApiError::from)?;
-        let record = contacts::update(
-            &app.store,
-            caller,
-            ContactEdit {
-                id,
-                patch,
-                assignment: input.assignment()?,
-                expected_version,
-                source: source_of(caller),
+        let edit = ContactEdit {
+            id,
+            patch,
+            assignment: input.assignment()?,
+            expected_version,
+            source: source_of(caller),
+            merge: MergeConfirmation {
+                confirm: confirm_merge.unwrap_or(false),
+                expected_survivor_version,
             },
-        )
-        .await
-        .map_err(ApiError::from)?;
-        Ok(SaveContactPayload {
-            contact: Some(Contact(record)),
-        })
+        };
+        let outcome = save::update(&app.store, caller, edit)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(outcome.into())
+    }
+
+    /// Merges `mergedId` into `survivorId`: without `confirm`, a preview;
+    /// with it, one transaction after which `mergedId` resolves to the
+    /// survivor. The merged record's non-empty values fill and overwrite the
+    /// survivor's; empty never clears.
+    async fn merge_contacts(
+        &self,
+        ctx: &Context<'_>,
+        survivor_id: ID,
+        merged_id: ID,
+        #[graphql(default_with = "Some(false)")] confirm: Option<bool>,
+        expected_survivor_version: Option<i32>,
+        expected_merged_version: Option<i32>,
+    ) -> Result<SaveContactPayload> {
+        let caller = principal(ctx)?;
+        let app = state(ctx)?;
+        let request = MergeRequest {
+            survivor_id: contact_id("survivorId", &survivor_id)?,
+            merged_id: contact_id("mergedId", &merged_id)?,
+            confirm: confirm.unwrap_or(false),
+            expected_survivor_version,
+            expected_merged_version,
+            source: source_of(caller),
+        };
+        let outcome = merge::merge_contacts(&app.store, caller, request)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(outcome.into())
     }
 
     /// Deletes a contact permanently; its email and phone are free again.
     async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
-        let number = ids::decode("id", Kind::Contact, &id)?.ok_or(ApiError::NotFound)?;
+        let number = contact_id("id", &id)?;
         contacts::delete(&app.store, caller, number)
             .await
             .map_err(ApiError::from)?;

@@ -40,7 +40,7 @@ impl Query {
         let caller = principal(ctx)?;
         let db = state(ctx)?.store.db();
         Ok(match kind {
-            Kind::Contact => contacts::find_accessible(db, &caller.access(), number)
+            Kind::Contact => contacts::resolve(db, &caller.access(), number)
                 .await
                 .map_err(ApiError::from)?
                 .map(|c| Node::Contact(Contact(c))),
@@ -62,13 +62,14 @@ impl Query {
         })
     }
 
-    /// A contact the caller can access; null otherwise.
+    /// A contact the caller can access; null otherwise. The id of a contact
+    /// merged into another resolves to the survivor.
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {
         let Some(number) = ids::decode("id", Kind::Contact, &id)? else {
             return Ok(None);
         };
         let caller = principal(ctx)?;
-        let found = contacts::find_accessible(state(ctx)?.store.db(), &caller.access(), number)
+        let found = contacts::resolve(state(ctx)?.store.db(), &caller.access(), number)
             .await
             .map_err(ApiError::from)?;
         Ok(found.map(Contact))

@@ -20,14 +20,15 @@ pub enum StoreError {
         field: Option<&'static str>,
         reason: &'static str,
     },
-    /// The email or mobile phone typed into `field` belongs to another
-    /// contact. Whether the caller can access that contact decides the
-    /// answer; nothing else about it leaves the store.
-    #[error("{field} belongs to another contact")]
-    IdentityTaken {
-        field: &'static str,
-        holder_accessible: bool,
-    },
+    /// The email or mobile phone typed into `field` belongs to a contact
+    /// the caller cannot access. Nothing else about that contact leaves
+    /// the store.
+    #[error("{field} belongs to a contact the caller cannot access")]
+    CannotSaveContact { field: &'static str },
+    /// The identity typed into `field` was taken by a concurrent write even
+    /// after a retry.
+    #[error("{field} was just taken by another contact")]
+    IdentityTaken { field: &'static str },
     /// `expectedVersion` is not the contact's version any more.
     #[error("the contact changed since version {expected}")]
     Conflict { expected: i32 },

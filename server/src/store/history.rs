@@ -14,6 +14,8 @@ use crate::domain::{FieldChange, Source};
 pub enum ChangeAction {
     Created,
     Updated,
+    /// Another contact was absorbed into this one.
+    Merged,
 }
 
 impl ChangeAction {
@@ -21,6 +23,7 @@ impl ChangeAction {
         match self {
             ChangeAction::Created => "CREATED",
             ChangeAction::Updated => "UPDATED",
+            ChangeAction::Merged => "MERGED",
         }
     }
 }
@@ -40,18 +43,23 @@ pub struct ContactChange {
     pub action: String,
     pub source: String,
     pub changes: Vec<StoredFieldChange>,
+    pub merged_contact_id: Option<i64>,
     pub created_at: i64,
 }
 
-pub async fn record(
-    db: &impl ConnectionTrait,
-    contact_id: i64,
-    actor_user_id: Option<i64>,
-    action: ChangeAction,
-    source: Source,
-    changes: &[FieldChange],
-) -> Result<(), StoreError> {
-    let stored: Vec<StoredFieldChange> = changes
+/// One history entry to append.
+pub struct Entry<'a> {
+    pub contact_id: i64,
+    pub actor_user_id: Option<i64>,
+    pub action: ChangeAction,
+    pub source: Source,
+    pub changes: &'a [FieldChange],
+    pub merged_contact_id: Option<i64>,
+}
+
+pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<(), StoreError> {
+    let stored: Vec<StoredFieldChange> = entry
+        .changes
         .iter()
         .map(|c| StoredFieldChange {
             field: c.field.to_owned(),
@@ -62,11 +70,12 @@ pub async fn record(
     let changes = serde_json::to_string(&stored)
         .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
     contact_change::ActiveModel {
-        contact_id: Set(contact_id),
-        actor_user_id: Set(actor_user_id),
-        action: Set(action.as_str().to_owned()),
-        source: Set(source.as_str().to_owned()),
+        contact_id: Set(entry.contact_id),
+        actor_user_id: Set(entry.actor_user_id),
+        action: Set(entry.action.as_str().to_owned()),
+        source: Set(entry.source.as_str().to_owned()),
         changes: Set(changes),
+        merged_contact_id: Set(entry.merged_contact_id),
         created_at: Set(now_micros()),
         ..Default::default()
     }
@@ -103,10 +112,24 @@ pub async fn page(
                 action: model.action,
                 source: model.source,
                 changes,
+                merged_contact_id: model.merged_contact_id,
                 created_at: model.created_at,
             })
         })
         .collect()
+}
+
+/// A merged contact's history becomes the survivor's.
+pub async fn move_to(db: &impl ConnectionTrait, from: i64, to: i64) -> Result<(), StoreError> {
+    contact_change::Entity::update_many()
+        .col_expr(
+            contact_change::Column::ContactId,
+            sea_orm::sea_query::Expr::value(to),
+        )
+        .filter(contact_change::Column::ContactId.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn count(db: &impl ConnectionTrait, contact_id: i64) -> Result<u64, StoreError> {

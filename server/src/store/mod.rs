@@ -8,6 +8,8 @@ pub mod entities;
 mod error;
 pub mod history;
 pub mod listing;
+pub mod merge;
+pub mod save;
 pub mod users;
 
 use std::ops::Deref;

@@ -5,6 +5,7 @@
 mod bad_input;
 mod contacts;
 mod listing;
+mod merge;
 mod permissions;
 mod support;
 mod transport;

@@ -238,12 +238,14 @@ pub fn error_codes(body: &Value) -> Vec<String> {
 pub const CREATE: &str = "mutation($input: ContactInput!) {
   createContact(input: $input) {
     contact { id firstName lastName email mobilePhone company jobTitle timezone source version }
+    mergePreview { survivor { id } }
   }
 }";
 
 pub const UPDATE: &str = "mutation($id: ID!, $input: ContactInput!, $v: Int) {
   updateContact(id: $id, input: $input, expectedVersion: $v) {
     contact { id firstName lastName email mobilePhone company version }
+    mergePreview { survivor { id } }
   }
 }";
 

@@ -11,6 +11,8 @@ pub struct Model {
     pub source: String,
     /// JSON array of `{field, before, after}`.
     pub changes: String,
+    /// For a MERGED entry: the contact that was absorbed.
+    pub merged_contact_id: Option<i64>,
     pub created_at: i64,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api_token;
 pub mod contact;
+pub mod contact_alias;
 pub mod contact_change;
 pub mod team;
 pub mod team_member;

@@ -1,0 +1,189 @@
+//! The Merge Contacts rule of the seed, field by field:
+//! - incoming fills a blank (FILLED),
+//! - incoming replaces a different value (OVERWRITTEN, shown before it is
+//!   confirmed),
+//! - a value the incoming side leaves empty is kept (RETAINED): empty never
+//!   clears,
+//! - equal or both empty (UNCHANGED).
+
+use super::contact::ContactFields;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeOutcome {
+    Filled,
+    Overwritten,
+    Retained,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMerge {
+    pub field: &'static str,
+    pub current: Option<String>,
+    pub incoming: Option<String>,
+    pub outcome: MergeOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergePlan {
+    /// The survivor's fields once the merge is done.
+    pub result: ContactFields,
+    /// Every field, in the API's order.
+    pub fields: Vec<FieldMerge>,
+}
+
+fn outcome<T: PartialEq>(current: &Option<T>, incoming: &Option<T>) -> MergeOutcome {
+    match (current, incoming) {
+        (_, None) if current.is_some() => MergeOutcome::Retained,
+        (_, None) => MergeOutcome::Unchanged,
+        (None, Some(_)) => MergeOutcome::Filled,
+        (Some(c), Some(i)) if c == i => MergeOutcome::Unchanged,
+        (Some(_), Some(_)) => MergeOutcome::Overwritten,
+    }
+}
+
+fn merged<T: Clone>(current: &Option<T>, incoming: &Option<T>) -> Option<T> {
+    incoming.clone().or_else(|| current.clone())
+}
+
+/// Merges `incoming` into `current`, the survivor's fields.
+pub fn plan(current: &ContactFields, incoming: &ContactFields) -> MergePlan {
+    let result = ContactFields {
+        first_name: merged(&current.first_name, &incoming.first_name),
+        last_name: merged(&current.last_name, &incoming.last_name),
+        email: merged(&current.email, &incoming.email),
+        mobile_phone: merged(&current.mobile_phone, &incoming.mobile_phone),
+        company: merged(&current.company, &incoming.company),
+        job_title: merged(&current.job_title, &incoming.job_title),
+        timezone: merged(&current.timezone, &incoming.timezone),
+    };
+    let fields = current
+        .named_values()
+        .into_iter()
+        .zip(incoming.named_values())
+        .map(|((field, current), (_, incoming))| FieldMerge {
+            field,
+            current: current.map(str::to_owned),
+            incoming: incoming.map(str::to_owned),
+            outcome: outcome(&current, &incoming),
+        })
+        .collect();
+    MergePlan { result, fields }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::option;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::{Email, Phone};
+
+    fn ann() -> ContactFields {
+        ContactFields {
+            first_name: Some("Ann".into()),
+            email: Some(Email::parse("email", "ann@example.com").unwrap()),
+            company: Some("Acme".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_seed_rules() {
+        let incoming = ContactFields {
+            first_name: Some("Annie".into()),
+            email: Some(Email::parse("email", "ann@example.com").unwrap()),
+            job_title: Some("CTO".into()),
+            ..Default::default()
+        };
+        let plan = plan(&ann(), &incoming);
+        let outcomes: Vec<(&str, MergeOutcome)> =
+            plan.fields.iter().map(|f| (f.field, f.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("firstName", MergeOutcome::Overwritten),
+                ("lastName", MergeOutcome::Unchanged),
+                ("email", MergeOutcome::Unchanged),
+                ("mobilePhone", MergeOutcome::Unchanged),
+                ("company", MergeOutcome::Retained),
+                ("jobTitle", MergeOutcome::Filled),
+                ("timezone", MergeOutcome::Unchanged),
+            ]
+        );
+        assert_eq!(plan.result.first_name.as_deref(), Some("Annie"));
+        assert_eq!(plan.result.company.as_deref(), Some("Acme"));
+        assert_eq!(plan.result.job_title.as_deref(), Some("CTO"));
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        option::of("[a-c]{1,2}")
+    }
+
+    fn fields() -> impl Strategy<Value = ContactFields> {
+        (
+            text(),
+            text(),
+            option::of("[a-c]{1,2}"),
+            option::of(0u32..3),
+            text(),
+            text(),
+            text(),
+        )
+            .prop_map(
+                |(first, last, email, phone, company, job, tz)| ContactFields {
+                    first_name: first,
+                    last_name: last,
+                    email: email.map(|local| {
+                        Email::parse("email", &format!("{local}@example.com")).unwrap()
+                    }),
+                    mobile_phone: phone.map(|n| {
+                        Phone::parse(
+                            "mobilePhone",
+                            &format!("+1415555010{n}"),
+                            Default::default(),
+                        )
+                        .unwrap()
+                    }),
+                    company,
+                    job_title: job,
+                    timezone: tz,
+                },
+            )
+    }
+
+    proptest! {
+        /// Every field ends as incoming when incoming has a value, else as
+        /// current; the outcome says which happened; nothing else changes.
+        #[test]
+        fn result_is_incoming_else_current(current in fields(), incoming in fields()) {
+            let plan = plan(&current, &incoming);
+            let result = plan.result.named_values();
+            for (((field, cur), (_, inc)), (_, res)) in current
+                .named_values()
+                .into_iter()
+                .zip(incoming.named_values())
+                .zip(result)
+            {
+                prop_assert_eq!(res, inc.or(cur), "{}", field);
+                let merge = plan.fields.iter().find(|f| f.field == field).unwrap();
+                let expected = match (cur, inc) {
+                    (Some(_), None) => MergeOutcome::Retained,
+                    (None, None) => MergeOutcome::Unchanged,
+                    (None, Some(_)) => MergeOutcome::Filled,
+                    (Some(c), Some(i)) if c == i => MergeOutcome::Unchanged,
+                    _ => MergeOutcome::Overwritten,
+                };
+                prop_assert_eq!(merge.outcome, expected);
+                prop_assert_eq!(merge.current.as_deref(), cur);
+                prop_assert_eq!(merge.incoming.as_deref(), inc);
+            }
+            prop_assert_eq!(plan.fields.len(), 7);
+            // Empty never clears: an identity held by either side survives.
+            prop_assert_eq!(
+                plan.result.email.is_some(),
+                current.email.is_some() || incoming.email.is_some()
+            );
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Merging two contacts into one, in one transaction: the survivor takes
+//! the merged contact's non-empty values (the domain's merge plan), the
+//! merged contact's history and aliases move to the survivor, its id keeps
+//! resolving to the survivor, and the merge is recorded in the history.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::contacts::{self, ContactRecord, Lock};
+use super::entities::{contact, contact_alias};
+use super::history::{self, ChangeAction, Entry};
+use super::save::{SaveOutcome, write_fields};
+use super::{Store, StoreError, now_micros};
+use crate::domain::merge_plan::{self, FieldMerge, MergePlan};
+use crate::domain::{Principal, Source, ValidationError};
+
+/// What a confirmed merge would do, for the caller to confirm.
+#[derive(Debug, Clone)]
+pub struct MergePreview {
+    pub survivor: ContactRecord,
+    /// The record that would be absorbed; `None` when the incoming values
+    /// come from a create, which has no record yet.
+    pub merged: Option<ContactRecord>,
+    pub fields: Vec<FieldMerge>,
+}
+
+/// A merge removes a record, so it takes the right to delete.
+fn require_merge_permission(principal: &Principal) -> Result<(), StoreError> {
+    if principal.may_delete_contacts() {
+        Ok(())
+    } else {
+        Err(StoreError::forbidden(
+            "merging removes a record; only admins and members may merge",
+        ))
+    }
+}
+
+/// Writes the plan's result over the survivor and records it in history.
+pub(super) async fn apply_to_survivor(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    survivor: &ContactRecord,
+    plan: &MergePlan,
+    source: Source,
+    merged_id: Option<i64>,
+) -> Result<ContactRecord, StoreError> {
+    let changes = plan.result.changes_since(&survivor.fields);
+    if changes.is_empty() && merged_id.is_none() {
+        return Ok(survivor.clone());
+    }
+    let now = now_micros();
+    let assignment = (survivor.owner_id, survivor.team_id);
+    write_fields(db, survivor, &plan.result, assignment, now).await?;
+    history::record(
+        db,
+        Entry {
+            contact_id: survivor.id,
+            actor_user_id: Some(principal.user_id),
+            action: if merged_id.is_some() {
+                ChangeAction::Merged
+            } else {
+                ChangeAction::Updated
+            },
+            source,
+            changes: &changes,
+            merged_contact_id: merged_id,
+        },
+    )
+    .await?;
+    Ok(ContactRecord {
+        fields: plan.result.clone(),
+        version: survivor.version + 1,
+        updated_at: now,
+        ..survivor.clone()
+    })
+}
+
+/// Absorbs `merged` into `survivor`. Both rows must be locked by the
+/// caller's transaction and read at their current versions.
+pub(super) async fn absorb(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    merged: &ContactRecord,
+    survivor: &ContactRecord,
+    plan: &MergePlan,
+    source: Source,
+) -> Result<ContactRecord, StoreError> {
+    require_merge_permission(principal)?;
+    // Everything that points at the merged record moves first, then the
+    // record goes (freeing its identities), then the survivor takes them.
+    history::move_to(db, merged.id, survivor.id).await?;
+    contact_alias::Entity::update_many()
+        .col_expr(contact_alias::Column::SurvivorId, Expr::value(survivor.id))
+        .filter(contact_alias::Column::SurvivorId.eq(merged.id))
+        .exec(db)
+        .await?;
+    contact_alias::ActiveModel {
+        merged_id: Set(merged.id),
+        survivor_id: Set(survivor.id),
+        created_at: Set(now_micros()),
+    }
+    .insert(db)
+    .await?;
+    let deleted = contact::Entity::delete_many()
+        .filter(contact::Column::Id.eq(merged.id))
+        .filter(contact::Column::Version.eq(merged.version))
+        .exec(db)
+        .await?;
+    if deleted.rows_affected != 1 {
+        return Err(StoreError::Conflict {
+            expected: merged.version,
+        });
+    }
+    apply_to_survivor(db, principal, survivor, plan, source, Some(merged.id)).await
+}
+
+pub struct MergeRequest {
+    pub survivor_id: i64,
+    pub merged_id: i64,
+    pub confirm: bool,
+    pub expected_survivor_version: Option<i32>,
+    pub expected_merged_version: Option<i32>,
+    pub source: Source,
+}
+
+/// The explicit `mergeContacts`: two records the caller picked, both of
+/// which they must be able to access.
+pub async fn merge_contacts(
+    store: &Store,
+    principal: &Principal,
+    request: MergeRequest,
+) -> Result<SaveOutcome, StoreError> {
+    require_merge_permission(principal)?;
+    if request.survivor_id == request.merged_id {
+        return Err(ValidationError::new("mergedId", "must differ from survivorId").into());
+    }
+    let txn = store.begin_write().await?;
+    let access = principal.access();
+    // Lock in id order so two merges of the same pair cannot deadlock.
+    let mut ids = [request.survivor_id, request.merged_id];
+    ids.sort_unstable();
+    let mut found = Vec::with_capacity(2);
+    for id in ids {
+        found.push(contacts::find_accessible(&*txn, &access, id, Lock::ForUpdate).await?);
+    }
+    let pick = |id: i64| found.iter().flatten().find(|c| c.id == id).cloned();
+    let survivor = pick(request.survivor_id).ok_or(StoreError::NotFound)?;
+    let merged = pick(request.merged_id).ok_or(StoreError::NotFound)?;
+    let plan = merge_plan::plan(&survivor.fields, &merged.fields);
+    if !request.confirm {
+        return Ok(SaveOutcome::NeedsMerge(MergePreview {
+            survivor,
+            merged: Some(merged),
+            fields: plan.fields,
+        }));
+    }
+    for (expected, record) in [
+        (request.expected_survivor_version, &survivor),
+        (request.expected_merged_version, &merged),
+    ] {
+        if let Some(expected) = expected
+            && expected != record.version
+        {
+            return Err(StoreError::Conflict { expected });
+        }
+    }
+    let saved = absorb(&*txn, principal, &merged, &survivor, &plan, request.source).await?;
+    txn.commit().await?;
+    Ok(SaveOutcome::Saved(saved))
+}

@@ -1,0 +1,407 @@
+//! Creating and editing a contact. When the email or mobile phone being
+//! saved belongs to another contact, the seed's Merge Contacts protocol
+//! applies: a contact the caller cannot access refuses the save
+//! (`CannotSaveContact`); an accessible one yields a merge preview, and
+//! with confirmation the two become one (see `merge`).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::contacts::{self, ContactRecord, Lock};
+use super::entities::contact;
+use super::error::is_unique_violation;
+use super::history::{self, ChangeAction, Entry};
+use super::merge::{self, MergePreview};
+use super::{Store, StoreError, now_micros, users};
+use crate::domain::contact::Change;
+use crate::domain::merge_plan;
+use crate::domain::permissions::AssignmentRefused;
+use crate::domain::{
+    ContactFields, ContactPatch, FieldChange, Principal, Role, Source, ValidationError,
+};
+
+/// A save either happened or needs the caller to confirm a merge.
+// A short-lived return value: boxing either variant buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum SaveOutcome {
+    Saved(ContactRecord),
+    NeedsMerge(MergePreview),
+}
+
+/// The caller's answer to a merge preview.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MergeConfirmation {
+    pub confirm: bool,
+    /// The survivor's version the caller saw in the preview; a different
+    /// one means the preview is stale.
+    pub expected_survivor_version: Option<i32>,
+}
+
+/// Who owns a contact and which team shares it, as an edit asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssignmentPatch {
+    pub owner_id: Change<i64>,
+    pub team_id: Change<i64>,
+}
+
+pub struct NewContact {
+    pub patch: ContactPatch,
+    pub assignment: AssignmentPatch,
+    pub source: Source,
+    pub merge: MergeConfirmation,
+}
+
+pub struct ContactEdit {
+    pub id: i64,
+    pub patch: ContactPatch,
+    pub assignment: AssignmentPatch,
+    pub expected_version: Option<i32>,
+    pub source: Source,
+    pub merge: MergeConfirmation,
+}
+
+/// A unique index may still refuse a write whose identities looked free, when
+/// a concurrent transaction took one in between; one retry then sees it.
+const ATTEMPTS: usize = 2;
+
+fn apply_change(change: &Change<i64>, current: Option<i64>) -> Option<i64> {
+    match change {
+        Change::Keep => current,
+        Change::Clear => None,
+        Change::Set(value) => Some(*value),
+    }
+}
+
+async fn check_assignment(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    owner_id: Option<i64>,
+    team_id: Option<i64>,
+) -> Result<(), StoreError> {
+    principal
+        .check_assignment(owner_id, team_id)
+        .map_err(|refused| match refused {
+            AssignmentRefused::OwnerNotSelf => StoreError::Forbidden {
+                field: Some("ownerId"),
+                reason: "members can only own contacts themselves",
+            },
+            AssignmentRefused::TeamNotJoined => StoreError::Forbidden {
+                field: Some("teamId"),
+                reason: "members can only share contacts with their own teams",
+            },
+        })?;
+    if let Some(owner_id) = owner_id
+        && users::user_by_id(db, owner_id).await?.is_none()
+    {
+        return Err(ValidationError::new("ownerId", "no such user").into());
+    }
+    if let Some(team_id) = team_id
+        && users::team_by_id(db, team_id).await?.is_none()
+    {
+        return Err(ValidationError::new("teamId", "no such team").into());
+    }
+    Ok(())
+}
+
+pub(super) fn assignment_changes(
+    before: (Option<i64>, Option<i64>),
+    after: (Option<i64>, Option<i64>),
+) -> Vec<FieldChange> {
+    let describe = |v: Option<i64>| v.map(|id| id.to_string());
+    [
+        ("ownerId", before.0, after.0),
+        ("teamId", before.1, after.1),
+    ]
+    .into_iter()
+    .filter(|(_, old, new)| old != new)
+    .map(|(field, old, new)| FieldChange {
+        field,
+        before: describe(old),
+        after: describe(new),
+    })
+    .collect()
+}
+
+/// The one other contact holding an identity that `patch` sets, locked for
+/// the rest of the transaction. A holder the caller cannot access refuses
+/// the save; two different holders (email one, phone another) are refused
+/// too, since which one should survive is the caller's decision.
+async fn identity_holder(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    patch: &ContactPatch,
+    self_id: Option<i64>,
+) -> Result<Option<ContactRecord>, StoreError> {
+    let mut holders: Vec<(&'static str, ContactRecord)> = Vec::new();
+    if let Some(email) = patch.email.set_value()
+        && let Some(holder) = contacts::find_by_email(db, email, Lock::ForUpdate).await?
+    {
+        holders.push(("email", holder));
+    }
+    if let Some(phone) = patch.mobile_phone.set_value()
+        && let Some(holder) = contacts::find_by_phone(db, phone, Lock::ForUpdate).await?
+    {
+        holders.push(("mobilePhone", holder));
+    }
+    holders.retain(|(_, holder)| Some(holder.id) != self_id);
+    if let Some((field, _)) = holders
+        .iter()
+        .find(|(_, holder)| !principal.can_access(holder.owner_id, holder.team_id))
+    {
+        return Err(StoreError::CannotSaveContact { field });
+    }
+    match holders.as_slice() {
+        [] => Ok(None),
+        [(_, one)] => Ok(Some(one.clone())),
+        [(_, a), (_, b)] if a.id == b.id => Ok(Some(a.clone())),
+        _ => Err(ValidationError::new(
+            "mobilePhone",
+            "the email and the mobile phone belong to two different contacts; merge those two first",
+        )
+        .into()),
+    }
+}
+
+fn check_survivor_version(
+    survivor: &ContactRecord,
+    merge: MergeConfirmation,
+) -> Result<(), StoreError> {
+    match merge.expected_survivor_version {
+        Some(expected) if expected != survivor.version => Err(StoreError::Conflict { expected }),
+        _ => Ok(()),
+    }
+}
+
+/// The field an identity clash after all retries is reported on.
+fn clash_field(patch: &ContactPatch) -> &'static str {
+    if patch.email.set_value().is_some() {
+        "email"
+    } else {
+        "mobilePhone"
+    }
+}
+
+pub async fn create(
+    store: &Store,
+    principal: &Principal,
+    new: NewContact,
+) -> Result<SaveOutcome, StoreError> {
+    if !principal.may_write_contacts() {
+        return Err(StoreError::forbidden("this role cannot create contacts"));
+    }
+    let fields = ContactFields::default().patched(&new.patch)?;
+    let owner_id = match &new.assignment.owner_id {
+        Change::Set(id) => Some(*id),
+        _ if principal.role == Role::Integration => None,
+        _ => Some(principal.user_id),
+    };
+    let team_id = apply_change(&new.assignment.team_id, None);
+    check_assignment(store.db(), principal, owner_id, team_id).await?;
+
+    for _ in 0..ATTEMPTS {
+        let txn = store.begin_write().await?;
+        if let Some(survivor) = identity_holder(&*txn, principal, &new.patch, None).await? {
+            let plan = merge_plan::plan(&survivor.fields, &fields);
+            if !new.merge.confirm {
+                return Ok(SaveOutcome::NeedsMerge(MergePreview {
+                    survivor,
+                    merged: None,
+                    fields: plan.fields,
+                }));
+            }
+            check_survivor_version(&survivor, new.merge)?;
+            let saved =
+                merge::apply_to_survivor(&*txn, principal, &survivor, &plan, new.source, None)
+                    .await?;
+            txn.commit().await?;
+            return Ok(SaveOutcome::Saved(saved));
+        }
+        let now = now_micros();
+        let inserted = contact::ActiveModel {
+            first_name: Set(fields.first_name.clone()),
+            last_name: Set(fields.last_name.clone()),
+            email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
+            mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
+            company: Set(fields.company.clone()),
+            job_title: Set(fields.job_title.clone()),
+            timezone: Set(fields.timezone.clone()),
+            source: Set(new.source.as_str().to_owned()),
+            owner_id: Set(owner_id),
+            team_id: Set(team_id),
+            sort_name: Set(fields.sort_name()),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&*txn)
+        .await;
+        let model = match inserted {
+            Ok(model) => model,
+            Err(err) if is_unique_violation(&err) => continue,
+            Err(err) => return Err(err.into()),
+        };
+        let mut changes = fields.changes_since(&ContactFields::default());
+        changes.extend(assignment_changes((None, None), (owner_id, team_id)));
+        history::record(
+            &*txn,
+            Entry {
+                contact_id: model.id,
+                actor_user_id: Some(principal.user_id),
+                action: ChangeAction::Created,
+                source: new.source,
+                changes: &changes,
+                merged_contact_id: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(SaveOutcome::Saved(ContactRecord::try_from(model)?));
+    }
+    Err(StoreError::IdentityTaken {
+        field: clash_field(&new.patch),
+    })
+}
+
+pub async fn update(
+    store: &Store,
+    principal: &Principal,
+    edit: ContactEdit,
+) -> Result<SaveOutcome, StoreError> {
+    if !principal.may_write_contacts() {
+        return Err(StoreError::forbidden("this role cannot edit contacts"));
+    }
+    for _ in 0..ATTEMPTS {
+        let txn = store.begin_write().await?;
+        let current =
+            contacts::find_accessible(&*txn, &principal.access(), edit.id, Lock::ForUpdate)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        if let Some(expected) = edit.expected_version
+            && expected != current.version
+        {
+            return Err(StoreError::Conflict { expected });
+        }
+        let fields = current.fields.patched(&edit.patch)?;
+        let owner_id = apply_change(&edit.assignment.owner_id, current.owner_id);
+        let team_id = apply_change(&edit.assignment.team_id, current.team_id);
+        if (owner_id, team_id) != (current.owner_id, current.team_id) {
+            check_assignment(&*txn, principal, owner_id, team_id).await?;
+        }
+
+        if let Some(survivor) =
+            identity_holder(&*txn, principal, &edit.patch, Some(current.id)).await?
+        {
+            let plan = merge_plan::plan(&survivor.fields, &fields);
+            if !edit.merge.confirm {
+                return Ok(SaveOutcome::NeedsMerge(MergePreview {
+                    survivor,
+                    merged: Some(current),
+                    fields: plan.fields,
+                }));
+            }
+            check_survivor_version(&survivor, edit.merge)?;
+            let saved =
+                merge::absorb(&*txn, principal, &current, &survivor, &plan, edit.source).await?;
+            txn.commit().await?;
+            return Ok(SaveOutcome::Saved(saved));
+        }
+
+        let mut changes = fields.changes_since(&current.fields);
+        changes.extend(assignment_changes(
+            (current.owner_id, current.team_id),
+            (owner_id, team_id),
+        ));
+        if changes.is_empty() {
+            return Ok(SaveOutcome::Saved(current));
+        }
+        let now = now_micros();
+        let updated = write_fields(&*txn, &current, &fields, (owner_id, team_id), now).await;
+        match updated {
+            Ok(()) => {}
+            Err(StoreError::Db(err)) if is_unique_violation(&err) => continue,
+            Err(err) => return Err(err),
+        }
+        history::record(
+            &*txn,
+            Entry {
+                contact_id: current.id,
+                actor_user_id: Some(principal.user_id),
+                action: ChangeAction::Updated,
+                source: edit.source,
+                changes: &changes,
+                merged_contact_id: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(SaveOutcome::Saved(ContactRecord {
+            fields,
+            owner_id,
+            team_id,
+            version: current.version + 1,
+            updated_at: now,
+            ..current
+        }));
+    }
+    Err(StoreError::IdentityTaken {
+        field: clash_field(&edit.patch),
+    })
+}
+
+/// Writes `fields` and the assignment over `current`, bumping its version;
+/// refuses with `Conflict` when the row is no longer at `current.version`.
+pub(super) async fn write_fields(
+    db: &impl ConnectionTrait,
+    current: &ContactRecord,
+    fields: &ContactFields,
+    (owner_id, team_id): (Option<i64>, Option<i64>),
+    now: i64,
+) -> Result<(), StoreError> {
+    let result = contact::Entity::update_many()
+        .col_expr(
+            contact::Column::FirstName,
+            Expr::value(fields.first_name.clone()),
+        )
+        .col_expr(
+            contact::Column::LastName,
+            Expr::value(fields.last_name.clone()),
+        )
+        .col_expr(
+            contact::Column::Email,
+            Expr::value(fields.email.as_ref().map(|e| e.as_str().to_owned())),
+        )
+        .col_expr(
+            contact::Column::MobilePhone,
+            Expr::value(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
+        )
+        .col_expr(
+            contact::Column::Company,
+            Expr::value(fields.company.clone()),
+        )
+        .col_expr(
+            contact::Column::JobTitle,
+            Expr::value(fields.job_title.clone()),
+        )
+        .col_expr(
+            contact::Column::Timezone,
+            Expr::value(fields.timezone.clone()),
+        )
+        .col_expr(contact::Column::OwnerId, Expr::value(owner_id))
+        .col_expr(contact::Column::TeamId, Expr::value(team_id))
+        .col_expr(contact::Column::SortName, Expr::value(fields.sort_name()))
+        .col_expr(contact::Column::Version, Expr::value(current.version + 1))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
+        .filter(contact::Column::Id.eq(current.id))
+        .filter(contact::Column::Version.eq(current.version))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            expected: current.version,
+        })
+    }
+}
