@@ -1,0 +1,1 @@
+//! The contacts admin terminal client (its own issue).
