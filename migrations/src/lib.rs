@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_identity_and_contacts;
 mod m20261130_000002_merges;
+mod m20261130_000003_activities_meetings_notifications;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_identity_and_contacts::Migration),
             Box::new(m20261130_000002_merges::Migration),
+            Box::new(m20261130_000003_activities_meetings_notifications::Migration),
         ]
     }
 }

@@ -4,14 +4,18 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use crate::domain::{PhoneRegion, Role};
+use crate::propagation::email::EmailSender;
+use crate::propagation::notifications::DispatcherConfig;
+use crate::propagation::sms::SmsSender;
 use crate::store::{self, Store, StoreError};
-use crate::{AppState, Settings, graphql, http};
+use crate::{AppState, Settings, graphql, http, propagation};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +35,37 @@ struct DatabaseArgs {
     database_url: String,
 }
 
+#[derive(Args, Clone)]
+struct DeliveryArgs {
+    /// SMTP relay for email notifications: smtp://host:port.
+    #[arg(long, env = "CONTACTS_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of email notifications.
+    #[arg(
+        long,
+        env = "CONTACTS_MAIL_FROM",
+        default_value = "Contacts <contacts@localhost>"
+    )]
+    mail_from: String,
+    /// HTTP endpoint SMS notifications are POSTed to.
+    #[arg(long, env = "CONTACTS_SMS_GATEWAY_URL")]
+    sms_gateway_url: Option<String>,
+    /// When reminders go out before a meeting, e.g. 24h,1h (units d h m s).
+    #[arg(long, env = "CONTACTS_REMINDER_OFFSETS", default_value = "24h,1h",
+          value_parser = parse_offsets)]
+    reminder_offsets: Offsets,
+    /// How often an idle dispatcher looks for due notifications.
+    #[arg(long, env = "CONTACTS_DISPATCH_INTERVAL_MS", default_value_t = 1000)]
+    dispatch_interval_ms: u64,
+}
+
+#[derive(Clone)]
+struct Offsets(Vec<Duration>);
+
+fn parse_offsets(text: &str) -> Result<Offsets, String> {
+    crate::domain::activity::parse_offsets(text).map(Offsets)
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Apply migrations and serve GraphQL (GraphiQL at /graphql).
@@ -42,6 +77,8 @@ enum Command {
         /// ISO region for phone numbers written without a country code.
         #[arg(long, env = "CONTACTS_DEFAULT_REGION", default_value = "US")]
         default_region: PhoneRegion,
+        #[command(flatten)]
+        delivery: DeliveryArgs,
     },
     /// Apply pending migrations.
     Migrate {
@@ -96,6 +133,8 @@ pub enum CliError {
     Db(#[from] sea_orm::DbErr),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub fn run() -> ExitCode {
@@ -141,12 +180,26 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             database,
             listen,
             default_region,
+            delivery,
         } => {
             let store = open(&database).await?;
+            let dispatcher = DispatcherConfig {
+                email: delivery
+                    .smtp_url
+                    .as_deref()
+                    .map(|url| EmailSender::new(url, &delivery.mail_from))
+                    .transpose()
+                    .map_err(CliError::Config)?,
+                sms: delivery.sms_gateway_url.as_deref().map(SmsSender::new),
+                idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
+                lease: Duration::from_secs(60),
+            };
+            propagation::notifications::spawn(store.clone(), dispatcher);
             let state = AppState {
                 store,
                 settings: Arc::new(Settings {
                     default_region,
+                    reminder_offsets: delivery.reminder_offsets.0,
                     ..Settings::default()
                 }),
             };

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod propagation;
 pub mod store;
 mod token_cache;
 
@@ -30,6 +31,8 @@ pub struct Settings {
     pub max_batch_size: usize,
     /// How long a resolved bearer token is trusted without a lookup.
     pub token_cache_ttl: Duration,
+    /// Meeting reminders go out this long before the start.
+    pub reminder_offsets: Vec<Duration>,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),
+            reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],
         }
     }
 }

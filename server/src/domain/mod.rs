@@ -2,6 +2,7 @@
 //! who may do what. Nothing here touches the database or GraphQL, so every
 //! rule can be tested on plain values.
 
+pub mod activity;
 pub mod contact;
 pub mod identity;
 pub mod merge_plan;

@@ -153,6 +153,21 @@ impl Contact {
         timestamp(self.0.updated_at)
     }
 
+    /// What the customer did: meetings, chats, forms; newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<super::activity::ActivityConnection> {
+        let filter = crate::store::activities::ActivityFilter {
+            contact_id: Some(self.0.id),
+            ..Default::default()
+        };
+        super::activity::activity_page(ctx, first, after, filter).await
+    }
+
     /// Every change to the contact, newest first.
     #[graphql(guard = "OwnershipAndHistory")]
     async fn history(

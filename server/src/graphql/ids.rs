@@ -14,10 +14,21 @@ pub enum Kind {
     User,
     Team,
     ContactChange,
+    Activity,
+    Meeting,
+    Notification,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Contact, Kind::User, Kind::Team, Kind::ContactChange];
+    const ALL: [Kind; 7] = [
+        Kind::Contact,
+        Kind::User,
+        Kind::Team,
+        Kind::ContactChange,
+        Kind::Activity,
+        Kind::Meeting,
+        Kind::Notification,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -25,6 +36,9 @@ impl Kind {
             Kind::User => "User",
             Kind::Team => "Team",
             Kind::ContactChange => "ContactChange",
+            Kind::Activity => "Activity",
+            Kind::Meeting => "Meeting",
+            Kind::Notification => "Notification",
         }
     }
 }

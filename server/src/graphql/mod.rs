@@ -2,6 +2,7 @@
 //! every error mapped here (`error.rs`). Resolvers stay short: read input,
 //! call one store function, wrap the result.
 
+pub mod activity;
 pub mod contact;
 pub mod error;
 mod guards;

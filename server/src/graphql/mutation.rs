@@ -1,13 +1,14 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
+use super::activity::{Activity, ActivityInput, RecordActivityPayload};
 use super::contact::{Contact, ContactInput, MergePreview};
 use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::{principal, state};
 use crate::domain::{ContactPatch, Principal, Role, Source};
-use crate::store::contacts;
 use crate::store::merge::{self, MergeRequest};
 use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact, SaveOutcome};
+use crate::store::{activities, contacts};
 
 /// Exactly one of the two is set: the saved contact, or the merge the save
 /// needs confirmed (nothing was written then).
@@ -150,7 +151,31 @@ impl Mutation {
         Ok(outcome.into())
     }
 
+    /// Records what a customer did (INTEGRATION or ADMIN). The contact is
+    /// found by email or mobile phone, or created; its latest non-empty
+    /// values win and empty never clears. A meeting plans its confirmation
+    /// and reminders. Replaying the same `externalId` records nothing new.
+    async fn record_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: ActivityInput,
+    ) -> Result<RecordActivityPayload> {
+        let caller = principal(ctx)?;
+        let app = state(ctx)?;
+        let new = input.to_store(app.settings.default_region)?;
+        let recorded = activities::record(&app.store, caller, new, &app.settings.reminder_offsets)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(RecordActivityPayload {
+            activity: Activity(recorded.activity),
+            contact: recorded.contact.map(Contact),
+            created: recorded.created,
+        })
+    }
+
     /// Deletes a contact permanently; its email and phone are free again.
+    /// Its activities and meetings stay (their contact becomes null), and
+    /// reminders already planned still go out to the address they carry.
     async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;

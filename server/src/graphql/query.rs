@@ -1,5 +1,6 @@
 use async_graphql::{Context, ID, Interface, Object, Result};
 
+use super::activity::{ActivityConnection, ActivityFilter, activity_page};
 use super::contact::{
     Contact, ContactConnection, ContactEdge, ContactFilter, ContactOrder, contact_cursor,
     contact_position,
@@ -73,6 +74,20 @@ impl Query {
             .await
             .map_err(ApiError::from)?;
         Ok(found.map(Contact))
+    }
+
+    /// Activities, newest first: those of contacts the caller can access,
+    /// and of meetings they host (kept after their contact is deleted).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ActivityFilter>,
+    ) -> Result<ActivityConnection> {
+        let filter = filter.unwrap_or_default().to_store()?;
+        activity_page(ctx, first, after, filter).await
     }
 
     /// The contacts the caller can access, a page at a time.

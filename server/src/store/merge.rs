@@ -1,6 +1,7 @@
 //! Merging two contacts into one, in one transaction: the survivor takes
 //! the merged contact's non-empty values (the domain's merge plan), the
-//! merged contact's history and aliases move to the survivor, its id keeps
+//! merged contact's history, aliases, activities, meetings and
+//! notifications move to the survivor, its id keeps
 //! resolving to the survivor, and the merge is recorded in the history.
 
 use sea_orm::sea_query::Expr;
@@ -89,6 +90,7 @@ pub(super) async fn absorb(
     // Everything that points at the merged record moves first, then the
     // record goes (freeing its identities), then the survivor takes them.
     history::move_to(db, merged.id, survivor.id).await?;
+    super::activities::move_to(db, merged.id, survivor.id).await?;
     contact_alias::Entity::update_many()
         .col_expr(contact_alias::Column::SurvivorId, Expr::value(survivor.id))
         .filter(contact_alias::Column::SurvivorId.eq(merged.id))

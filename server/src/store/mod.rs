@@ -3,12 +3,14 @@
 //! one function serves inside or outside a transaction; a use-case opens
 //! its transaction once, asks the domain what to do, and writes.
 
+pub mod activities;
 pub mod contacts;
 pub mod entities;
 mod error;
 pub mod history;
 pub mod listing;
 pub mod merge;
+pub mod notifications;
 pub mod save;
 pub mod users;
 

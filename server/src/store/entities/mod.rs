@@ -1,10 +1,13 @@
 //! SeaORM entities: the tables' shapes, nothing more. They never leave the
 //! store; callers get domain values or the store's own row types.
 
+pub mod activity;
 pub mod api_token;
 pub mod contact;
 pub mod contact_alias;
 pub mod contact_change;
+pub mod meeting;
+pub mod notification;
 pub mod team;
 pub mod team_member;
 pub mod user;

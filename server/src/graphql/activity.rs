@@ -1,0 +1,560 @@
+//! Activities, meetings and notifications: recordActivity's input, and the
+//! types that report on them.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::contact::{Contact, ContactInput, timestamp};
+use super::error::ApiError;
+use super::guards::{OwnershipAndHistory, PersonalData};
+use super::ids::{self, Kind};
+use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
+use super::user::User;
+use super::{principal, state};
+use crate::domain::activity as domain;
+use crate::domain::{ContactFields, ContactPatch, Email, PhoneRegion, ValidationError};
+use crate::store::activities::{
+    self, ActivityFilter as StoreFilter, ActivityPosition, ActivityRecord, MeetingRecord,
+    NewActivity, NewMeeting,
+};
+use crate::store::contacts::{self, Lock};
+use crate::store::notifications::{self, NotificationRecord};
+use crate::store::users;
+
+/// Maps each GraphQL enum to the domain one and back.
+macro_rules! mirror_enum {
+    ($api:ident <=> $domain:ty { $($variant:ident),+ $(,)? }) => {
+        impl From<$api> for $domain {
+            fn from(value: $api) -> Self {
+                match value { $($api::$variant => <$domain>::$variant),+ }
+            }
+        }
+        impl From<$domain> for $api {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => $api::$variant),+ }
+            }
+        }
+    };
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ActivityKind {
+    Meeting,
+    Chatbot,
+    RoutingForm,
+}
+mirror_enum!(ActivityKind <=> domain::ActivityKind { Meeting, Chatbot, RoutingForm });
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum MeetingStatus {
+    #[default]
+    Scheduled,
+    Rescheduled,
+    Canceled,
+}
+mirror_enum!(MeetingStatus <=> domain::MeetingStatus { Scheduled, Rescheduled, Canceled });
+
+/// Where the meeting's calendar event lives. Only GOOGLE and EXCHANGE
+/// events are kept in sync when a contact's email changes.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum CalendarProvider {
+    Google,
+    Exchange,
+    Icloud,
+    Zoho,
+    #[default]
+    Other,
+}
+mirror_enum!(CalendarProvider <=> domain::CalendarProvider { Google, Exchange, Icloud, Zoho, Other });
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NotificationChannel {
+    Email,
+    Sms,
+}
+mirror_enum!(NotificationChannel <=> domain::Channel { Email, Sms });
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NotificationKind {
+    Confirmation,
+    Reminder,
+}
+mirror_enum!(NotificationKind <=> domain::NotificationKind { Confirmation, Reminder });
+
+#[derive(InputObject)]
+pub struct MeetingInput {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    #[graphql(default)]
+    pub status: MeetingStatus,
+    #[graphql(default)]
+    pub calendar_provider: CalendarProvider,
+    /// The event's id on its calendar; later activities with the same
+    /// provider and id update the same meeting.
+    pub external_event_id: Option<String>,
+    pub host_user_id: Option<ID>,
+    #[graphql(default)]
+    pub guests: Vec<String>,
+}
+
+/// What a customer did, as the source reports it.
+#[derive(InputObject)]
+pub struct ActivityInput {
+    pub kind: ActivityKind,
+    /// The source's id for the activity: replaying it records nothing new.
+    pub external_id: Option<String>,
+    /// Defaults to now.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// What the customer typed; it needs an email or a mobile phone. Empty
+    /// values never clear what the contact has.
+    pub contact: ContactInput,
+    /// Required for MEETING, refused otherwise.
+    pub meeting: Option<MeetingInput>,
+    /// Anything else the source knows.
+    pub payload: Option<Json<serde_json::Value>>,
+}
+
+const EXTERNAL_ID_MAX: usize = 255;
+const PAYLOAD_MAX_BYTES: usize = 64 * 1024;
+const GUESTS_MAX: usize = 100;
+
+/// Contact fields' errors, named by their place inside `ActivityInput`.
+fn in_contact(err: ValidationError) -> ValidationError {
+    let field = match err.field {
+        "firstName" => "contact.firstName",
+        "lastName" => "contact.lastName",
+        "email" => "contact.email",
+        "mobilePhone" => "contact.mobilePhone",
+        "company" => "contact.company",
+        "jobTitle" => "contact.jobTitle",
+        "timezone" => "contact.timezone",
+        _ => "contact",
+    };
+    ValidationError {
+        field,
+        message: err.message,
+    }
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+impl ActivityInput {
+    pub fn to_store(&self, region: PhoneRegion) -> Result<NewActivity, ApiError> {
+        if !self.contact.owner_id.is_undefined() || !self.contact.team_id.is_undefined() {
+            return Err(ApiError::validation(
+                "contact.ownerId",
+                "activities do not assign owners or teams",
+            ));
+        }
+        let patch = ContactPatch::parse(&self.contact.raw_fields(), region).map_err(in_contact)?;
+        let contact = ContactFields::default().patched(&patch).map_err(|err| {
+            in_contact(ValidationError {
+                message: "an activity needs the customer's email or mobile phone".to_owned(),
+                ..err
+            })
+        })?;
+        let external_id = match self.external_id.as_deref().map(str::trim) {
+            Some("") | None => None,
+            Some(id) if id.chars().count() > EXTERNAL_ID_MAX => {
+                return Err(ApiError::validation(
+                    "externalId",
+                    format!("must be at most {EXTERNAL_ID_MAX} characters"),
+                ));
+            }
+            Some(id) => Some(id.to_owned()),
+        };
+        let payload = self.payload.as_ref().map(|json| json.0.clone());
+        if payload
+            .as_ref()
+            .is_some_and(|p| p.to_string().len() > PAYLOAD_MAX_BYTES)
+        {
+            return Err(ApiError::validation(
+                "payload",
+                "must be at most 64 KiB of JSON",
+            ));
+        }
+        let meeting = match (self.kind, &self.meeting) {
+            (ActivityKind::Meeting, Some(meeting)) => Some(meeting.to_store()?),
+            (ActivityKind::Meeting, None) => {
+                return Err(ApiError::validation(
+                    "meeting",
+                    "a MEETING activity needs its meeting",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::validation(
+                    "meeting",
+                    "only MEETING activities have a meeting",
+                ));
+            }
+            (_, None) => None,
+        };
+        Ok(NewActivity {
+            kind: self.kind.into(),
+            external_id,
+            occurred_at: self.occurred_at.map(micros),
+            contact,
+            meeting,
+            payload,
+        })
+    }
+}
+
+impl MeetingInput {
+    fn to_store(&self) -> Result<NewMeeting, ApiError> {
+        let times = domain::MeetingTimes::new(micros(self.starts_at), micros(self.ends_at))?;
+        if self.guests.len() > GUESTS_MAX {
+            return Err(ApiError::validation(
+                "meeting.guests",
+                format!("at most {GUESTS_MAX}"),
+            ));
+        }
+        let guests = self
+            .guests
+            .iter()
+            .map(|g| Email::parse("meeting.guests", g))
+            .collect::<Result<Vec<_>, _>>()?;
+        let external_event_id = self
+            .external_event_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned);
+        if external_event_id
+            .as_ref()
+            .is_some_and(|id| id.chars().count() > EXTERNAL_ID_MAX)
+        {
+            return Err(ApiError::validation(
+                "meeting.externalEventId",
+                format!("must be at most {EXTERNAL_ID_MAX} characters"),
+            ));
+        }
+        Ok(NewMeeting {
+            times,
+            status: self.status.into(),
+            provider: self.calendar_provider.into(),
+            external_event_id,
+            host_user_id: self
+                .host_user_id
+                .as_ref()
+                .map(|id| ids::decode_required("meeting.hostUserId", Kind::User, id))
+                .transpose()?,
+            guests,
+        })
+    }
+}
+
+/// The identifying data the customer typed, as recorded.
+pub struct ActivitySubmission(activities::Submitted);
+
+#[Object]
+impl ActivitySubmission {
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+
+    #[graphql(guard = "PersonalData")]
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    #[graphql(guard = "PersonalData")]
+    async fn mobile_phone(&self) -> Option<&str> {
+        self.0.mobile_phone.as_deref()
+    }
+
+    async fn company(&self) -> Option<&str> {
+        self.0.company.as_deref()
+    }
+}
+
+async fn accessible_contact(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Contact>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let access = principal(ctx)?.access();
+    let found = contacts::find_accessible(state(ctx)?.store.db(), &access, id, Lock::None)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(found.map(Contact))
+}
+
+pub struct Activity(pub ActivityRecord);
+
+#[Object]
+impl Activity {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Activity, self.0.id)
+    }
+
+    async fn kind(&self) -> ActivityKind {
+        self.0.kind.into()
+    }
+
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.occurred_at)
+    }
+
+    /// The contact, while it exists and the caller can access it; null once
+    /// the contact is deleted (the activity stays for reporting).
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        accessible_contact(ctx, self.0.contact_id).await
+    }
+
+    /// True when the typed mobile phone belonged to another contact than
+    /// the email's; nothing was merged.
+    async fn identity_conflict(&self) -> bool {
+        self.0.conflicting_contact_id.is_some()
+    }
+
+    /// The other contact of an identity conflict, if the caller can access it.
+    async fn conflicting_contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        accessible_contact(ctx, self.0.conflicting_contact_id).await
+    }
+
+    async fn meeting(&self, ctx: &Context<'_>) -> Result<Option<Meeting>> {
+        let Some(id) = self.0.meeting_id else {
+            return Ok(None);
+        };
+        let meeting = activities::meeting_by_id(state(ctx)?.store.db(), id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(meeting.map(Meeting))
+    }
+
+    async fn submitted(&self) -> ActivitySubmission {
+        ActivitySubmission(self.0.submitted.clone())
+    }
+
+    async fn payload(&self) -> Option<Json<serde_json::Value>> {
+        self.0.payload.clone().map(Json)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.created_at)
+    }
+}
+
+pub struct Meeting(pub MeetingRecord);
+
+#[Object]
+impl Meeting {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Meeting, self.0.id)
+    }
+
+    async fn starts_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.times.starts_at)
+    }
+
+    async fn ends_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.times.ends_at)
+    }
+
+    async fn status(&self) -> MeetingStatus {
+        self.0.status.into()
+    }
+
+    async fn calendar_provider(&self) -> CalendarProvider {
+        self.0.provider.into()
+    }
+
+    async fn external_event_id(&self) -> Option<&str> {
+        self.0.external_event_id.as_deref()
+    }
+
+    #[graphql(guard = "OwnershipAndHistory")]
+    async fn host(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(host) = self.0.host_user_id else {
+            return Ok(None);
+        };
+        let user = users::user_by_id(state(ctx)?.store.db(), host)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(user.map(User))
+    }
+
+    #[graphql(guard = "PersonalData")]
+    async fn guests(&self) -> &[String] {
+        &self.0.guests
+    }
+
+    /// Confirmation and reminders, with where each goes and how it went.
+    async fn notifications(&self, ctx: &Context<'_>) -> Result<Vec<Notification>> {
+        let rows = notifications::for_meeting(state(ctx)?.store.db(), self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Notification).collect())
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NotificationStatus {
+    Pending,
+    Sent,
+    Failed,
+    Canceled,
+}
+
+pub struct Notification(pub NotificationRecord);
+
+#[Object]
+impl Notification {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Notification, self.0.id)
+    }
+
+    async fn kind(&self) -> Option<NotificationKind> {
+        domain::NotificationKind::parse(&self.0.kind).map(Into::into)
+    }
+
+    async fn channel(&self) -> Option<NotificationChannel> {
+        domain::Channel::parse(&self.0.channel).map(Into::into)
+    }
+
+    /// The address it goes to, copied when it was planned.
+    #[graphql(guard = "PersonalData")]
+    async fn recipient(&self) -> &str {
+        &self.0.recipient
+    }
+
+    async fn due_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.due_at)
+    }
+
+    async fn status(&self) -> NotificationStatus {
+        match self.0.status.as_str() {
+            notifications::SENT => NotificationStatus::Sent,
+            notifications::FAILED => NotificationStatus::Failed,
+            notifications::CANCELED => NotificationStatus::Canceled,
+            _ => NotificationStatus::Pending,
+        }
+    }
+
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at.map(timestamp)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RecordActivityPayload {
+    pub activity: Activity,
+    /// The contact the activity was recorded against.
+    pub contact: Option<Contact>,
+    /// Whether the activity created the contact.
+    pub created: bool,
+}
+
+#[derive(InputObject, Default)]
+pub struct ActivityFilter {
+    pub kind: Option<ActivityKind>,
+    pub contact_id: Option<ID>,
+    /// Occurred at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Occurred before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl ActivityFilter {
+    pub fn to_store(&self) -> Result<StoreFilter, ApiError> {
+        Ok(StoreFilter {
+            kind: self.kind.map(Into::into),
+            contact_id: self
+                .contact_id
+                .as_ref()
+                .map(|id| ids::decode_required("contactId", Kind::Contact, id))
+                .transpose()?,
+            from: self.from.map(micros),
+            to: self.to.map(micros),
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ActivityEdge {
+    pub cursor: String,
+    pub node: Activity,
+}
+
+pub struct ActivityConnection {
+    edges: Vec<ActivityEdge>,
+    has_next_page: bool,
+    filter: StoreFilter,
+}
+
+#[Object]
+impl ActivityConnection {
+    async fn edges(&self) -> &[ActivityEdge] {
+        &self.edges
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
+        PageInfo::new(&cursors, self.has_next_page)
+    }
+
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(
+            activities::count(state(ctx)?.store.db(), principal(ctx)?, &self.filter)
+                .await
+                .map_err(ApiError::from)?,
+        )
+    }
+}
+
+/// A page of the activities the caller sees, newest first.
+pub async fn activity_page(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: StoreFilter,
+) -> Result<ActivityConnection> {
+    let limit = page_size(first)?;
+    let after = after
+        .as_deref()
+        .map(decode_cursor::<ActivityPosition>)
+        .transpose()?;
+    let mut rows = activities::page(
+        state(ctx)?.store.db(),
+        principal(ctx)?,
+        &filter,
+        after,
+        limit + 1,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(ActivityConnection {
+        edges: rows
+            .into_iter()
+            .map(|record| ActivityEdge {
+                cursor: encode_cursor(&ActivityPosition {
+                    occurred_at: record.occurred_at,
+                    id: record.id,
+                }),
+                node: Activity(record),
+            })
+            .collect(),
+        has_next_page,
+        filter,
+    })
+}

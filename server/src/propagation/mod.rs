@@ -1,0 +1,8 @@
+//! Side effects delivered after the fact, from rows the store wrote in the
+//! same transaction as the change that caused them. Deliveries are at least
+//! once: a row is claimed, sent, then marked; a crash between send and mark
+//! sends again, so every message carries an id receivers can dedupe on.
+
+pub mod email;
+pub mod notifications;
+pub mod sms;

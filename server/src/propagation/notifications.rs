@@ -1,0 +1,97 @@
+//! The notification dispatcher inside `serve`: claims due notifications,
+//! sends them by email or SMS, marks them sent, or schedules a retry with
+//! backoff (FAILED after `MAX_ATTEMPTS`). A channel with no transport
+//! configured is left pending until one is.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::email::EmailSender;
+use super::sms::SmsSender;
+use crate::domain::activity::Channel;
+use crate::store::Store;
+use crate::store::notifications::{self, NotificationRecord};
+
+pub struct DispatcherConfig {
+    pub email: Option<EmailSender>,
+    pub sms: Option<SmsSender>,
+    /// How long to sleep when nothing is due.
+    pub idle_interval: Duration,
+    /// How long a claimed notification is ours before another process may
+    /// take it over.
+    pub lease: Duration,
+}
+
+const BATCH: u64 = 50;
+
+pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut channels = Vec::new();
+        if config.email.is_some() {
+            channels.push(Channel::Email);
+        }
+        if config.sms.is_some() {
+            channels.push(Channel::Sms);
+        }
+        if channels.is_empty() {
+            tracing::warn!("no SMTP server or SMS gateway configured: notifications stay pending");
+            return;
+        }
+        loop {
+            let batch = match notifications::claim_due(&store, &channels, config.lease, BATCH).await
+            {
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::error!(error = %err, "claiming notifications failed");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                tokio::time::sleep(config.idle_interval).await;
+                continue;
+            }
+            for notification in batch {
+                deliver(&store, &config, &notification).await;
+            }
+        }
+    })
+}
+
+async fn deliver(store: &Store, config: &DispatcherConfig, notification: &NotificationRecord) {
+    let key = format!("notification-{}", notification.id);
+    let sent = match Channel::parse(&notification.channel) {
+        Some(Channel::Email) => match &config.email {
+            Some(email) => {
+                let message_id = format!("<{key}@contacts>");
+                email
+                    .send(
+                        &notification.recipient,
+                        &notification.subject,
+                        &notification.body,
+                        &message_id,
+                    )
+                    .await
+            }
+            None => Err("no SMTP server configured".to_owned()),
+        },
+        Some(Channel::Sms) => match &config.sms {
+            Some(sms) => {
+                sms.send(&notification.recipient, &notification.body, &key)
+                    .await
+            }
+            None => Err("no SMS gateway configured".to_owned()),
+        },
+        None => Err(format!("unknown channel {:?}", notification.channel)),
+    };
+    let marked = match &sent {
+        Ok(()) => notifications::mark_sent(store, notification.id).await,
+        Err(error) => {
+            tracing::warn!(id = notification.id, %error, "notification not delivered; will retry");
+            notifications::mark_failed(store, notification, error).await
+        }
+    };
+    if let Err(err) = marked {
+        tracing::error!(id = notification.id, error = %err, "recording a delivery failed");
+    }
+}

@@ -1,0 +1,192 @@
+//! Notifications as rows: planned with their meeting, claimed by a
+//! dispatcher, marked sent or retried with backoff. Rows, not memory, hold
+//! the state, so any server process can deliver them and a delivery left by
+//! a dead process is taken up by another once its claim expires.
+
+use std::time::Duration;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::entities::notification;
+use super::{Store, StoreError, now_micros};
+use crate::domain::activity::{self, Channel, MeetingTimes, NotificationKind, PlannedNotification};
+
+pub const PENDING: &str = "PENDING";
+pub const SENT: &str = "SENT";
+pub const FAILED: &str = "FAILED";
+pub const CANCELED: &str = "CANCELED";
+
+/// After this many failed attempts a notification is FAILED for good.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+pub type NotificationRecord = notification::Model;
+
+pub async fn schedule(
+    db: &impl ConnectionTrait,
+    meeting_id: i64,
+    contact_id: Option<i64>,
+    times: MeetingTimes,
+    planned: &[PlannedNotification],
+) -> Result<(), StoreError> {
+    let now = now_micros();
+    for plan in planned {
+        let (subject, body) = activity::message(plan.kind, times);
+        notification::ActiveModel {
+            meeting_id: Set(Some(meeting_id)),
+            contact_id: Set(contact_id),
+            kind: Set(plan.kind.as_str().to_owned()),
+            channel: Set(plan.channel.as_str().to_owned()),
+            recipient: Set(plan.recipient.clone()),
+            subject: Set(subject),
+            body: Set(body),
+            due_at: Set(plan.due_at),
+            status: Set(PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(plan.due_at),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Cancels the meeting's pending notifications, or only its reminders.
+pub async fn cancel_pending(
+    db: &impl ConnectionTrait,
+    meeting_id: i64,
+    only: Option<NotificationKind>,
+) -> Result<(), StoreError> {
+    let mut query = notification::Entity::update_many()
+        .col_expr(notification::Column::Status, Expr::value(CANCELED))
+        .filter(notification::Column::MeetingId.eq(meeting_id))
+        .filter(notification::Column::Status.eq(PENDING));
+    if let Some(kind) = only {
+        query = query.filter(notification::Column::Kind.eq(kind.as_str()));
+    }
+    query.exec(db).await?;
+    Ok(())
+}
+
+pub async fn for_meeting(
+    db: &impl ConnectionTrait,
+    meeting_id: i64,
+) -> Result<Vec<NotificationRecord>, StoreError> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::MeetingId.eq(meeting_id))
+        .order_by_asc(notification::Column::DueAt)
+        .order_by_asc(notification::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Takes up to `limit` due notifications on `channels` for `lease`. On
+/// PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several processes claim at
+/// once without taking the same row.
+pub async fn claim_due(
+    store: &Store,
+    channels: &[Channel],
+    lease: Duration,
+    limit: u64,
+) -> Result<Vec<NotificationRecord>, StoreError> {
+    if channels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_micros();
+    let txn = store.begin_write().await?;
+    let due = notification::Entity::find()
+        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::NextAttemptAt.lte(now))
+        .filter(notification::Column::Channel.is_in(channels.iter().map(|c| c.as_str())))
+        .filter(
+            Condition::any()
+                .add(notification::Column::ClaimedUntil.is_null())
+                .add(notification::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(notification::Column::NextAttemptAt)
+        .order_by_asc(notification::Column::Id)
+        .limit(limit)
+        .lock_with_behavior(
+            sea_orm::sea_query::LockType::Update,
+            sea_orm::sea_query::LockBehavior::SkipLocked,
+        )
+        .all(&*txn)
+        .await?;
+    if due.is_empty() {
+        return Ok(due);
+    }
+    let claimed_until = now + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::ClaimedUntil,
+            Expr::value(claimed_until),
+        )
+        .filter(notification::Column::Id.is_in(due.iter().map(|n| n.id)))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(due)
+}
+
+pub async fn mark_sent(store: &Store, id: i64) -> Result<(), StoreError> {
+    let txn = store.begin_write().await?;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::Status, Expr::value(SENT))
+        .col_expr(notification::Column::SentAt, Expr::value(now_micros()))
+        .col_expr(
+            notification::Column::Attempts,
+            Expr::col(notification::Column::Attempts).add(1),
+        )
+        .col_expr(
+            notification::Column::ClaimedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(notification::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Exponential backoff from 2 s, capped at 10 min.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(0, 9)).unwrap_or(9);
+    Duration::from_secs(Ord::min(2u64 << exponent, 600))
+}
+
+pub async fn mark_failed(
+    store: &Store,
+    current: &NotificationRecord,
+    error: &str,
+) -> Result<(), StoreError> {
+    let attempts = current.attempts + 1;
+    let status = if attempts >= MAX_ATTEMPTS {
+        FAILED
+    } else {
+        PENDING
+    };
+    let next = now_micros() + i64::try_from(backoff(attempts).as_micros()).unwrap_or(0);
+    let txn = store.begin_write().await?;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::Status, Expr::value(status))
+        .col_expr(notification::Column::Attempts, Expr::value(attempts))
+        .col_expr(notification::Column::NextAttemptAt, Expr::value(next))
+        .col_expr(
+            notification::Column::LastError,
+            Expr::value(error.chars().take(1000).collect::<String>()),
+        )
+        .col_expr(
+            notification::Column::ClaimedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(notification::Column::Id.eq(current.id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
