@@ -1,1 +1,77 @@
-//! The contacts admin terminal client (its own issue).
+//! `contacts-tui`, the terminal admin client of the contacts server.
+//!
+//! # How it works
+//!
+//! One loop, one state, one direction:
+//!
+//! ```text
+//!  key ──► keymap::route ──► Action ──► App::update ──► state changes
+//!                                            │
+//!                                            └──► Vec<Request> ──► tokio task per request
+//!                                                                       │
+//!  App::update ◄── Action (ContactsLoaded, Saved, ...) ◄── channel ◄────┘
+//!
+//!  after every key or answer: App::draw(&self) ──► components' draw(&self, frame, area)
+//! ```
+//!
+//! - [`app::App`] holds all state: the contact list (always at the bottom),
+//!   a stack of screens over it (detail, form), at most one modal popup
+//!   (merge prompt, delete confirmation, notice), the help overlay and the
+//!   connection screen that covers everything while the server is down or
+//!   refuses the token.
+//! - Keys go to the topmost layer only. Each [`components::Component`]
+//!   returns its [`keymap::Binding`]s for its current state; the same list
+//!   routes the key and fills the `?` overlay and popup footers, so the
+//!   keymap and the help cannot disagree. Keys no layer takes fall to the
+//!   global bindings (`?`, Ctrl-C).
+//! - [`app::App::update`] is the only place state changes. It never does
+//!   I/O: it returns [`request::Request`]s. The shell around it
+//!   (`handle_key`, `apply_answer`) spawns one tokio task per request; the
+//!   task performs the typed GraphQL call ([`api`]) and sends exactly one
+//!   `Action` back on a channel. The UI thread never waits on the network.
+//! - `draw(&self, ..)` cannot change state; a table's scroll position is
+//!   recomputed from the selection each frame.
+//! - All GraphQL operations live in `tui/graphql/*.graphql` and are checked
+//!   against `../schema.graphql` at compile time (`api/operations.rs`).
+//!   Generated types are converted to [`model`] types in [`api`] and go no
+//!   further.
+//!
+//! Tests drive the same core: `press`/`update` return requests without
+//! sending them (rendering tests feed answers by hand), and
+//! [`app::App::settle`] runs the full loop against a real server until
+//! nothing is in flight (the end-to-end test).
+//!
+//! # Where things go next
+//!
+//! The import screen and the activities list wait for the schema
+//! (`importContacts`, `importJob`, `activities`). Each becomes a variant of
+//! [`app::Screen`], a component in `components/`, its operations in
+//! `tui/graphql/`, and `Request`/`Action` variants for its calls; the import
+//! job's progress is a request re-issued on a timer action.
+//!
+//! # Known warts
+//!
+//! - Live search sends a request per keystroke (no debounce). Stale answers
+//!   are dropped by a generation counter, so the screen is right, but a
+//!   fast typist makes the server do throwaway work.
+//! - In-flight accounting trusts every request task to answer exactly once;
+//!   a task that panicked would leave `settle` waiting. `perform` has no
+//!   panicking path, and reqwest's timeouts bound the wait on the network.
+//! - `Action` mixes key intents and network answers in one enum, and some
+//!   key intents (`Up`, `Confirm`) mean different things to different
+//!   components. It keeps routing simple; the price is that `update` must
+//!   know which layer has focus.
+//! - Text fields edit at the end only (no cursor movement inside a value).
+//! - The form edits the contact's own fields; owner and team cannot be
+//!   changed here yet (the schema has no list of users or teams to pick from).
+
+pub mod action;
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod config;
+pub mod keymap;
+pub mod model;
+pub mod request;
+pub mod terminal;
+mod theme;

@@ -1,0 +1,71 @@
+//! Everything that can change the client's state: what a key means, and
+//! what a finished request brings back. `App::update` is the only reader.
+
+use crate::api::ApiError;
+use crate::model::{Contact, ContactPage, Me, SaveOutcome};
+use crate::request::SaveRequest;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    // Anywhere.
+    Quit,
+    ToggleHelp,
+    /// Ask the server again (connection screen, or refresh a screen).
+    Reload,
+
+    // Moving inside the focused component; each reads them its own way.
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+
+    // Contact list.
+    Open,
+    StartSearch,
+    EndSearch,
+    ClearSearch,
+    CycleSource,
+    CycleSort,
+    FlipSortDirection,
+    New,
+
+    // Detail.
+    Back,
+    Edit,
+    AskDelete,
+
+    // Text entry (search box, form fields).
+    Insert(char),
+    DeleteBackward,
+    ClearField,
+    NextField,
+    PreviousField,
+    Save,
+
+    // Popups.
+    Confirm,
+    Cancel,
+
+    // Answers from request tasks (see `request.rs`).
+    MeLoaded(Result<Me, ApiError>),
+    ContactsLoaded {
+        /// Which list query this page belongs to; stale ones are dropped.
+        generation: u64,
+        result: Result<ContactPage, ApiError>,
+    },
+    ContactLoaded {
+        id: String,
+        result: Result<Option<Contact>, ApiError>,
+    },
+    Saved {
+        request: SaveRequest,
+        result: Result<SaveOutcome, ApiError>,
+    },
+    Deleted {
+        id: String,
+        name: String,
+        result: Result<String, ApiError>,
+    },
+}

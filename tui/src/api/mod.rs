@@ -1,0 +1,345 @@
+//! The client side of the schema: one async function per operation, taking
+//! and returning `model` types. Generated types stop here.
+
+mod error;
+mod operations;
+
+use std::time::Duration;
+
+use graphql_client::GraphQLQuery;
+use reqwest::StatusCode;
+
+pub use error::{ApiError, FieldError};
+
+use crate::config::Config;
+use crate::model::{
+    Contact, ContactField, ContactPage, ContactRow, FieldChange, FieldMerge, HistoryEntry,
+    ListQuery, Me, MergeOutcome, MergePreview, PreviewContact, SaveOutcome, SortField, Source,
+    display_name,
+};
+
+/// Builds the operation's own `ContactInput` (each generated module has
+/// one) holding only the given fields; the rest stay out of the request.
+macro_rules! contact_input {
+    ($op:ident, $changes:expr) => {{
+        let mut input = $op::ContactInput {
+            first_name: None,
+            last_name: None,
+            email: None,
+            mobile_phone: None,
+            company: None,
+            job_title: None,
+            timezone: None,
+            owner_id: None,
+            team_id: None,
+        };
+        for (field, value) in $changes {
+            let slot = match field {
+                ContactField::FirstName => &mut input.first_name,
+                ContactField::LastName => &mut input.last_name,
+                ContactField::Email => &mut input.email,
+                ContactField::MobilePhone => &mut input.mobile_phone,
+                ContactField::Company => &mut input.company,
+                ContactField::JobTitle => &mut input.job_title,
+                ContactField::Timezone => &mut input.timezone,
+            };
+            *slot = Some(value.clone());
+        }
+        input
+    }};
+}
+
+/// Reads a `SavePayload` fragment of either save mutation; the two
+/// generated copies have the same shape but different types.
+macro_rules! save_outcome {
+    ($op:ident, $payload:expr) => {{
+        let payload = $payload;
+        if let Some(preview) = payload.merge_preview {
+            let person = |contact: $op::PreviewContact| PreviewContact {
+                name: display_name(
+                    contact.first_name.as_deref(),
+                    contact.last_name.as_deref(),
+                    [contact.email.as_deref(), contact.mobile_phone.as_deref()],
+                ),
+                id: contact.id,
+                version: contact.version,
+            };
+            Ok(SaveOutcome::NeedsMerge(MergePreview {
+                survivor: person(preview.survivor),
+                merged: preview.merged.map(person),
+                fields: preview
+                    .fields
+                    .into_iter()
+                    .map(|field| FieldMerge {
+                        field: field.field,
+                        current: field.current,
+                        incoming: field.incoming,
+                        outcome: match field.outcome {
+                            $op::MergeOutcome::FILLED => MergeOutcome::Filled,
+                            $op::MergeOutcome::OVERWRITTEN => MergeOutcome::Overwritten,
+                            $op::MergeOutcome::RETAINED => MergeOutcome::Retained,
+                            $op::MergeOutcome::UNCHANGED => MergeOutcome::Unchanged,
+                            $op::MergeOutcome::Other(other) => MergeOutcome::Other(other),
+                        },
+                    })
+                    .collect(),
+            }))
+        } else if let Some(contact) = payload.contact {
+            Ok(SaveOutcome::Saved { id: contact.id })
+        } else {
+            Err(ApiError::Server(
+                "the save answered with neither a contact nor a merge preview".to_owned(),
+            ))
+        }
+    }};
+}
+
+/// How many history entries the detail screen reads.
+const HISTORY_PAGE: i64 = 50;
+
+/// Holds the connection pool; cheap to clone into request tasks.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    url: String,
+    token: Option<String>,
+}
+
+impl ApiClient {
+    pub fn new(config: &Config) -> ApiClient {
+        // A server that accepts the connection and then hangs must not leave
+        // a request (and its spinner) in flight forever.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        ApiClient {
+            http,
+            url: config.url.clone(),
+            token: config.token.clone(),
+        }
+    }
+
+    async fn run<Q: GraphQLQuery>(
+        &self,
+        variables: Q::Variables,
+    ) -> Result<Q::ResponseData, ApiError> {
+        let body = Q::build_query(variables);
+        let mut request = self.http.post(&self.url).json(&body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| ApiError::Unreachable(describe_transport_error(&err)))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(ApiError::Unauthenticated);
+        }
+        let answer: graphql_client::Response<Q::ResponseData> = match response.json().await {
+            Ok(answer) => answer,
+            Err(_) if !status.is_success() => {
+                return Err(ApiError::Server(format!(
+                    "the server answered HTTP {status}"
+                )));
+            }
+            Err(err) => {
+                return Err(ApiError::Server(format!(
+                    "the server's answer is not GraphQL: {err}"
+                )));
+            }
+        };
+        if let Some(errors) = answer.errors.filter(|errors| !errors.is_empty()) {
+            return Err(ApiError::from_graphql(&errors));
+        }
+        answer
+            .data
+            .ok_or_else(|| ApiError::Server("the server answered without data".to_owned()))
+    }
+
+    pub async fn me(&self) -> Result<Me, ApiError> {
+        let data = self
+            .run::<operations::Me>(operations::me::Variables)
+            .await?;
+        Ok(Me {
+            name: data.me.name,
+            role: format!("{:?}", data.me.role),
+        })
+    }
+
+    pub async fn contacts(
+        &self,
+        query: &ListQuery,
+        first: i64,
+        after: Option<String>,
+    ) -> Result<ContactPage, ApiError> {
+        use operations::contact_list as op;
+        let search = query.search.trim();
+        let variables = op::Variables {
+            first: Some(first),
+            after,
+            filter: Some(op::ContactFilter {
+                search: (!search.is_empty()).then(|| search.to_owned()),
+                owner_id: None,
+                team_id: None,
+                source: query.source.map(|source| match source {
+                    Source::Manual => op::ContactSource::MANUAL,
+                    Source::Api => op::ContactSource::API,
+                    Source::Import => op::ContactSource::IMPORT,
+                    Source::Meeting => op::ContactSource::MEETING,
+                    Source::Chatbot => op::ContactSource::CHATBOT,
+                    Source::RoutingForm => op::ContactSource::ROUTING_FORM,
+                }),
+            }),
+            order_by: Some(op::ContactOrder {
+                field: match query.sort {
+                    SortField::Name => op::ContactOrderField::NAME,
+                    SortField::CreatedAt => op::ContactOrderField::CREATED_AT,
+                    SortField::UpdatedAt => op::ContactOrderField::UPDATED_AT,
+                },
+                direction: if query.ascending {
+                    op::OrderDirection::ASC
+                } else {
+                    op::OrderDirection::DESC
+                },
+            }),
+        };
+        let data = self.run::<operations::ContactList>(variables).await?;
+        let connection = data.contacts;
+        Ok(ContactPage {
+            total: connection.total_count,
+            has_next_page: connection.page_info.has_next_page,
+            end_cursor: connection.page_info.end_cursor,
+            rows: connection
+                .edges
+                .into_iter()
+                .map(|edge| {
+                    let node = edge.node;
+                    ContactRow {
+                        name: display_name(
+                            node.first_name.as_deref(),
+                            node.last_name.as_deref(),
+                            [node.email.as_deref(), node.mobile_phone.as_deref()],
+                        ),
+                        id: node.id,
+                        email: node.email,
+                        mobile_phone: node.mobile_phone,
+                        company: node.company,
+                        owner: node.owner.map(|owner| owner.name),
+                        updated_at: node.updated_at,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// `Ok(None)` when the contact does not exist (any more) or the caller
+    /// cannot reach it; the server does not tell those apart.
+    pub async fn contact(&self, id: &str) -> Result<Option<Contact>, ApiError> {
+        use operations::contact_detail as op;
+        let variables = op::Variables {
+            id: id.to_owned(),
+            history_first: Some(HISTORY_PAGE),
+        };
+        let data = self.run::<operations::ContactDetail>(variables).await?;
+        Ok(data.contact.map(|contact| {
+            let fields = contact.contact_fields;
+            Contact {
+                id: fields.id,
+                first_name: fields.first_name,
+                last_name: fields.last_name,
+                email: fields.email,
+                mobile_phone: fields.mobile_phone,
+                company: fields.company,
+                job_title: fields.job_title,
+                timezone: fields.timezone,
+                source: format!("{:?}", fields.source),
+                owner: fields.owner.map(|owner| owner.name),
+                team: fields.team.map(|team| team.name),
+                merged_ids: fields.merged_ids,
+                version: fields.version,
+                created_at: fields.created_at,
+                updated_at: fields.updated_at,
+                history_total: contact.history.total_count,
+                history: contact
+                    .history
+                    .edges
+                    .into_iter()
+                    .map(|edge| {
+                        let node = edge.node;
+                        HistoryEntry {
+                            action: node.action,
+                            merged_contact_id: node.merged_contact_id,
+                            source: node.source,
+                            at: node.at,
+                            actor: node.actor.map(|actor| actor.name),
+                            changes: node
+                                .changes
+                                .into_iter()
+                                .map(|change| FieldChange {
+                                    field: change.field,
+                                    before: change.before,
+                                    after: change.after,
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+            }
+        }))
+    }
+
+    pub async fn create(
+        &self,
+        changes: &[(ContactField, String)],
+        confirm_survivor_version: Option<i64>,
+    ) -> Result<SaveOutcome, ApiError> {
+        use operations::create_contact as op;
+        let variables = op::Variables {
+            input: contact_input!(op, changes),
+            confirm_merge: confirm_survivor_version.map(|_| true),
+            expected_survivor_version: confirm_survivor_version,
+        };
+        let data = self.run::<operations::CreateContact>(variables).await?;
+        save_outcome!(op, data.create_contact)
+    }
+
+    pub async fn update(
+        &self,
+        id: &str,
+        expected_version: i64,
+        changes: &[(ContactField, String)],
+        confirm_survivor_version: Option<i64>,
+    ) -> Result<SaveOutcome, ApiError> {
+        use operations::update_contact as op;
+        let variables = op::Variables {
+            id: id.to_owned(),
+            input: contact_input!(op, changes),
+            confirm_merge: confirm_survivor_version.map(|_| true),
+            expected_version: Some(expected_version),
+            expected_survivor_version: confirm_survivor_version,
+        };
+        let data = self.run::<operations::UpdateContact>(variables).await?;
+        save_outcome!(op, data.update_contact)
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<String, ApiError> {
+        use operations::delete_contact as op;
+        let variables = op::Variables { id: id.to_owned() };
+        let data = self.run::<operations::DeleteContact>(variables).await?;
+        Ok(data.delete_contact.deleted_contact_id)
+    }
+}
+
+/// The transport error without reqwest's nesting, short enough for a screen.
+fn describe_transport_error(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "the request timed out".to_owned();
+    }
+    if err.is_connect() {
+        return "connection refused or host unreachable".to_owned();
+    }
+    err.to_string()
+}

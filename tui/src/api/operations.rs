@@ -1,0 +1,64 @@
+//! The typed operations. Each struct is generated from a file in
+//! `tui/graphql/` checked against `../schema.graphql` at build time, so a
+//! schema change that breaks an operation breaks this crate's build.
+
+use graphql_client::GraphQLQuery;
+
+/// The schema's `DateTime` scalar: RFC 3339 text. The screens only print
+/// it, so parsing it into a date type would buy nothing.
+type DateTime = String;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/me.graphql",
+    response_derives = "Debug"
+)]
+pub struct Me;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/contacts.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct ContactList;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/contact.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct ContactDetail;
+
+// `skip_serializing_none` matters for the edit: a field left out of
+// `ContactInput` is unchanged, an explicit null would clear it. Clearing is
+// done with a blank string, which the schema documents as clearing too.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/save.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct CreateContact;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/save.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct UpdateContact;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/delete.graphql",
+    response_derives = "Debug"
+)]
+pub struct DeleteContact;

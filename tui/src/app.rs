@@ -1,0 +1,578 @@
+//! The application state and its one update function. See the crate
+//! documentation for the loop this sits in.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use tokio::sync::mpsc;
+
+use crate::action::Action;
+use crate::api::{ApiClient, ApiError};
+use crate::components::Component;
+use crate::components::connection_screen::{ConnectionScreen, Problem};
+use crate::components::contact_detail::ContactDetail;
+use crate::components::contact_form::{ContactForm, SaveStep};
+use crate::components::contact_list::ContactList;
+use crate::components::delete_popup::DeletePopup;
+use crate::components::help_overlay::HelpOverlay;
+use crate::components::merge_prompt::MergePrompt;
+use crate::components::notice::Notice;
+use crate::components::status_line::{Message, StatusLine, Tone};
+use crate::config::Config;
+use crate::keymap::{self, Binding, Key};
+use crate::model::{Me, SaveOutcome};
+use crate::request::Request;
+
+/// A screen pushed over the contact list, which is always at the bottom.
+///
+/// The import screen (pick a file, dry run, progress of the import job)
+/// and the activities list belong here as two more variants, each with its
+/// component in `components/` and its operations in `tui/graphql/`, once
+/// the schema has `importContacts`/`importJob` and `activities`.
+#[derive(Debug)]
+pub enum Screen {
+    Detail(ContactDetail),
+    Form(ContactForm),
+}
+
+/// A modal popup over the current screen; it takes every key.
+#[derive(Debug)]
+pub enum Popup {
+    Merge(MergePrompt),
+    Delete(DeletePopup),
+    Notice(Notice),
+}
+
+pub struct App {
+    config: Config,
+    api: ApiClient,
+    list: ContactList,
+    screens: Vec<Screen>,
+    popup: Option<Popup>,
+    help: Option<HelpOverlay>,
+    /// Set while the server is unreachable or refuses the token; it then
+    /// covers every screen until a retry succeeds.
+    connection: Option<ConnectionScreen>,
+    me: Option<Me>,
+    status: Option<Message>,
+    quit: bool,
+    answers_tx: mpsc::UnboundedSender<Action>,
+    answers_rx: mpsc::UnboundedReceiver<Action>,
+    in_flight: usize,
+}
+
+impl App {
+    /// Builds the client; nothing is sent until `start`.
+    pub fn new(config: Config) -> App {
+        let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+        App {
+            api: ApiClient::new(&config),
+            config,
+            list: ContactList::default(),
+            screens: Vec::new(),
+            popup: None,
+            help: None,
+            connection: None,
+            me: None,
+            status: None,
+            quit: false,
+            answers_tx,
+            answers_rx,
+            in_flight: 0,
+        }
+    }
+
+    // ----- the shell: keys in, requests out (needs a tokio runtime) -----
+
+    /// Asks who we are and for the first page. Must run inside a tokio
+    /// runtime, as must `handle_key`.
+    pub fn start(&mut self) {
+        let requests = self.startup_requests();
+        self.spawn_all(requests);
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        let requests = self.press(key);
+        self.spawn_all(requests);
+    }
+
+    /// Waits for the next answer of a request in flight; `None` when none
+    /// is. For the terminal loop, which also waits on the keyboard.
+    pub async fn next_answer(&mut self) -> Option<Action> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        self.answers_rx.recv().await
+    }
+
+    /// Applies an answer from `next_answer`.
+    pub fn apply_answer(&mut self, action: Action) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let requests = self.update(action);
+        self.spawn_all(requests);
+    }
+
+    /// Processes answers until no request is in flight, including the
+    /// requests those answers start. For tests and scripts.
+    pub async fn settle(&mut self) {
+        while let Some(action) = self.next_answer().await {
+            self.apply_answer(action);
+        }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    fn spawn_all(&mut self, requests: Vec<Request>) {
+        for request in requests {
+            self.in_flight += 1;
+            let api = self.api.clone();
+            let answers = self.answers_tx.clone();
+            tokio::spawn(async move {
+                // The receiver lives as long as the app; a send can only
+                // fail while the app is being dropped, when nobody cares.
+                let _ = answers.send(request.perform(api).await);
+            });
+        }
+    }
+
+    // ----- the core: pure state changes, usable without a runtime -----
+
+    pub fn startup_requests(&mut self) -> Vec<Request> {
+        vec![Request::Me, self.list.reload()]
+    }
+
+    /// Routes a key to the topmost layer that answers it; returns the
+    /// requests the resulting action asks for, without sending them.
+    pub fn press(&mut self, key: KeyEvent) -> Vec<Request> {
+        match self.route(&key) {
+            Some(action) => self.update(action),
+            None => Vec::new(),
+        }
+    }
+
+    fn route(&self, key: &KeyEvent) -> Option<Action> {
+        if let Some(help) = &self.help {
+            return keymap::route(&help.bindings(), key);
+        }
+        keymap::route(&self.focused_bindings(), key)
+            .or_else(|| keymap::route(&global_bindings(), key))
+    }
+
+    /// The keys of the layer that has focus, with its help heading.
+    fn focused(&self) -> (String, Vec<Binding>) {
+        let component: &dyn Component = if let Some(connection) = &self.connection {
+            connection
+        } else if let Some(popup) = &self.popup {
+            match popup {
+                Popup::Merge(merge) => merge,
+                Popup::Delete(delete) => delete,
+                Popup::Notice(notice) => notice,
+            }
+        } else {
+            match self.screens.last() {
+                Some(Screen::Detail(detail)) => detail,
+                Some(Screen::Form(form)) => form,
+                None => &self.list,
+            }
+        };
+        (component.title(), component.bindings())
+    }
+
+    fn focused_bindings(&self) -> Vec<Binding> {
+        self.focused().1
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Request> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::ToggleHelp => {
+                self.help = match self.help {
+                    Some(_) => None,
+                    None => Some(HelpOverlay::new(vec![
+                        self.focused(),
+                        ("Everywhere".to_owned(), global_bindings()),
+                    ])),
+                };
+                Vec::new()
+            }
+            Action::MeLoaded(result) => self.on_me(result),
+            Action::ContactsLoaded { generation, result } => {
+                match self.list.apply_page(generation, result) {
+                    Some(err) => self.on_error(err),
+                    None => Vec::new(),
+                }
+            }
+            Action::ContactLoaded { id, result } => self.on_contact(id, result),
+            Action::Saved { request, result } => self.on_saved(request, result),
+            Action::Deleted { id, name, result } => self.on_deleted(id, name, result),
+            action => self.on_key_action(action),
+        }
+    }
+
+    /// Actions that come from keys go to whatever has focus.
+    fn on_key_action(&mut self, action: Action) -> Vec<Request> {
+        if let Some(help) = &mut self.help {
+            help.update(&action);
+            return Vec::new();
+        }
+        if let Some(connection) = &mut self.connection {
+            if action == Action::Reload {
+                connection.set_retrying();
+                return self.retry();
+            }
+            return Vec::new();
+        }
+        if let Some(popup) = &mut self.popup {
+            return match (popup, action) {
+                (Popup::Merge(merge), Action::Confirm) => {
+                    self.status = Some(info("Merging…"));
+                    merge.confirm().into_iter().collect()
+                }
+                (Popup::Delete(delete), Action::Confirm) => {
+                    self.status = Some(info("Deleting…"));
+                    delete.confirm().into_iter().collect()
+                }
+                (_, Action::Cancel) => {
+                    self.popup = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            };
+        }
+        match self.screens.last_mut() {
+            None => self.on_list_action(action),
+            Some(Screen::Detail(detail)) => match action {
+                Action::Back => {
+                    self.screens.pop();
+                    Vec::new()
+                }
+                Action::Edit => {
+                    match detail.contact() {
+                        Some(contact) => {
+                            let form = ContactForm::edit(contact);
+                            self.screens.push(Screen::Form(form));
+                        }
+                        None => self.status = Some(info("Still loading; try again in a moment.")),
+                    }
+                    Vec::new()
+                }
+                Action::AskDelete => {
+                    if let Some(contact) = detail.contact() {
+                        let popup = DeletePopup::new(contact.id.clone(), contact.display_name());
+                        self.popup = Some(Popup::Delete(popup));
+                    }
+                    Vec::new()
+                }
+                action => detail.update(&action),
+            },
+            Some(Screen::Form(form)) => match action {
+                Action::Cancel => {
+                    self.screens.pop();
+                    self.status = None;
+                    Vec::new()
+                }
+                Action::Save => match form.save() {
+                    SaveStep::Send(request) => {
+                        self.status = Some(info("Saving…"));
+                        vec![request]
+                    }
+                    SaveStep::NothingChanged => {
+                        self.screens.pop();
+                        self.status = Some(info("Nothing changed."));
+                        Vec::new()
+                    }
+                    SaveStep::Busy => Vec::new(),
+                },
+                action => {
+                    form.update(&action);
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn on_list_action(&mut self, action: Action) -> Vec<Request> {
+        match action {
+            Action::Open => match self.list.selected_row() {
+                Some(row) => {
+                    let (detail, request) = ContactDetail::open(row.id.clone());
+                    self.screens.push(Screen::Detail(detail));
+                    vec![request]
+                }
+                None => Vec::new(),
+            },
+            Action::New => {
+                self.screens.push(Screen::Form(ContactForm::create()));
+                Vec::new()
+            }
+            action => self.list.update(&action),
+        }
+    }
+
+    fn retry(&mut self) -> Vec<Request> {
+        let mut requests = vec![Request::Me, self.list.reload()];
+        for screen in &self.screens {
+            if let Screen::Detail(detail) = screen {
+                requests.push(detail.reload());
+            }
+        }
+        requests
+    }
+
+    fn on_me(&mut self, result: Result<Me, ApiError>) -> Vec<Request> {
+        match result {
+            Ok(me) => {
+                let was_down = self.connection.take().is_some();
+                self.me = Some(me);
+                if was_down {
+                    self.status = Some(success("Connected."));
+                }
+                Vec::new()
+            }
+            Err(err) => self.on_error(err),
+        }
+    }
+
+    /// The one place errors that are not a screen's own business go: the
+    /// connection screen for a dead server or refused token, else the
+    /// status line.
+    fn on_error(&mut self, err: ApiError) -> Vec<Request> {
+        let problem = match err {
+            ApiError::Unreachable(reason) => Problem::Unreachable(reason),
+            ApiError::Unauthenticated => Problem::Unauthenticated,
+            other => {
+                self.status = Some(error(other.to_string()));
+                return Vec::new();
+            }
+        };
+        let has_token = self.config.token.is_some();
+        self.connection = Some(ConnectionScreen::new(
+            problem,
+            self.config.url.clone(),
+            has_token,
+        ));
+        self.help = None;
+        Vec::new()
+    }
+
+    fn on_contact(
+        &mut self,
+        id: String,
+        result: Result<Option<crate::model::Contact>, ApiError>,
+    ) -> Vec<Request> {
+        let detail = self
+            .screens
+            .iter_mut()
+            .rev()
+            .find_map(|screen| match screen {
+                Screen::Detail(detail) if detail.id() == id => Some(detail),
+                _ => None,
+            });
+        let Some(detail) = detail else {
+            return Vec::new();
+        };
+        match result {
+            Ok(Some(contact)) => {
+                detail.set_contact(contact);
+                Vec::new()
+            }
+            Ok(None) => {
+                self.screens.clear();
+                self.popup = None;
+                self.status = Some(error("That contact no longer exists."));
+                vec![self.list.reload()]
+            }
+            Err(err) if err.is_connection_problem() => self.on_error(err),
+            Err(err) => {
+                detail.set_error(err.to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_saved(
+        &mut self,
+        request: crate::request::SaveRequest,
+        result: Result<SaveOutcome, ApiError>,
+    ) -> Vec<Request> {
+        let merged = request.confirm_survivor_version.is_some();
+        let form = self
+            .screens
+            .iter_mut()
+            .rev()
+            .find_map(|screen| match screen {
+                Screen::Form(form) => Some(form),
+                _ => None,
+            });
+        match result {
+            Ok(SaveOutcome::Saved { id }) => {
+                self.popup = None;
+                // The form, and the detail of a contact merged away, are done.
+                while matches!(
+                    self.screens.last(),
+                    Some(Screen::Form(_) | Screen::Detail(_))
+                ) {
+                    self.screens.pop();
+                }
+                let (detail, load) = ContactDetail::open(id);
+                self.screens.push(Screen::Detail(detail));
+                self.status = Some(success(if merged { "Contacts merged." } else { "Saved." }));
+                vec![load, self.list.reload()]
+            }
+            Ok(SaveOutcome::NeedsMerge(preview)) => {
+                if let Some(form) = form {
+                    form.save_ended();
+                }
+                self.status = Some(info("Saving needs a merge: review it."));
+                self.popup = Some(Popup::Merge(MergePrompt::new(preview, request)));
+                Vec::new()
+            }
+            Err(err) => {
+                self.popup = None;
+                if let Some(form) = form {
+                    form.save_ended();
+                    match &err {
+                        ApiError::Validation(errors) => form.set_errors(errors),
+                        ApiError::CannotSave { field } => {
+                            self.popup = Some(Popup::Notice(Notice::cannot_save(field.as_deref())));
+                        }
+                        ApiError::Conflict(_) => {
+                            self.popup = Some(Popup::Notice(Notice::conflict()));
+                        }
+                        other if !other.is_connection_problem() => {
+                            form.set_general_error(other.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                match err {
+                    ApiError::Validation(_) => {
+                        self.status = Some(error("Not saved: fix the marked fields."));
+                        Vec::new()
+                    }
+                    ApiError::CannotSave { .. } | ApiError::Conflict(_) => {
+                        self.status = Some(error("Not saved."));
+                        Vec::new()
+                    }
+                    err => self.on_error(err),
+                }
+            }
+        }
+    }
+
+    fn on_deleted(
+        &mut self,
+        _id: String,
+        name: String,
+        result: Result<String, ApiError>,
+    ) -> Vec<Request> {
+        self.popup = None;
+        match result {
+            Ok(_) => {
+                self.screens.clear();
+                self.status = Some(success(format!("Deleted {name}.")));
+                vec![self.list.reload()]
+            }
+            Err(err) => self.on_error(err),
+        }
+    }
+
+    // ----- reading the state (for the terminal loop and tests) -----
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn list(&self) -> &ContactList {
+        &self.list
+    }
+
+    pub fn screen(&self) -> Option<&Screen> {
+        self.screens.last()
+    }
+
+    pub fn popup(&self) -> Option<&Popup> {
+        self.popup.as_ref()
+    }
+
+    pub fn connection_problem(&self) -> Option<&Problem> {
+        self.connection.as_ref().map(ConnectionScreen::problem)
+    }
+
+    pub fn help_is_open(&self) -> bool {
+        self.help.is_some()
+    }
+
+    pub fn status(&self) -> Option<&Message> {
+        self.status.as_ref()
+    }
+
+    pub fn draw(&self, frame: &mut Frame) {
+        let [main, status] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(frame.area());
+
+        match self.screens.last() {
+            None => self.list.draw(frame, main),
+            Some(Screen::Detail(detail)) => detail.draw(frame, main),
+            Some(Screen::Form(form)) => form.draw(frame, main),
+        }
+        match &self.popup {
+            Some(Popup::Merge(merge)) => merge.draw(frame, main),
+            Some(Popup::Delete(delete)) => delete.draw(frame, main),
+            Some(Popup::Notice(notice)) => notice.draw(frame, main),
+            None => {}
+        }
+        if let Some(connection) = &self.connection {
+            connection.draw(frame, main);
+        }
+        if let Some(help) = &self.help {
+            help.draw(frame, main);
+        }
+        StatusLine {
+            message: self.status.as_ref(),
+            busy: self.in_flight > 0,
+            user: self.me.as_ref().map(|me| me.name.as_str()),
+            server: &self.config.url,
+        }
+        .draw(frame, status);
+    }
+}
+
+/// Keys that work wherever focus is, unless the focused layer uses the
+/// same key (text entry takes `?` as a character).
+fn global_bindings() -> Vec<Binding> {
+    vec![
+        Binding::new(
+            &[Key::Char('?'), Key::Code(KeyCode::F(1))],
+            "show or hide these keys",
+            Action::ToggleHelp,
+        ),
+        Binding::new(&[Key::Ctrl('c')], "quit", Action::Quit),
+    ]
+}
+
+fn info(text: impl Into<String>) -> Message {
+    Message {
+        text: text.into(),
+        tone: Tone::Info,
+    }
+}
+
+fn success(text: impl Into<String>) -> Message {
+    Message {
+        text: text.into(),
+        tone: Tone::Success,
+    }
+}
+
+fn error(text: impl Into<String>) -> Message {
+    Message {
+        text: text.into(),
+        tone: Tone::Error,
+    }
+}

@@ -1,0 +1,237 @@
+//! One contact: every field, the ids merged into it, and its history.
+
+use crossterm::event::KeyCode;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::Component;
+use crate::action::Action;
+use crate::keymap::{Binding, Key};
+use crate::model::{Contact, ContactField, HistoryEntry, short_time};
+use crate::request::Request;
+use crate::theme;
+
+#[derive(Debug)]
+pub struct ContactDetail {
+    id: String,
+    contact: Option<Contact>,
+    /// First history line shown; the history can be longer than the screen.
+    scroll: u16,
+    error: Option<String>,
+}
+
+impl ContactDetail {
+    /// A detail screen waiting for `id`; returns the request that fills it.
+    pub fn open(id: String) -> (ContactDetail, Request) {
+        let request = Request::Contact { id: id.clone() };
+        let detail = ContactDetail {
+            id,
+            contact: None,
+            scroll: 0,
+            error: None,
+        };
+        (detail, request)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn contact(&self) -> Option<&Contact> {
+        self.contact.as_ref()
+    }
+
+    pub fn set_contact(&mut self, contact: Contact) {
+        // A merged-away id resolves to the survivor: follow it, so a reload
+        // and the next edit address the record that exists.
+        self.id = contact.id.clone();
+        self.contact = Some(contact);
+        self.error = None;
+    }
+
+    pub fn set_error(&mut self, error: String) {
+        self.error = Some(error);
+    }
+
+    pub fn reload(&self) -> Request {
+        Request::Contact {
+            id: self.id.clone(),
+        }
+    }
+
+    pub fn update(&mut self, action: &Action) -> Vec<Request> {
+        match action {
+            Action::Down => self.scroll = self.scroll.saturating_add(1),
+            Action::Up => self.scroll = self.scroll.saturating_sub(1),
+            Action::PageDown => self.scroll = self.scroll.saturating_add(10),
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            Action::Top => self.scroll = 0,
+            Action::Reload => return vec![self.reload()],
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+fn field_line(label: &str, value: Option<&str>) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:>13}  "), theme::label()),
+        match value {
+            Some(value) if !value.is_empty() => Span::raw(value.to_owned()),
+            _ => Span::styled("—", theme::dim()),
+        },
+    ])
+}
+
+fn field_lines(contact: &Contact) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = ContactField::ALL
+        .into_iter()
+        .map(|field| field_line(field.label(), contact.value(field)))
+        .collect();
+    lines.push(field_line("Source", Some(&contact.source)));
+    lines.push(field_line("Owner", contact.owner.as_deref()));
+    lines.push(field_line("Team", contact.team.as_deref()));
+    lines.push(field_line(
+        "Created",
+        Some(&short_time(&contact.created_at)),
+    ));
+    lines.push(field_line(
+        "Updated",
+        Some(&short_time(&contact.updated_at)),
+    ));
+    lines.push(field_line("Version", Some(&contact.version.to_string())));
+    lines.push(field_line("Id", Some(&contact.id)));
+    let merged = contact.merged_ids.join(", ");
+    lines.push(field_line("Merged ids", Some(&merged)));
+    lines
+}
+
+fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
+    if contact.history.is_empty() {
+        return vec![Line::styled("No changes recorded.", theme::dim())];
+    }
+    let mut lines = Vec::new();
+    for entry in &contact.history {
+        lines.push(history_heading(entry));
+        if let Some(merged) = &entry.merged_contact_id {
+            lines.push(Line::from(format!("    absorbed contact {merged}")));
+        }
+        for change in &entry.changes {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("    {}: ", ContactField::label_of(&change.field)),
+                    theme::label(),
+                ),
+                Span::raw(change.before.clone().unwrap_or_else(|| "—".to_owned())),
+                Span::styled(" → ", theme::dim()),
+                Span::raw(change.after.clone().unwrap_or_else(|| "—".to_owned())),
+            ]));
+        }
+    }
+    if contact.history_total > contact.history.len() as i64 {
+        lines.push(Line::styled(
+            format!(
+                "… {} older changes not shown",
+                contact.history_total - contact.history.len() as i64
+            ),
+            theme::dim(),
+        ));
+    }
+    lines
+}
+
+fn history_heading(entry: &HistoryEntry) -> Line<'static> {
+    let actor = entry
+        .actor
+        .clone()
+        .unwrap_or_else(|| "a removed user".to_owned());
+    Line::from(vec![
+        Span::raw(format!("{}  ", short_time(&entry.at))),
+        Span::styled(entry.action.clone(), theme::title()),
+        Span::styled(format!("  by {actor} via {}", entry.source), theme::dim()),
+    ])
+}
+
+impl Component for ContactDetail {
+    fn title(&self) -> String {
+        "Contact".to_owned()
+    }
+
+    fn bindings(&self) -> Vec<Binding> {
+        vec![
+            Binding::new(&[Key::Char('e')], "edit", Action::Edit),
+            Binding::new(&[Key::Char('d')], "delete", Action::AskDelete),
+            Binding::new(
+                &[Key::Char('j'), Key::Code(KeyCode::Down)],
+                "scroll history down",
+                Action::Down,
+            ),
+            Binding::new(
+                &[Key::Char('k'), Key::Code(KeyCode::Up)],
+                "scroll history up",
+                Action::Up,
+            ),
+            Binding::new(
+                &[Key::Code(KeyCode::PageDown)],
+                "history page down",
+                Action::PageDown,
+            ),
+            Binding::new(
+                &[Key::Code(KeyCode::PageUp)],
+                "history page up",
+                Action::PageUp,
+            ),
+            Binding::new(&[Key::Char('r')], "reload", Action::Reload),
+            Binding::new(
+                &[
+                    Key::Code(KeyCode::Esc),
+                    Key::Char('q'),
+                    Key::Code(KeyCode::Left),
+                ],
+                "back to the list",
+                Action::Back,
+            ),
+        ]
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect) {
+        let Some(contact) = &self.contact else {
+            let block = Block::bordered().title(" Contact ");
+            let text = match &self.error {
+                Some(error) => Line::styled(format!("Could not load: {error}"), theme::error()),
+                None => Line::styled("Loading…", theme::dim()),
+            };
+            frame.render_widget(Paragraph::new(text).block(block), area);
+            return;
+        };
+
+        let fields = field_lines(contact);
+        // Side by side when there is room, stacked otherwise; the fields
+        // always get their full height so none is cut off.
+        let side_by_side = area.width >= 120;
+        let [fields_area, history_area] = if side_by_side {
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area)
+        } else {
+            Layout::vertical([
+                Constraint::Length(fields.len() as u16 + 2),
+                Constraint::Fill(1),
+            ])
+            .areas(area)
+        };
+
+        let title = Line::styled(format!(" {} ", contact.display_name()), theme::title());
+        frame.render_widget(
+            Paragraph::new(fields).block(Block::bordered().title(title)),
+            fields_area,
+        );
+        let history_title = format!(" History ({}) ", contact.history_total);
+        frame.render_widget(
+            Paragraph::new(history_lines(contact))
+                .scroll((self.scroll, 0))
+                .block(Block::bordered().title(history_title)),
+            history_area,
+        );
+    }
+}

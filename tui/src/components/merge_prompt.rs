@@ -1,0 +1,152 @@
+//! The Merge Contacts prompt: a save hit an identity held by another
+//! contact the user can reach. Shows, per field, the survivor's value, the
+//! incoming one and what the merge would do; confirming re-sends the same
+//! save with `confirmMerge` and the survivor's version from the preview.
+
+use crossterm::event::KeyCode;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+use super::{Component, popup_area};
+use crate::action::Action;
+use crate::keymap::{self, Binding, Key};
+use crate::model::{ContactField, MergeOutcome, MergePreview};
+use crate::request::{Request, SaveRequest};
+use crate::theme;
+
+#[derive(Debug)]
+pub struct MergePrompt {
+    preview: MergePreview,
+    request: SaveRequest,
+    sending: bool,
+}
+
+impl MergePrompt {
+    pub fn new(preview: MergePreview, request: SaveRequest) -> MergePrompt {
+        MergePrompt {
+            preview,
+            request,
+            sending: false,
+        }
+    }
+
+    pub fn preview(&self) -> &MergePreview {
+        &self.preview
+    }
+
+    /// The previewed save again, now confirmed. `None` while one is sent.
+    pub fn confirm(&mut self) -> Option<Request> {
+        if self.sending {
+            return None;
+        }
+        self.sending = true;
+        Some(Request::Save(SaveRequest {
+            confirm_survivor_version: Some(self.preview.survivor.version),
+            ..self.request.clone()
+        }))
+    }
+
+    fn explanation(&self) -> Vec<Line<'static>> {
+        let survivor = &self.preview.survivor.name;
+        let mut lines = vec![Line::from(format!(
+            "The email or mobile phone you entered belongs to {survivor}."
+        ))];
+        lines.push(Line::from(match &self.preview.merged {
+            Some(merged) => format!(
+                "Merging moves {} into {survivor}, which survives; {} stops existing and its id resolves to {survivor}. Empty values never clear anything.",
+                merged.name, merged.name
+            ),
+            None => format!(
+                "Merging writes what you entered into {survivor} instead of creating a new contact. Empty values never clear anything."
+            ),
+        }));
+        lines
+    }
+}
+
+fn outcome_span(outcome: &MergeOutcome) -> Span<'static> {
+    let style = match outcome {
+        MergeOutcome::Filled => theme::success(),
+        MergeOutcome::Overwritten => theme::warning(),
+        MergeOutcome::Retained | MergeOutcome::Unchanged | MergeOutcome::Other(_) => theme::dim(),
+    };
+    Span::styled(outcome.to_string(), style)
+}
+
+impl Component for MergePrompt {
+    fn title(&self) -> String {
+        "Merge contacts".to_owned()
+    }
+
+    fn bindings(&self) -> Vec<Binding> {
+        vec![
+            Binding::new(
+                &[Key::Char('y'), Key::Code(KeyCode::Enter)],
+                "merge",
+                Action::Confirm,
+            ),
+            Binding::new(
+                &[Key::Char('n'), Key::Code(KeyCode::Esc)],
+                "cancel, back to the form",
+                Action::Cancel,
+            ),
+        ]
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect) {
+        let rows = self.preview.fields.len() as u16;
+        let popup = popup_area::large(area, 120, rows + 12);
+        frame.render_widget(Clear, popup);
+        let block = Block::bordered().title(Line::styled(" Merge contacts? ", theme::title()));
+        let inner = block.inner(popup);
+        frame.render_widget(block, popup);
+
+        let [text_area, table_area, footer_area] = Layout::vertical([
+            Constraint::Length(4),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        frame.render_widget(
+            Paragraph::new(self.explanation()).wrap(Wrap { trim: true }),
+            text_area,
+        );
+
+        let header = Row::new(vec![
+            Cell::from("Field"),
+            Cell::from(format!("Current ({})", self.preview.survivor.name)),
+            Cell::from("Incoming"),
+            Cell::from("Outcome"),
+        ])
+        .style(theme::title());
+        let empty = || Span::styled("—", theme::dim());
+        let table_rows = self.preview.fields.iter().map(|field| {
+            Row::new(vec![
+                Cell::from(ContactField::label_of(&field.field)),
+                Cell::from(field.current.clone().map_or_else(empty, Span::raw)),
+                Cell::from(field.incoming.clone().map_or_else(empty, Span::raw)),
+                Cell::from(outcome_span(&field.outcome)),
+            ])
+        });
+        let table = Table::new(
+            table_rows,
+            [
+                Constraint::Length(13),
+                Constraint::Fill(1),
+                Constraint::Fill(1),
+                Constraint::Length(11),
+            ],
+        )
+        .header(header);
+        frame.render_widget(table, table_area);
+
+        let footer = if self.sending {
+            Line::styled("Merging…", theme::dim())
+        } else {
+            Line::styled(keymap::footer(&self.bindings()), theme::key())
+        };
+        frame.render_widget(Paragraph::new(footer), footer_area);
+    }
+}

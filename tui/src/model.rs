@@ -1,0 +1,328 @@
+//! What the screens show, in the client's own terms. The generated GraphQL
+//! types are converted into these at the edge (`api`), so components and
+//! tests never depend on the shape of one particular query.
+
+use std::fmt;
+
+/// The editable fields of a contact, in the order the form shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactField {
+    FirstName,
+    LastName,
+    Email,
+    MobilePhone,
+    Company,
+    JobTitle,
+    Timezone,
+}
+
+impl ContactField {
+    pub const ALL: [ContactField; 7] = [
+        ContactField::FirstName,
+        ContactField::LastName,
+        ContactField::Email,
+        ContactField::MobilePhone,
+        ContactField::Company,
+        ContactField::JobTitle,
+        ContactField::Timezone,
+    ];
+
+    /// The name in `ContactInput`; the server names fields this way in
+    /// `extensions.field` and in merge previews.
+    pub fn input_name(self) -> &'static str {
+        match self {
+            ContactField::FirstName => "firstName",
+            ContactField::LastName => "lastName",
+            ContactField::Email => "email",
+            ContactField::MobilePhone => "mobilePhone",
+            ContactField::Company => "company",
+            ContactField::JobTitle => "jobTitle",
+            ContactField::Timezone => "timezone",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ContactField::FirstName => "First name",
+            ContactField::LastName => "Last name",
+            ContactField::Email => "Email",
+            ContactField::MobilePhone => "Mobile phone",
+            ContactField::Company => "Company",
+            ContactField::JobTitle => "Job title",
+            ContactField::Timezone => "Time zone",
+        }
+    }
+
+    pub fn from_input_name(name: &str) -> Option<ContactField> {
+        ContactField::ALL
+            .into_iter()
+            .find(|field| field.input_name() == name)
+    }
+
+    /// A label for any field name the server sends, including ones this
+    /// client does not edit (`ownerId`, `teamId`).
+    pub fn label_of(name: &str) -> String {
+        match ContactField::from_input_name(name) {
+            Some(field) => field.label().to_owned(),
+            None => match name {
+                "ownerId" => "Owner".to_owned(),
+                "teamId" => "Team".to_owned(),
+                other => other.to_owned(),
+            },
+        }
+    }
+}
+
+/// One row of the contact list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRow {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub company: Option<String>,
+    pub owner: Option<String>,
+    pub updated_at: String,
+}
+
+/// One page of the contact list, as the server answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPage {
+    pub rows: Vec<ContactRow>,
+    pub total: i64,
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// A contact with everything the detail screen and the form need.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Contact {
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub timezone: Option<String>,
+    pub source: String,
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    pub merged_ids: Vec<String>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub history: Vec<HistoryEntry>,
+    pub history_total: i64,
+}
+
+impl Contact {
+    pub fn value(&self, field: ContactField) -> Option<&str> {
+        match field {
+            ContactField::FirstName => self.first_name.as_deref(),
+            ContactField::LastName => self.last_name.as_deref(),
+            ContactField::Email => self.email.as_deref(),
+            ContactField::MobilePhone => self.mobile_phone.as_deref(),
+            ContactField::Company => self.company.as_deref(),
+            ContactField::JobTitle => self.job_title.as_deref(),
+            ContactField::Timezone => self.timezone.as_deref(),
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        display_name(
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            [self.email.as_deref(), self.mobile_phone.as_deref()],
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub action: String,
+    pub merged_contact_id: Option<String>,
+    pub source: String,
+    pub at: String,
+    pub actor: Option<String>,
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The answer to a save: done, or a merge waiting for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Saved { id: String },
+    NeedsMerge(MergePreview),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergePreview {
+    /// The contact that holds the identity and survives.
+    pub survivor: PreviewContact,
+    /// The contact absorbed; `None` when the save was a create.
+    pub merged: Option<PreviewContact>,
+    pub fields: Vec<FieldMerge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewContact {
+    pub id: String,
+    pub name: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMerge {
+    pub field: String,
+    pub current: Option<String>,
+    pub incoming: Option<String>,
+    pub outcome: MergeOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    Filled,
+    Overwritten,
+    Retained,
+    Unchanged,
+    /// An outcome added to the schema after this client was built.
+    Other(String),
+}
+
+impl fmt::Display for MergeOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MergeOutcome::Filled => f.write_str("FILLED"),
+            MergeOutcome::Overwritten => f.write_str("OVERWRITTEN"),
+            MergeOutcome::Retained => f.write_str("RETAINED"),
+            MergeOutcome::Unchanged => f.write_str("UNCHANGED"),
+            MergeOutcome::Other(other) => f.write_str(other),
+        }
+    }
+}
+
+/// The `source` filter of the list; `None` in the list state means all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Manual,
+    Api,
+    Import,
+    Meeting,
+    Chatbot,
+    RoutingForm,
+}
+
+impl Source {
+    pub const ALL: [Source; 6] = [
+        Source::Manual,
+        Source::Api,
+        Source::Import,
+        Source::Meeting,
+        Source::Chatbot,
+        Source::RoutingForm,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Manual => "MANUAL",
+            Source::Api => "API",
+            Source::Import => "IMPORT",
+            Source::Meeting => "MEETING",
+            Source::Chatbot => "CHATBOT",
+            Source::RoutingForm => "ROUTING_FORM",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SortField {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortField::Name => "name",
+            SortField::CreatedAt => "created",
+            SortField::UpdatedAt => "updated",
+        }
+    }
+
+    pub fn next(self) -> SortField {
+        match self {
+            SortField::Name => SortField::CreatedAt,
+            SortField::CreatedAt => SortField::UpdatedAt,
+            SortField::UpdatedAt => SortField::Name,
+        }
+    }
+}
+
+/// Which contacts the list asks for and in what order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub search: String,
+    pub source: Option<Source>,
+    pub sort: SortField,
+    pub ascending: bool,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            source: None,
+            sort: SortField::Name,
+            ascending: true,
+        }
+    }
+}
+
+/// The signed-in user, from `me`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub name: String,
+    pub role: String,
+}
+
+/// "First Last", or the email or phone when there is no name, so a row is
+/// never blank.
+pub fn display_name(
+    first: Option<&str>,
+    last: Option<&str>,
+    fallbacks: [Option<&str>; 2],
+) -> String {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !name.is_empty() {
+        return name;
+    }
+    fallbacks
+        .into_iter()
+        .flatten()
+        .find(|value| !value.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| "(no name)".to_owned())
+}
+
+/// `2025-11-30T04:29:01.123Z` as `2025-11-30 04:29`: minutes are enough on
+/// a screen, and the server always sends RFC 3339 in UTC.
+pub fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time}"),
+        _ => rfc3339.to_owned(),
+    }
+}

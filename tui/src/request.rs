@@ -1,0 +1,92 @@
+//! Effects: what `App::update` asks the network to do. Each request runs
+//! in a tokio task of its own and ends by sending exactly one `Action`
+//! back, so the UI thread never waits on the network and `App` can count
+//! what is in flight.
+
+use crate::action::Action;
+use crate::api::ApiClient;
+use crate::model::{ContactField, ListQuery};
+
+/// How many contacts one list request asks for.
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Me,
+    Contacts {
+        generation: u64,
+        query: ListQuery,
+        after: Option<String>,
+    },
+    Contact {
+        id: String,
+    },
+    Save(SaveRequest),
+    Delete {
+        id: String,
+        name: String,
+    },
+}
+
+/// A save, kept whole so that confirming a merge re-sends exactly what was
+/// previewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveRequest {
+    pub target: SaveTarget,
+    /// The fields to send; a blank value clears the field.
+    pub changes: Vec<(ContactField, String)>,
+    /// Set when confirming a merge: the survivor's version in the preview.
+    pub confirm_survivor_version: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveTarget {
+    Create,
+    Update { id: String, expected_version: i64 },
+}
+
+impl Request {
+    /// Runs the request; the answer, good or bad, is an action.
+    pub async fn perform(self, api: ApiClient) -> Action {
+        match self {
+            Request::Me => Action::MeLoaded(api.me().await),
+            Request::Contacts {
+                generation,
+                query,
+                after,
+            } => Action::ContactsLoaded {
+                generation,
+                result: api.contacts(&query, PAGE_SIZE, after).await,
+            },
+            Request::Contact { id } => {
+                let result = api.contact(&id).await;
+                Action::ContactLoaded { id, result }
+            }
+            Request::Save(request) => {
+                let result = match &request.target {
+                    SaveTarget::Create => {
+                        api.create(&request.changes, request.confirm_survivor_version)
+                            .await
+                    }
+                    SaveTarget::Update {
+                        id,
+                        expected_version,
+                    } => {
+                        api.update(
+                            id,
+                            *expected_version,
+                            &request.changes,
+                            request.confirm_survivor_version,
+                        )
+                        .await
+                    }
+                };
+                Action::Saved { request, result }
+            }
+            Request::Delete { id, name } => {
+                let result = api.delete(&id).await;
+                Action::Deleted { id, name, result }
+            }
+        }
+    }
+}
