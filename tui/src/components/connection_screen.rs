@@ -98,7 +98,7 @@ impl Component for ConnectionScreen {
         } else {
             Line::styled(keymap::footer(&self.bindings()), theme::key())
         });
-        let popup = popup_area::large(area, 72, 12);
+        let popup = popup_area::large(area, 72, lines.len() as u16 + 4);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .border_style(theme::error())

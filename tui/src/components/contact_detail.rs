@@ -90,19 +90,28 @@ fn field_lines(contact: &Contact) -> Vec<Line<'static>> {
         .into_iter()
         .map(|field| field_line(field.label(), contact.value(field)))
         .collect();
+    // Bookkeeping fields share lines so that at 24 rows the history still
+    // gets room.
     lines.push(field_line("Source", Some(&contact.source)));
-    lines.push(field_line("Owner", contact.owner.as_deref()));
-    lines.push(field_line("Team", contact.team.as_deref()));
+    let owner = match (&contact.owner, &contact.team) {
+        (Some(owner), Some(team)) => format!("{owner} · team {team}"),
+        (Some(owner), None) => owner.clone(),
+        (None, Some(team)) => format!("— · team {team}"),
+        (None, None) => String::new(),
+    };
+    lines.push(field_line("Owner", Some(&owner)));
     lines.push(field_line(
         "Created",
-        Some(&short_time(&contact.created_at)),
+        Some(&format!(
+            "{} · updated {}",
+            short_time(&contact.created_at),
+            short_time(&contact.updated_at)
+        )),
     ));
     lines.push(field_line(
-        "Updated",
-        Some(&short_time(&contact.updated_at)),
+        "Version",
+        Some(&format!("{} · id {}", contact.version, contact.id)),
     ));
-    lines.push(field_line("Version", Some(&contact.version.to_string())));
-    lines.push(field_line("Id", Some(&contact.id)));
     let merged = contact.merged_ids.join(", ");
     lines.push(field_line("Merged ids", Some(&merged)));
     lines

@@ -62,7 +62,7 @@ impl Component for DeletePopup {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let popup = popup_area::large(area, 76, 15);
+        let popup = popup_area::large(area, 76, 12);
         frame.render_widget(Clear, popup);
         let footer = if self.sending {
             Line::styled("Deleting…", theme::dim())
@@ -77,9 +77,7 @@ impl Component for DeletePopup {
             Line::from("• scheduled reminders: they still go out"),
             Line::styled("Not kept:", theme::error()),
             Line::from("• the contact record, permanently; its email and phone become free"),
-            Line::from(
-                "• nothing changes in connected CRMs (HubSpot, Salesforce): delete it there yourself",
-            ),
+            Line::from("• connected CRMs (HubSpot, Salesforce) are not touched"),
             Line::default(),
             footer,
         ];

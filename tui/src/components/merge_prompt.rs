@@ -97,7 +97,7 @@ impl Component for MergePrompt {
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
         let rows = self.preview.fields.len() as u16;
-        let popup = popup_area::large(area, 120, rows + 12);
+        let popup = popup_area::large(area, 120, rows + 9);
         frame.render_widget(Clear, popup);
         let block = Block::bordered().title(Line::styled(" Merge contacts? ", theme::title()));
         let inner = block.inner(popup);

@@ -1,0 +1,468 @@
+//! Rendering of every screen, without a terminal or a server: the app is
+//! driven with keys and with the answers a server would send, and the
+//! screen is compared with a reviewed snapshot at 80x24 and at 160x48.
+
+use contacts_tui::action::Action;
+use contacts_tui::api::{ApiError, FieldError};
+use contacts_tui::app::App;
+use contacts_tui::config::Config;
+use contacts_tui::model::{
+    Contact, ContactPage, ContactRow, FieldChange, FieldMerge, HistoryEntry, Me, MergeOutcome,
+    MergePreview, PreviewContact, SaveOutcome,
+};
+use contacts_tui::request::{Request, SaveRequest};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn config() -> Config {
+    Config {
+        url: "http://127.0.0.1:8080/graphql".to_owned(),
+        token: Some("token".to_owned()),
+    }
+}
+
+fn row(id: &str, name: &str, email: &str, phone: &str, company: &str) -> ContactRow {
+    ContactRow {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        email: Some(email.to_owned()).filter(|v| !v.is_empty()),
+        mobile_phone: Some(phone.to_owned()).filter(|v| !v.is_empty()),
+        company: Some(company.to_owned()).filter(|v| !v.is_empty()),
+        owner: Some("ann".to_owned()),
+        updated_at: "2026-11-30T09:15:42.123456Z".to_owned(),
+    }
+}
+
+fn page() -> ContactPage {
+    ContactPage {
+        rows: vec![
+            row(
+                "c1",
+                "Ada Lovelace",
+                "ada@example.com",
+                "+14155550100",
+                "Analytical Engines",
+            ),
+            row("c2", "Bea Lind", "bea@example.com", "", "Acme"),
+            row(
+                "c3",
+                "Søren Kierkegaard",
+                "",
+                "+4520123456",
+                "Københavns Universitet",
+            ),
+            row(
+                "c4",
+                "李小龍",
+                "bruce@example.hk",
+                "+85291234567",
+                "電影公司",
+            ),
+            row("c5", "carl@example.com", "carl@example.com", "", ""),
+        ],
+        total: 132,
+        has_next_page: true,
+        end_cursor: Some("cursor-5".to_owned()),
+    }
+}
+
+fn ada() -> Contact {
+    Contact {
+        id: "c1".to_owned(),
+        first_name: Some("Ada".to_owned()),
+        last_name: Some("Lovelace".to_owned()),
+        email: Some("ada@example.com".to_owned()),
+        mobile_phone: Some("+14155550100".to_owned()),
+        company: Some("Analytical Engines".to_owned()),
+        job_title: Some("Programmer".to_owned()),
+        timezone: Some("Europe/London".to_owned()),
+        source: "MANUAL".to_owned(),
+        owner: Some("ann".to_owned()),
+        team: Some("Sales".to_owned()),
+        merged_ids: vec!["c9".to_owned()],
+        version: 3,
+        created_at: "2026-11-01T08:00:00Z".to_owned(),
+        updated_at: "2026-11-30T09:15:42.123456Z".to_owned(),
+        history: vec![
+            HistoryEntry {
+                action: "MERGED".to_owned(),
+                merged_contact_id: Some("c9".to_owned()),
+                source: "MANUAL".to_owned(),
+                at: "2026-11-30T09:15:42Z".to_owned(),
+                actor: Some("ann".to_owned()),
+                changes: vec![FieldChange {
+                    field: "jobTitle".to_owned(),
+                    before: None,
+                    after: Some("Programmer".to_owned()),
+                }],
+            },
+            HistoryEntry {
+                action: "UPDATED".to_owned(),
+                merged_contact_id: None,
+                source: "API".to_owned(),
+                at: "2026-11-12T10:00:00Z".to_owned(),
+                actor: None,
+                changes: vec![FieldChange {
+                    field: "company".to_owned(),
+                    before: Some("Babbage & Co".to_owned()),
+                    after: Some("Analytical Engines".to_owned()),
+                }],
+            },
+            HistoryEntry {
+                action: "CREATED".to_owned(),
+                merged_contact_id: None,
+                source: "MANUAL".to_owned(),
+                at: "2026-11-01T08:00:00Z".to_owned(),
+                actor: Some("ann".to_owned()),
+                changes: vec![],
+            },
+        ],
+        history_total: 3,
+    }
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn type_text(app: &mut App, text: &str) -> Vec<Request> {
+    text.chars()
+        .flat_map(|c| app.press(key(KeyCode::Char(c))))
+        .collect()
+}
+
+/// The list, loaded, signed in as ann.
+fn list_app() -> App {
+    let mut app = App::new(config());
+    let requests = app.startup_requests();
+    let generation = requests
+        .iter()
+        .find_map(|request| match request {
+            Request::Contacts { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .expect("startup asks for contacts");
+    app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: "ADMIN".to_owned(),
+    })));
+    app.update(Action::ContactsLoaded {
+        generation,
+        result: Ok(page()),
+    });
+    app
+}
+
+fn detail_app() -> App {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Enter));
+    assert_eq!(
+        requests,
+        vec![Request::Contact {
+            id: "c1".to_owned()
+        }]
+    );
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(ada())),
+    });
+    app
+}
+
+/// The edit form of Ada with her email retyped as Bea's, saved; returns
+/// the save request the app sent.
+fn saving_form_app() -> (App, SaveRequest) {
+    let mut app = detail_app();
+    app.press(key(KeyCode::Char('e')));
+    app.press(key(KeyCode::Tab));
+    app.press(key(KeyCode::Tab));
+    app.press(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    type_text(&mut app, "bea@example.com");
+    let mut requests = app.press(key(KeyCode::Enter));
+    let Some(Request::Save(request)) = requests.pop() else {
+        panic!("Enter on the form saves");
+    };
+    (app, request)
+}
+
+fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|frame| app.draw(frame)).expect("draw");
+    terminal
+}
+
+fn snapshot(name: &str, app: &App) {
+    for (width, height) in SIZES {
+        let terminal = render(app, width, height);
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend());
+    }
+}
+
+#[test]
+fn contact_list() {
+    snapshot("list", &list_app());
+}
+
+#[test]
+fn contact_list_searching() {
+    let mut app = list_app();
+    app.press(key(KeyCode::Char('/')));
+    let requests = type_text(&mut app, "søren");
+    assert_eq!(requests.len(), 5, "the search is live: a request per key");
+    assert!(app.list().is_searching());
+    assert_eq!(app.list().query().search, "søren");
+    snapshot("list_searching", &app);
+}
+
+#[test]
+fn contact_detail() {
+    snapshot("detail", &detail_app());
+}
+
+#[test]
+fn form_with_validation_error() {
+    let (mut app, request) = saving_form_app();
+    app.update(Action::Saved {
+        request,
+        result: Err(ApiError::Validation(vec![FieldError {
+            field: Some("mobilePhone".to_owned()),
+            message: "not a valid phone number".to_owned(),
+        }])),
+    });
+    snapshot("form_validation_error", &app);
+}
+
+#[test]
+fn merge_prompt() {
+    let (mut app, request) = saving_form_app();
+    let preview = MergePreview {
+        survivor: PreviewContact {
+            id: "c2".to_owned(),
+            name: "Bea Lind".to_owned(),
+            version: 7,
+        },
+        merged: Some(PreviewContact {
+            id: "c1".to_owned(),
+            name: "Ada Lovelace".to_owned(),
+            version: 3,
+        }),
+        fields: vec![
+            merge_field(
+                "firstName",
+                Some("Bea"),
+                Some("Ada"),
+                MergeOutcome::Overwritten,
+            ),
+            merge_field(
+                "lastName",
+                Some("Lind"),
+                Some("Lovelace"),
+                MergeOutcome::Overwritten,
+            ),
+            merge_field(
+                "email",
+                Some("bea@example.com"),
+                Some("bea@example.com"),
+                MergeOutcome::Unchanged,
+            ),
+            merge_field(
+                "mobilePhone",
+                None,
+                Some("+14155550100"),
+                MergeOutcome::Filled,
+            ),
+            merge_field(
+                "company",
+                Some("Acme"),
+                Some("Analytical Engines"),
+                MergeOutcome::Overwritten,
+            ),
+            merge_field("jobTitle", None, Some("Programmer"), MergeOutcome::Filled),
+            merge_field(
+                "timezone",
+                Some("Europe/Oslo"),
+                None,
+                MergeOutcome::Retained,
+            ),
+        ],
+    };
+    app.update(Action::Saved {
+        request: request.clone(),
+        result: Ok(SaveOutcome::NeedsMerge(preview)),
+    });
+    snapshot("merge_prompt", &app);
+
+    // Confirming re-sends the same save with the survivor's version.
+    let requests = app.press(key(KeyCode::Char('y')));
+    assert_eq!(
+        requests,
+        vec![Request::Save(SaveRequest {
+            confirm_survivor_version: Some(7),
+            ..request
+        })]
+    );
+}
+
+fn merge_field(
+    field: &str,
+    current: Option<&str>,
+    incoming: Option<&str>,
+    outcome: MergeOutcome,
+) -> FieldMerge {
+    FieldMerge {
+        field: field.to_owned(),
+        current: current.map(str::to_owned),
+        incoming: incoming.map(str::to_owned),
+        outcome,
+    }
+}
+
+#[test]
+fn cannot_save_contact() {
+    let (mut app, request) = saving_form_app();
+    app.update(Action::Saved {
+        request,
+        result: Err(ApiError::CannotSave {
+            field: Some("email".to_owned()),
+        }),
+    });
+    snapshot("cannot_save", &app);
+}
+
+#[test]
+fn delete_popup() {
+    let mut app = detail_app();
+    app.press(key(KeyCode::Char('d')));
+    snapshot("delete_popup", &app);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = list_app();
+    app.press(key(KeyCode::Char('?')));
+    assert!(app.help_is_open());
+    snapshot("help_list", &app);
+}
+
+#[test]
+fn server_down() {
+    let mut app = App::new(config());
+    app.startup_requests();
+    app.update(Action::MeLoaded(Err(ApiError::Unreachable(
+        "connection refused or host unreachable".to_owned(),
+    ))));
+    snapshot("server_down", &app);
+}
+
+#[test]
+fn token_refused() {
+    let mut app = App::new(config());
+    app.startup_requests();
+    app.update(Action::MeLoaded(Err(ApiError::Unauthenticated)));
+    snapshot("unauthenticated", &app);
+}
+
+/// Every screen at sizes from absurd to huge, with values far longer than
+/// any column and names in scripts of double-width characters: drawing
+/// must neither panic nor write outside the frame (TestBackend panics on
+/// out-of-bounds writes).
+#[test]
+fn no_size_or_value_breaks_drawing() {
+    let long = "Ω".repeat(300);
+    let wide = "漢字かなカナ한글".repeat(40);
+    let mut app = App::new(config());
+    let generation = match app.startup_requests().pop() {
+        Some(Request::Contacts { generation, .. }) => generation,
+        other => panic!("unexpected startup requests: {other:?}"),
+    };
+    app.update(Action::ContactsLoaded {
+        generation,
+        result: Ok(ContactPage {
+            rows: vec![
+                row(
+                    "x1",
+                    &wide,
+                    &format!("{long}@example.com"),
+                    "+14155550100",
+                    &long,
+                ),
+                row("x2", "Zoë 👩‍👩‍👧 Ñúñez", "zoe@example.com", "", &wide),
+            ],
+            total: 2,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    let mut contact = ada();
+    contact.first_name = Some(wide.clone());
+    contact.company = Some(long.clone());
+    contact.merged_ids = (0..50).map(|i| format!("merged-{i}")).collect();
+
+    let sizes = [
+        (1, 1),
+        (10, 3),
+        (30, 8),
+        (80, 24),
+        (81, 25),
+        (120, 40),
+        (250, 80),
+    ];
+    let mut check = |app: &App| {
+        for (width, height) in sizes {
+            render(app, width, height);
+        }
+    };
+    check(&app);
+    app.press(key(KeyCode::Char('?')));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "x1".to_owned(),
+        result: Ok(Some(Contact {
+            id: "x1".to_owned(),
+            ..contact.clone()
+        })),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('d')));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Char('e')));
+    type_text(&mut app, &long);
+    check(&app);
+    let Some(Request::Save(request)) = app.press(key(KeyCode::Enter)).pop() else {
+        panic!("Enter on the form saves");
+    };
+    app.update(Action::Saved {
+        request: request.clone(),
+        result: Err(ApiError::Validation(vec![FieldError {
+            field: Some("firstName".to_owned()),
+            message: long.clone(),
+        }])),
+    });
+    check(&app);
+    app.update(Action::Saved {
+        request,
+        result: Ok(SaveOutcome::NeedsMerge(MergePreview {
+            survivor: PreviewContact {
+                id: "x2".to_owned(),
+                name: wide.clone(),
+                version: 1,
+            },
+            merged: None,
+            fields: vec![merge_field(
+                "company",
+                Some(&long),
+                Some(&wide),
+                MergeOutcome::Overwritten,
+            )],
+        })),
+    });
+    check(&app);
+    app.update(Action::MeLoaded(Err(ApiError::Unreachable(long.clone()))));
+    check(&app);
+}
