@@ -410,7 +410,7 @@ fn no_size_or_value_breaks_drawing() {
         (120, 40),
         (250, 80),
     ];
-    let mut check = |app: &App| {
+    let check = |app: &App| {
         for (width, height) in sizes {
             render(app, width, height);
         }
