@@ -301,6 +301,8 @@ async fn execute(
 /// A response whose errors all lack a path never started executing: the
 /// document did not parse or validate. It carries no `data`, and with the
 /// GraphQL response media type it is a 400. Errors of ours always carry a
+/// code; one without is async-graphql refusing the document or an argument
+/// value, which is the client's to fix: BAD_REQUEST. Errors of ours always carry a
 /// code; one without is async-graphql refusing the request or an argument
 /// value, so it is the client's: BAD_REQUEST.
 fn is_request_error(response: &async_graphql::Response) -> bool {
@@ -317,15 +319,10 @@ fn render_one(mut response: async_graphql::Response) -> (bool, Value) {
             .as_ref()
             .is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
-            let code = if request_error {
-                "BAD_REQUEST"
-            } else {
-                "INTERNAL"
-            };
             error
                 .extensions
                 .get_or_insert_with(Default::default)
-                .set("code", code);
+                .set("code", "BAD_REQUEST");
         }
     }
     let mut value = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));

@@ -149,11 +149,11 @@ impl ActivityInput {
             ));
         }
         let patch = ContactPatch::parse(&self.contact.raw_fields(), region).map_err(in_contact)?;
-        let contact = ContactFields::default().patched(&patch).map_err(|err| {
-            in_contact(ValidationError {
-                message: "an activity needs the customer's email or mobile phone".to_owned(),
-                ..err
-            })
+        let contact = ContactFields::default().patched(&patch).map_err(|_| {
+            ApiError::validation(
+                "contact",
+                "an activity needs the customer's email or mobile phone",
+            )
         })?;
         let external_id = match self.external_id.as_deref().map(str::trim) {
             Some("") | None => None,

@@ -153,10 +153,10 @@ pub async fn mark_sent(store: &Store, id: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Exponential backoff from 2 s, capped at 10 min.
+/// Exponential backoff: 2 s after the first failure, doubling, at most 10 min.
 pub fn backoff(attempts: i32) -> Duration {
     let exponent = u32::try_from(attempts.clamp(0, 9)).unwrap_or(9);
-    Duration::from_secs(Ord::min(2u64 << exponent, 600))
+    Duration::from_secs(Ord::min(1u64 << exponent, 600))
 }
 
 pub async fn mark_failed(

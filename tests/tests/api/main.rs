@@ -2,10 +2,12 @@
 //! process on a fresh database and speaks HTTP to it, once on SQLite and
 //! once on PostgreSQL.
 
+mod activities;
 mod bad_input;
 mod contacts;
 mod listing;
 mod merge;
+mod peers;
 mod permissions;
 mod support;
 mod transport;
