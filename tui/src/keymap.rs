@@ -4,7 +4,10 @@
 
 use std::fmt;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::KeyEventKind;
+/// Re-exported so that code driving `App::handle_key` (tests, scripts)
+/// builds key events with the very crossterm version the app matches.
+pub use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::action::Action;
 
