@@ -226,3 +226,57 @@ async fn refused_token_and_dead_server_show_the_connection_screen() {
         Some(Problem::Unreachable(_))
     ));
 }
+
+/// A member edits their contact into the email of a contact they cannot
+/// access: the "Cannot Save Contact" notice, and nothing changes.
+#[rstest]
+#[tokio::test]
+async fn cannot_save_contact_is_explained(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let member = server.create_user("mo", "MEMBER", None);
+    support::create(
+        &server,
+        &admin,
+        json!({ "firstName": "Hidden", "email": "hidden@example.com" }),
+    )
+    .await;
+    let own = support::create(
+        &server,
+        &member,
+        json!({ "firstName": "Mine", "email": "mine@example.com" }),
+    )
+    .await;
+
+    let mut app = client(&server, &member);
+    app.start();
+    app.settle().await;
+    assert_eq!(
+        app.list().total(),
+        Some(1),
+        "the member sees only their contact"
+    );
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "hidden@example.com");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Popup::Notice(notice)) = app.popup() else {
+        panic!("CANNOT_SAVE_CONTACT is shown as a notice");
+    };
+    assert_eq!(notice.title_text(), "Cannot Save Contact");
+
+    // Closing it returns to the form, where the user can fix the value.
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen(), Some(Screen::Form(_))));
+    let unchanged = server
+        .data(&member, support::GET, json!({ "id": id_of(&own) }))
+        .await;
+    assert_eq!(unchanged["contact"]["email"], "mine@example.com");
+}
