@@ -57,7 +57,8 @@ pub enum Action {
     },
     ContactLoaded {
         id: String,
-        result: Result<Option<Contact>, ApiError>,
+        /// Boxed: a whole contact would make every action that large.
+        result: Result<Option<Box<Contact>>, ApiError>,
     },
     Saved {
         request: SaveRequest,

@@ -28,7 +28,8 @@ use crate::request::Request;
 /// The import screen (pick a file, dry run, progress of the import job)
 /// and the activities list belong here as two more variants, each with its
 /// component in `components/` and its operations in `tui/graphql/`, once
-/// the schema has `importContacts`/`importJob` and `activities`.
+/// the schema has `importContacts`/`importJob` (the activities list can
+/// use the `activities` query already served).
 #[derive(Debug)]
 pub enum Screen {
     Detail(ContactDetail),
@@ -363,7 +364,7 @@ impl App {
     fn on_contact(
         &mut self,
         id: String,
-        result: Result<Option<crate::model::Contact>, ApiError>,
+        result: Result<Option<Box<crate::model::Contact>>, ApiError>,
     ) -> Vec<Request> {
         let detail = self
             .screens
@@ -378,7 +379,7 @@ impl App {
         };
         match result {
             Ok(Some(contact)) => {
-                detail.set_contact(contact);
+                detail.set_contact(*contact);
                 Vec::new()
             }
             Ok(None) => {

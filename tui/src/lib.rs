@@ -43,8 +43,10 @@
 //!
 //! # Where things go next
 //!
-//! The import screen and the activities list wait for the schema
-//! (`importContacts`, `importJob`, `activities`). Each becomes a variant of
+//! The import screen waits for the schema (`importContacts`, `importJob`);
+//! the activities list (the top-level `activities` query) is not built yet,
+//! though the detail screen shows a contact's recent activities. Each
+//! becomes a variant of
 //! [`app::Screen`], a component in `components/`, its operations in
 //! `tui/graphql/`, and `Request`/`Action` variants for its calls; the import
 //! job's progress is a request re-issued on a timer action.

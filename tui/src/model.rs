@@ -114,6 +114,9 @@ pub struct Contact {
     pub updated_at: String,
     pub history: Vec<HistoryEntry>,
     pub history_total: i64,
+    /// The most recent activities, newest first.
+    pub activities: Vec<RecentActivity>,
+    pub activities_total: i64,
 }
 
 impl Contact {
@@ -136,6 +139,16 @@ impl Contact {
             [self.email.as_deref(), self.mobile_phone.as_deref()],
         )
     }
+}
+
+/// An activity (meeting booked, chatbot talk, routing form) that named
+/// this contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentActivity {
+    pub kind: String,
+    pub occurred_at: String,
+    /// For a meeting: when it starts and its status.
+    pub meeting: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

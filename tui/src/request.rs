@@ -59,7 +59,7 @@ impl Request {
                 result: api.contacts(&query, PAGE_SIZE, after).await,
             },
             Request::Contact { id } => {
-                let result = api.contact(&id).await;
+                let result = api.contact(&id).await.map(|found| found.map(Box::new));
                 Action::ContactLoaded { id, result }
             }
             Request::Save(request) => {

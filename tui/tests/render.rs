@@ -8,7 +8,7 @@ use contacts_tui::app::App;
 use contacts_tui::config::Config;
 use contacts_tui::model::{
     Contact, ContactPage, ContactRow, FieldChange, FieldMerge, HistoryEntry, Me, MergeOutcome,
-    MergePreview, PreviewContact, SaveOutcome,
+    MergePreview, PreviewContact, RecentActivity, SaveOutcome,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -121,6 +121,19 @@ fn ada() -> Contact {
             },
         ],
         history_total: 3,
+        activities: vec![
+            RecentActivity {
+                kind: "MEETING".to_owned(),
+                occurred_at: "2026-11-29T16:20:00Z".to_owned(),
+                meeting: Some(("2026-12-02T10:00:00Z".to_owned(), "SCHEDULED".to_owned())),
+            },
+            RecentActivity {
+                kind: "CHATBOT".to_owned(),
+                occurred_at: "2026-11-20T11:05:00Z".to_owned(),
+                meeting: None,
+            },
+        ],
+        activities_total: 7,
     }
 }
 
@@ -167,7 +180,7 @@ fn detail_app() -> App {
     );
     app.update(Action::ContactLoaded {
         id: "c1".to_owned(),
-        result: Ok(Some(ada())),
+        result: Ok(Some(Box::new(ada()))),
     });
     app
 }
@@ -422,10 +435,10 @@ fn no_size_or_value_breaks_drawing() {
     app.press(key(KeyCode::Enter));
     app.update(Action::ContactLoaded {
         id: "x1".to_owned(),
-        result: Ok(Some(Contact {
+        result: Ok(Some(Box::new(Contact {
             id: "x1".to_owned(),
             ..contact.clone()
-        })),
+        }))),
     });
     check(&app);
     app.press(key(KeyCode::Char('d')));

@@ -14,8 +14,8 @@ pub use error::{ApiError, FieldError};
 use crate::config::Config;
 use crate::model::{
     Contact, ContactField, ContactPage, ContactRow, FieldChange, FieldMerge, HistoryEntry,
-    ListQuery, Me, MergeOutcome, MergePreview, PreviewContact, SaveOutcome, SortField, Source,
-    display_name,
+    ListQuery, Me, MergeOutcome, MergePreview, PreviewContact, RecentActivity, SaveOutcome,
+    SortField, Source, display_name,
 };
 
 /// Builds the operation's own `ContactInput` (each generated module has
@@ -96,6 +96,8 @@ macro_rules! save_outcome {
 
 /// How many history entries the detail screen reads.
 const HISTORY_PAGE: i64 = 50;
+/// How many recent activities the detail screen reads.
+const ACTIVITIES_PAGE: i64 = 5;
 
 /// Holds the connection pool; cheap to clone into request tasks.
 #[derive(Clone)]
@@ -242,6 +244,7 @@ impl ApiClient {
         let variables = op::Variables {
             id: id.to_owned(),
             history_first: Some(HISTORY_PAGE),
+            activities_first: Some(ACTIVITIES_PAGE),
         };
         let data = self.run::<operations::ContactDetail>(variables).await?;
         Ok(data.contact.map(|contact| {
@@ -262,6 +265,20 @@ impl ApiClient {
                 version: fields.version,
                 created_at: fields.created_at,
                 updated_at: fields.updated_at,
+                activities_total: contact.activities.total_count,
+                activities: contact
+                    .activities
+                    .edges
+                    .into_iter()
+                    .map(|edge| RecentActivity {
+                        kind: format!("{:?}", edge.node.kind),
+                        occurred_at: edge.node.occurred_at,
+                        meeting: edge
+                            .node
+                            .meeting
+                            .map(|meeting| (meeting.starts_at, format!("{:?}", meeting.status))),
+                    })
+                    .collect(),
                 history_total: contact.history.total_count,
                 history: contact
                     .history

@@ -1,4 +1,5 @@
-//! One contact: every field, the ids merged into it, and its history.
+//! One contact: every field, the ids merged into it, its recent
+//! activities and its history.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -117,11 +118,48 @@ fn field_lines(contact: &Contact) -> Vec<Line<'static>> {
     lines
 }
 
-fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
-    if contact.history.is_empty() {
-        return vec![Line::styled("No changes recorded.", theme::dim())];
+fn activity_lines(contact: &Contact) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(
+        format!("Recent activities ({})", contact.activities_total),
+        theme::title(),
+    )];
+    if contact.activities.is_empty() {
+        lines.push(Line::styled("None recorded.", theme::dim()));
     }
-    let mut lines = Vec::new();
+    for activity in &contact.activities {
+        let mut spans = vec![
+            Span::raw(format!("{}  ", short_time(&activity.occurred_at))),
+            Span::raw(activity.kind.clone()),
+        ];
+        if let Some((starts_at, status)) = &activity.meeting {
+            spans.push(Span::styled(
+                format!("  meeting {} {status}", short_time(starts_at)),
+                theme::dim(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if contact.activities_total > contact.activities.len() as i64 {
+        lines.push(Line::styled(
+            format!(
+                "… {} older activities not shown",
+                contact.activities_total - contact.activities.len() as i64
+            ),
+            theme::dim(),
+        ));
+    }
+    lines
+}
+
+fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(
+        format!("History ({})", contact.history_total),
+        theme::title(),
+    )];
+    if contact.history.is_empty() {
+        lines.push(Line::styled("No changes recorded.", theme::dim()));
+        return lines;
+    }
     for entry in &contact.history {
         lines.push(history_heading(entry));
         if let Some(merged) = &entry.merged_contact_id {
@@ -174,24 +212,20 @@ impl Component for ContactDetail {
             Binding::new(&[Key::Char('d')], "delete", Action::AskDelete),
             Binding::new(
                 &[Key::Char('j'), Key::Code(KeyCode::Down)],
-                "scroll history down",
+                "scroll activities and history down",
                 Action::Down,
             ),
             Binding::new(
                 &[Key::Char('k'), Key::Code(KeyCode::Up)],
-                "scroll history up",
+                "scroll activities and history up",
                 Action::Up,
             ),
             Binding::new(
                 &[Key::Code(KeyCode::PageDown)],
-                "history page down",
+                "page down",
                 Action::PageDown,
             ),
-            Binding::new(
-                &[Key::Code(KeyCode::PageUp)],
-                "history page up",
-                Action::PageUp,
-            ),
+            Binding::new(&[Key::Code(KeyCode::PageUp)], "page up", Action::PageUp),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(
                 &[
@@ -235,11 +269,15 @@ impl Component for ContactDetail {
             Paragraph::new(fields).block(Block::bordered().title(title)),
             fields_area,
         );
-        let history_title = format!(" History ({}) ", contact.history_total);
+        // Activities first: they are few and recent; the history below
+        // them scrolls.
+        let mut lines = activity_lines(contact);
+        lines.push(Line::default());
+        lines.extend(history_lines(contact));
         frame.render_widget(
-            Paragraph::new(history_lines(contact))
+            Paragraph::new(lines)
                 .scroll((self.scroll, 0))
-                .block(Block::bordered().title(history_title)),
+                .block(Block::bordered().title(" Activities and history ")),
             history_area,
         );
     }
