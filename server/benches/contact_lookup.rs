@@ -7,11 +7,11 @@
 //! Both servers run in this process on the same tokio runtime and are loaded
 //! by the same client tasks in turn, so they share the machine alike.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+mod support;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_axum::GraphQL;
@@ -23,13 +23,7 @@ use contacts_server::{AppState, Settings, http};
 use rand::Rng;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{env_or, load, serve};
 
 fn email_of(i: u64) -> String {
     format!("person{i}@example{}.com", i % 97)
@@ -107,69 +101,6 @@ impl Hello {
     async fn hello(&self) -> &'static str {
         "world"
     }
-}
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.ok();
-    });
-    address
-}
-
-/// Requests per second that `connections` clients get through in `seconds`.
-async fn load(
-    url: String,
-    token: Option<String>,
-    body: Arc<dyn Fn() -> serde_json::Value + Send + Sync>,
-    connections: usize,
-    seconds: u64,
-) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()
-        .expect("client");
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (client, url, token, body, done, stop) = (
-            client.clone(),
-            url.clone(),
-            token.clone(),
-            body.clone(),
-            done.clone(),
-            stop.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let mut request = client.post(&url).json(&body());
-                if let Some(token) = &token {
-                    request = request.bearer_auth(token);
-                }
-                let response = request.send().await.expect("request");
-                assert!(response.status().is_success());
-                let text = response.text().await.expect("body");
-                assert!(!text.contains("\"errors\""), "{text}");
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    // Warm up connections and caches before counting.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let start_count = done.load(Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let counted = done.load(Ordering::Relaxed) - start_count;
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await.ok();
-    }
-    counted as f64 / elapsed
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
