@@ -174,6 +174,23 @@ pub fn plan_notifications(
         .collect()
 }
 
+/// The words of a notification, fixed when it is planned.
+pub fn message(kind: NotificationKind, times: MeetingTimes) -> (String, String) {
+    let when = chrono::DateTime::from_timestamp_micros(times.starts_at)
+        .map(|t| t.format("%A %-d %B %Y, %H:%M UTC").to_string())
+        .unwrap_or_default();
+    match kind {
+        NotificationKind::Confirmation => (
+            "Your meeting is confirmed".to_owned(),
+            format!("Your meeting is scheduled for {when}."),
+        ),
+        NotificationKind::Reminder => (
+            "Reminder: your upcoming meeting".to_owned(),
+            format!("This is a reminder of your meeting on {when}."),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,22 +252,5 @@ mod tests {
         assert_eq!(plan.len(), 2);
         assert_eq!(plan[1].channel, Channel::Sms);
         assert_eq!(plan[1].recipient, "+14155550100");
-    }
-}
-
-/// The words of a notification, fixed when it is planned.
-pub fn message(kind: NotificationKind, times: MeetingTimes) -> (String, String) {
-    let when = chrono::DateTime::from_timestamp_micros(times.starts_at)
-        .map(|t| t.format("%A %-d %B %Y, %H:%M UTC").to_string())
-        .unwrap_or_default();
-    match kind {
-        NotificationKind::Confirmation => (
-            "Your meeting is confirmed".to_owned(),
-            format!("Your meeting is scheduled for {when}."),
-        ),
-        NotificationKind::Reminder => (
-            "Reminder: your upcoming meeting".to_owned(),
-            format!("This is a reminder of your meeting on {when}."),
-        ),
     }
 }
