@@ -14,6 +14,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -210,22 +211,14 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
         return StatusCode::NOT_ACCEPTABLE.into_response();
     };
     let limits = &state.app.settings;
-    let declared_length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared_length.is_some_and(|len| len > limits.max_body_bytes) {
-        return body_too_large(limits.max_body_bytes, media);
-    }
     let principal = match authenticate(&state, &headers).await {
         Ok(p) => p,
         Err(message) => {
             return request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media);
         }
     };
-    let bytes = match axum::body::to_bytes(body, limits.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(_) => return body_too_large(limits.max_body_bytes, media),
+    let Some(bytes) = read_limited(body, limits.max_body_bytes).await else {
+        return body_too_large(limits.max_body_bytes, media);
     };
     let batch = match parse_body(&headers, &bytes) {
         Ok(batch) => batch,
@@ -241,6 +234,29 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
         return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message, media);
     }
     execute(&state, batch, principal, media).await
+}
+
+/// Bodies up to this size are read to the end even when over the limit, so
+/// a client that writes its whole request before reading gets the 413
+/// instead of a reset connection. Beyond it the connection is dropped.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The body if it fits in `max` bytes; `None` when it does not (or breaks).
+async fn read_limited(body: Body, max: usize) -> Option<Bytes> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            return None;
+        }
+        if seen <= max {
+            buffer.extend_from_slice(&chunk);
+        }
+    }
+    (seen <= max).then(|| Bytes::from(buffer))
 }
 
 fn body_too_large(max: usize, media: MediaType) -> Response {

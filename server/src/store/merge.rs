@@ -10,8 +10,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use super::contacts::{self, ContactRecord, Lock};
 use super::entities::{contact, contact_alias};
 use super::history::{self, ChangeAction, Entry};
-use super::save::{SaveOutcome, write_fields};
-use super::{Store, StoreError, now_micros};
+use super::save::{SaveOutcome, identity_changed, write_fields};
+use super::{Store, StoreError, notifications, now_micros};
 use crate::domain::merge_plan::{self, FieldMerge, MergePlan};
 use crate::domain::{Principal, Source, ValidationError};
 
@@ -52,6 +52,17 @@ pub(super) async fn apply_to_survivor(
     let now = now_micros();
     let assignment = (survivor.owner_id, survivor.team_id);
     write_fields(db, survivor, &plan.result, assignment, now).await?;
+    // A merge also brings the absorbed contact's notifications, addressed
+    // to its old identity: every pending one follows the survivor's.
+    if merged_id.is_some() || identity_changed(&survivor.fields, &plan.result) {
+        notifications::readdress_pending(
+            db,
+            survivor.id,
+            plan.result.email.as_ref(),
+            plan.result.mobile_phone.as_ref(),
+        )
+        .await?;
+    }
     history::record(
         db,
         Entry {

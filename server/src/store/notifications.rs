@@ -5,15 +5,18 @@
 
 use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
-use super::entities::notification;
+use super::entities::{meeting, notification};
 use super::{Store, StoreError, now_micros};
-use crate::domain::activity::{self, Channel, MeetingTimes, NotificationKind, PlannedNotification};
+use crate::domain::activity::{
+    self, Channel, MeetingStatus, MeetingTimes, NotificationKind, PlannedNotification,
+};
+use crate::domain::{Email, Phone};
 
 pub const PENDING: &str = "PENDING";
 pub const SENT: &str = "SENT";
@@ -70,6 +73,41 @@ pub async fn cancel_pending(
         query = query.filter(notification::Column::Kind.eq(kind.as_str()));
     }
     query.exec(db).await?;
+    Ok(())
+}
+
+/// Pending notifications of the contact's future meetings follow its
+/// identity, in the transaction that changes it: email ones go to `email`,
+/// SMS ones to `phone`, and a channel whose identity was removed is
+/// canceled rather than sent to an address the customer took back. Sent
+/// notifications are history and stay as they were.
+pub async fn readdress_pending(
+    db: &impl ConnectionTrait,
+    contact_id: i64,
+    email: Option<&Email>,
+    phone: Option<&Phone>,
+) -> Result<(), StoreError> {
+    let future_meetings = Query::select()
+        .column(meeting::Column::Id)
+        .from(meeting::Entity)
+        .and_where(meeting::Column::StartsAt.gt(now_micros()))
+        .and_where(meeting::Column::Status.ne(MeetingStatus::Canceled.as_str()))
+        .to_owned();
+    for (channel, address) in [
+        (Channel::Email, email.map(Email::as_str)),
+        (Channel::Sms, phone.map(Phone::as_str)),
+    ] {
+        let update = notification::Entity::update_many()
+            .filter(notification::Column::ContactId.eq(contact_id))
+            .filter(notification::Column::Status.eq(PENDING))
+            .filter(notification::Column::Channel.eq(channel.as_str()))
+            .filter(notification::Column::MeetingId.in_subquery(future_meetings.clone()));
+        let update = match address {
+            Some(address) => update.col_expr(notification::Column::Recipient, Expr::value(address)),
+            None => update.col_expr(notification::Column::Status, Expr::value(CANCELED)),
+        };
+        update.exec(db).await?;
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use super::entities::contact;
 use super::error::is_unique_violation;
 use super::history::{self, ChangeAction, Entry};
 use super::merge::{self, MergePreview};
-use super::{Store, StoreError, now_micros, users};
+use super::{Store, StoreError, notifications, now_micros, users};
 use crate::domain::contact::Change;
 use crate::domain::merge_plan;
 use crate::domain::permissions::AssignmentRefused;
@@ -323,6 +323,15 @@ pub async fn update(
             Err(StoreError::Db(err)) if is_unique_violation(&err) => continue,
             Err(err) => return Err(err),
         }
+        if identity_changed(&current.fields, &fields) {
+            notifications::readdress_pending(
+                &*txn,
+                current.id,
+                fields.email.as_ref(),
+                fields.mobile_phone.as_ref(),
+            )
+            .await?;
+        }
         history::record(
             &*txn,
             Entry {
@@ -348,6 +357,10 @@ pub async fn update(
     Err(StoreError::IdentityTaken {
         field: clash_field(&edit.patch),
     })
+}
+
+pub(super) fn identity_changed(before: &ContactFields, after: &ContactFields) -> bool {
+    before.email != after.email || before.mobile_phone != after.mobile_phone
 }
 
 /// Writes `fields` and the assignment over `current`, bumping its version;

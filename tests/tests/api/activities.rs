@@ -470,3 +470,88 @@ async fn activities_follow_contact_access_and_merges(
         .await;
     assert_eq!(filtered["activities"]["totalCount"], 2);
 }
+
+/// The first meeting's notifications, once its confirmations are sent.
+async fn settled_notifications(server: &TestServer, token: &str) -> Value {
+    let query = "{ activities { edges { node { meeting { notifications { kind channel recipient status } } } } } }";
+    for _ in 0..150 {
+        let data = server.data(token, query, json!({})).await;
+        let list = data["activities"]["edges"][0]["node"]["meeting"]["notifications"].clone();
+        let confirmations_sent = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "CONFIRMATION")
+            .all(|n| n["status"] == "SENT");
+        if confirmations_sent {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("confirmations were not sent");
+}
+
+#[rstest]
+#[tokio::test]
+async fn an_identity_edit_readdresses_pending_notifications_only(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let (server, smtp, _sms) = delivering_server(backend, 0).await;
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let admin = server.create_user("ann", "ADMIN", None);
+    let data = server
+        .data(&zap, RECORD, json!({ "input": meeting_input("old@example.com", Some("+14155550160"), Duration::from_secs(3 * 86_400)) }))
+        .await;
+    let contact_id = data["recordActivity"]["contact"]["id"].clone();
+    // The confirmation goes out to the old address first.
+    wait_until(
+        Duration::from_secs(15),
+        || smtp.to("old@example.com"),
+        |m| !m.is_empty(),
+    )
+    .await;
+    settled_notifications(&server, &admin).await;
+
+    server
+        .data(&admin, UPDATE, json!({ "id": contact_id, "input": { "email": "new@example.com", "mobilePhone": null } }))
+        .await;
+    let after = settled_notifications(&server, &admin).await;
+    let summary: Vec<(String, String, String, String)> = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let field = |k: &str| n[k].as_str().unwrap().to_owned();
+            (
+                field("kind"),
+                field("channel"),
+                field("recipient"),
+                field("status"),
+            )
+        })
+        .collect();
+    let expect = |kind: &str, channel: &str, recipient: &str, status: &str| {
+        (
+            kind.to_owned(),
+            channel.to_owned(),
+            recipient.to_owned(),
+            status.to_owned(),
+        )
+    };
+    assert!(
+        summary.contains(&expect("CONFIRMATION", "EMAIL", "old@example.com", "SENT")),
+        "{summary:?}"
+    );
+    assert!(
+        summary.contains(&expect("CONFIRMATION", "SMS", "+14155550160", "SENT")),
+        "{summary:?}"
+    );
+    assert!(
+        summary.contains(&expect("REMINDER", "EMAIL", "new@example.com", "PENDING")),
+        "{summary:?}"
+    );
+    assert!(
+        summary.contains(&expect("REMINDER", "SMS", "+14155550160", "CANCELED")),
+        "{summary:?}"
+    );
+}
