@@ -190,9 +190,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     .map(|url| EmailSender::new(url, &delivery.mail_from))
                     .transpose()
                     .map_err(CliError::Config)?,
-                sms: delivery.sms_gateway_url.as_deref().map(SmsSender::new),
+                sms: delivery
+                    .sms_gateway_url
+                    .as_deref()
+                    .map(SmsSender::new)
+                    .transpose()
+                    .map_err(CliError::Config)?,
                 idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
-                lease: Duration::from_secs(60),
+                lease: Duration::from_secs(300),
             };
             propagation::notifications::spawn(store.clone(), dispatcher);
             let state = AppState {

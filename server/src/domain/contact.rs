@@ -10,6 +10,8 @@ const NAME_MAX: usize = 200;
 const COMPANY_MAX: usize = 200;
 const JOB_TITLE_MAX: usize = 200;
 const TIMEZONE_MAX: usize = 64;
+/// The `sort_name` column's width; lower-casing can lengthen a name.
+const SORT_NAME_MAX: usize = 400;
 
 /// How a contact came into being.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -258,23 +260,16 @@ impl ContactFields {
     }
 
     /// The key contacts are ordered by when sorted by name: the name as it
-    /// reads, lower-cased; a nameless contact sorts by its identity.
+    /// reads, lower-cased, capped to fit its column. A nameless contact has
+    /// an empty key (ties are broken by id): the key travels in cursors, so
+    /// it must never carry the email or phone.
     pub fn sort_name(&self) -> String {
         let name = [self.first_name.as_deref(), self.last_name.as_deref()]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        let key = if name.is_empty() {
-            self.email
-                .as_ref()
-                .map(|e| e.as_str().to_owned())
-                .or_else(|| self.mobile_phone.as_ref().map(|p| p.as_str().to_owned()))
-                .unwrap_or_default()
-        } else {
-            name
-        };
-        key.to_lowercase()
+        name.to_lowercase().chars().take(SORT_NAME_MAX).collect()
     }
 }
 
@@ -353,12 +348,22 @@ mod tests {
     }
 
     #[test]
-    fn sort_name_falls_back_to_identity() {
+    fn sort_name_never_carries_the_identity() {
         assert_eq!(ann().sort_name(), "ann");
         let nameless = ContactFields {
             first_name: None,
             ..ann()
         };
-        assert_eq!(nameless.sort_name(), "ann@example.com");
+        assert_eq!(nameless.sort_name(), "");
+    }
+
+    #[test]
+    fn sort_name_fits_its_column_after_lower_casing() {
+        let long = ContactFields {
+            first_name: Some("İ".repeat(200)),
+            last_name: Some("x".repeat(200)),
+            ..ann()
+        };
+        assert_eq!(long.sort_name().chars().count(), SORT_NAME_MAX);
     }
 }

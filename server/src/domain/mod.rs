@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod contact;
+pub mod global_id;
 pub mod identity;
 pub mod merge_plan;
 pub mod permissions;

@@ -445,6 +445,8 @@ impl Notification {
         self.0.attempts
     }
 
+    /// The transport's last refusal; it may quote the recipient.
+    #[graphql(guard = "PersonalData")]
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }

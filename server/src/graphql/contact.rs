@@ -268,7 +268,7 @@ pub struct ContactFilter {
 const SEARCH_MAX: usize = 200;
 
 impl ContactFilter {
-    pub fn to_store(&self) -> Result<listing::ContactFilter, ApiError> {
+    pub fn to_store(&self, search_personal_data: bool) -> Result<listing::ContactFilter, ApiError> {
         if self
             .search
             .as_ref()
@@ -281,6 +281,7 @@ impl ContactFilter {
         }
         Ok(listing::ContactFilter {
             search: self.search.clone(),
+            search_personal_data,
             owner_id: self
                 .owner_id
                 .as_ref()

@@ -3,64 +3,18 @@
 //! of another type simply finds nothing.
 
 use async_graphql::ID;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::error::ApiError;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Contact,
-    User,
-    Team,
-    ContactChange,
-    Activity,
-    Meeting,
-    Notification,
-}
-
-impl Kind {
-    const ALL: [Kind; 7] = [
-        Kind::Contact,
-        Kind::User,
-        Kind::Team,
-        Kind::ContactChange,
-        Kind::Activity,
-        Kind::Meeting,
-        Kind::Notification,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Contact => "Contact",
-            Kind::User => "User",
-            Kind::Team => "Team",
-            Kind::ContactChange => "ContactChange",
-            Kind::Activity => "Activity",
-            Kind::Meeting => "Meeting",
-            Kind::Notification => "Notification",
-        }
-    }
-}
+use crate::domain::global_id;
+pub use crate::domain::global_id::Kind;
 
 pub fn encode(kind: Kind, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
+    ID(global_id::encode(kind, id))
 }
 
 /// Any global id: which type it names and its number.
 pub fn decode_any(field: &'static str, id: &ID) -> Result<(Kind, i64), ApiError> {
-    let malformed = || ApiError::validation(field, "is not a valid id");
-    let bytes = URL_SAFE_NO_PAD
-        .decode(id.as_str())
-        .map_err(|_| malformed())?;
-    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-    let (name, number) = text.split_once(':').ok_or_else(malformed)?;
-    let kind = Kind::ALL
-        .into_iter()
-        .find(|kind| kind.name() == name)
-        .ok_or_else(malformed)?;
-    let number = number.parse::<i64>().map_err(|_| malformed())?;
-    Ok((kind, number))
+    global_id::decode(id.as_str()).ok_or_else(|| ApiError::validation(field, "is not a valid id"))
 }
 
 /// The number of an id that must be of `kind`; `None` when it names

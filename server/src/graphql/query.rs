@@ -106,8 +106,11 @@ impl Query {
             .as_deref()
             .map(|cursor| contact_position(order, cursor))
             .transpose()?;
-        let filter = filter.unwrap_or_default().to_store()?;
-        let access = principal(ctx)?.access();
+        let caller = principal(ctx)?;
+        let filter = filter
+            .unwrap_or_default()
+            .to_store(caller.may_read_personal_data())?;
+        let access = caller.access();
         let mut rows = listing::page(
             state(ctx)?.store.db(),
             &access,

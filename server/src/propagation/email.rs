@@ -3,6 +3,9 @@
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+/// Well inside a dispatcher's claim lease.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub struct EmailSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -21,6 +24,7 @@ impl EmailSender {
             .ok_or_else(|| format!("SMTP URL {url:?} has no host"))?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(parsed.port().unwrap_or(25))
+            .timeout(Some(SEND_TIMEOUT))
             .build();
         let from = from
             .parse()

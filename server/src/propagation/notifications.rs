@@ -23,7 +23,9 @@ pub struct DispatcherConfig {
     pub lease: Duration,
 }
 
-const BATCH: u64 = 50;
+/// Sends run one after another, each bounded by its transport's timeout,
+/// so a batch finishes well inside its lease.
+const BATCH: u64 = 10;
 
 pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -58,7 +60,16 @@ pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
     })
 }
 
-async fn deliver(store: &Store, config: &DispatcherConfig, notification: &NotificationRecord) {
+async fn deliver(store: &Store, config: &DispatcherConfig, claimed: &NotificationRecord) {
+    let notification = match notifications::still_claimed(store.db(), claimed).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::error!(id = claimed.id, error = %err, "re-reading a claimed notification failed");
+            return;
+        }
+    };
+    let notification = &notification;
     let key = format!("notification-{}", notification.id);
     let sent = match Channel::parse(&notification.channel) {
         Some(Channel::Email) => match &config.email {
@@ -85,7 +96,7 @@ async fn deliver(store: &Store, config: &DispatcherConfig, notification: &Notifi
         None => Err(format!("unknown channel {:?}", notification.channel)),
     };
     let marked = match &sent {
-        Ok(()) => notifications::mark_sent(store, notification.id).await,
+        Ok(()) => notifications::mark_sent(store, notification).await,
         Err(error) => {
             tracing::warn!(id = notification.id, %error, "notification not delivered; will retry");
             notifications::mark_failed(store, notification, error).await

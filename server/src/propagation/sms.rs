@@ -10,11 +10,16 @@ pub struct SmsSender {
 }
 
 impl SmsSender {
-    pub fn new(url: &str) -> Self {
-        Self {
-            client: reqwest::Client::new(),
+    pub fn new(url: &str) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            // Well inside a dispatcher's claim lease.
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| format!("SMS client: {e}"))?;
+        Ok(Self {
+            client,
             url: url.to_owned(),
-        }
+        })
     }
 
     pub async fn send(&self, to: &str, body: &str, idempotency_key: &str) -> Result<(), String> {

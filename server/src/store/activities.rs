@@ -16,12 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use super::contacts::{self, ContactRecord, Lock, access_condition};
 use super::entities::{activity, contact, meeting};
-use super::error::is_unique_violation;
-use super::history::{self, ChangeAction, Entry};
-use super::{Store, StoreError, merge, notifications, now_micros};
+use super::error::is_retryable;
+use super::{Store, StoreError, merge, notifications, now_micros, save};
 use crate::domain::activity::{
-    ActivityKind, CalendarProvider, MeetingStatus, MeetingTimes, NotificationKind,
-    plan_notifications,
+    ActivityKind, CalendarProvider, MeetingStatus, MeetingTimes, plan_notifications,
 };
 use crate::domain::{Access, ContactFields, Email, Principal, Role, merge_plan};
 
@@ -169,7 +167,7 @@ pub async fn record(
     }
     for _ in 0..ATTEMPTS {
         match attempt(store, principal, &new, reminder_offsets).await {
-            Err(StoreError::Db(err)) if is_unique_violation(&err) => continue,
+            Err(StoreError::Db(err)) if is_retryable(&err) => continue,
             other => return other,
         }
     }
@@ -232,7 +230,7 @@ async fn attempt(
             (updated, false)
         }
         None => (
-            insert_contact(&*txn, principal, &new.contact, source, host).await?,
+            save::insert_contact(&*txn, principal, &new.contact, source, (host, None)).await?,
             true,
         ),
     };
@@ -281,48 +279,6 @@ async fn attempt(
         contact: Some(contact),
         created,
     })
-}
-
-async fn insert_contact(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    fields: &ContactFields,
-    source: crate::domain::Source,
-    owner_id: Option<i64>,
-) -> Result<ContactRecord, StoreError> {
-    let now = now_micros();
-    let model = contact::ActiveModel {
-        first_name: Set(fields.first_name.clone()),
-        last_name: Set(fields.last_name.clone()),
-        email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
-        mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-        company: Set(fields.company.clone()),
-        job_title: Set(fields.job_title.clone()),
-        timezone: Set(fields.timezone.clone()),
-        source: Set(source.as_str().to_owned()),
-        owner_id: Set(owner_id),
-        team_id: Set(None),
-        sort_name: Set(fields.sort_name()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    history::record(
-        db,
-        Entry {
-            contact_id: model.id,
-            actor_user_id: Some(principal.user_id),
-            action: ChangeAction::Created,
-            source,
-            changes: &fields.changes_since(&ContactFields::default()),
-            merged_contact_id: None,
-        },
-    )
-    .await?;
-    ContactRecord::try_from(model)
 }
 
 /// Creates or updates the meeting of the event, and plans or cancels its
@@ -385,33 +341,32 @@ async fn upsert_meeting(
         }
     };
 
-    let was_canceled = existing
-        .as_ref()
-        .is_some_and(|m| m.status == MeetingStatus::Canceled);
-    let times_changed = existing.as_ref().is_some_and(|m| m.times != new.times);
-    let plan = |with_confirmation| {
-        plan_notifications(
-            new.times,
-            now,
-            reminder_offsets,
-            contact.fields.email.as_ref(),
-            contact.fields.mobile_phone.as_ref(),
-            with_confirmation,
-        )
+    // A meeting whose time, state or contact changed gets a fresh plan:
+    // everything still pending (its wording and recipients are of the old
+    // meeting) is canceled first. The same event reported again keeps its.
+    let replan = match &existing {
+        None => true,
+        Some(old) => {
+            old.status == MeetingStatus::Canceled
+                || old.times != new.times
+                || old.contact_id != Some(contact.id)
+        }
     };
-    match (new.status, &existing) {
-        (MeetingStatus::Canceled, _) => notifications::cancel_pending(db, meeting_id, None).await?,
-        (_, None) => {
-            notifications::schedule(db, meeting_id, Some(contact.id), new.times, &plan(true))
-                .await?
+    let plan = plan_notifications(
+        new.times,
+        now,
+        reminder_offsets,
+        contact.fields.email.as_ref(),
+        contact.fields.mobile_phone.as_ref(),
+        true,
+    );
+    if new.status == MeetingStatus::Canceled {
+        notifications::cancel_pending(db, meeting_id).await?;
+    } else if replan {
+        if existing.is_some() {
+            notifications::cancel_pending(db, meeting_id).await?;
         }
-        (_, Some(_)) if was_canceled || times_changed => {
-            notifications::cancel_pending(db, meeting_id, Some(NotificationKind::Reminder)).await?;
-            notifications::schedule(db, meeting_id, Some(contact.id), new.times, &plan(true))
-                .await?;
-        }
-        // The same event reported again: its plan stands.
-        (_, Some(_)) => {}
+        notifications::schedule(db, meeting_id, Some(contact.id), new.times, &plan).await?;
     }
     Ok(meeting_id)
 }
@@ -459,13 +414,17 @@ fn visible(access: &Access, principal: &Principal) -> Condition {
                 ),
             )
             .add(
-                activity::Column::MeetingId.in_subquery(
-                    Query::select()
-                        .column(meeting::Column::Id)
-                        .from(meeting::Entity)
-                        .and_where(meeting::Column::HostUserId.eq(principal.user_id))
-                        .to_owned(),
-                ),
+                Condition::all()
+                    .add(activity::Column::ContactId.is_null())
+                    .add(
+                        activity::Column::MeetingId.in_subquery(
+                            Query::select()
+                                .column(meeting::Column::Id)
+                                .from(meeting::Entity)
+                                .and_where(meeting::Column::HostUserId.eq(principal.user_id))
+                                .to_owned(),
+                        ),
+                    ),
             ),
     }
 }

@@ -1,4 +1,4 @@
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use thiserror::Error;
 
 use crate::domain::ValidationError;
@@ -49,4 +49,24 @@ impl StoreError {
 /// looking the values up again, not by reading driver message text.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// A clash between concurrent transactions that trying again resolves: a
+/// unique index taken meanwhile, or PostgreSQL aborting one side of a
+/// deadlock (40P01) or a serialization failure (40001).
+pub fn is_retryable(err: &DbErr) -> bool {
+    if is_unique_violation(err) {
+        return true;
+    }
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sea_orm::sqlx::Error::Database(db) => {
+                    matches!(db.code().as_deref(), Some("40P01" | "40001"))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }

@@ -16,9 +16,12 @@ use crate::domain::{Access, Source};
 
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {
-    /// Matched, case-insensitively, inside name, email, company and (by its
-    /// digits) mobile phone.
+    /// Matched, case-insensitively, inside name and company, and inside
+    /// email and (by its digits) mobile phone when `search_personal_data`.
     pub search: Option<String>,
+    /// Whether the caller may read email and phone, and so search them:
+    /// otherwise a search would answer yes/no questions about them.
+    pub search_personal_data: bool,
     pub owner_id: Option<i64>,
     pub team_id: Option<i64>,
     pub source: Option<Source>,
@@ -92,14 +95,16 @@ fn filter_condition(access: &Access, filter: &ContactFilter) -> Condition {
         let lowered = term.to_lowercase();
         let mut any = Condition::any()
             .add(contact::Column::SortName.like(contains_pattern(&lowered)))
-            .add(contact::Column::Email.like(contains_pattern(&lowered)))
             .add(
                 Expr::expr(Func::lower(Expr::col(contact::Column::Company)))
                     .like(contains_pattern(&lowered)),
             );
-        let digits: String = term.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 3 {
-            any = any.add(contact::Column::MobilePhone.like(contains_pattern(&digits)));
+        if filter.search_personal_data {
+            any = any.add(contact::Column::Email.like(contains_pattern(&lowered)));
+            let digits: String = term.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() >= 3 {
+                any = any.add(contact::Column::MobilePhone.like(contains_pattern(&digits)));
+            }
         }
         condition = condition.add(any);
     }

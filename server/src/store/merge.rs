@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::contacts::{self, ContactRecord, Lock};
 use super::entities::{contact, contact_alias};
+use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::save::{SaveOutcome, identity_changed, write_fields};
 use super::{Store, StoreError, notifications, now_micros};
@@ -26,7 +27,7 @@ pub struct MergePreview {
 }
 
 /// A merge removes a record, so it takes the right to delete.
-fn require_merge_permission(principal: &Principal) -> Result<(), StoreError> {
+pub(super) fn require_merge_permission(principal: &Principal) -> Result<(), StoreError> {
     if principal.may_delete_contacts() {
         Ok(())
     } else {
@@ -147,6 +148,23 @@ pub async fn merge_contacts(
     if request.survivor_id == request.merged_id {
         return Err(ValidationError::new("mergedId", "must differ from survivorId").into());
     }
+    // PostgreSQL may abort one of two crossing merges as a deadlock; the
+    // retry then sees the winner's result.
+    let mut last = None;
+    for _ in 0..3 {
+        match merge_attempt(store, principal, &request).await {
+            Err(StoreError::Db(err)) if is_retryable(&err) => last = Some(err),
+            other => return other,
+        }
+    }
+    Err(last.map_or(StoreError::NotFound, StoreError::Db))
+}
+
+async fn merge_attempt(
+    store: &Store,
+    principal: &Principal,
+    request: &MergeRequest,
+) -> Result<SaveOutcome, StoreError> {
     let txn = store.begin_write().await?;
     let access = principal.access();
     // Lock in id order so two merges of the same pair cannot deadlock.

@@ -13,9 +13,7 @@ use sea_orm::{
 
 use super::entities::{meeting, notification};
 use super::{Store, StoreError, now_micros};
-use crate::domain::activity::{
-    self, Channel, MeetingStatus, MeetingTimes, NotificationKind, PlannedNotification,
-};
+use crate::domain::activity::{self, Channel, MeetingStatus, MeetingTimes, PlannedNotification};
 use crate::domain::{Email, Phone};
 
 pub const PENDING: &str = "PENDING";
@@ -59,20 +57,14 @@ pub async fn schedule(
     Ok(())
 }
 
-/// Cancels the meeting's pending notifications, or only its reminders.
-pub async fn cancel_pending(
-    db: &impl ConnectionTrait,
-    meeting_id: i64,
-    only: Option<NotificationKind>,
-) -> Result<(), StoreError> {
-    let mut query = notification::Entity::update_many()
+/// Cancels the meeting's pending notifications.
+pub async fn cancel_pending(db: &impl ConnectionTrait, meeting_id: i64) -> Result<(), StoreError> {
+    notification::Entity::update_many()
         .col_expr(notification::Column::Status, Expr::value(CANCELED))
         .filter(notification::Column::MeetingId.eq(meeting_id))
-        .filter(notification::Column::Status.eq(PENDING));
-    if let Some(kind) = only {
-        query = query.filter(notification::Column::Kind.eq(kind.as_str()));
-    }
-    query.exec(db).await?;
+        .filter(notification::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -168,10 +160,32 @@ pub async fn claim_due(
         .exec(&*txn)
         .await?;
     txn.commit().await?;
-    Ok(due)
+    // The claim's expiry doubles as its token: whoever set it owns the row.
+    Ok(due
+        .into_iter()
+        .map(|n| NotificationRecord {
+            claimed_until: Some(claimed_until),
+            ..n
+        })
+        .collect())
 }
 
-pub async fn mark_sent(store: &Store, id: i64) -> Result<(), StoreError> {
+/// The row as it is now, if our claim on it still holds and it is still
+/// pending: a cancel or a re-address since the claim is honoured.
+pub async fn still_claimed(
+    db: &impl ConnectionTrait,
+    claimed: &NotificationRecord,
+) -> Result<Option<NotificationRecord>, StoreError> {
+    Ok(notification::Entity::find_by_id(claimed.id)
+        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::ClaimedUntil.eq(claimed.claimed_until))
+        .one(db)
+        .await?)
+}
+
+/// Marks a claimed notification sent; a row whose claim was lost (canceled,
+/// or taken over after the lease) is left alone.
+pub async fn mark_sent(store: &Store, claimed: &NotificationRecord) -> Result<(), StoreError> {
     let txn = store.begin_write().await?;
     notification::Entity::update_many()
         .col_expr(notification::Column::Status, Expr::value(SENT))
@@ -184,7 +198,9 @@ pub async fn mark_sent(store: &Store, id: i64) -> Result<(), StoreError> {
             notification::Column::ClaimedUntil,
             Expr::value(Option::<i64>::None),
         )
-        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::Id.eq(claimed.id))
+        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::ClaimedUntil.eq(claimed.claimed_until))
         .exec(&*txn)
         .await?;
     txn.commit().await?;
@@ -223,6 +239,8 @@ pub async fn mark_failed(
             Expr::value(Option::<i64>::None),
         )
         .filter(notification::Column::Id.eq(current.id))
+        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::ClaimedUntil.eq(current.claimed_until))
         .exec(&*txn)
         .await?;
     txn.commit().await?;

@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::contacts::{self, ContactRecord, Lock};
 use super::entities::contact;
-use super::error::is_unique_violation;
+use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::merge::{self, MergePreview};
 use super::{Store, StoreError, notifications, now_micros, users};
@@ -73,14 +73,19 @@ fn apply_change(change: &Change<i64>, current: Option<i64>) -> Option<i64> {
     }
 }
 
+/// Checks a change of owner or team from `before` to `after`: only the
+/// parts that change are the caller's to justify, and a member may not
+/// hand a contact out of their own reach.
 async fn check_assignment(
     db: &impl ConnectionTrait,
     principal: &Principal,
-    owner_id: Option<i64>,
-    team_id: Option<i64>,
+    before: (Option<i64>, Option<i64>),
+    after: (Option<i64>, Option<i64>),
 ) -> Result<(), StoreError> {
+    let owner = (after.0 != before.0).then_some(after.0).flatten();
+    let team = (after.1 != before.1).then_some(after.1).flatten();
     principal
-        .check_assignment(owner_id, team_id)
+        .check_assignment(owner, team)
         .map_err(|refused| match refused {
             AssignmentRefused::OwnerNotSelf => StoreError::Forbidden {
                 field: Some("ownerId"),
@@ -91,12 +96,23 @@ async fn check_assignment(
                 reason: "members can only share contacts with their own teams",
             },
         })?;
-    if let Some(owner_id) = owner_id
+    if principal.role == Role::Member && !principal.can_access(after.0, after.1) {
+        let field = if after.1 != before.1 {
+            "teamId"
+        } else {
+            "ownerId"
+        };
+        return Err(StoreError::Forbidden {
+            field: Some(field),
+            reason: "the contact would be out of your reach; keep yourself as owner or share it with your team",
+        });
+    }
+    if let Some(owner_id) = owner
         && users::user_by_id(db, owner_id).await?.is_none()
     {
         return Err(ValidationError::new("ownerId", "no such user").into());
     }
-    if let Some(team_id) = team_id
+    if let Some(team_id) = team
         && users::team_by_id(db, team_id).await?.is_none()
     {
         return Err(ValidationError::new("teamId", "no such team").into());
@@ -197,71 +213,90 @@ pub async fn create(
         _ => Some(principal.user_id),
     };
     let team_id = apply_change(&new.assignment.team_id, None);
-    check_assignment(store.db(), principal, owner_id, team_id).await?;
-
+    check_assignment(store.db(), principal, (None, None), (owner_id, team_id)).await?;
+    let assignment = (owner_id, team_id);
     for _ in 0..ATTEMPTS {
-        let txn = store.begin_write().await?;
-        if let Some(survivor) = identity_holder(&*txn, principal, &new.patch, None).await? {
-            let plan = merge_plan::plan(&survivor.fields, &fields);
-            if !new.merge.confirm {
-                return Ok(SaveOutcome::NeedsMerge(MergePreview {
-                    survivor,
-                    merged: None,
-                    fields: plan.fields,
-                }));
-            }
-            check_survivor_version(&survivor, new.merge)?;
-            let saved =
-                merge::apply_to_survivor(&*txn, principal, &survivor, &plan, new.source, None)
-                    .await?;
-            txn.commit().await?;
-            return Ok(SaveOutcome::Saved(saved));
+        match create_attempt(store, principal, &new, &fields, assignment).await {
+            Err(StoreError::Db(err)) if is_retryable(&err) => continue,
+            other => return other,
         }
-        let now = now_micros();
-        let inserted = contact::ActiveModel {
-            first_name: Set(fields.first_name.clone()),
-            last_name: Set(fields.last_name.clone()),
-            email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
-            mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-            company: Set(fields.company.clone()),
-            job_title: Set(fields.job_title.clone()),
-            timezone: Set(fields.timezone.clone()),
-            source: Set(new.source.as_str().to_owned()),
-            owner_id: Set(owner_id),
-            team_id: Set(team_id),
-            sort_name: Set(fields.sort_name()),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&*txn)
-        .await;
-        let model = match inserted {
-            Ok(model) => model,
-            Err(err) if is_unique_violation(&err) => continue,
-            Err(err) => return Err(err.into()),
-        };
-        let mut changes = fields.changes_since(&ContactFields::default());
-        changes.extend(assignment_changes((None, None), (owner_id, team_id)));
-        history::record(
-            &*txn,
-            Entry {
-                contact_id: model.id,
-                actor_user_id: Some(principal.user_id),
-                action: ChangeAction::Created,
-                source: new.source,
-                changes: &changes,
-                merged_contact_id: None,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        return Ok(SaveOutcome::Saved(ContactRecord::try_from(model)?));
     }
     Err(StoreError::IdentityTaken {
         field: clash_field(&new.patch),
     })
+}
+
+async fn create_attempt(
+    store: &Store,
+    principal: &Principal,
+    new: &NewContact,
+    fields: &ContactFields,
+    (owner_id, team_id): (Option<i64>, Option<i64>),
+) -> Result<SaveOutcome, StoreError> {
+    let txn = store.begin_write().await?;
+    if let Some(survivor) = identity_holder(&*txn, principal, &new.patch, None).await? {
+        let plan = merge_plan::plan(&survivor.fields, fields);
+        if !new.merge.confirm {
+            return Ok(SaveOutcome::NeedsMerge(MergePreview {
+                survivor,
+                merged: None,
+                fields: plan.fields,
+            }));
+        }
+        check_survivor_version(&survivor, new.merge)?;
+        let saved =
+            merge::apply_to_survivor(&*txn, principal, &survivor, &plan, new.source, None).await?;
+        txn.commit().await?;
+        return Ok(SaveOutcome::Saved(saved));
+    }
+    let created = insert_contact(&*txn, principal, fields, new.source, (owner_id, team_id)).await?;
+    txn.commit().await?;
+    Ok(SaveOutcome::Saved(created))
+}
+
+/// Inserts a new contact and its CREATED history entry.
+pub(super) async fn insert_contact(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    fields: &ContactFields,
+    source: Source,
+    (owner_id, team_id): (Option<i64>, Option<i64>),
+) -> Result<ContactRecord, StoreError> {
+    let now = now_micros();
+    let model = contact::ActiveModel {
+        first_name: Set(fields.first_name.clone()),
+        last_name: Set(fields.last_name.clone()),
+        email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
+        mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
+        company: Set(fields.company.clone()),
+        job_title: Set(fields.job_title.clone()),
+        timezone: Set(fields.timezone.clone()),
+        source: Set(source.as_str().to_owned()),
+        owner_id: Set(owner_id),
+        team_id: Set(team_id),
+        sort_name: Set(fields.sort_name()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let mut changes = fields.changes_since(&ContactFields::default());
+    changes.extend(assignment_changes((None, None), (owner_id, team_id)));
+    history::record(
+        db,
+        Entry {
+            contact_id: model.id,
+            actor_user_id: Some(principal.user_id),
+            action: ChangeAction::Created,
+            source,
+            changes: &changes,
+            merged_contact_id: None,
+        },
+    )
+    .await?;
+    ContactRecord::try_from(model)
 }
 
 pub async fn update(
@@ -273,90 +308,97 @@ pub async fn update(
         return Err(StoreError::forbidden("this role cannot edit contacts"));
     }
     for _ in 0..ATTEMPTS {
-        let txn = store.begin_write().await?;
-        let current =
-            contacts::find_accessible(&*txn, &principal.access(), edit.id, Lock::ForUpdate)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        if let Some(expected) = edit.expected_version
-            && expected != current.version
-        {
-            return Err(StoreError::Conflict { expected });
+        match update_attempt(store, principal, &edit).await {
+            Err(StoreError::Db(err)) if is_retryable(&err) => continue,
+            other => return other,
         }
-        let fields = current.fields.patched(&edit.patch)?;
-        let owner_id = apply_change(&edit.assignment.owner_id, current.owner_id);
-        let team_id = apply_change(&edit.assignment.team_id, current.team_id);
-        if (owner_id, team_id) != (current.owner_id, current.team_id) {
-            check_assignment(&*txn, principal, owner_id, team_id).await?;
-        }
-
-        if let Some(survivor) =
-            identity_holder(&*txn, principal, &edit.patch, Some(current.id)).await?
-        {
-            let plan = merge_plan::plan(&survivor.fields, &fields);
-            if !edit.merge.confirm {
-                return Ok(SaveOutcome::NeedsMerge(MergePreview {
-                    survivor,
-                    merged: Some(current),
-                    fields: plan.fields,
-                }));
-            }
-            check_survivor_version(&survivor, edit.merge)?;
-            let saved =
-                merge::absorb(&*txn, principal, &current, &survivor, &plan, edit.source).await?;
-            txn.commit().await?;
-            return Ok(SaveOutcome::Saved(saved));
-        }
-
-        let mut changes = fields.changes_since(&current.fields);
-        changes.extend(assignment_changes(
-            (current.owner_id, current.team_id),
-            (owner_id, team_id),
-        ));
-        if changes.is_empty() {
-            return Ok(SaveOutcome::Saved(current));
-        }
-        let now = now_micros();
-        let updated = write_fields(&*txn, &current, &fields, (owner_id, team_id), now).await;
-        match updated {
-            Ok(()) => {}
-            Err(StoreError::Db(err)) if is_unique_violation(&err) => continue,
-            Err(err) => return Err(err),
-        }
-        if identity_changed(&current.fields, &fields) {
-            notifications::readdress_pending(
-                &*txn,
-                current.id,
-                fields.email.as_ref(),
-                fields.mobile_phone.as_ref(),
-            )
-            .await?;
-        }
-        history::record(
-            &*txn,
-            Entry {
-                contact_id: current.id,
-                actor_user_id: Some(principal.user_id),
-                action: ChangeAction::Updated,
-                source: edit.source,
-                changes: &changes,
-                merged_contact_id: None,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        return Ok(SaveOutcome::Saved(ContactRecord {
-            fields,
-            owner_id,
-            team_id,
-            version: current.version + 1,
-            updated_at: now,
-            ..current
-        }));
     }
     Err(StoreError::IdentityTaken {
         field: clash_field(&edit.patch),
     })
+}
+
+async fn update_attempt(
+    store: &Store,
+    principal: &Principal,
+    edit: &ContactEdit,
+) -> Result<SaveOutcome, StoreError> {
+    let txn = store.begin_write().await?;
+    let current = contacts::find_accessible(&*txn, &principal.access(), edit.id, Lock::ForUpdate)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if let Some(expected) = edit.expected_version
+        && expected != current.version
+    {
+        return Err(StoreError::Conflict { expected });
+    }
+    let fields = current.fields.patched(&edit.patch)?;
+    let before = (current.owner_id, current.team_id);
+    let after = (
+        apply_change(&edit.assignment.owner_id, current.owner_id),
+        apply_change(&edit.assignment.team_id, current.team_id),
+    );
+    if after != before {
+        check_assignment(&*txn, principal, before, after).await?;
+    }
+
+    if let Some(survivor) = identity_holder(&*txn, principal, &edit.patch, Some(current.id)).await?
+    {
+        // Confirming would remove this record; a caller who may not remove
+        // records is told so now rather than after reading a preview.
+        merge::require_merge_permission(principal)?;
+        let plan = merge_plan::plan(&survivor.fields, &fields);
+        if !edit.merge.confirm {
+            return Ok(SaveOutcome::NeedsMerge(MergePreview {
+                survivor,
+                merged: Some(current),
+                fields: plan.fields,
+            }));
+        }
+        check_survivor_version(&survivor, edit.merge)?;
+        let saved =
+            merge::absorb(&*txn, principal, &current, &survivor, &plan, edit.source).await?;
+        txn.commit().await?;
+        return Ok(SaveOutcome::Saved(saved));
+    }
+
+    let mut changes = fields.changes_since(&current.fields);
+    changes.extend(assignment_changes(before, after));
+    if changes.is_empty() {
+        return Ok(SaveOutcome::Saved(current));
+    }
+    let now = now_micros();
+    write_fields(&*txn, &current, &fields, after, now).await?;
+    if identity_changed(&current.fields, &fields) {
+        notifications::readdress_pending(
+            &*txn,
+            current.id,
+            fields.email.as_ref(),
+            fields.mobile_phone.as_ref(),
+        )
+        .await?;
+    }
+    history::record(
+        &*txn,
+        Entry {
+            contact_id: current.id,
+            actor_user_id: Some(principal.user_id),
+            action: ChangeAction::Updated,
+            source: edit.source,
+            changes: &changes,
+            merged_contact_id: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(SaveOutcome::Saved(ContactRecord {
+        fields,
+        owner_id: after.0,
+        team_id: after.1,
+        version: current.version + 1,
+        updated_at: now,
+        ..current
+    }))
 }
 
 pub(super) fn identity_changed(before: &ContactFields, after: &ContactFields) -> bool {

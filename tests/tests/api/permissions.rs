@@ -267,3 +267,108 @@ async fn integrations_create_but_never_delete_or_read_ownership(
         .await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"]);
 }
+
+#[rstest]
+#[tokio::test]
+async fn viewers_cannot_search_personal_data(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    let mia = server.create_user("mia", "MEMBER", Some("Sales"));
+    let vic = server.create_user("vic", "VIEWER", Some("Sales"));
+    let team_id = server
+        .data(&mia, "{ me { teams { id } } }", json!({}))
+        .await["me"]["teams"][0]["id"]
+        .clone();
+    create(&server, &mia, json!({ "email": "secret.person@example.com", "mobilePhone": "+14155550188", "teamId": team_id })).await;
+    let search =
+        "query($s: String) { contacts(filter: { search: $s }) { totalCount edges { cursor } } }";
+    for term in ["secret.person", "0188"] {
+        assert_eq!(
+            server.data(&mia, search, json!({ "s": term })).await["contacts"]["totalCount"],
+            1
+        );
+        assert_eq!(
+            server.data(&vic, search, json!({ "s": term })).await["contacts"]["totalCount"],
+            0,
+            "{term}"
+        );
+    }
+    // A nameless contact's cursor does not carry its email either.
+    let all = server.data(&vic, search, json!({ "s": null })).await;
+    let cursor = all["contacts"]["edges"][0]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&decoded).contains("secret"));
+}
+
+#[rstest]
+#[tokio::test]
+async fn members_reshare_team_contacts_but_never_out_of_reach(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    let mia = server.create_user("mia", "MEMBER", Some("Sales"));
+    let sam = server.create_user("sam", "MEMBER", Some("Sales"));
+    let team_id = server
+        .data(&mia, "{ me { teams { id } } }", json!({}))
+        .await["me"]["teams"][0]["id"]
+        .clone();
+    let shared = create(
+        &server,
+        &mia,
+        json!({ "email": "t@example.com", "teamId": team_id }),
+    )
+    .await;
+
+    // Sam reaches it through the team; unsharing it would lock Sam out.
+    let (_, body) = server
+        .post(
+            &sam,
+            UPDATE,
+            json!({ "id": shared["id"], "input": { "teamId": null } }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+    assert_eq!(body["errors"][0]["extensions"]["field"], "teamId");
+    // Mia owns it: she may unshare it.
+    server
+        .data(
+            &mia,
+            UPDATE,
+            json!({ "id": shared["id"], "input": { "teamId": null } }),
+        )
+        .await;
+    // And may not drop herself as owner without sharing it.
+    let (_, body) = server
+        .post(
+            &mia,
+            UPDATE,
+            json!({ "id": shared["id"], "input": { "ownerId": null } }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+}
+
+#[rstest]
+#[tokio::test]
+async fn long_non_ascii_names_are_stored_on_both_backends(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let contact = create(
+        &server,
+        &admin,
+        json!({ "firstName": "İ".repeat(200), "lastName": "Ω".repeat(200), "email": "long@example.com" }),
+    )
+    .await;
+    assert_eq!(contact["firstName"].as_str().unwrap().chars().count(), 200);
+}

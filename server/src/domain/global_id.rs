@@ -1,0 +1,54 @@
+//! Relay global ids: base64url of `Type:number`, opaque to clients. They
+//! live here because more than the GraphQL layer hands them out: webhook
+//! payloads carry the same ids the API does.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Contact,
+    User,
+    Team,
+    ContactChange,
+    Activity,
+    Meeting,
+    Notification,
+}
+
+impl Kind {
+    const ALL: [Kind; 7] = [
+        Kind::Contact,
+        Kind::User,
+        Kind::Team,
+        Kind::ContactChange,
+        Kind::Activity,
+        Kind::Meeting,
+        Kind::Notification,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Contact => "Contact",
+            Kind::User => "User",
+            Kind::Team => "Team",
+            Kind::ContactChange => "ContactChange",
+            Kind::Activity => "Activity",
+            Kind::Meeting => "Meeting",
+            Kind::Notification => "Notification",
+        }
+    }
+}
+
+pub fn encode(kind: Kind, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name()))
+}
+
+/// The type and number an id names, or `None` for anything malformed.
+pub fn decode(id: &str) -> Option<(Kind, i64)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (name, number) = text.split_once(':')?;
+    let kind = Kind::ALL.into_iter().find(|kind| kind.name() == name)?;
+    Some((kind, number.parse().ok()?))
+}
