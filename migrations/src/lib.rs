@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_identity_and_contacts;
 mod m20261130_000002_merges;
 mod m20261130_000003_activities_meetings_notifications;
+mod m20261130_000004_outbox_and_integrations;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_identity_and_contacts::Migration),
             Box::new(m20261130_000002_merges::Migration),
             Box::new(m20261130_000003_activities_meetings_notifications::Migration),
+            Box::new(m20261130_000004_outbox_and_integrations::Migration),
         ]
     }
 }

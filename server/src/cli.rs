@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 use crate::domain::{PhoneRegion, Role};
 use crate::propagation::email::EmailSender;
 use crate::propagation::notifications::DispatcherConfig;
+use crate::propagation::outbox::OutboxConfig;
 use crate::propagation::sms::SmsSender;
 use crate::store::{self, Store, StoreError};
 use crate::{AppState, Settings, graphql, http, propagation};
@@ -200,6 +201,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 lease: Duration::from_secs(300),
             };
             propagation::notifications::spawn(store.clone(), dispatcher);
+            propagation::outbox::spawn(
+                store.clone(),
+                OutboxConfig {
+                    idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
+                    lease: Duration::from_secs(120),
+                },
+            )
+            .map_err(CliError::Config)?;
             let state = AppState {
                 store,
                 settings: Arc::new(Settings {

@@ -14,10 +14,12 @@ pub enum Kind {
     Activity,
     Meeting,
     Notification,
+    Integration,
+    Delivery,
 }
 
 impl Kind {
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 9] = [
         Kind::Contact,
         Kind::User,
         Kind::Team,
@@ -25,6 +27,8 @@ impl Kind {
         Kind::Activity,
         Kind::Meeting,
         Kind::Notification,
+        Kind::Integration,
+        Kind::Delivery,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +40,8 @@ impl Kind {
             Kind::Activity => "Activity",
             Kind::Meeting => "Meeting",
             Kind::Notification => "Notification",
+            Kind::Integration => "Integration",
+            Kind::Delivery => "Delivery",
         }
     }
 }

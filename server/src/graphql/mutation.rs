@@ -4,11 +4,15 @@ use super::activity::{Activity, ActivityInput, RecordActivityPayload};
 use super::contact::{Contact, ContactInput, MergePreview};
 use super::error::ApiError;
 use super::ids::{self, Kind};
+use super::integration::{
+    ConnectWebhookPayload, DisconnectIntegrationPayload, Integration, WebhookEvent,
+};
 use super::{principal, state};
 use crate::domain::{ContactPatch, Principal, Role, Source};
 use crate::store::merge::{self, MergeRequest};
+use crate::store::outbox::EventType;
 use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact, SaveOutcome};
-use crate::store::{activities, contacts};
+use crate::store::{activities, contacts, integrations};
 
 /// Exactly one of the two is set: the saved contact, or the merge the save
 /// needs confirmed (nothing was written then).
@@ -170,6 +174,47 @@ impl Mutation {
             activity: Activity(recorded.activity),
             contact: recorded.contact.map(Contact),
             created: recorded.created,
+        })
+    }
+
+    /// Subscribes a URL to contact events (ADMIN). Each POST is signed with
+    /// the returned secret, which is shown only here.
+    async fn connect_webhook(
+        &self,
+        ctx: &Context<'_>,
+        target_url: String,
+        events: Vec<WebhookEvent>,
+    ) -> Result<ConnectWebhookPayload> {
+        let caller = principal(ctx)?;
+        let app = state(ctx)?;
+        let names: Vec<&str> = events
+            .iter()
+            .map(|e| EventType::from(*e).as_str())
+            .collect();
+        let (record, secret) =
+            integrations::connect_webhook(&app.store, caller, &target_url, &names)
+                .await
+                .map_err(ApiError::from)?;
+        Ok(ConnectWebhookPayload {
+            integration: Integration(record),
+            signing_secret: secret,
+        })
+    }
+
+    /// Disconnects an integration (ADMIN); its pending deliveries are dropped.
+    async fn disconnect_integration(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<DisconnectIntegrationPayload> {
+        let caller = principal(ctx)?;
+        let app = state(ctx)?;
+        let number = ids::decode("id", Kind::Integration, &id)?.ok_or(ApiError::NotFound)?;
+        integrations::disconnect(&app.store, caller, number)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(DisconnectIntegrationPayload {
+            disconnected_integration_id: id,
         })
     }
 

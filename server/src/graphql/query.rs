@@ -7,6 +7,7 @@ use super::contact::{
 };
 use super::error::ApiError;
 use super::ids::{self, Kind};
+use super::integration::Integration;
 use super::page::{PageInfo, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
@@ -88,6 +89,14 @@ impl Query {
     ) -> Result<ActivityConnection> {
         let filter = filter.unwrap_or_default().to_store()?;
         activity_page(ctx, first, after, filter).await
+    }
+
+    /// Connected integrations (ADMIN).
+    async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<Integration>> {
+        let rows = crate::store::integrations::list(state(ctx)?.store.db(), principal(ctx)?)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Integration).collect())
     }
 
     /// The contacts the caller can access, a page at a time.

@@ -5,4 +5,6 @@
 
 pub mod email;
 pub mod notifications;
+pub mod outbox;
 pub mod sms;
+pub mod webhooks;

@@ -6,6 +6,7 @@ use sea_orm::{
 };
 
 use super::entities::{contact, contact_alias};
+use super::outbox::{self, EventType};
 use super::{Store, StoreError};
 use crate::domain::{Access, ContactFields, Email, Phone, Principal, Source};
 
@@ -170,19 +171,18 @@ pub async fn find_by_phone(
 }
 
 /// Removes the contact for good; its identity is free again at once.
+/// Activities, meetings and notifications keep their rows (the link is
+/// cleared by the schema); subscribers hear `contact.deleted`.
 pub async fn delete(store: &Store, principal: &Principal, id: i64) -> Result<i64, StoreError> {
     if !principal.may_delete_contacts() {
         return Err(StoreError::forbidden("this role cannot delete contacts"));
     }
     let txn = store.begin_write().await?;
-    let result = contact::Entity::delete_many()
-        .filter(contact::Column::Id.eq(id))
-        .filter(access_condition(&principal.access()))
-        .exec(&*txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(StoreError::NotFound);
-    }
+    let record = find_accessible(&*txn, &principal.access(), id, Lock::ForUpdate)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    contact::Entity::delete_by_id(record.id).exec(&*txn).await?;
+    outbox::enqueue(&*txn, EventType::Deleted, &record, &[], None).await?;
     txn.commit().await?;
     Ok(id)
 }

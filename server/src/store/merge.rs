@@ -11,6 +11,7 @@ use super::contacts::{self, ContactRecord, Lock};
 use super::entities::{contact, contact_alias};
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
+use super::outbox::{self, EventType};
 use super::save::{SaveOutcome, identity_changed, write_fields};
 use super::{Store, StoreError, notifications, now_micros};
 use crate::domain::merge_plan::{self, FieldMerge, MergePlan};
@@ -80,12 +81,19 @@ pub(super) async fn apply_to_survivor(
         },
     )
     .await?;
-    Ok(ContactRecord {
+    let saved = ContactRecord {
         fields: plan.result.clone(),
         version: survivor.version + 1,
         updated_at: now,
         ..survivor.clone()
-    })
+    };
+    let event = if merged_id.is_some() {
+        EventType::Merged
+    } else {
+        EventType::Updated
+    };
+    outbox::enqueue(db, event, &saved, &changes, merged_id).await?;
+    Ok(saved)
 }
 
 /// Absorbs `merged` into `survivor`. Both rows must be locked by the

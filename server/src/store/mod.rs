@@ -8,9 +8,11 @@ pub mod contacts;
 pub mod entities;
 mod error;
 pub mod history;
+pub mod integrations;
 pub mod listing;
 pub mod merge;
 pub mod notifications;
+pub mod outbox;
 pub mod save;
 pub mod users;
 

@@ -12,6 +12,7 @@ use super::entities::contact;
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::merge::{self, MergePreview};
+use super::outbox::{self, EventType};
 use super::{Store, StoreError, notifications, now_micros, users};
 use crate::domain::contact::Change;
 use crate::domain::merge_plan;
@@ -296,7 +297,9 @@ pub(super) async fn insert_contact(
         },
     )
     .await?;
-    ContactRecord::try_from(model)
+    let created = ContactRecord::try_from(model)?;
+    outbox::enqueue(db, EventType::Created, &created, &changes, None).await?;
+    Ok(created)
 }
 
 pub async fn update(
@@ -390,15 +393,17 @@ async fn update_attempt(
         },
     )
     .await?;
-    txn.commit().await?;
-    Ok(SaveOutcome::Saved(ContactRecord {
+    let updated = ContactRecord {
         fields,
         owner_id: after.0,
         team_id: after.1,
         version: current.version + 1,
         updated_at: now,
         ..current
-    }))
+    };
+    outbox::enqueue(&*txn, EventType::Updated, &updated, &changes, None).await?;
+    txn.commit().await?;
+    Ok(SaveOutcome::Saved(updated))
 }
 
 pub(super) fn identity_changed(before: &ContactFields, after: &ContactFields) -> bool {

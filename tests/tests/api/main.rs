@@ -11,3 +11,4 @@ mod peers;
 mod permissions;
 mod support;
 mod transport;
+mod webhooks;

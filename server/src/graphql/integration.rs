@@ -1,0 +1,143 @@
+//! Integrations as admins manage them: webhook subscriptions and their
+//! delivery log. Secrets are shown once, when created, and never again.
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::contact::timestamp;
+use super::error::ApiError;
+use super::ids::{self, Kind};
+use super::state;
+use crate::store::integrations::{self, DeliveryRecord, IntegrationRecord};
+use crate::store::outbox::EventType;
+
+/// The names mirror the wire types (`contact.created`, ...), where more
+/// subjects than contacts may come.
+#[allow(clippy::enum_variant_names)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WebhookEvent {
+    ContactCreated,
+    ContactUpdated,
+    ContactDeleted,
+    ContactMerged,
+}
+
+impl From<WebhookEvent> for EventType {
+    fn from(event: WebhookEvent) -> Self {
+        match event {
+            WebhookEvent::ContactCreated => EventType::Created,
+            WebhookEvent::ContactUpdated => EventType::Updated,
+            WebhookEvent::ContactDeleted => EventType::Deleted,
+            WebhookEvent::ContactMerged => EventType::Merged,
+        }
+    }
+}
+
+pub struct Integration(pub IntegrationRecord);
+
+#[Object]
+impl Integration {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Integration, self.0.id)
+    }
+
+    /// WEBHOOK.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    async fn target_url(&self) -> &str {
+        &self.0.target_url
+    }
+
+    /// Event types it receives, as sent in `type` (`contact.updated`, ...).
+    async fn events(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.events).unwrap_or_default()
+    }
+
+    /// False once the subscriber answered 410 Gone.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.created_at)
+    }
+
+    /// The newest deliveries, newest first.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<Delivery>> {
+        let limit = u64::try_from(first.clamp(0, 100)).unwrap_or(20);
+        let rows = integrations::deliveries(state(ctx)?.store.db(), self.0.id, limit)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|(delivery, event_type)| Delivery {
+                delivery,
+                event_type,
+            })
+            .collect())
+    }
+}
+
+pub struct Delivery {
+    delivery: DeliveryRecord,
+    event_type: String,
+}
+
+#[Object]
+impl Delivery {
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Delivery, self.delivery.id)
+    }
+
+    /// The event id subscribers receive (`evt_…`).
+    async fn event_id(&self) -> String {
+        format!("evt_{}", self.delivery.event_id)
+    }
+
+    async fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// PENDING, DELIVERED or DEAD.
+    async fn status(&self) -> &str {
+        &self.delivery.status
+    }
+
+    async fn attempts(&self) -> i32 {
+        self.delivery.attempts
+    }
+
+    async fn last_error(&self) -> Option<&str> {
+        self.delivery.last_error.as_deref()
+    }
+
+    async fn last_status_code(&self) -> Option<i32> {
+        self.delivery.last_status_code
+    }
+
+    async fn next_attempt_at(&self) -> DateTime<Utc> {
+        timestamp(self.delivery.next_attempt_at)
+    }
+
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.delivery.delivered_at.map(timestamp)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectWebhookPayload {
+    pub integration: Integration,
+    /// Verifies `X-Contacts-Signature`; shown only now.
+    pub signing_secret: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DisconnectIntegrationPayload {
+    pub disconnected_integration_id: ID,
+}

@@ -1,0 +1,81 @@
+//! The outbox dispatcher inside `serve`: claims due deliveries, sends each
+//! to its integration, and records the outcome. Any number of server
+//! processes may run it against one PostgreSQL; a claim is held for a lease,
+//! and a delivery left by a dead process is taken again once it lapses.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::webhooks::WebhookSender;
+use crate::store::Store;
+use crate::store::integrations::{self, Claimed, Outcome, WEBHOOK};
+
+pub struct OutboxConfig {
+    pub idle_interval: Duration,
+    pub lease: Duration,
+}
+
+const BATCH: u64 = 20;
+
+pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, String> {
+    let webhooks = WebhookSender::new()?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let batch = match integrations::claim_due(&store, config.lease, BATCH).await {
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::error!(error = %err, "claiming deliveries failed");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                tokio::time::sleep(config.idle_interval).await;
+                continue;
+            }
+            // Deliveries of different contacts may go out together; the
+            // claim never holds two of the same contact and integration.
+            let sends = batch.iter().map(|claimed| deliver(&webhooks, claimed));
+            let outcomes = futures_util::future::join_all(sends).await;
+            for (claimed, outcome) in batch.iter().zip(outcomes) {
+                if let Err(err) =
+                    integrations::record_outcome(&store, &claimed.delivery, outcome).await
+                {
+                    tracing::error!(id = claimed.delivery.id, error = %err, "recording a delivery failed");
+                }
+            }
+        }
+    }))
+}
+
+async fn deliver(webhooks: &WebhookSender, claimed: &Claimed) -> Outcome {
+    let data = match serde_json::from_str(&claimed.event.payload) {
+        Ok(data) => data,
+        Err(err) => {
+            return Outcome::Retry {
+                error: format!("stored payload unreadable: {err}"),
+                status_code: None,
+                retry_after: None,
+            };
+        }
+    };
+    match claimed.integration.kind.as_str() {
+        WEBHOOK => {
+            webhooks
+                .send(
+                    &claimed.integration.target_url,
+                    &claimed.integration.secret,
+                    claimed.event.id,
+                    &claimed.event.event_type,
+                    claimed.event.created_at,
+                    data,
+                )
+                .await
+        }
+        other => Outcome::Retry {
+            error: format!("no connector for {other}"),
+            status_code: None,
+            retry_after: None,
+        },
+    }
+}

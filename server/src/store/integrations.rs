@@ -1,0 +1,312 @@
+//! Connected integrations (webhook subscribers, Zapier-style REST hooks)
+//! and their delivery log. A delivery is claimed by one dispatcher at a
+//! time (`FOR UPDATE SKIP LOCKED` on PostgreSQL), waits for earlier pending
+//! deliveries of the same integration and contact (order per contact), and
+//! is retried with backoff until delivered or dead.
+
+use std::time::Duration;
+
+use rand::RngCore;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::entities::{delivery, integration, outbox_event};
+use super::{Store, StoreError, now_micros};
+use crate::domain::{Principal, ValidationError};
+
+pub const PENDING: &str = "PENDING";
+pub const DELIVERED: &str = "DELIVERED";
+/// Given up on: too many failed attempts, or the subscriber said 410 Gone.
+pub const DEAD: &str = "DEAD";
+
+pub const MAX_ATTEMPTS: i32 = 10;
+pub const WEBHOOK: &str = "WEBHOOK";
+
+pub type IntegrationRecord = integration::Model;
+pub type DeliveryRecord = delivery::Model;
+
+fn require_admin(principal: &Principal) -> Result<(), StoreError> {
+    if principal.may_administer() {
+        Ok(())
+    } else {
+        Err(StoreError::forbidden("only admins manage integrations"))
+    }
+}
+
+/// Subscribes `target_url` to `events`; returns the integration and its
+/// signing secret, which is shown this once and never again.
+pub async fn connect_webhook(
+    store: &Store,
+    principal: &Principal,
+    target_url: &str,
+    events: &[&str],
+) -> Result<(IntegrationRecord, String), StoreError> {
+    require_admin(principal)?;
+    let parsed = reqwest::Url::parse(target_url.trim())
+        .map_err(|_| ValidationError::new("targetUrl", "is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ValidationError::new("targetUrl", "must be an http(s) URL").into());
+    }
+    if target_url.len() > 2048 {
+        return Err(ValidationError::new("targetUrl", "must be at most 2048 characters").into());
+    }
+    if events.is_empty() {
+        return Err(ValidationError::new("events", "name at least one event").into());
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = format!("whsec_{}", hex::encode(bytes));
+    let txn = store.begin_write().await?;
+    let record = integration::ActiveModel {
+        kind: Set(WEBHOOK.to_owned()),
+        target_url: Set(parsed.to_string()),
+        secret: Set(secret.clone()),
+        events: Set(serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())),
+        active: Set(true),
+        created_by_user_id: Set(Some(principal.user_id)),
+        created_at: Set(now_micros()),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok((record, secret))
+}
+
+pub async fn disconnect(store: &Store, principal: &Principal, id: i64) -> Result<(), StoreError> {
+    require_admin(principal)?;
+    let txn = store.begin_write().await?;
+    let result = integration::Entity::delete_by_id(id).exec(&*txn).await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+) -> Result<Vec<IntegrationRecord>, StoreError> {
+    require_admin(principal)?;
+    Ok(integration::Entity::find()
+        .order_by_asc(integration::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The newest deliveries of an integration, with the type of their event.
+pub async fn deliveries(
+    db: &impl ConnectionTrait,
+    integration_id: i64,
+    limit: u64,
+) -> Result<Vec<(DeliveryRecord, String)>, StoreError> {
+    let rows = delivery::Entity::find()
+        .filter(delivery::Column::IntegrationId.eq(integration_id))
+        .order_by_desc(delivery::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let events = outbox_event::Entity::find()
+        .filter(outbox_event::Column::Id.is_in(rows.iter().map(|d| d.event_id)))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let event_type = events
+                .iter()
+                .find(|e| e.id == d.event_id)
+                .map(|e| e.event_type.clone())
+                .unwrap_or_default();
+            (d, event_type)
+        })
+        .collect())
+}
+
+/// One claimed delivery with what it needs to go out.
+pub struct Claimed {
+    pub delivery: DeliveryRecord,
+    pub event: outbox_event::Model,
+    pub integration: IntegrationRecord,
+}
+
+pub async fn claim_due(
+    store: &Store,
+    lease: Duration,
+    limit: u64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let now = now_micros();
+    let earlier = Alias::new("earlier");
+    let earlier_pending = Query::select()
+        .expr(Expr::val(1))
+        .from_as(delivery::Entity, earlier.clone())
+        .and_where(
+            Expr::col((earlier.clone(), delivery::Column::IntegrationId))
+                .equals((delivery::Entity, delivery::Column::IntegrationId)),
+        )
+        .and_where(
+            Expr::col((earlier.clone(), delivery::Column::ContactId))
+                .equals((delivery::Entity, delivery::Column::ContactId)),
+        )
+        .and_where(
+            Expr::col((earlier.clone(), delivery::Column::Id))
+                .lt(Expr::col((delivery::Entity, delivery::Column::Id))),
+        )
+        .and_where(Expr::col((earlier, delivery::Column::Status)).eq(PENDING))
+        .to_owned();
+    let active = Query::select()
+        .column(integration::Column::Id)
+        .from(integration::Entity)
+        .and_where(integration::Column::Active.eq(true))
+        .to_owned();
+    let txn = store.begin_write().await?;
+    let due = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(delivery::Column::ClaimedUntil.is_null())
+                .add(delivery::Column::ClaimedUntil.lt(now)),
+        )
+        .filter(delivery::Column::IntegrationId.in_subquery(active))
+        .filter(Expr::exists(earlier_pending).not())
+        .order_by_asc(delivery::Column::Id)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(&*txn)
+        .await?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let claimed_until = now + i64::try_from(lease.as_micros()).unwrap_or(i64::MAX / 2);
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::ClaimedUntil, Expr::value(claimed_until))
+        .filter(delivery::Column::Id.is_in(due.iter().map(|d| d.id)))
+        .exec(&*txn)
+        .await?;
+    let events = outbox_event::Entity::find()
+        .filter(outbox_event::Column::Id.is_in(due.iter().map(|d| d.event_id)))
+        .all(&*txn)
+        .await?;
+    let integrations = integration::Entity::find()
+        .filter(integration::Column::Id.is_in(due.iter().map(|d| d.integration_id)))
+        .all(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(due
+        .into_iter()
+        .filter_map(|d| {
+            let event = events.iter().find(|e| e.id == d.event_id)?.clone();
+            let integration = integrations
+                .iter()
+                .find(|i| i.id == d.integration_id)?
+                .clone();
+            Some(Claimed {
+                delivery: DeliveryRecord {
+                    claimed_until: Some(claimed_until),
+                    ..d
+                },
+                event,
+                integration,
+            })
+        })
+        .collect())
+}
+
+/// How a delivery attempt ended.
+pub enum Outcome {
+    Delivered {
+        status_code: u16,
+    },
+    /// Try again: after `retry_after` when the subscriber said so (429),
+    /// else after the backoff.
+    Retry {
+        error: String,
+        status_code: Option<u16>,
+        retry_after: Option<Duration>,
+    },
+    /// 410 Gone: the subscriber unsubscribed; the integration is switched off.
+    Gone,
+}
+
+/// Exponential backoff: 1 s after the first failure, doubling, at most 10 min.
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = u32::try_from((attempts - 1).clamp(0, 9)).unwrap_or(9);
+    Duration::from_secs(Ord::min(1u64 << exponent, 600))
+}
+
+/// Records an attempt's outcome, if our claim on the delivery still holds.
+pub async fn record_outcome(
+    store: &Store,
+    claimed: &DeliveryRecord,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
+    let now = now_micros();
+    let attempts = claimed.attempts + 1;
+    let txn = store.begin_write().await?;
+    let update = delivery::Entity::update_many()
+        .col_expr(delivery::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            delivery::Column::ClaimedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(delivery::Column::Id.eq(claimed.id))
+        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::ClaimedUntil.eq(claimed.claimed_until));
+    let update = match &outcome {
+        Outcome::Delivered { status_code } => update
+            .col_expr(delivery::Column::Status, Expr::value(DELIVERED))
+            .col_expr(delivery::Column::DeliveredAt, Expr::value(now))
+            .col_expr(
+                delivery::Column::LastStatusCode,
+                Expr::value(i32::from(*status_code)),
+            ),
+        Outcome::Retry {
+            error,
+            status_code,
+            retry_after,
+        } => {
+            let wait = retry_after.unwrap_or_else(|| backoff(attempts));
+            let status = if attempts >= MAX_ATTEMPTS {
+                DEAD
+            } else {
+                PENDING
+            };
+            update
+                .col_expr(delivery::Column::Status, Expr::value(status))
+                .col_expr(
+                    delivery::Column::NextAttemptAt,
+                    Expr::value(now + i64::try_from(wait.as_micros()).unwrap_or(0)),
+                )
+                .col_expr(
+                    delivery::Column::LastError,
+                    Expr::value(error.chars().take(1000).collect::<String>()),
+                )
+                .col_expr(
+                    delivery::Column::LastStatusCode,
+                    Expr::value(status_code.map(i32::from)),
+                )
+        }
+        Outcome::Gone => update
+            .col_expr(delivery::Column::Status, Expr::value(DEAD))
+            .col_expr(
+                delivery::Column::LastError,
+                Expr::value("410 Gone: unsubscribed"),
+            )
+            .col_expr(delivery::Column::LastStatusCode, Expr::value(410)),
+    };
+    update.exec(&*txn).await?;
+    if matches!(outcome, Outcome::Gone) {
+        integration::Entity::update_many()
+            .col_expr(integration::Column::Active, Expr::value(false))
+            .filter(integration::Column::Id.eq(claimed.integration_id))
+            .exec(&*txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
