@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
-use super::activity::{Activity, ActivityInput, RecordActivityPayload};
+use super::activity::{Activity, ActivityInput, CalendarProvider, RecordActivityPayload};
 use super::contact::{Contact, ContactInput, MergePreview};
 use super::error::ApiError;
 use super::ids::{self, Kind};
@@ -199,6 +199,37 @@ impl Mutation {
             integration: Integration(record),
             signing_secret: secret,
         })
+    }
+
+    /// Connects the calendar API that hosts events of `provider` (ADMIN):
+    /// GOOGLE (Google Calendar API) or EXCHANGE (Microsoft Graph). When a
+    /// contact's email changes, its future meetings' events there get the
+    /// new address in place of the old. The token is kept server-side.
+    async fn connect_calendar(
+        &self,
+        ctx: &Context<'_>,
+        provider: CalendarProvider,
+        base_url: String,
+        access_token: String,
+    ) -> Result<Integration> {
+        let caller = principal(ctx)?;
+        let app = state(ctx)?;
+        let kind = match provider {
+            CalendarProvider::Google => integrations::GOOGLE_CALENDAR,
+            CalendarProvider::Exchange => integrations::MICROSOFT_GRAPH,
+            _ => {
+                return Err(ApiError::validation(
+                    "provider",
+                    "only GOOGLE and EXCHANGE events are kept in sync; other platforms are left alone",
+                )
+                .into());
+            }
+        };
+        let record =
+            integrations::connect_calendar(&app.store, caller, kind, &base_url, &access_token)
+                .await
+                .map_err(ApiError::from)?;
+        Ok(Integration(record))
     }
 
     /// Disconnects an integration (ADMIN); its pending deliveries are dropped.

@@ -3,6 +3,7 @@
 //! once: a row is claimed, sent, then marked; a crash between send and mark
 //! sends again, so every message carries an id receivers can dedupe on.
 
+pub mod calendars;
 pub mod email;
 pub mod notifications;
 pub mod outbox;

@@ -7,9 +7,18 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use super::calendars::{CalendarSender, GuestChange};
 use super::webhooks::WebhookSender;
 use crate::store::Store;
-use crate::store::integrations::{self, Claimed, Outcome, WEBHOOK};
+use crate::store::integrations::{
+    self, Claimed, GOOGLE_CALENDAR, MICROSOFT_GRAPH, Outcome, WEBHOOK,
+};
+
+/// The connectors a dispatcher delivers through.
+struct Connectors {
+    webhooks: WebhookSender,
+    calendars: CalendarSender,
+}
 
 pub struct OutboxConfig {
     pub idle_interval: Duration,
@@ -19,7 +28,10 @@ pub struct OutboxConfig {
 const BATCH: u64 = 20;
 
 pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, String> {
-    let webhooks = WebhookSender::new()?;
+    let connectors = Connectors {
+        webhooks: WebhookSender::new()?,
+        calendars: CalendarSender::new()?,
+    };
     Ok(tokio::spawn(async move {
         loop {
             let batch = match integrations::claim_due(&store, config.lease, BATCH).await {
@@ -35,7 +47,7 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
             }
             // Deliveries of different contacts may go out together; the
             // claim never holds two of the same contact and integration.
-            let sends = batch.iter().map(|claimed| deliver(&webhooks, claimed));
+            let sends = batch.iter().map(|claimed| deliver(&connectors, claimed));
             let outcomes = futures_util::future::join_all(sends).await;
             for (claimed, outcome) in batch.iter().zip(outcomes) {
                 if let Err(err) =
@@ -48,8 +60,8 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
     }))
 }
 
-async fn deliver(webhooks: &WebhookSender, claimed: &Claimed) -> Outcome {
-    let data = match serde_json::from_str(&claimed.event.payload) {
+async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
+    let data: serde_json::Value = match serde_json::from_str(&claimed.event.payload) {
         Ok(data) => data,
         Err(err) => {
             return Outcome::Retry {
@@ -59,9 +71,36 @@ async fn deliver(webhooks: &WebhookSender, claimed: &Claimed) -> Outcome {
             };
         }
     };
-    match claimed.integration.kind.as_str() {
+    let integration = &claimed.integration;
+    let guest_change = || {
+        GuestChange::from_payload(&data).ok_or_else(|| Outcome::Retry {
+            error: "stored guest change unreadable".to_owned(),
+            status_code: None,
+            retry_after: None,
+        })
+    };
+    match integration.kind.as_str() {
+        GOOGLE_CALENDAR => match guest_change() {
+            Ok(change) => {
+                connectors
+                    .calendars
+                    .google(&integration.target_url, &integration.secret, &change)
+                    .await
+            }
+            Err(outcome) => outcome,
+        },
+        MICROSOFT_GRAPH => match guest_change() {
+            Ok(change) => {
+                connectors
+                    .calendars
+                    .microsoft(&integration.target_url, &integration.secret, &change)
+                    .await
+            }
+            Err(outcome) => outcome,
+        },
         WEBHOOK => {
-            webhooks
+            connectors
+                .webhooks
                 .send(
                     &claimed.integration.target_url,
                     &claimed.integration.secret,

@@ -24,6 +24,8 @@ pub const DEAD: &str = "DEAD";
 
 pub const MAX_ATTEMPTS: i32 = 10;
 pub const WEBHOOK: &str = "WEBHOOK";
+pub const GOOGLE_CALENDAR: &str = "GOOGLE_CALENDAR";
+pub const MICROSOFT_GRAPH: &str = "MICROSOFT_GRAPH";
 
 pub type IntegrationRecord = integration::Model;
 pub type DeliveryRecord = delivery::Model;
@@ -74,6 +76,42 @@ pub async fn connect_webhook(
     .await?;
     txn.commit().await?;
     Ok((record, secret))
+}
+
+/// Connects a calendar API (`GOOGLE_CALENDAR` or `MICROSOFT_GRAPH`) at
+/// `base_url` with an OAuth access token, kept server-side.
+pub async fn connect_calendar(
+    store: &Store,
+    principal: &Principal,
+    kind: &'static str,
+    base_url: &str,
+    access_token: &str,
+) -> Result<IntegrationRecord, StoreError> {
+    require_admin(principal)?;
+    let parsed = reqwest::Url::parse(base_url.trim())
+        .map_err(|_| ValidationError::new("baseUrl", "is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ValidationError::new("baseUrl", "must be an http(s) URL").into());
+    }
+    let token = access_token.trim();
+    if token.is_empty() || token.len() > 255 {
+        return Err(ValidationError::new("accessToken", "must be 1 to 255 characters").into());
+    }
+    let txn = store.begin_write().await?;
+    let record = integration::ActiveModel {
+        kind: Set(kind.to_owned()),
+        target_url: Set(parsed.as_str().trim_end_matches('/').to_owned()),
+        secret: Set(token.to_owned()),
+        events: Set(serde_json::to_string(&[super::outbox::GUEST_CHANGED]).unwrap_or_default()),
+        active: Set(true),
+        created_by_user_id: Set(Some(principal.user_id)),
+        created_at: Set(now_micros()),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(record)
 }
 
 pub async fn disconnect(store: &Store, principal: &Principal, id: i64) -> Result<(), StoreError> {

@@ -45,8 +45,9 @@ pub(super) async fn apply_to_survivor(
     survivor: &ContactRecord,
     plan: &MergePlan,
     source: Source,
-    merged_id: Option<i64>,
+    merged: Option<&ContactRecord>,
 ) -> Result<ContactRecord, StoreError> {
+    let merged_id = merged.map(|m| m.id);
     let changes = plan.result.changes_since(&survivor.fields);
     if changes.is_empty() && merged_id.is_none() {
         return Ok(survivor.clone());
@@ -93,6 +94,20 @@ pub(super) async fn apply_to_survivor(
         EventType::Updated
     };
     outbox::enqueue(db, event, &saved, &changes, merged_id).await?;
+    // Calendar events of the survivor's (and the absorbed record's)
+    // meetings invite the identities they had; they get the one that won.
+    if let Some(new_email) = saved.fields.email.as_ref() {
+        let old_emails: Vec<&str> = [Some(&survivor.fields), merged.map(|m| &m.fields)]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.email.as_ref())
+            .filter(|e| *e != new_email)
+            .map(|e| e.as_str())
+            .collect();
+        if !old_emails.is_empty() {
+            outbox::enqueue_guest_changes(db, saved.id, &old_emails, new_email.as_str()).await?;
+        }
+    }
     Ok(saved)
 }
 
@@ -133,7 +148,7 @@ pub(super) async fn absorb(
             expected: merged.version,
         });
     }
-    apply_to_survivor(db, principal, survivor, plan, source, Some(merged.id)).await
+    apply_to_survivor(db, principal, survivor, plan, source, Some(merged)).await
 }
 
 pub struct MergeRequest {

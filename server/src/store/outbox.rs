@@ -6,10 +6,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Value, json};
 
 use super::contacts::ContactRecord;
-use super::entities::{delivery, integration, outbox_event};
-use super::integrations::PENDING;
+use super::entities::{delivery, integration, meeting, outbox_event};
+use super::integrations::{GOOGLE_CALENDAR, MICROSOFT_GRAPH, PENDING, WEBHOOK};
 use super::{StoreError, now_micros};
 use crate::domain::FieldChange;
+use crate::domain::activity::{CalendarProvider, MeetingStatus};
 use crate::domain::global_id::{self, Kind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,20 +73,38 @@ pub async fn enqueue(
     if let Some(merged) = merged_contact_id {
         payload["mergedContactId"] = json!(global_id::encode(Kind::Contact, merged));
     }
-    let now = now_micros();
-    let subscribers = integration::Entity::find()
-        .filter(integration::Column::Active.eq(true))
-        .all(db)
+    let subscribers = active_integrations(db)
         .await?
         .into_iter()
-        .filter(|i| wants(i, event))
+        .filter(|i| i.kind == WEBHOOK && wants(i, event.as_str()))
         .collect::<Vec<_>>();
+    insert_event(db, event.as_str(), contact.id, &payload, &subscribers).await
+}
+
+async fn active_integrations(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<integration::Model>, StoreError> {
+    Ok(integration::Entity::find()
+        .filter(integration::Column::Active.eq(true))
+        .all(db)
+        .await?)
+}
+
+/// Writes the event and a pending delivery to each subscriber.
+async fn insert_event(
+    db: &impl ConnectionTrait,
+    event_type: &str,
+    contact_id: i64,
+    payload: &Value,
+    subscribers: &[integration::Model],
+) -> Result<(), StoreError> {
     if subscribers.is_empty() {
         return Ok(());
     }
+    let now = now_micros();
     let stored = outbox_event::ActiveModel {
-        event_type: Set(event.as_str().to_owned()),
-        contact_id: Set(contact.id),
+        event_type: Set(event_type.to_owned()),
+        contact_id: Set(contact_id),
         payload: Set(payload.to_string()),
         created_at: Set(now),
         ..Default::default()
@@ -96,7 +115,7 @@ pub async fn enqueue(
         delivery::ActiveModel {
             event_id: Set(stored.id),
             integration_id: Set(subscriber.id),
-            contact_id: Set(contact.id),
+            contact_id: Set(contact_id),
             status: Set(PENDING.to_owned()),
             attempts: Set(0),
             next_attempt_at: Set(now),
@@ -109,8 +128,62 @@ pub async fn enqueue(
     Ok(())
 }
 
-fn wants(integration: &integration::Model, event: EventType) -> bool {
+pub const GUEST_CHANGED: &str = "calendar.guest_changed";
+
+/// The calendar integration that keeps events of `provider` in sync; other
+/// platforms are left alone on purpose (no notification spam).
+fn calendar_kind(provider: CalendarProvider) -> Option<&'static str> {
+    match provider {
+        CalendarProvider::Google => Some(GOOGLE_CALENDAR),
+        CalendarProvider::Exchange => Some(MICROSOFT_GRAPH),
+        _ => None,
+    }
+}
+
+/// When a contact's email changes, each future meeting whose event lives on
+/// Google Calendar or Exchange gets its guest list updated: any of
+/// `old_emails` out, `new_email` in.
+pub async fn enqueue_guest_changes(
+    db: &impl ConnectionTrait,
+    contact_id: i64,
+    old_emails: &[&str],
+    new_email: &str,
+) -> Result<(), StoreError> {
+    let integrations = active_integrations(db).await?;
+    if integrations.iter().all(|i| i.kind == WEBHOOK) {
+        return Ok(());
+    }
+    let meetings = meeting::Entity::find()
+        .filter(meeting::Column::ContactId.eq(contact_id))
+        .filter(meeting::Column::StartsAt.gt(now_micros()))
+        .filter(meeting::Column::Status.ne(MeetingStatus::Canceled.as_str()))
+        .filter(meeting::Column::ExternalEventId.is_not_null())
+        .all(db)
+        .await?;
+    for meeting in meetings {
+        let Some(kind) =
+            CalendarProvider::parse(&meeting.calendar_provider).and_then(calendar_kind)
+        else {
+            continue;
+        };
+        let subscribers: Vec<integration::Model> = integrations
+            .iter()
+            .filter(|i| i.kind == kind)
+            .cloned()
+            .collect();
+        let payload = json!({
+            "provider": meeting.calendar_provider,
+            "eventId": meeting.external_event_id,
+            "oldEmails": old_emails,
+            "newEmail": new_email,
+        });
+        insert_event(db, GUEST_CHANGED, contact_id, &payload, &subscribers).await?;
+    }
+    Ok(())
+}
+
+fn wants(integration: &integration::Model, event: &str) -> bool {
     serde_json::from_str::<Vec<String>>(&integration.events)
-        .map(|events| events.iter().any(|e| e == event.as_str()))
+        .map(|events| events.iter().any(|e| e == event))
         .unwrap_or(false)
 }

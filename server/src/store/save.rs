@@ -402,6 +402,11 @@ async fn update_attempt(
         ..current
     };
     outbox::enqueue(&*txn, EventType::Updated, &updated, &changes, None).await?;
+    if let (Some(old), Some(new)) = (&current.fields.email, &updated.fields.email)
+        && old != new
+    {
+        outbox::enqueue_guest_changes(&*txn, updated.id, &[old.as_str()], new.as_str()).await?;
+    }
     txn.commit().await?;
     Ok(SaveOutcome::Saved(updated))
 }

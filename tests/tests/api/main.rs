@@ -4,6 +4,7 @@
 
 mod activities;
 mod bad_input;
+mod calendars;
 mod contacts;
 mod listing;
 mod merge;
