@@ -33,6 +33,12 @@ impl From<WebhookEvent> for EventType {
     }
 }
 
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Crm {
+    Hubspot,
+    Salesforce,
+}
+
 pub struct Integration(pub IntegrationRecord);
 
 #[Object]
@@ -41,11 +47,12 @@ impl Integration {
         ids::encode(Kind::Integration, self.0.id)
     }
 
-    /// WEBHOOK.
+    /// WEBHOOK, GOOGLE_CALENDAR, MICROSOFT_GRAPH, HUBSPOT or SALESFORCE.
     async fn kind(&self) -> &str {
         &self.0.kind
     }
 
+    /// The webhook's URL, or the API's base URL.
     async fn target_url(&self) -> &str {
         &self.0.target_url
     }

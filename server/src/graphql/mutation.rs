@@ -5,7 +5,7 @@ use super::contact::{Contact, ContactInput, MergePreview};
 use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::integration::{
-    ConnectWebhookPayload, DisconnectIntegrationPayload, Integration, WebhookEvent,
+    ConnectWebhookPayload, Crm, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
 use super::{principal, state};
 use crate::domain::{ContactPatch, Principal, Role, Source};
@@ -225,8 +225,35 @@ impl Mutation {
                 .into());
             }
         };
+        let events = [crate::store::outbox::GUEST_CHANGED];
         let record =
-            integrations::connect_calendar(&app.store, caller, kind, &base_url, &access_token)
+            integrations::connect_api(&app.store, caller, kind, &base_url, &access_token, &events)
+                .await
+                .map_err(ApiError::from)?;
+        Ok(Integration(record))
+    }
+
+    /// Connects a CRM (ADMIN). When a contact's email or mobile phone
+    /// changes (edit, merge, activity), the CRM's record is found the way
+    /// the CRM identifies contacts (by the old email, then the phone) and
+    /// updated; one is created only when none matches. Deletes are never
+    /// sent. The token is kept server-side.
+    async fn connect_crm(
+        &self,
+        ctx: &Context<'_>,
+        crm: Crm,
+        base_url: String,
+        access_token: String,
+    ) -> Result<Integration> {
+        let caller = principal(ctx)?;
+        let app = state(ctx)?;
+        let kind = match crm {
+            Crm::Hubspot => integrations::HUBSPOT,
+            Crm::Salesforce => integrations::SALESFORCE,
+        };
+        let events = [crate::store::outbox::CRM_IDENTITY_CHANGED];
+        let record =
+            integrations::connect_api(&app.store, caller, kind, &base_url, &access_token, &events)
                 .await
                 .map_err(ApiError::from)?;
         Ok(Integration(record))

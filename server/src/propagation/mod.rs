@@ -4,6 +4,7 @@
 //! sends again, so every message carries an id receivers can dedupe on.
 
 pub mod calendars;
+pub mod crms;
 pub mod email;
 pub mod notifications;
 pub mod outbox;

@@ -8,16 +8,18 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::calendars::{CalendarSender, GuestChange};
+use super::crms::{CrmChange, CrmSender};
 use super::webhooks::WebhookSender;
 use crate::store::Store;
 use crate::store::integrations::{
-    self, Claimed, GOOGLE_CALENDAR, MICROSOFT_GRAPH, Outcome, WEBHOOK,
+    self, Claimed, GOOGLE_CALENDAR, HUBSPOT, MICROSOFT_GRAPH, Outcome, SALESFORCE, WEBHOOK,
 };
 
 /// The connectors a dispatcher delivers through.
 struct Connectors {
     webhooks: WebhookSender,
     calendars: CalendarSender,
+    crms: CrmSender,
 }
 
 pub struct OutboxConfig {
@@ -31,6 +33,7 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
     let connectors = Connectors {
         webhooks: WebhookSender::new()?,
         calendars: CalendarSender::new()?,
+        crms: CrmSender::new()?,
     };
     Ok(tokio::spawn(async move {
         loop {
@@ -79,7 +82,32 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             retry_after: None,
         })
     };
+    let crm_change = || {
+        CrmChange::from_payload(&data).ok_or_else(|| Outcome::Retry {
+            error: "stored CRM change unreadable".to_owned(),
+            status_code: None,
+            retry_after: None,
+        })
+    };
     match integration.kind.as_str() {
+        HUBSPOT => match crm_change() {
+            Ok(change) => {
+                connectors
+                    .crms
+                    .hubspot(&integration.target_url, &integration.secret, &change)
+                    .await
+            }
+            Err(outcome) => outcome,
+        },
+        SALESFORCE => match crm_change() {
+            Ok(change) => {
+                connectors
+                    .crms
+                    .salesforce(&integration.target_url, &integration.secret, &change)
+                    .await
+            }
+            Err(outcome) => outcome,
+        },
         GOOGLE_CALENDAR => match guest_change() {
             Ok(change) => {
                 connectors

@@ -26,6 +26,8 @@ pub const MAX_ATTEMPTS: i32 = 10;
 pub const WEBHOOK: &str = "WEBHOOK";
 pub const GOOGLE_CALENDAR: &str = "GOOGLE_CALENDAR";
 pub const MICROSOFT_GRAPH: &str = "MICROSOFT_GRAPH";
+pub const HUBSPOT: &str = "HUBSPOT";
+pub const SALESFORCE: &str = "SALESFORCE";
 
 pub type IntegrationRecord = integration::Model;
 pub type DeliveryRecord = delivery::Model;
@@ -78,14 +80,16 @@ pub async fn connect_webhook(
     Ok((record, secret))
 }
 
-/// Connects a calendar API (`GOOGLE_CALENDAR` or `MICROSOFT_GRAPH`) at
-/// `base_url` with an OAuth access token, kept server-side.
-pub async fn connect_calendar(
+/// Connects an API integration (`GOOGLE_CALENDAR`, `MICROSOFT_GRAPH`,
+/// `HUBSPOT`, `SALESFORCE`) at `base_url` with an OAuth access token, kept
+/// server-side; it receives the events named.
+pub async fn connect_api(
     store: &Store,
     principal: &Principal,
     kind: &'static str,
     base_url: &str,
     access_token: &str,
+    events: &[&str],
 ) -> Result<IntegrationRecord, StoreError> {
     require_admin(principal)?;
     let parsed = reqwest::Url::parse(base_url.trim())
@@ -102,7 +106,7 @@ pub async fn connect_calendar(
         kind: Set(kind.to_owned()),
         target_url: Set(parsed.as_str().trim_end_matches('/').to_owned()),
         secret: Set(token.to_owned()),
-        events: Set(serde_json::to_string(&[super::outbox::GUEST_CHANGED]).unwrap_or_default()),
+        events: Set(serde_json::to_string(events).unwrap_or_default()),
         active: Set(true),
         created_by_user_id: Set(Some(principal.user_id)),
         created_at: Set(now_micros()),

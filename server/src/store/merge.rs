@@ -108,6 +108,22 @@ pub(super) async fn apply_to_survivor(
             outbox::enqueue_guest_changes(db, saved.id, &old_emails, new_email.as_str()).await?;
         }
     }
+    // CRMs hear of the survivor whenever an identity moved: they find their
+    // record by any identity either side had.
+    if merged.is_some() || identity_changed(&survivor.fields, &saved.fields) {
+        let sides = [Some(&survivor.fields), merged.map(|m| &m.fields)];
+        let old_emails: Vec<&str> = sides
+            .iter()
+            .flatten()
+            .filter_map(|f| f.email.as_ref().map(|e| e.as_str()))
+            .collect();
+        let old_phones: Vec<&str> = sides
+            .iter()
+            .flatten()
+            .filter_map(|f| f.mobile_phone.as_ref().map(|p| p.as_str()))
+            .collect();
+        outbox::enqueue_crm_change(db, &saved, &old_emails, &old_phones).await?;
+    }
     Ok(saved)
 }
 

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use super::contacts::ContactRecord;
 use super::entities::{delivery, integration, meeting, outbox_event};
-use super::integrations::{GOOGLE_CALENDAR, MICROSOFT_GRAPH, PENDING, WEBHOOK};
+use super::integrations::{
+    GOOGLE_CALENDAR, HUBSPOT, MICROSOFT_GRAPH, PENDING, SALESFORCE, WEBHOOK,
+};
 use super::{StoreError, now_micros};
 use crate::domain::FieldChange;
 use crate::domain::activity::{CalendarProvider, MeetingStatus};
@@ -129,6 +131,32 @@ async fn insert_event(
 }
 
 pub const GUEST_CHANGED: &str = "calendar.guest_changed";
+pub const CRM_IDENTITY_CHANGED: &str = "crm.identity_changed";
+
+/// When a contact's email or mobile phone changes, connected CRMs are told
+/// which record to look for (`old_emails`, `old_phones`) and what it holds
+/// now.
+pub async fn enqueue_crm_change(
+    db: &impl ConnectionTrait,
+    contact: &ContactRecord,
+    old_emails: &[&str],
+    old_phones: &[&str],
+) -> Result<(), StoreError> {
+    let subscribers: Vec<integration::Model> = active_integrations(db)
+        .await?
+        .into_iter()
+        .filter(|i| i.kind == HUBSPOT || i.kind == SALESFORCE)
+        .collect();
+    if subscribers.is_empty() {
+        return Ok(());
+    }
+    let payload = json!({
+        "oldEmails": old_emails,
+        "oldPhones": old_phones,
+        "contact": contact_json(contact),
+    });
+    insert_event(db, CRM_IDENTITY_CHANGED, contact.id, &payload, &subscribers).await
+}
 
 /// The calendar integration that keeps events of `provider` in sync; other
 /// platforms are left alone on purpose (no notification spam).

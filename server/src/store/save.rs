@@ -407,6 +407,16 @@ async fn update_attempt(
     {
         outbox::enqueue_guest_changes(&*txn, updated.id, &[old.as_str()], new.as_str()).await?;
     }
+    if identity_changed(&current.fields, &updated.fields) {
+        let old_emails: Vec<&str> = current.fields.email.iter().map(|e| e.as_str()).collect();
+        let old_phones: Vec<&str> = current
+            .fields
+            .mobile_phone
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        outbox::enqueue_crm_change(&*txn, &updated, &old_emails, &old_phones).await?;
+    }
     txn.commit().await?;
     Ok(SaveOutcome::Saved(updated))
 }

@@ -6,6 +6,7 @@ mod activities;
 mod bad_input;
 mod calendars;
 mod contacts;
+mod crms;
 mod listing;
 mod merge;
 mod peers;
