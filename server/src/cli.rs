@@ -55,9 +55,13 @@ struct DeliveryArgs {
     #[arg(long, env = "CONTACTS_REMINDER_OFFSETS", default_value = "24h,1h",
           value_parser = parse_offsets)]
     reminder_offsets: Offsets,
-    /// How often an idle dispatcher looks for due notifications.
+    /// How often an idle dispatcher looks for due notifications and deliveries.
     #[arg(long, env = "CONTACTS_DISPATCH_INTERVAL_MS", default_value_t = 1000)]
     dispatch_interval_ms: u64,
+    /// How long a claimed delivery is this process's before another may take
+    /// it over (after a crash, say).
+    #[arg(long, env = "CONTACTS_DELIVERY_LEASE_SECS", default_value_t = 120)]
+    delivery_lease_secs: u64,
 }
 
 #[derive(Clone)]
@@ -205,7 +209,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 store.clone(),
                 OutboxConfig {
                     idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
-                    lease: Duration::from_secs(120),
+                    lease: Duration::from_secs(delivery.delivery_lease_secs.max(1)),
                 },
             )
             .map_err(CliError::Config)?;

@@ -9,6 +9,7 @@ mod contacts;
 mod crms;
 mod listing;
 mod merge;
+mod outbox_recovery;
 mod peers;
 mod permissions;
 mod support;

@@ -75,6 +75,17 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Another handle on a database some other `TestDb` owns (and removes).
+    pub fn borrowed(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+            postgres_name: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.postgres_name.take() else {
@@ -175,6 +186,12 @@ impl TestServer {
             db,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn graphql_url(&self) -> String {
