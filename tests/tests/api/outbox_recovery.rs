@@ -17,21 +17,24 @@ use tokio::net::TcpListener;
 use crate::peers::wait_until;
 use crate::support::*;
 
+/// How often each event id arrived.
+type Seen = Arc<Mutex<HashMap<String, u32>>>;
+
 /// A receiver that answers slowly, and counts each event id it is sent.
 struct Receiver {
     url: String,
-    seen: Arc<Mutex<HashMap<String, u32>>>,
+    seen: Seen,
 }
 
 impl Receiver {
     async fn start(delay: Duration) -> Self {
-        let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let seen: Seen = Arc::default();
         let state = (seen.clone(), delay);
         let app = axum::Router::new()
             .route(
                 "/hook",
                 post(
-                    |State((seen, delay)): State<(Arc<Mutex<HashMap<String, u32>>>, Duration)>,
+                    |State((seen, delay)): State<(Seen, Duration)>,
                      Json(body): Json<Value>| async move {
                         tokio::time::sleep(delay).await;
                         let id = body["id"].as_str().unwrap_or_default().to_owned();
