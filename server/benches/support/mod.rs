@@ -1,3 +1,6 @@
+// Each bench binary compiles this module and uses part of it.
+#![allow(dead_code)]
+
 //! What the HTTP benchmarks share: serving a router in process and loading
 //! it with keep-alive clients.
 
