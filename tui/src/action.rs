@@ -2,7 +2,7 @@
 //! what a finished request brings back. `App::update` is the only reader.
 
 use crate::api::ApiError;
-use crate::model::{Contact, ContactPage, Me, SaveOutcome};
+use crate::model::{ActivityPage, Contact, ContactPage, Me, SaveOutcome};
 use crate::request::SaveRequest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,11 @@ pub enum Action {
     CycleSort,
     FlipSortDirection,
     New,
+    /// Open the activities list.
+    OpenActivities,
+
+    // Activities list (it also reads `Open`, `Back`, moves and `Reload`).
+    CycleKind,
 
     // Detail.
     Back,
@@ -59,6 +64,12 @@ pub enum Action {
         id: String,
         /// Boxed: a whole contact would make every action that large.
         result: Result<Option<Box<Contact>>, ApiError>,
+    },
+    ActivitiesLoaded {
+        /// Which activities query this page belongs to; stale ones are
+        /// dropped.
+        generation: u64,
+        result: Result<ActivityPage, ApiError>,
     },
     Saved {
         request: SaveRequest,

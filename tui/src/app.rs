@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use crate::action::Action;
 use crate::api::{ApiClient, ApiError};
 use crate::components::Component;
+use crate::components::activity_list::ActivityList;
 use crate::components::connection_screen::{ConnectionScreen, Problem};
 use crate::components::contact_detail::ContactDetail;
 use crate::components::contact_form::{ContactForm, SaveStep};
@@ -26,14 +27,16 @@ use crate::request::Request;
 /// A screen pushed over the contact list, which is always at the bottom.
 ///
 /// The import screen (pick a file, dry run, progress of the import job)
-/// and the activities list belong here as two more variants, each with its
-/// component in `components/` and its operations in `tui/graphql/`, once
-/// the schema has `importContacts`/`importJob` (the activities list can
-/// use the `activities` query already served).
+/// belongs here as one more variant, with its component in `components/`
+/// and its operations in `tui/graphql/`, once the schema has
+/// `importContacts`/`importJob`.
 #[derive(Debug)]
 pub enum Screen {
     Detail(ContactDetail),
     Form(ContactForm),
+    /// Opened from the contact list; a contact opened from it is pushed
+    /// over it, and deleting that contact comes back to it.
+    Activities(ActivityList),
 }
 
 /// A modal popup over the current screen; it takes every key.
@@ -175,6 +178,7 @@ impl App {
             match self.screens.last() {
                 Some(Screen::Detail(detail)) => detail,
                 Some(Screen::Form(form)) => form,
+                Some(Screen::Activities(activities)) => activities,
                 None => &self.list,
             }
         };
@@ -183,6 +187,17 @@ impl App {
 
     fn focused_bindings(&self) -> Vec<Binding> {
         self.focused().1
+    }
+
+    /// The first key of the global help binding that the focused layer
+    /// leaves to it (a text field takes `?` as a character), as the status
+    /// line shows it.
+    fn help_key(&self) -> &'static str {
+        let takes_text = self
+            .focused_bindings()
+            .iter()
+            .any(|binding| binding.keys.contains(&Key::Text));
+        if takes_text { "F1" } else { "?" }
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Request> {
@@ -209,6 +224,9 @@ impl App {
                 }
             }
             Action::ContactLoaded { id, result } => self.on_contact(id, result),
+            Action::ActivitiesLoaded { generation, result } => {
+                self.on_activities(generation, result)
+            }
             Action::Saved { request, result } => self.on_saved(request, result),
             Action::Deleted { id, name, result } => self.on_deleted(id, name, result),
             action => self.on_key_action(action),
@@ -271,6 +289,29 @@ impl App {
                 }
                 action => detail.update(&action),
             },
+            Some(Screen::Activities(activities)) => match action {
+                Action::Back => {
+                    self.screens.pop();
+                    Vec::new()
+                }
+                Action::Open => match activities.selected_row() {
+                    Some(row) => match &row.contact {
+                        Some(contact) => {
+                            let (detail, request) = ContactDetail::open(contact.id.clone());
+                            self.screens.push(Screen::Detail(detail));
+                            vec![request]
+                        }
+                        None => {
+                            self.status = Some(info(
+                                "That contact was deleted; its activity stays for reporting.",
+                            ));
+                            Vec::new()
+                        }
+                    },
+                    None => Vec::new(),
+                },
+                action => activities.update(&action),
+            },
             Some(Screen::Form(form)) => match action {
                 Action::Cancel => {
                     self.screens.pop();
@@ -311,15 +352,22 @@ impl App {
                 self.screens.push(Screen::Form(ContactForm::create()));
                 Vec::new()
             }
+            Action::OpenActivities => {
+                let (activities, request) = ActivityList::open();
+                self.screens.push(Screen::Activities(activities));
+                vec![request]
+            }
             action => self.list.update(&action),
         }
     }
 
     fn retry(&mut self) -> Vec<Request> {
         let mut requests = vec![Request::Me, self.list.reload()];
-        for screen in &self.screens {
-            if let Screen::Detail(detail) = screen {
-                requests.push(detail.reload());
+        for screen in &mut self.screens {
+            match screen {
+                Screen::Detail(detail) => requests.push(detail.reload()),
+                Screen::Activities(activities) => requests.push(activities.reload()),
+                Screen::Form(_) => {}
             }
         }
         requests
@@ -383,10 +431,9 @@ impl App {
                 Vec::new()
             }
             Ok(None) => {
-                self.screens.clear();
                 self.popup = None;
                 self.status = Some(error("That contact no longer exists."));
-                vec![self.list.reload()]
+                self.back_past_contact_screens()
             }
             Err(err) if err.is_connection_problem() => self.on_error(err),
             Err(err) => {
@@ -475,12 +522,43 @@ impl App {
         self.popup = None;
         match result {
             Ok(_) => {
-                self.screens.clear();
                 self.status = Some(success(format!("Deleted {name}.")));
-                vec![self.list.reload()]
+                self.back_past_contact_screens()
             }
             Err(err) => self.on_error(err),
         }
+    }
+
+    fn on_activities(
+        &mut self,
+        generation: u64,
+        result: Result<crate::model::ActivityPage, ApiError>,
+    ) -> Vec<Request> {
+        let activities = self.screens.iter_mut().find_map(|screen| match screen {
+            Screen::Activities(activities) if activities.is_current(generation) => Some(activities),
+            _ => None,
+        });
+        match activities.and_then(|activities| activities.apply_page(generation, result)) {
+            Some(err) => self.on_error(err),
+            None => Vec::new(),
+        }
+    }
+
+    /// After a contact is gone: closes its screens (detail, form) and
+    /// comes back to the activities list it was opened from, if any, else
+    /// to the contact list; reloads whichever it lands on.
+    fn back_past_contact_screens(&mut self) -> Vec<Request> {
+        while matches!(
+            self.screens.last(),
+            Some(Screen::Detail(_) | Screen::Form(_))
+        ) {
+            self.screens.pop();
+        }
+        let mut requests = vec![self.list.reload()];
+        if let Some(Screen::Activities(activities)) = self.screens.last_mut() {
+            requests.push(activities.reload());
+        }
+        requests
     }
 
     // ----- reading the state (for the terminal loop and tests) -----
@@ -521,6 +599,7 @@ impl App {
             None => self.list.draw(frame, main),
             Some(Screen::Detail(detail)) => detail.draw(frame, main),
             Some(Screen::Form(form)) => form.draw(frame, main),
+            Some(Screen::Activities(activities)) => activities.draw(frame, main),
         }
         match &self.popup {
             Some(Popup::Merge(merge)) => merge.draw(frame, main),
@@ -539,6 +618,7 @@ impl App {
             busy: self.in_flight > 0,
             user: self.me.as_ref().map(|me| me.name.as_str()),
             server: &self.config.url,
+            help_key: self.help_key(),
         }
         .draw(frame, status);
     }

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! - [`app::App`] holds all state: the contact list (always at the bottom),
-//!   a stack of screens over it (detail, form), at most one modal popup
+//!   a stack of screens over it (activities, detail, form), at most one modal popup
 //!   (merge prompt, delete confirmation, notice), the help overlay and the
 //!   connection screen that covers everything while the server is down or
 //!   refuses the token.
@@ -23,7 +23,8 @@
 //!   returns its [`keymap::Binding`]s for its current state; the same list
 //!   routes the key and fills the `?` overlay and popup footers, so the
 //!   keymap and the help cannot disagree. Keys no layer takes fall to the
-//!   global bindings (`?`, Ctrl-C).
+//!   global bindings (`?`, Ctrl-C). A layer that takes text (search box,
+//!   form) keeps `?` as a character; the status line then names F1.
 //! - [`app::App::update`] is the only place state changes. It never does
 //!   I/O: it returns [`request::Request`]s. The shell around it
 //!   (`handle_key`, `apply_answer`) spawns one tokio task per request; the
@@ -43,13 +44,14 @@
 //!
 //! # Where things go next
 //!
-//! The import screen waits for the schema (`importContacts`, `importJob`);
-//! the activities list (the top-level `activities` query) is not built yet,
-//! though the detail screen shows a contact's recent activities. Each
-//! becomes a variant of
-//! [`app::Screen`], a component in `components/`, its operations in
-//! `tui/graphql/`, and `Request`/`Action` variants for its calls; the import
-//! job's progress is a request re-issued on a timer action.
+//! The import screen waits for the schema (`importContacts`, `importJob`).
+//! It becomes a variant of [`app::Screen`], a component in `components/`,
+//! its operations in `tui/graphql/`, and `Request`/`Action` variants for its
+//! calls, the way the activities list (`a` on the contact list) was built:
+//! `Screen::Activities`, `components/activity_list.rs`,
+//! `graphql/activities.graphql`, `Request::Activities` answered by
+//! `Action::ActivitiesLoaded`. The import job's progress is a request
+//! re-issued on a timer action.
 //!
 //! # Known warts
 //!

@@ -299,6 +299,93 @@ impl Default for ListQuery {
     }
 }
 
+/// The kind filter of the activities list; `None` in the list state means
+/// all kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    Meeting,
+    Chatbot,
+    RoutingForm,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 3] = [
+        ActivityKind::Meeting,
+        ActivityKind::Chatbot,
+        ActivityKind::RoutingForm,
+    ];
+
+    /// The schema's name, as the filter line shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivityKind::Meeting => "MEETING",
+            ActivityKind::Chatbot => "CHATBOT",
+            ActivityKind::RoutingForm => "ROUTING_FORM",
+        }
+    }
+
+    /// All, then each kind in turn, then all again.
+    pub fn cycle(current: Option<ActivityKind>) -> Option<ActivityKind> {
+        match current {
+            None => Some(ActivityKind::ALL[0]),
+            Some(kind) => {
+                let index = ActivityKind::ALL.iter().position(|k| *k == kind);
+                ActivityKind::ALL.get(index.map_or(0, |i| i + 1)).copied()
+            }
+        }
+    }
+}
+
+/// One row of the activities list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRow {
+    pub id: String,
+    /// The schema's kind name (`MEETING`, ...).
+    pub kind: String,
+    pub occurred_at: String,
+    pub external_id: Option<String>,
+    pub identity_conflict: bool,
+    /// The contact while it exists (and the caller can access it).
+    pub contact: Option<ActivityContact>,
+    /// The name the customer typed (or their email or phone), kept after
+    /// the contact is deleted.
+    pub submitted_name: String,
+    pub meeting: Option<MeetingSummary>,
+}
+
+impl ActivityRow {
+    /// The contact's name, or the submitted name marked as deleted.
+    pub fn contact_label(&self) -> String {
+        match &self.contact {
+            Some(contact) => contact.name.clone(),
+            None => format!("deleted contact ({})", self.submitted_name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityContact {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingSummary {
+    pub starts_at: String,
+    /// The schema's status name (`SCHEDULED`, ...).
+    pub status: String,
+    pub calendar_provider: String,
+}
+
+/// One page of the activities list, as the server answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityPage {
+    pub rows: Vec<ActivityRow>,
+    pub total: i64,
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
 /// The signed-in user, from `me`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Me {

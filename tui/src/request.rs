@@ -5,9 +5,9 @@
 
 use crate::action::Action;
 use crate::api::ApiClient;
-use crate::model::{ContactField, ListQuery};
+use crate::model::{ActivityKind, ContactField, ListQuery};
 
-/// How many contacts one list request asks for.
+/// How many rows one list request (contacts or activities) asks for.
 pub const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,11 @@ pub enum Request {
     },
     Contact {
         id: String,
+    },
+    Activities {
+        generation: u64,
+        kind: Option<ActivityKind>,
+        after: Option<String>,
     },
     Save(SaveRequest),
     Delete {
@@ -62,6 +67,14 @@ impl Request {
                 let result = api.contact(&id).await.map(|found| found.map(Box::new));
                 Action::ContactLoaded { id, result }
             }
+            Request::Activities {
+                generation,
+                kind,
+                after,
+            } => Action::ActivitiesLoaded {
+                generation,
+                result: api.activities(kind, PAGE_SIZE, after).await,
+            },
             Request::Save(request) => {
                 let result = match &request.target {
                     SaveTarget::Create => {

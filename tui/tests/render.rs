@@ -4,11 +4,12 @@
 
 use contacts_tui::action::Action;
 use contacts_tui::api::{ApiError, FieldError};
-use contacts_tui::app::App;
+use contacts_tui::app::{App, Screen};
 use contacts_tui::config::Config;
 use contacts_tui::model::{
-    Contact, ContactPage, ContactRow, FieldChange, FieldMerge, HistoryEntry, Me, MergeOutcome,
-    MergePreview, PreviewContact, RecentActivity, SaveOutcome,
+    ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactPage, ContactRow,
+    FieldChange, FieldMerge, HistoryEntry, Me, MeetingSummary, MergeOutcome, MergePreview,
+    PreviewContact, RecentActivity, SaveOutcome,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -201,6 +202,108 @@ fn saving_form_app() -> (App, SaveRequest) {
     (app, request)
 }
 
+fn activity(
+    id: &str,
+    kind: &str,
+    occurred_at: &str,
+    contact: Option<(&str, &str)>,
+    submitted_name: &str,
+) -> ActivityRow {
+    ActivityRow {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        occurred_at: occurred_at.to_owned(),
+        external_id: None,
+        identity_conflict: false,
+        contact: contact.map(|(id, name)| ActivityContact {
+            id: id.to_owned(),
+            name: name.to_owned(),
+        }),
+        submitted_name: submitted_name.to_owned(),
+        meeting: None,
+    }
+}
+
+fn meeting(starts_at: &str, status: &str, provider: &str) -> Option<MeetingSummary> {
+    Some(MeetingSummary {
+        starts_at: starts_at.to_owned(),
+        status: status.to_owned(),
+        calendar_provider: provider.to_owned(),
+    })
+}
+
+fn activity_page() -> ActivityPage {
+    ActivityPage {
+        rows: vec![
+            ActivityRow {
+                external_id: Some("evt-7f3a".to_owned()),
+                meeting: meeting("2026-12-02T10:00:00Z", "SCHEDULED", "GOOGLE"),
+                ..activity(
+                    "a1",
+                    "MEETING",
+                    "2026-11-30T09:15:42.123Z",
+                    Some(("c1", "Ada Lovelace")),
+                    "Ada Lovelace",
+                )
+            },
+            ActivityRow {
+                identity_conflict: true,
+                ..activity(
+                    "a2",
+                    "CHATBOT",
+                    "2026-11-29T16:20:00Z",
+                    Some(("c2", "Bea Lind")),
+                    "Bea Lind",
+                )
+            },
+            ActivityRow {
+                meeting: meeting("2026-11-28T14:30:00Z", "CANCELED", "EXCHANGE"),
+                external_id: Some("AAMkAGI2TG93AAA=".to_owned()),
+                ..activity("a3", "MEETING", "2026-11-27T08:00:00Z", None, "Olga Berg")
+            },
+            activity(
+                "a4",
+                "ROUTING_FORM",
+                "2026-11-20T11:05:00Z",
+                Some(("c4", "李小龍")),
+                "李小龍",
+            ),
+            activity(
+                "a5",
+                "CHATBOT",
+                "2026-11-19T07:45:00Z",
+                None,
+                "søren@example.dk",
+            ),
+        ],
+        total: 37,
+        has_next_page: true,
+        end_cursor: Some("cursor-a5".to_owned()),
+    }
+}
+
+fn activities_generation(requests: &[Request]) -> u64 {
+    requests
+        .iter()
+        .find_map(|request| match request {
+            Request::Activities { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .expect("asks for activities")
+}
+
+/// The activities list opened from the contact list, its first page in.
+fn activities_app() -> App {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('a')));
+    let generation = activities_generation(&requests);
+    app.update(Action::ActivitiesLoaded {
+        generation,
+        result: Ok(activity_page()),
+    });
+    app
+}
+
 fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal.draw(|frame| app.draw(frame)).expect("draw");
@@ -233,6 +336,52 @@ fn contact_list_searching() {
 #[test]
 fn contact_detail() {
     snapshot("detail", &detail_app());
+}
+
+#[test]
+fn activities() {
+    let mut app = activities_app();
+    snapshot("activities", &app);
+
+    // The third row's contact is gone: Enter explains instead of opening.
+    app.press(key(KeyCode::Down));
+    app.press(key(KeyCode::Down));
+    assert!(app.press(key(KeyCode::Enter)).is_empty());
+    assert!(matches!(app.screen(), Some(Screen::Activities(_))));
+    // The first opens its contact.
+    app.press(key(KeyCode::Char('g')));
+    assert_eq!(
+        app.press(key(KeyCode::Enter)),
+        vec![Request::Contact {
+            id: "c1".to_owned()
+        }]
+    );
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))));
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(app.screen(), Some(Screen::Activities(_))));
+}
+
+#[test]
+fn activities_filtered_by_kind() {
+    let mut app = activities_app();
+    let requests = app.press(key(KeyCode::Char('f')));
+    assert!(matches!(
+        requests.as_slice(),
+        [Request::Activities {
+            kind: Some(ActivityKind::Meeting),
+            after: None,
+            ..
+        }]
+    ));
+    let mut page = activity_page();
+    page.rows.retain(|row| row.kind == "MEETING");
+    page.total = 2;
+    page.has_next_page = false;
+    app.update(Action::ActivitiesLoaded {
+        generation: activities_generation(&requests),
+        result: Ok(page),
+    });
+    snapshot("activities_meetings", &app);
 }
 
 #[test]
@@ -476,6 +625,50 @@ fn no_size_or_value_breaks_drawing() {
         })),
     });
     check(&app);
+
+    // The activities list, over a fresh contact list: long and wide
+    // names, a deleted contact, a meeting, a conflict, a long external id.
+    app.update(Action::MeLoaded(Ok(Me {
+        name: wide.clone(),
+        role: "ADMIN".to_owned(),
+    })));
+    // Esc closes the merge prompt, the form, then the detail.
+    for _ in 0..3 {
+        app.press(key(KeyCode::Esc));
+    }
+    assert!(app.screen().is_none(), "back on the contact list");
+    let requests = app.press(key(KeyCode::Char('a')));
+    check(&app);
+    app.update(Action::ActivitiesLoaded {
+        generation: activities_generation(&requests),
+        result: Ok(ActivityPage {
+            rows: vec![
+                ActivityRow {
+                    external_id: Some(long.clone()),
+                    identity_conflict: true,
+                    meeting: meeting(&long, &wide, &long),
+                    ..activity("y1", &long, &wide, Some(("x1", &wide)), &long)
+                },
+                activity("y2", "CHATBOT", "", None, &wide),
+                activity(
+                    "y3",
+                    "ROUTING_FORM",
+                    "2026",
+                    Some(("x2", "Zoë 👩‍👩‍👧 Ñúñez")),
+                    "",
+                ),
+            ],
+            total: i64::MAX,
+            has_next_page: true,
+            end_cursor: Some(long.clone()),
+        }),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('G')));
+    check(&app);
+    app.press(key(KeyCode::Char('?')));
+    check(&app);
+
     app.update(Action::MeLoaded(Err(ApiError::Unreachable(long.clone()))));
     check(&app);
 }

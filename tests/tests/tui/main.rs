@@ -10,7 +10,7 @@ use contacts_tui::app::{App, Popup, Screen};
 use contacts_tui::components::connection_screen::Problem;
 use contacts_tui::config::Config;
 use contacts_tui::keymap::{KeyCode, KeyEvent, KeyModifiers};
-use contacts_tui::model::{ContactField, MergeOutcome};
+use contacts_tui::model::{ActivityKind, ContactField, MergeOutcome};
 use rstest::rstest;
 use serde_json::json;
 use support::{Backend, TestServer};
@@ -194,6 +194,138 @@ async fn search_edit_merge_and_delete(
     // The list still shows the search; clearing it shows what is left.
     press(&mut app, KeyCode::Esc);
     app.settle().await;
+    assert_eq!(app.list().total(), Some(1));
+}
+
+const RECORD_ACTIVITY: &str = "mutation($input: ActivityInput!) {
+  recordActivity(input: $input) { contact { id } activity { id } }
+}";
+
+/// An integration records a meeting and a chatbot talk; the activities
+/// list shows both, filters by kind, opens the meeting's contact; deleting
+/// that contact comes back to the list, where the row stays with the
+/// submitted name, marked as a deleted contact.
+#[rstest]
+#[tokio::test]
+async fn activities_list_keeps_a_deleted_contacts_row(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let meeting = server
+        .data(
+            &zap,
+            RECORD_ACTIVITY,
+            json!({ "input": {
+                "kind": "MEETING",
+                "externalId": "booking-1",
+                "occurredAt": "2026-11-30T09:00:00Z",
+                "contact": { "firstName": "Nora", "lastName": "Quist", "email": "nora@example.com" },
+                "meeting": { "startsAt": "2030-01-02T10:00:00Z", "endsAt": "2030-01-02T10:30:00Z",
+                             "calendarProvider": "GOOGLE" }
+            } }),
+        )
+        .await;
+    let nora_id = id_of(&meeting["recordActivity"]["contact"]);
+    server
+        .data(
+            &zap,
+            RECORD_ACTIVITY,
+            json!({ "input": {
+                "kind": "CHATBOT",
+                "occurredAt": "2026-11-29T09:00:00Z",
+                "contact": { "firstName": "Otto", "email": "otto@example.com" }
+            } }),
+        )
+        .await;
+
+    let mut app = client(&server, &admin);
+    app.start();
+    app.settle().await;
+    assert_eq!(app.list().total(), Some(2));
+
+    press(&mut app, KeyCode::Char('a'));
+    app.settle().await;
+    let Some(Screen::Activities(activities)) = app.screen() else {
+        panic!("a opens the activities list");
+    };
+    assert_eq!(activities.total(), Some(2));
+    let labels: Vec<String> = activities
+        .rows()
+        .iter()
+        .map(|row| format!("{} {}", row.kind, row.contact_label()))
+        .collect();
+    assert_eq!(
+        labels,
+        ["MEETING Nora Quist", "CHATBOT Otto"],
+        "newest first"
+    );
+    let meeting_row = &activities.rows()[0];
+    let summary = meeting_row.meeting.as_ref().expect("meeting summary");
+    assert_eq!(
+        (summary.status.as_str(), summary.calendar_provider.as_str()),
+        ("SCHEDULED", "GOOGLE")
+    );
+    assert_eq!(meeting_row.external_id.as_deref(), Some("booking-1"));
+
+    // Filter by kind: meetings only.
+    press(&mut app, KeyCode::Char('f'));
+    app.settle().await;
+    let Some(Screen::Activities(activities)) = app.screen() else {
+        panic!("still on the activities list");
+    };
+    assert_eq!(activities.kind(), Some(ActivityKind::Meeting));
+    assert_eq!(activities.total(), Some(1));
+
+    // Open Nora from her meeting, delete her: back on the activities list,
+    // where the meeting stays with the name she submitted.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Detail(detail)) = app.screen() else {
+        panic!("Enter opens the activity's contact");
+    };
+    assert_eq!(
+        detail.contact().map(|c| c.id.as_str()),
+        Some(nora_id.as_str())
+    );
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    let Some(Screen::Activities(activities)) = app.screen() else {
+        panic!("deleting comes back to the activities list");
+    };
+    assert_eq!(activities.total(), Some(1));
+    let row = &activities.rows()[0];
+    assert_eq!(row.contact, None);
+    assert_eq!(row.submitted_name, "Nora Quist");
+    assert_eq!(row.contact_label(), "deleted contact (Nora Quist)");
+
+    // Enter on it explains rather than opening anything.
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Some(Screen::Activities(_))));
+    assert_eq!(app.in_flight(), 0);
+
+    let gone = server
+        .data(&admin, support::GET, json!({ "id": nora_id }))
+        .await;
+    assert_eq!(gone["contact"], serde_json::Value::Null);
+    let kept = server
+        .data(
+            &admin,
+            "{ activities(filter: { kind: MEETING }) { totalCount edges { node { contact { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(kept["activities"]["totalCount"], 1);
+    assert_eq!(
+        kept["activities"]["edges"][0]["node"]["contact"],
+        serde_json::Value::Null
+    );
+
+    // Back to the contact list: only Otto is left.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.screen().is_none());
     assert_eq!(app.list().total(), Some(1));
 }
 

@@ -13,9 +13,9 @@ pub use error::{ApiError, FieldError};
 
 use crate::config::Config;
 use crate::model::{
-    Contact, ContactField, ContactPage, ContactRow, FieldChange, FieldMerge, HistoryEntry,
-    ListQuery, Me, MergeOutcome, MergePreview, PreviewContact, RecentActivity, SaveOutcome,
-    SortField, Source, display_name,
+    ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
+    ContactRow, FieldChange, FieldMerge, HistoryEntry, ListQuery, Me, MeetingSummary, MergeOutcome,
+    MergePreview, PreviewContact, RecentActivity, SaveOutcome, SortField, Source, display_name,
 };
 
 /// Builds the operation's own `ContactInput` (each generated module has
@@ -237,6 +237,73 @@ impl ApiClient {
         })
     }
 
+    /// A page of activities, newest first, of one kind or all.
+    pub async fn activities(
+        &self,
+        kind: Option<ActivityKind>,
+        first: i64,
+        after: Option<String>,
+    ) -> Result<ActivityPage, ApiError> {
+        use operations::activity_list as op;
+        let variables = op::Variables {
+            first: Some(first),
+            after,
+            filter: Some(op::ActivityFilter {
+                kind: kind.map(|kind| match kind {
+                    ActivityKind::Meeting => op::ActivityKind::MEETING,
+                    ActivityKind::Chatbot => op::ActivityKind::CHATBOT,
+                    ActivityKind::RoutingForm => op::ActivityKind::ROUTING_FORM,
+                }),
+                contact_id: None,
+                from: None,
+                to: None,
+            }),
+        };
+        let data = self.run::<operations::ActivityList>(variables).await?;
+        let connection = data.activities;
+        Ok(ActivityPage {
+            total: connection.total_count,
+            has_next_page: connection.page_info.has_next_page,
+            end_cursor: connection.page_info.end_cursor,
+            rows: connection
+                .edges
+                .into_iter()
+                .map(|edge| {
+                    let node = edge.node;
+                    let submitted = node.submitted;
+                    ActivityRow {
+                        id: node.id,
+                        kind: enum_name(&node.kind),
+                        occurred_at: node.occurred_at,
+                        external_id: node.external_id,
+                        identity_conflict: node.identity_conflict,
+                        contact: node.contact.map(|contact| ActivityContact {
+                            name: display_name(
+                                contact.first_name.as_deref(),
+                                contact.last_name.as_deref(),
+                                [contact.email.as_deref(), contact.mobile_phone.as_deref()],
+                            ),
+                            id: contact.id,
+                        }),
+                        submitted_name: display_name(
+                            submitted.first_name.as_deref(),
+                            submitted.last_name.as_deref(),
+                            [
+                                submitted.email.as_deref(),
+                                submitted.mobile_phone.as_deref(),
+                            ],
+                        ),
+                        meeting: node.meeting.map(|meeting| MeetingSummary {
+                            starts_at: meeting.starts_at,
+                            status: enum_name(&meeting.status),
+                            calendar_provider: enum_name(&meeting.calendar_provider),
+                        }),
+                    }
+                })
+                .collect(),
+        })
+    }
+
     /// `Ok(None)` when the contact does not exist (any more) or the caller
     /// cannot reach it; the server does not tell those apart.
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>, ApiError> {
@@ -347,6 +414,20 @@ impl ApiClient {
         let variables = op::Variables { id: id.to_owned() };
         let data = self.run::<operations::DeleteContact>(variables).await?;
         Ok(data.delete_contact.deleted_contact_id)
+    }
+}
+
+/// A generated enum's value as the schema spells it. graphql_client names
+/// the variants after the schema's values and keeps unknown ones as
+/// `Other(name)`.
+fn enum_name(value: &impl std::fmt::Debug) -> String {
+    let name = format!("{value:?}");
+    match name
+        .strip_prefix("Other(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+    {
+        Some(other) => other.to_owned(),
+        None => name,
     }
 }
 

@@ -62,3 +62,12 @@ pub struct UpdateContact;
     response_derives = "Debug"
 )]
 pub struct DeleteContact;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/activities.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct ActivityList;

@@ -284,6 +284,11 @@ impl Component for ContactList {
                 Action::FlipSortDirection,
             ),
             Binding::new(&[Key::Char('n')], "new contact", Action::New),
+            Binding::new(
+                &[Key::Char('a')],
+                "activities (all contacts)",
+                Action::OpenActivities,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(&[Key::Char('q')], "quit", Action::Quit),
         ]

@@ -3,6 +3,7 @@
 //! `App::update`, and draws with `draw(&self, ..)`, which cannot change
 //! anything. See the crate documentation for how they fit together.
 
+pub mod activity_list;
 pub mod connection_screen;
 pub mod contact_detail;
 pub mod contact_form;

@@ -27,6 +27,9 @@ pub struct StatusLine<'a> {
     pub busy: bool,
     pub user: Option<&'a str>,
     pub server: &'a str,
+    /// The key that opens the help where focus is: `?` types itself into
+    /// a text field, so there it is F1.
+    pub help_key: &'a str,
 }
 
 impl StatusLine<'_> {
@@ -37,7 +40,7 @@ impl StatusLine<'_> {
         };
         let right = Line::from(vec![
             Span::styled(format!(" {who} "), theme::dim()),
-            Span::styled("? ", theme::key()),
+            Span::styled(format!("{} ", self.help_key), theme::key()),
             Span::raw("help "),
         ]);
         let right_width = (right.width() as u16).min(area.width / 2);

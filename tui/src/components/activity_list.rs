@@ -1,0 +1,447 @@
+//! The activities list: every activity the caller can see, newest first,
+//! paged from the server as the selection nears the end of what is
+//! loaded, filtered by kind. A row whose contact was deleted stays, with
+//! the name the customer submitted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossterm::event::KeyCode;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use super::Component;
+use crate::action::Action;
+use crate::api::ApiError;
+use crate::keymap::{Binding, Key};
+use crate::model::{ActivityKind, ActivityPage, ActivityRow, short_time};
+use crate::request::Request;
+use crate::theme;
+
+/// Ask for the next page when the selection is this close to the end of
+/// what is loaded, so scrolling rarely waits.
+const PREFETCH_ROWS: usize = 10;
+const PAGE_STEP: usize = 20;
+
+/// Generations are unique across every activities screen ever opened, so
+/// the answer to a screen that was closed cannot land in a new one.
+fn next_generation() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[derive(Debug)]
+pub struct ActivityList {
+    kind: Option<ActivityKind>,
+    rows: Vec<ActivityRow>,
+    total: Option<i64>,
+    selected: usize,
+    end_cursor: Option<String>,
+    has_next_page: bool,
+    /// Bumped for every new query; answers to older ones are dropped.
+    generation: u64,
+    /// The next answer replaces the rows (a new query) rather than
+    /// extending them (the next page).
+    replacing: bool,
+    loading: bool,
+    error: Option<String>,
+}
+
+impl ActivityList {
+    /// An empty list of all kinds; returns the request that fills it.
+    pub fn open() -> (ActivityList, Request) {
+        let mut list = ActivityList {
+            kind: None,
+            rows: Vec::new(),
+            total: None,
+            selected: 0,
+            end_cursor: None,
+            has_next_page: false,
+            generation: 0,
+            replacing: true,
+            loading: true,
+            error: None,
+        };
+        let request = list.reload();
+        (list, request)
+    }
+
+    pub fn kind(&self) -> Option<ActivityKind> {
+        self.kind
+    }
+
+    pub fn rows(&self) -> &[ActivityRow] {
+        &self.rows
+    }
+
+    pub fn total(&self) -> Option<i64> {
+        self.total
+    }
+
+    pub fn selected_row(&self) -> Option<&ActivityRow> {
+        self.rows.get(self.selected)
+    }
+
+    /// Asks for the first page of the current filter; the rows on screen
+    /// stay until it answers, so the table does not flicker.
+    pub fn reload(&mut self) -> Request {
+        self.generation = next_generation();
+        self.replacing = true;
+        self.loading = true;
+        Request::Activities {
+            generation: self.generation,
+            kind: self.kind,
+            after: None,
+        }
+    }
+
+    fn load_more_if_near_end(&mut self) -> Option<Request> {
+        let near_end = self.selected + PREFETCH_ROWS >= self.rows.len();
+        if !near_end || !self.has_next_page || self.loading {
+            return None;
+        }
+        self.loading = true;
+        self.replacing = false;
+        Some(Request::Activities {
+            generation: self.generation,
+            kind: self.kind,
+            after: self.end_cursor.clone(),
+        })
+    }
+
+    /// Whether an answer of this generation belongs to this list.
+    pub fn is_current(&self, generation: u64) -> bool {
+        generation == self.generation
+    }
+
+    /// Takes a page answer; returns the error for the app to show when the
+    /// answer is one. Answers to an older query are dropped.
+    pub fn apply_page(
+        &mut self,
+        generation: u64,
+        result: Result<ActivityPage, ApiError>,
+    ) -> Option<ApiError> {
+        if !self.is_current(generation) {
+            return None;
+        }
+        self.loading = false;
+        match result {
+            Ok(page) => {
+                if self.replacing {
+                    // Keep the selection where it was (a reload after a
+                    // delete), as far as the new rows reach.
+                    self.rows = page.rows;
+                    self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+                } else {
+                    self.rows.extend(page.rows);
+                }
+                self.total = Some(page.total);
+                self.has_next_page = page.has_next_page;
+                self.end_cursor = page.end_cursor;
+                self.error = None;
+                None
+            }
+            Err(err) => {
+                self.error = Some(err.to_string());
+                Some(err)
+            }
+        }
+    }
+
+    /// Handles the actions that stay inside the list.
+    pub fn update(&mut self, action: &Action) -> Vec<Request> {
+        let last = self.rows.len().saturating_sub(1);
+        match action {
+            Action::Down => self.selected = (self.selected + 1).min(last),
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::PageDown => self.selected = (self.selected + PAGE_STEP).min(last),
+            Action::PageUp => self.selected = self.selected.saturating_sub(PAGE_STEP),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = last,
+            Action::CycleKind => {
+                self.kind = ActivityKind::cycle(self.kind);
+                self.selected = 0;
+                return vec![self.reload()];
+            }
+            Action::Reload => return vec![self.reload()],
+            _ => {}
+        }
+        self.load_more_if_near_end().into_iter().collect()
+    }
+
+    fn count_title(&self) -> String {
+        match self.total {
+            Some(total) => format!(" Activities: {} of {total} loaded ", self.rows.len()),
+            None => " Activities ".to_owned(),
+        }
+    }
+
+    fn filter_line(&self) -> Line<'static> {
+        Line::from(vec![
+            Span::styled("kind ", theme::dim()),
+            Span::raw(self.kind.map_or("all", ActivityKind::name).to_owned()),
+            Span::raw(" "),
+        ])
+        .right_aligned()
+    }
+}
+
+/// `MEETING` as `meeting`, `ROUTING_FORM` as `routing form`.
+fn words(name: &str) -> String {
+    name.to_lowercase().replace('_', " ")
+}
+
+/// The meeting column: when it starts and how it stands, and on wide
+/// screens which calendar holds it.
+fn meeting_cell(row: &ActivityRow, wide: bool) -> String {
+    let Some(meeting) = &row.meeting else {
+        return String::new();
+    };
+    let starts = short_time(&meeting.starts_at);
+    if wide {
+        format!(
+            "{starts} {} · {}",
+            words(&meeting.status),
+            words(&meeting.calendar_provider)
+        )
+    } else {
+        // Without the year and with a short status: the column is narrow
+        // and the contact's name needs the room.
+        let starts = starts.get(5..).unwrap_or(&starts).to_owned();
+        let status = match meeting.status.as_str() {
+            "SCHEDULED" => "sched.".to_owned(),
+            "RESCHEDULED" => "resched.".to_owned(),
+            other => words(other),
+        };
+        format!("{starts} {status}")
+    }
+}
+
+impl Component for ActivityList {
+    fn title(&self) -> String {
+        "Activities".to_owned()
+    }
+
+    fn bindings(&self) -> Vec<Binding> {
+        vec![
+            Binding::new(
+                &[Key::Char('j'), Key::Code(KeyCode::Down)],
+                "next activity",
+                Action::Down,
+            ),
+            Binding::new(
+                &[Key::Char('k'), Key::Code(KeyCode::Up)],
+                "previous activity",
+                Action::Up,
+            ),
+            Binding::new(
+                &[Key::Code(KeyCode::PageDown)],
+                "page down",
+                Action::PageDown,
+            ),
+            Binding::new(&[Key::Code(KeyCode::PageUp)], "page up", Action::PageUp),
+            Binding::new(
+                &[Key::Char('g'), Key::Code(KeyCode::Home)],
+                "newest activity",
+                Action::Top,
+            ),
+            Binding::new(
+                &[Key::Char('G'), Key::Code(KeyCode::End)],
+                "last loaded activity",
+                Action::Bottom,
+            ),
+            Binding::new(
+                &[Key::Code(KeyCode::Enter)],
+                "open the activity's contact",
+                Action::Open,
+            ),
+            Binding::new(
+                &[Key::Char('f')],
+                "filter by kind (cycles)",
+                Action::CycleKind,
+            ),
+            Binding::new(&[Key::Char('r')], "reload", Action::Reload),
+            Binding::new(
+                &[
+                    Key::Code(KeyCode::Esc),
+                    Key::Char('q'),
+                    Key::Code(KeyCode::Left),
+                ],
+                "back to the contact list",
+                Action::Back,
+            ),
+        ]
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect) {
+        let block = Block::bordered()
+            .title(Line::styled(self.count_title(), theme::title()))
+            .title(self.filter_line());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+
+        if self.rows.is_empty() {
+            let text = if let Some(error) = &self.error {
+                Line::styled(
+                    format!("Could not load activities: {error}"),
+                    theme::error(),
+                )
+            } else if self.loading || self.total.is_none() {
+                Line::styled("Loading…", theme::dim())
+            } else if self.kind.is_none() {
+                Line::styled("No activities recorded yet.", theme::dim())
+            } else {
+                Line::styled("No activities of this kind.", theme::dim())
+            };
+            frame.render_widget(Paragraph::new(text), inner);
+            return;
+        }
+
+        // At 80 columns the times drop their year and the kind is cut to
+        // its first word, so the contact keeps a readable width; wide
+        // screens also get the calendar and the source's id.
+        let wide = inner.width >= 110;
+        let rows = self.rows.iter().map(|row| {
+            let when = short_time(&row.occurred_at);
+            let when = if wide {
+                when
+            } else {
+                when.get(5..).unwrap_or(&when).to_owned()
+            };
+            let contact = match &row.contact {
+                Some(_) => Cell::from(row.contact_label()),
+                None => Cell::from(Span::styled(row.contact_label(), theme::dim())),
+            };
+            let conflict = if row.identity_conflict {
+                Cell::from(Span::styled("conflict", theme::warning()))
+            } else {
+                Cell::from("")
+            };
+            let mut cells = vec![
+                Cell::from(when),
+                Cell::from(words(&row.kind)),
+                contact,
+                Cell::from(meeting_cell(row, wide)),
+                conflict,
+            ];
+            if wide {
+                cells.push(Cell::from(row.external_id.clone().unwrap_or_default()));
+            }
+            Row::new(cells)
+        });
+        let mut headers = vec!["When", "Kind", "Contact", "Meeting", "Identity"];
+        let mut widths = if wide {
+            vec![
+                Constraint::Length(16),
+                Constraint::Length(12),
+                Constraint::Fill(3),
+                Constraint::Length(38),
+                Constraint::Length(8),
+            ]
+        } else {
+            vec![
+                Constraint::Length(11),
+                Constraint::Length(7),
+                Constraint::Fill(1),
+                Constraint::Length(20),
+                Constraint::Length(8),
+            ]
+        };
+        if wide {
+            headers.push("External id");
+            widths.push(Constraint::Fill(1));
+        }
+        let table = Table::new(rows, widths)
+            .header(Row::new(headers).style(theme::title()))
+            .row_highlight_style(theme::selected());
+        // A fresh state each frame: ratatui scrolls it to keep the
+        // selection visible, and `draw` stays free of side effects.
+        let mut state = TableState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(table, inner, &mut state);
+
+        if self.loading && inner.height > 0 {
+            let note = Line::styled(" loading… ", theme::dim()).right_aligned();
+            let bottom = Rect {
+                y: area.bottom().saturating_sub(1),
+                height: 1,
+                ..area
+            };
+            frame.render_widget(Paragraph::new(note), bottom);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(ids: &[&str], has_next_page: bool) -> ActivityPage {
+        ActivityPage {
+            rows: ids
+                .iter()
+                .map(|id| ActivityRow {
+                    id: (*id).to_owned(),
+                    kind: "CHATBOT".to_owned(),
+                    occurred_at: String::new(),
+                    external_id: None,
+                    identity_conflict: false,
+                    contact: None,
+                    submitted_name: "Nora".to_owned(),
+                    meeting: None,
+                })
+                .collect(),
+            total: 40,
+            has_next_page,
+            end_cursor: Some(format!("after-{}", ids.len())),
+        }
+    }
+
+    #[test]
+    fn pages_append_filters_reload_and_stale_answers_drop() {
+        let (mut list, first) = ActivityList::open();
+        let Request::Activities {
+            generation: first, ..
+        } = first
+        else {
+            panic!("opening asks for activities");
+        };
+        list.apply_page(first, Ok(page(&["a", "b"], true)));
+        assert_eq!(list.rows().len(), 2);
+        let more = list.update(&Action::Down);
+        assert_eq!(
+            more,
+            vec![Request::Activities {
+                generation: first,
+                kind: None,
+                after: Some("after-2".to_owned()),
+            }],
+            "near the end of the loaded rows the next page is asked for"
+        );
+        assert!(list.update(&Action::Down).is_empty(), "one at a time");
+
+        let filtered = list.update(&Action::CycleKind);
+        let [
+            Request::Activities {
+                generation: second,
+                kind: Some(ActivityKind::Meeting),
+                after: None,
+            },
+        ] = filtered.as_slice()
+        else {
+            panic!("f asks for meetings only: {filtered:?}");
+        };
+        assert!(
+            list.apply_page(first, Ok(page(&["stale"], false)))
+                .is_none()
+        );
+        assert_eq!(list.rows().len(), 2, "the unfiltered page is dropped");
+        list.apply_page(*second, Ok(page(&["m"], false)));
+        assert_eq!(list.rows().len(), 1);
+        assert_eq!(list.selected_row().map(|r| r.id.as_str()), Some("m"));
+        assert_eq!(
+            list.selected_row().map(ActivityRow::contact_label),
+            Some("deleted contact (Nora)".to_owned())
+        );
+    }
+}
