@@ -65,6 +65,8 @@
 //!   key intents (`Up`, `Confirm`) mean different things to different
 //!   components. It keeps routing simple; the price is that `update` must
 //!   know which layer has focus.
+//! - The activities list reloads itself when a contact opened from it is
+//!   deleted, but not after an edit or merge there; `r` refreshes it.
 //! - Text fields edit at the end only (no cursor movement inside a value).
 //! - The form edits the contact's own fields; owner and team cannot be
 //!   changed here yet (the schema has no list of users or teams to pick from).
