@@ -39,13 +39,16 @@ pub struct CalendarSender {
     client: reqwest::Client,
 }
 
-/// Any failure is retried with backoff; a delivery that keeps failing
-/// (an event deleted on the calendar, a revoked token) ends DEAD in the log.
+/// A refusal the API will repeat (a deleted event, a revoked token) is
+/// final; anything else is retried with backoff.
 fn failed(error: String, status: Option<reqwest::StatusCode>) -> Outcome {
-    Outcome::Retry {
-        error,
-        status_code: status.map(|s| s.as_u16()),
-        retry_after: None,
+    match status {
+        Some(status) => Outcome::from_refusal(status.as_u16(), error, None),
+        None => Outcome::Retry {
+            error,
+            status_code: None,
+            retry_after: None,
+        },
     }
 }
 
@@ -53,6 +56,7 @@ impl CalendarSender {
     pub fn new() -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("calendar client: {e}"))?;
         Ok(Self { client })
@@ -65,7 +69,7 @@ impl CalendarSender {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| failed(e.to_string(), None))?;
+            .map_err(|e| failed(e.without_url().to_string(), None))?;
         let status = response.status();
         if !status.is_success() {
             return Err(failed(format!("reading the event: {status}"), Some(status)));
@@ -92,7 +96,7 @@ impl CalendarSender {
                 let status = response.status();
                 failed(format!("updating the event: {status}"), Some(status))
             }
-            Err(err) => failed(err.to_string(), None),
+            Err(err) => failed(err.without_url().to_string(), None),
         }
     }
 
@@ -130,13 +134,15 @@ impl CalendarSender {
             Ok(current) => current,
             Err(outcome) => return outcome,
         };
-        let mut attendees: Vec<Value> = current["attendees"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
+        let before: Vec<Value> = current["attendees"].as_array().cloned().unwrap_or_default();
+        let mut attendees: Vec<Value> = before
+            .iter()
             .filter(|a| !change.is_old(a["emailAddress"]["address"].as_str()))
+            .cloned()
             .collect();
+        if attendees.len() == before.len() {
+            return Outcome::Delivered { status_code: 200 };
+        }
         if !attendees
             .iter()
             .any(|a| a["emailAddress"]["address"] == change.new_email.as_str())

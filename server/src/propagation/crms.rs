@@ -4,10 +4,13 @@
 //! ones, update what is found, create only when nothing matches.
 //! HubSpot CRM v3 (`/crm/v3/objects/contacts`, search and PATCH by id) and
 //! Salesforce REST (SOQL query, `sobjects/Contact`), each at a configurable
-//! base URL with a bearer token. A 429 is honoured through Retry-After; a
-//! HubSpot client keeps under its 100 requests per 10 s.
+//! base URL with a bearer token. HubSpot emails are read by id property
+//! (`GET /crm/v3/objects/contacts/{email}?idProperty=email`), which sees a
+//! record at once, where the search index lags and would let a quick second
+//! change create a duplicate. A 429 is honoured through Retry-After, and
+//! each HubSpot token is kept under 4 requests a second (its search limit).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -16,8 +19,8 @@ use tokio::sync::Mutex;
 use crate::store::integrations::Outcome;
 
 const SALESFORCE_API: &str = "/services/data/v60.0";
-const HUBSPOT_WINDOW: Duration = Duration::from_secs(10);
-const HUBSPOT_REQUESTS_PER_WINDOW: usize = 100;
+const HUBSPOT_WINDOW: Duration = Duration::from_secs(1);
+const HUBSPOT_REQUESTS_PER_WINDOW: usize = 4;
 
 /// What a CRM is told: where to find its record and what it holds now.
 pub struct CrmChange {
@@ -83,16 +86,13 @@ fn refused(response: &reqwest::Response, what: &str) -> Outcome {
                 .map(|s| Duration::from_secs(s.min(3600)))
         })
         .flatten();
-    Outcome::Retry {
-        error: format!("{what}: {status}"),
-        status_code: Some(status.as_u16()),
-        retry_after,
-    }
+    Outcome::from_refusal(status.as_u16(), format!("{what}: {status}"), retry_after)
 }
 
 fn unreachable(err: reqwest::Error) -> Outcome {
     Outcome::Retry {
-        error: err.to_string(),
+        // Without the URL: a Salesforce query carries contact emails.
+        error: err.without_url().to_string(),
         status_code: None,
         retry_after: None,
     }
@@ -100,26 +100,29 @@ fn unreachable(err: reqwest::Error) -> Outcome {
 
 pub struct CrmSender {
     client: reqwest::Client,
-    hubspot_calls: Mutex<VecDeque<Instant>>,
+    /// Recent HubSpot calls, per token.
+    hubspot_calls: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl CrmSender {
     pub fn new() -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("CRM client: {e}"))?;
         Ok(Self {
             client,
-            hubspot_calls: Mutex::new(VecDeque::new()),
+            hubspot_calls: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Waits until another HubSpot request fits in the rate window.
-    async fn hubspot_slot(&self) {
+    /// Waits until another request with `token` fits in its rate window.
+    async fn hubspot_slot(&self, token: &str) {
         loop {
             let wait = {
-                let mut calls = self.hubspot_calls.lock().await;
+                let mut all = self.hubspot_calls.lock().await;
+                let calls = all.entry(token.to_owned()).or_default();
                 while calls.front().is_some_and(|t| t.elapsed() >= HUBSPOT_WINDOW) {
                     calls.pop_front();
                 }
@@ -136,40 +139,61 @@ impl CrmSender {
         }
     }
 
+    /// Sends a HubSpot request within the token's rate; `None` for 404.
     async fn hubspot_send(
         &self,
+        token: &str,
         request: reqwest::RequestBuilder,
         what: &str,
-    ) -> Result<Value, Outcome> {
-        self.hubspot_slot().await;
-        let response = request.send().await.map_err(unreachable)?;
+    ) -> Result<Option<Value>, Outcome> {
+        self.hubspot_slot(token).await;
+        let response = request
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if !response.status().is_success() {
             return Err(refused(&response, what));
         }
-        Ok(response.json().await.unwrap_or(Value::Null))
+        Ok(Some(response.json().await.unwrap_or(Value::Null)))
     }
 
     pub async fn hubspot(&self, base: &str, token: &str, change: &CrmChange) -> Outcome {
         let mut found = None;
         for (is_email, value) in change.lookups() {
-            let property = if is_email { "email" } else { "mobilephone" };
-            let body = json!({
-                "filterGroups": [{ "filters": [{ "propertyName": property, "operator": "EQ", "value": value }] }],
-                "properties": ["email", "mobilephone"],
-                "limit": 1
-            });
-            let search = self
-                .client
-                .post(format!("{base}/crm/v3/objects/contacts/search"))
-                .bearer_auth(token)
-                .json(&body);
-            match self.hubspot_send(search, "searching contacts").await {
-                Ok(answer) => {
-                    if let Some(id) = answer["results"][0]["id"].as_str() {
+            let lookup = if is_email {
+                self.client.get(format!(
+                    "{base}/crm/v3/objects/contacts/{}?idProperty=email",
+                    path_segment(&value)
+                ))
+            } else {
+                self.client
+                    .post(format!("{base}/crm/v3/objects/contacts/search"))
+                    .json(&json!({
+                        "filterGroups": [{ "filters": [
+                            { "propertyName": "mobilephone", "operator": "EQ", "value": value }
+                        ] }],
+                        "properties": ["email", "mobilephone"],
+                        "limit": 1
+                    }))
+            };
+            match self
+                .hubspot_send(token, lookup, "looking the contact up")
+                .await
+            {
+                Ok(Some(answer)) => {
+                    let id = answer["id"]
+                        .as_str()
+                        .or_else(|| answer["results"][0]["id"].as_str());
+                    if let Some(id) = id {
                         found = Some(id.to_owned());
                         break;
                     }
                 }
+                Ok(None) => {}
                 Err(outcome) => return outcome,
             }
         }
@@ -190,17 +214,25 @@ impl CrmSender {
         let request = match &found {
             Some(id) => self
                 .client
-                .patch(format!("{base}/crm/v3/objects/contacts/{id}"))
-                .bearer_auth(token)
+                .patch(format!(
+                    "{base}/crm/v3/objects/contacts/{}",
+                    path_segment(id)
+                ))
                 .json(&body),
             None => self
                 .client
                 .post(format!("{base}/crm/v3/objects/contacts"))
-                .bearer_auth(token)
                 .json(&body),
         };
-        match self.hubspot_send(request, "saving the contact").await {
-            Ok(_) => Outcome::Delivered { status_code: 200 },
+        match self
+            .hubspot_send(token, request, "saving the contact")
+            .await
+        {
+            Ok(Some(_)) => Outcome::Delivered { status_code: 200 },
+            Ok(None) => Outcome::Rejected {
+                error: "saving the contact: 404 Not Found".to_owned(),
+                status_code: 404,
+            },
             Err(outcome) => outcome,
         }
     }
@@ -246,9 +278,10 @@ impl CrmSender {
             }
         }
         let request = match &found {
-            Some(id) => self
-                .client
-                .patch(format!("{base}{SALESFORCE_API}/sobjects/Contact/{id}")),
+            Some(id) => self.client.patch(format!(
+                "{base}{SALESFORCE_API}/sobjects/Contact/{}",
+                path_segment(id)
+            )),
             None => {
                 // Salesforce requires a last name on every contact.
                 fields
@@ -271,4 +304,17 @@ impl CrmSender {
             Err(err) => unreachable(err),
         }
     }
+}
+
+/// An id or email as one URL path segment.
+fn path_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

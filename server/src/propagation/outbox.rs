@@ -48,17 +48,31 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
                 tokio::time::sleep(config.idle_interval).await;
                 continue;
             }
-            // Deliveries of different contacts may go out together; the
-            // claim never holds two of the same contact and integration.
-            let sends = batch.iter().map(|claimed| deliver(&connectors, claimed));
-            let outcomes = futures_util::future::join_all(sends).await;
-            for (claimed, outcome) in batch.iter().zip(outcomes) {
-                if let Err(err) =
-                    integrations::record_outcome(&store, &claimed.delivery, outcome).await
-                {
-                    tracing::error!(id = claimed.delivery.id, error = %err, "recording a delivery failed");
+            // Deliveries of different contacts go out together (the claim
+            // never holds two of one contact and integration). Each must end
+            // well inside the lease, or another process could take it over
+            // while it is still in flight; its outcome is recorded as soon
+            // as it ends.
+            let budget = config.lease.mul_f64(0.75);
+            let work = batch.iter().map(|claimed| {
+                let store = &store;
+                let connectors = &connectors;
+                async move {
+                    let outcome = tokio::time::timeout(budget, deliver(connectors, claimed))
+                        .await
+                        .unwrap_or_else(|_| Outcome::Retry {
+                            error: "no answer within the claim's lease".to_owned(),
+                            status_code: None,
+                            retry_after: None,
+                        });
+                    if let Err(err) =
+                        integrations::record_outcome(store, &claimed.delivery, outcome).await
+                    {
+                        tracing::error!(id = claimed.delivery.id, error = %err, "recording a delivery failed");
+                    }
                 }
-            }
+            });
+            futures_util::future::join_all(work).await;
         }
     }))
 }

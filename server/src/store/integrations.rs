@@ -40,6 +40,28 @@ fn require_admin(principal: &Principal) -> Result<(), StoreError> {
     }
 }
 
+/// Only https leaves the machine: bearer tokens and contact data must not
+/// travel in clear. Plain http is for loopback (local relays, tests).
+fn check_endpoint(field: &'static str, url: &str) -> Result<String, StoreError> {
+    let parsed =
+        reqwest::Url::parse(url.trim()).map_err(|_| ValidationError::new(field, "is not a URL"))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let allowed = match parsed.scheme() {
+        "https" => parsed.host_str().is_some(),
+        "http" => loopback,
+        _ => false,
+    };
+    if !allowed {
+        return Err(
+            ValidationError::new(field, "must be an https URL (http only on loopback)").into(),
+        );
+    }
+    if url.len() > 2048 {
+        return Err(ValidationError::new(field, "must be at most 2048 characters").into());
+    }
+    Ok(parsed.to_string())
+}
+
 /// Subscribes `target_url` to `events`; returns the integration and its
 /// signing secret, which is shown this once and never again.
 pub async fn connect_webhook(
@@ -49,14 +71,7 @@ pub async fn connect_webhook(
     events: &[&str],
 ) -> Result<(IntegrationRecord, String), StoreError> {
     require_admin(principal)?;
-    let parsed = reqwest::Url::parse(target_url.trim())
-        .map_err(|_| ValidationError::new("targetUrl", "is not a URL"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ValidationError::new("targetUrl", "must be an http(s) URL").into());
-    }
-    if target_url.len() > 2048 {
-        return Err(ValidationError::new("targetUrl", "must be at most 2048 characters").into());
-    }
+    let target_url = check_endpoint("targetUrl", target_url)?;
     if events.is_empty() {
         return Err(ValidationError::new("events", "name at least one event").into());
     }
@@ -66,7 +81,7 @@ pub async fn connect_webhook(
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(WEBHOOK.to_owned()),
-        target_url: Set(parsed.to_string()),
+        target_url: Set(target_url),
         secret: Set(secret.clone()),
         events: Set(serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())),
         active: Set(true),
@@ -92,19 +107,15 @@ pub async fn connect_api(
     events: &[&str],
 ) -> Result<IntegrationRecord, StoreError> {
     require_admin(principal)?;
-    let parsed = reqwest::Url::parse(base_url.trim())
-        .map_err(|_| ValidationError::new("baseUrl", "is not a URL"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ValidationError::new("baseUrl", "must be an http(s) URL").into());
-    }
+    let base_url = check_endpoint("baseUrl", base_url)?;
     let token = access_token.trim();
-    if token.is_empty() || token.len() > 255 {
-        return Err(ValidationError::new("accessToken", "must be 1 to 255 characters").into());
+    if token.is_empty() || token.len() > 8192 {
+        return Err(ValidationError::new("accessToken", "must be 1 to 8192 characters").into());
     }
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(kind.to_owned()),
-        target_url: Set(parsed.as_str().trim_end_matches('/').to_owned()),
+        target_url: Set(base_url.trim_end_matches('/').to_owned()),
         secret: Set(token.to_owned()),
         events: Set(serde_json::to_string(events).unwrap_or_default()),
         active: Set(true),
@@ -273,6 +284,30 @@ pub enum Outcome {
     },
     /// 410 Gone: the subscriber unsubscribed; the integration is switched off.
     Gone,
+    /// Refused for good (400, 401, 403, 404, 409, 422): retrying cannot
+    /// help and would hold up the contact's later deliveries.
+    Rejected {
+        error: String,
+        status_code: u16,
+    },
+}
+
+impl Outcome {
+    /// The outcome of an HTTP answer that is not a success.
+    pub fn from_refusal(status: u16, error: String, retry_after: Option<Duration>) -> Self {
+        match status {
+            410 => Outcome::Gone,
+            400 | 401 | 403 | 404 | 409 | 422 => Outcome::Rejected {
+                error,
+                status_code: status,
+            },
+            _ => Outcome::Retry {
+                error,
+                status_code: Some(status),
+                retry_after,
+            },
+        }
+    }
 }
 
 /// Exponential backoff: 1 s after the first failure, doubling, at most 10 min.
@@ -288,7 +323,20 @@ pub async fn record_outcome(
     outcome: Outcome,
 ) -> Result<(), StoreError> {
     let now = now_micros();
-    let attempts = claimed.attempts + 1;
+    // Being throttled (429 with Retry-After) is the subscriber pacing us,
+    // not a failed attempt.
+    let throttled = matches!(
+        &outcome,
+        Outcome::Retry {
+            retry_after: Some(_),
+            ..
+        }
+    );
+    let attempts = if throttled {
+        claimed.attempts
+    } else {
+        claimed.attempts + 1
+    };
     let txn = store.begin_write().await?;
     let update = delivery::Entity::update_many()
         .col_expr(delivery::Column::Attempts, Expr::value(attempts))
@@ -333,6 +381,16 @@ pub async fn record_outcome(
                     Expr::value(status_code.map(i32::from)),
                 )
         }
+        Outcome::Rejected { error, status_code } => update
+            .col_expr(delivery::Column::Status, Expr::value(DEAD))
+            .col_expr(
+                delivery::Column::LastError,
+                Expr::value(error.chars().take(1000).collect::<String>()),
+            )
+            .col_expr(
+                delivery::Column::LastStatusCode,
+                Expr::value(i32::from(*status_code)),
+            ),
         Outcome::Gone => update
             .col_expr(delivery::Column::Status, Expr::value(DEAD))
             .col_expr(
@@ -350,5 +408,16 @@ pub async fn record_outcome(
             .await?;
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// Moves pending deliveries of one contact into another's queue.
+pub async fn move_pending(db: &impl ConnectionTrait, from: i64, to: i64) -> Result<(), StoreError> {
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::ContactId, Expr::value(to))
+        .filter(delivery::Column::ContactId.eq(from))
+        .filter(delivery::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -142,6 +142,9 @@ pub(super) async fn absorb(
     // record goes (freeing its identities), then the survivor takes them.
     history::move_to(db, merged.id, survivor.id).await?;
     super::activities::move_to(db, merged.id, survivor.id).await?;
+    // Pending deliveries of the absorbed record join the survivor's queue;
+    // their lower ids keep them ahead of the merge's own events.
+    super::integrations::move_pending(db, merged.id, survivor.id).await?;
     contact_alias::Entity::update_many()
         .col_expr(contact_alias::Column::SurvivorId, Expr::value(survivor.id))
         .filter(contact_alias::Column::SurvivorId.eq(merged.id))

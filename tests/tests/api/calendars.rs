@@ -58,7 +58,7 @@ async fn google_event(
         body.map(|b| b.0).unwrap_or(Value::Null),
     );
     Json(json!({
-        "kind": "calendar#event", "id": id,
+        "kind": "calendar#event", "id": id, "etag": "\"3181161784712000\"",
         "attendees": [
             { "email": "host@corp.example", "organizer": true, "responseStatus": "accepted" },
             { "email": "old@example.com", "responseStatus": "accepted" }

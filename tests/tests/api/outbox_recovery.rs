@@ -98,6 +98,7 @@ async fn a_killed_dispatcher_loses_nothing(
     // Some deliveries are out, some claimed and in flight, when it dies.
     tokio::time::sleep(Duration::from_millis(400)).await;
     first.kill();
+    assert!(receiver.distinct() < 30, "killed before the outbox drained");
 
     let second = TestServer::start_on(TestDb::borrowed(&first.db.url), &args).await;
     wait_until(
