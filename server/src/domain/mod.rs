@@ -6,6 +6,7 @@ pub mod activity;
 pub mod contact;
 pub mod global_id;
 pub mod identity;
+pub mod import_mapping;
 pub mod merge_plan;
 pub mod permissions;
 pub mod validation;

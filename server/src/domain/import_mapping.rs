@@ -1,0 +1,296 @@
+//! Which CSV column feeds which contact field. Headers are matched by
+//! aliases after folding case and dropping everything but letters and
+//! digits, so "E-mail Address" (Outlook), "E-mail 1 - Value" (Google
+//! Contacts), "Email" (HubSpot) and "Mobile Phone" (Salesforce) all land.
+//! An explicit mapping overrides the aliases. Columns that map to nothing
+//! are reported, never fatal.
+
+use super::contact::{Raw, RawContactInput};
+use super::validation::ValidationError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportField {
+    FirstName,
+    LastName,
+    Email,
+    MobilePhone,
+    Company,
+    JobTitle,
+    Timezone,
+}
+
+impl ImportField {
+    pub const ALL: [ImportField; 7] = [
+        ImportField::FirstName,
+        ImportField::LastName,
+        ImportField::Email,
+        ImportField::MobilePhone,
+        ImportField::Company,
+        ImportField::JobTitle,
+        ImportField::Timezone,
+    ];
+
+    /// The field's name in `ContactInput`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportField::FirstName => "firstName",
+            ImportField::LastName => "lastName",
+            ImportField::Email => "email",
+            ImportField::MobilePhone => "mobilePhone",
+            ImportField::Company => "company",
+            ImportField::JobTitle => "jobTitle",
+            ImportField::Timezone => "timezone",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Folded header names that mean this field, from the exports of Google
+    /// Contacts, Outlook, HubSpot and Salesforce.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            ImportField::FirstName => &["firstname", "givenname", "first"],
+            ImportField::LastName => &["lastname", "familyname", "surname", "last"],
+            ImportField::Email => &[
+                "email",
+                "emailaddress",
+                "email1value",
+                "email1",
+                "primaryemail",
+                "emailaddress1",
+            ],
+            ImportField::MobilePhone => &[
+                "mobilephone",
+                "mobilephonenumber",
+                "mobile",
+                "mobilenumber",
+                "cellphone",
+                "cell",
+                "phone1value",
+                "phone",
+                "phonenumber",
+            ],
+            ImportField::Company => &[
+                "company",
+                "companyname",
+                "organization",
+                "organization1name",
+                "accountname",
+            ],
+            ImportField::JobTitle => &["jobtitle", "title", "organization1title"],
+            ImportField::Timezone => &["timezone", "tz"],
+        }
+    }
+}
+
+/// "E-mail 1 - Value" → "email1value".
+pub fn fold(header: &str) -> String {
+    header
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The columns of one file, each mapped to a field or to nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMap {
+    headers: Vec<String>,
+    fields: Vec<Option<ImportField>>,
+}
+
+impl ColumnMap {
+    /// Maps `headers`; `explicit` pairs (header as written, field) win over
+    /// aliases. A field fed by two columns takes the first; the other is
+    /// reported with the unknown ones.
+    pub fn new(
+        headers: &[String],
+        explicit: &[(String, ImportField)],
+    ) -> Result<Self, ValidationError> {
+        for (header, _) in explicit {
+            if !headers.iter().any(|h| fold(h) == fold(header)) {
+                return Err(ValidationError::new(
+                    "mapping",
+                    format!("the file has no column {header:?}"),
+                ));
+            }
+        }
+        let mut fields: Vec<Option<ImportField>> = Vec::with_capacity(headers.len());
+        for header in headers {
+            let folded = fold(header);
+            let chosen = explicit
+                .iter()
+                .find(|(h, _)| fold(h) == folded)
+                .map(|(_, f)| *f)
+                .or_else(|| {
+                    ImportField::ALL
+                        .into_iter()
+                        .filter(|f| !explicit.iter().any(|(_, e)| e == f))
+                        .find(|f| f.aliases().contains(&folded.as_str()))
+                });
+            let taken = chosen.is_some_and(|f| fields.contains(&Some(f)));
+            fields.push(if taken { None } else { chosen });
+        }
+        if !fields.contains(&Some(ImportField::Email))
+            && !fields.contains(&Some(ImportField::MobilePhone))
+        {
+            return Err(ValidationError::new(
+                "mapping",
+                "no column holds an email or a mobile phone; name one in the mapping",
+            ));
+        }
+        Ok(Self {
+            headers: headers.to_vec(),
+            fields,
+        })
+    }
+
+    /// Headers no field takes, to report.
+    pub fn unmapped(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .zip(&self.fields)
+            .filter(|(_, f)| f.is_none())
+            .map(|(h, _)| h.as_str())
+            .collect()
+    }
+
+    /// The header feeding `field`, for error reports.
+    pub fn column_of(&self, field: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .zip(&self.fields)
+            .find(|(_, f)| f.is_some_and(|f| f.name() == field))
+            .map(|(h, _)| h.as_str())
+    }
+
+    /// One row as contact input. An empty cell is absent: an import never
+    /// clears what a contact has.
+    pub fn row(&self, record: &[&str]) -> RawContactInput {
+        let mut input = RawContactInput::default();
+        for (value, field) in record.iter().zip(&self.fields) {
+            let Some(field) = field else { continue };
+            if value.trim().is_empty() {
+                continue;
+            }
+            let raw = Raw::Value((*value).to_owned());
+            match field {
+                ImportField::FirstName => input.first_name = raw,
+                ImportField::LastName => input.last_name = raw,
+                ImportField::Email => input.email = raw,
+                ImportField::MobilePhone => input.mobile_phone = raw,
+                ImportField::Company => input.company = raw,
+                ImportField::JobTitle => input.job_title = raw,
+                ImportField::Timezone => input.timezone = raw,
+            }
+        }
+        input
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(list: &[&str]) -> Vec<String> {
+        list.iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn google_contacts_export() {
+        let map = ColumnMap::new(
+            &headers(&[
+                "Name",
+                "Given Name",
+                "Family Name",
+                "E-mail 1 - Type",
+                "E-mail 1 - Value",
+                "Phone 1 - Type",
+                "Phone 1 - Value",
+                "Organization 1 - Name",
+                "Organization 1 - Title",
+            ]),
+            &[],
+        )
+        .unwrap();
+        let row = map.row(&[
+            "Ann Lee",
+            "Ann",
+            "Lee",
+            "* Home",
+            "ann@example.com",
+            "Mobile",
+            "+1 415 555 0100",
+            "Acme",
+            "CTO",
+        ]);
+        assert_eq!(row.email, Raw::Value("ann@example.com".into()));
+        assert_eq!(row.mobile_phone, Raw::Value("+1 415 555 0100".into()));
+        assert_eq!(row.company, Raw::Value("Acme".into()));
+        assert_eq!(row.job_title, Raw::Value("CTO".into()));
+        assert_eq!(
+            map.unmapped(),
+            ["Name", "E-mail 1 - Type", "Phone 1 - Type"]
+        );
+    }
+
+    #[test]
+    fn outlook_and_hubspot_exports() {
+        let outlook = ColumnMap::new(
+            &headers(&[
+                "First Name",
+                "Last Name",
+                "E-mail Address",
+                "Mobile Phone",
+                "Company",
+                "Job Title",
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(outlook.column_of("email"), Some("E-mail Address"));
+        assert_eq!(outlook.column_of("mobilePhone"), Some("Mobile Phone"));
+        let hubspot = ColumnMap::new(
+            &headers(&[
+                "\u{feff}First Name",
+                "Email",
+                "Phone Number",
+                "Mobile Phone Number",
+            ]),
+            &[],
+        )
+        .unwrap();
+        // The first column that means a field takes it.
+        assert_eq!(hubspot.column_of("mobilePhone"), Some("Phone Number"));
+        assert_eq!(hubspot.unmapped(), ["Mobile Phone Number"]);
+    }
+
+    #[test]
+    fn explicit_mapping_wins_and_must_name_a_column() {
+        let map = ColumnMap::new(
+            &headers(&["Work mail", "Email", "Cell"]),
+            &[("work mail".into(), ImportField::Email)],
+        )
+        .unwrap();
+        assert_eq!(map.column_of("email"), Some("Work mail"));
+        assert_eq!(map.unmapped(), ["Email"]);
+        let err = ColumnMap::new(&headers(&["Email"]), &[("Nope".into(), ImportField::Email)])
+            .unwrap_err();
+        assert_eq!(err.field, "mapping");
+    }
+
+    #[test]
+    fn a_file_without_identity_columns_is_refused() {
+        assert!(ColumnMap::new(&headers(&["Name", "Company"]), &[]).is_err());
+    }
+
+    #[test]
+    fn empty_cells_are_absent() {
+        let map = ColumnMap::new(&headers(&["Email", "Company"]), &[]).unwrap();
+        let row = map.row(&["a@example.com", "  "]);
+        assert_eq!(row.company, Raw::Absent);
+    }
+}
