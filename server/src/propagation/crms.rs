@@ -51,6 +51,16 @@ impl CrmChange {
         self.contact[name].as_str()
     }
 
+    /// Whether `name` is an identity the contact had and no longer has.
+    fn cleared(&self, name: &str) -> bool {
+        let had = match name {
+            "email" => &self.old_emails,
+            "mobilePhone" => &self.old_phones,
+            _ => return false,
+        };
+        !had.is_empty() && self.field(name).is_none()
+    }
+
     /// Identities to look up, in order: old emails, old phones, then the
     /// current ones (the CRM may hold them already).
     fn lookups(&self) -> Vec<(bool, String)> {
@@ -206,8 +216,17 @@ impl CrmSender {
             ("company", "company"),
             ("jobTitle", "jobtitle"),
         ] {
-            if let Some(value) = change.field(ours) {
-                properties.insert(theirs.to_owned(), json!(value));
+            match change.field(ours) {
+                Some(value) => {
+                    properties.insert(theirs.to_owned(), json!(value));
+                }
+                // An identity the contact no longer has is cleared there
+                // too (HubSpot clears a property set to ""), so the CRM
+                // does not keep reaching an address the customer took back.
+                None if change.cleared(ours) => {
+                    properties.insert(theirs.to_owned(), json!(""));
+                }
+                None => {}
             }
         }
         let body = json!({ "properties": properties });
@@ -273,8 +292,15 @@ impl CrmSender {
             ("lastName", "LastName"),
             ("jobTitle", "Title"),
         ] {
-            if let Some(value) = change.field(ours) {
-                fields.insert(theirs.to_owned(), json!(value));
+            match change.field(ours) {
+                Some(value) => {
+                    fields.insert(theirs.to_owned(), json!(value));
+                }
+                // Salesforce clears a field set to null.
+                None if change.cleared(ours) => {
+                    fields.insert(theirs.to_owned(), Value::Null);
+                }
+                None => {}
             }
         }
         let request = match &found {

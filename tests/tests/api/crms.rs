@@ -350,6 +350,33 @@ async fn crms_update_the_matched_record_and_never_duplicate(
     );
     assert!(requests.iter().all(|r| r.2 == "Bearer sf-token"));
 
+    // A removed phone is cleared in the CRMs too.
+    server
+        .data(
+            &admin,
+            UPDATE,
+            json!({ "id": known["id"], "input": { "mobilePhone": null } }),
+        )
+        .await;
+    let cleared = |crm: &Shared, field: &str, value: Value| {
+        crm.records
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, props)| props.get(field) == Some(&value))
+    };
+    wait_until(
+        Duration::from_secs(20),
+        || {
+            cleared(&hubspot, "mobilephone", json!(""))
+                && cleared(&salesforce, "MobilePhone", Value::Null)
+        },
+        |ready| *ready,
+    )
+    .await;
+    assert!(cleared(&hubspot, "mobilephone", json!("")));
+    assert!(cleared(&salesforce, "MobilePhone", Value::Null));
+
     // Deleting a contact is an independent action: CRMs hear nothing.
     let before = (
         hubspot.requests.lock().unwrap().len(),
