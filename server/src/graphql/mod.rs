@@ -8,6 +8,7 @@ pub mod error;
 mod guards;
 pub mod ids;
 mod integration;
+mod loaders;
 mod mutation;
 mod page;
 mod query;
@@ -35,7 +36,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder().data(state).finish()
+    let contacts = loaders::contact_loader(state.store.clone());
+    schema_builder().data(state).data(contacts).finish()
 }
 
 /// The SDL that `schema.graphql` holds.

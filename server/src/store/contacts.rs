@@ -105,6 +105,21 @@ pub async fn find_accessible(
     one(db, condition, lock).await
 }
 
+/// The contacts with these ids, whoever may access them: the caller
+/// filters. One query for many ids, so concurrent reads can share it.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, ContactRecord>, StoreError> {
+    contact::Entity::find()
+        .filter(contact::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| ContactRecord::try_from(model).map(|record| (record.id, record)))
+        .collect()
+}
+
 /// The contact `id` stands for, following a merge to its survivor, if the
 /// caller can access it.
 pub async fn resolve(
