@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
+use super::refusal::{refused, unreachable};
 use crate::store::integrations::Outcome;
 
 const SALESFORCE_API: &str = "/services/data/v60.0";
@@ -80,31 +81,6 @@ impl CrmChange {
             fresh
         });
         lookups
-    }
-}
-
-/// An HTTP answer that is not a success, as an outcome to retry.
-fn refused(response: &reqwest::Response, what: &str) -> Outcome {
-    let status = response.status();
-    let retry_after = (status == reqwest::StatusCode::TOO_MANY_REQUESTS)
-        .then(|| {
-            response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s.min(3600)))
-        })
-        .flatten();
-    Outcome::from_refusal(status.as_u16(), format!("{what}: {status}"), retry_after)
-}
-
-fn unreachable(err: reqwest::Error) -> Outcome {
-    Outcome::Retry {
-        // Without the URL: a Salesforce query carries contact emails.
-        error: err.without_url().to_string(),
-        status_code: None,
-        retry_after: None,
     }
 }
 

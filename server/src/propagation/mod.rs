@@ -8,5 +8,6 @@ pub mod crms;
 pub mod email;
 pub mod notifications;
 pub mod outbox;
+mod refusal;
 pub mod sms;
 pub mod webhooks;

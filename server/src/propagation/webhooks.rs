@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::refusal::refused;
 use crate::store::integrations::Outcome;
 
 /// Hex HMAC-SHA256 of `message` keyed by `secret`.
@@ -88,21 +89,7 @@ impl WebhookSender {
                 status_code: status.as_u16(),
             };
         }
-        let retry_after = (status == reqwest::StatusCode::TOO_MANY_REQUESTS)
-            .then(|| {
-                response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(|secs| Duration::from_secs(secs.min(3600)))
-            })
-            .flatten();
-        Outcome::from_refusal(
-            status.as_u16(),
-            format!("subscriber answered {status}"),
-            retry_after,
-        )
+        refused(&response, "subscriber answered")
     }
 }
 
