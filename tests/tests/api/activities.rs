@@ -555,3 +555,41 @@ async fn an_identity_edit_readdresses_pending_notifications_only(
         "{summary:?}"
     );
 }
+
+#[rstest]
+#[tokio::test]
+async fn a_merge_readdresses_the_absorbed_contacts_reminders(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let admin = server.create_user("ann", "ADMIN", None);
+    let data = server
+        .data(&zap, RECORD, json!({ "input": meeting_input("absorbed@example.com", None, Duration::from_secs(3 * 86_400)) }))
+        .await;
+    let absorbed = data["recordActivity"]["contact"]["id"].clone();
+    let survivor = create(&server, &admin, json!({ "email": "survivor@example.com" })).await;
+    // Editing the meeting's contact into the survivor's email, confirmed:
+    // the survivor keeps its address, and the absorbed contact's pending
+    // reminders follow it there.
+    let merged = server
+        .data(
+            &admin,
+            "mutation($id: ID!) { updateContact(id: $id, input: { email: \"survivor@example.com\" }, confirmMerge: true) { contact { id email } } }",
+            json!({ "id": absorbed }),
+        )
+        .await;
+    assert_eq!(merged["updateContact"]["contact"]["id"], survivor["id"]);
+    let list = server
+        .data(&admin, "{ activities { edges { node { contact { id email } meeting { notifications { status recipient } } } } } }", json!({}))
+        .await;
+    let node = &list["activities"]["edges"][0]["node"];
+    assert_eq!(node["contact"]["id"], survivor["id"]);
+    assert_eq!(node["contact"]["email"], "survivor@example.com");
+    let notifications = node["meeting"]["notifications"].as_array().unwrap();
+    assert!(!notifications.is_empty());
+    for notification in notifications {
+        assert_eq!(notification["status"], "PENDING");
+        assert_eq!(notification["recipient"], "survivor@example.com");
+    }
+}
