@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod entities;
 mod error;
 pub mod history;
+pub mod import;
 pub mod integrations;
 pub mod listing;
 pub mod merge;

@@ -230,3 +230,15 @@ pub async fn teams_by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<
         })
         .collect())
 }
+
+pub async fn user_by_name(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<User>, StoreError> {
+    user::Entity::find()
+        .filter(user::Column::Name.eq(name.trim()))
+        .one(db)
+        .await?
+        .map(to_user)
+        .transpose()
+}

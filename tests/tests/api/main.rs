@@ -7,6 +7,7 @@ mod bad_input;
 mod calendars;
 mod contacts;
 mod crms;
+mod import;
 mod listing;
 mod merge;
 mod outbox_recovery;
