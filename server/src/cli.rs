@@ -17,7 +17,7 @@ use crate::propagation::notifications::DispatcherConfig;
 use crate::propagation::outbox::OutboxConfig;
 use crate::propagation::sms::SmsSender;
 use crate::store::{self, Store, StoreError};
-use crate::{AppState, Settings, graphql, http, propagation};
+use crate::{AppState, Settings, graphql, http, import, propagation};
 
 #[derive(Parser)]
 #[command(
@@ -275,7 +275,9 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             database,
         } => {
             let store = open(&database).await?;
-            let summary = import_file(&store, &file, &as_user, default_region, dry_run).await?;
+            let summary = import::import_file(&store, &file, &as_user, default_region, dry_run)
+                .await
+                .map_err(CliError::Config)?;
             for failed in &summary.failed {
                 let column = failed.column.as_deref().unwrap_or("-");
                 eprintln!("line {}, column {column}: {}", failed.line, failed.reason);
@@ -328,79 +330,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-}
-
-/// Rows per transaction: a crash leaves whole batches, never half a row.
-const IMPORT_BATCH: usize = 500;
-
-async fn import_file(
-    store: &Store,
-    file: &std::path::Path,
-    as_user: &str,
-    region: PhoneRegion,
-    dry_run: bool,
-) -> Result<store::import::Summary, CliError> {
-    use crate::domain::Principal;
-    use crate::domain::import_mapping::ColumnMap;
-    use crate::store::import::{self, FailedRow, Record, Summary};
-
-    let user = store::users::user_by_name(store.db(), as_user)
-        .await?
-        .ok_or_else(|| CliError::Config(format!("no user is named {as_user:?}")))?;
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
-        team_ids: store::users::team_ids_of(store.db(), user.id).await?,
-    };
-    let first_line = {
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(std::fs::File::open(file)?).read_line(&mut line)?;
-        line
-    };
-    // Spreadsheets in comma-decimal locales export with semicolons.
-    let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        // Records end at LF only, so line numbers stay right in CRLF files
-        // (a CR left at a row's end is trimmed with the cell).
-        .terminator(csv::Terminator::Any(b'\n'))
-        .flexible(true)
-        .from_path(file)
-        .map_err(|e| CliError::Config(format!("{}: {e}", file.display())))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| CliError::Config(format!("{}: {e}", file.display())))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let map = ColumnMap::new(&headers, &[]).map_err(|e| CliError::Config(e.to_string()))?;
-    let mut summary = Summary::default();
-    let mut batch = Vec::with_capacity(IMPORT_BATCH);
-    for (index, result) in reader.records().enumerate() {
-        match result {
-            Ok(record) => batch.push(Record {
-                line: record.position().map_or(index as u64 + 2, |p| p.line()),
-                cells: record.iter().map(str::to_owned).collect(),
-            }),
-            Err(err) => summary.failed.push(FailedRow {
-                line: err.position().map_or(index as u64 + 2, |p| p.line()),
-                column: None,
-                reason: format!("unreadable row: {err}"),
-            }),
-        }
-        if batch.len() == IMPORT_BATCH {
-            summary
-                .add(import::apply_batch(store, &principal, &map, region, &batch, dry_run).await?);
-            batch.clear();
-        }
-    }
-    if !batch.is_empty() {
-        summary.add(import::apply_batch(store, &principal, &map, region, &batch, dry_run).await?);
-    }
-    Ok(summary)
 }

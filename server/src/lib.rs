@@ -6,6 +6,7 @@ pub mod cli;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod propagation;
 pub mod store;
 mod token_cache;
