@@ -7,6 +7,7 @@ mod m20261130_000001_identity_and_contacts;
 mod m20261130_000002_merges;
 mod m20261130_000003_activities_meetings_notifications;
 mod m20261130_000004_outbox_and_integrations;
+mod m20261130_000005_import_jobs;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_merges::Migration),
             Box::new(m20261130_000003_activities_meetings_notifications::Migration),
             Box::new(m20261130_000004_outbox_and_integrations::Migration),
+            Box::new(m20261130_000005_import_jobs::Migration),
         ]
     }
 }

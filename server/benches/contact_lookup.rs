@@ -150,7 +150,7 @@ fn main() {
 
         lookups(&store, count).await;
 
-        let state = AppState { store, settings: Arc::new(Settings::default()) };
+        let state = AppState::new(store, Settings::default());
         let contacts_addr = serve(http::app(state)).await;
         let hello_schema = Schema::new(Hello, EmptyMutation, EmptySubscription);
         let hello_addr = serve(Router::new().route_service("/graphql", GraphQL::new(hello_schema))).await;

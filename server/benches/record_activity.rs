@@ -26,10 +26,7 @@ async fn measure(name: &str, url: &str, seconds: u64, connections: usize) {
     let (_, token) = users::create_user(&store, "bench-integration", Role::Integration, None)
         .await
         .expect("integration user");
-    let state = AppState {
-        store,
-        settings: Arc::new(Settings::default()),
-    };
+    let state = AppState::new(store, Settings::default());
     let address = serve(http::app(state)).await;
     let endpoint = format!("http://{address}/graphql");
 

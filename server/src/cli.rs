@@ -4,14 +4,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
+use std::io::Write;
+
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+use crate::domain::import_mapping::ImportField;
 use crate::domain::{PhoneRegion, Role};
+use crate::import::jobs::JobsConfig;
 use crate::propagation::email::EmailSender;
 use crate::propagation::notifications::DispatcherConfig;
 use crate::propagation::outbox::OutboxConfig;
@@ -63,10 +67,18 @@ struct DeliveryArgs {
     /// it over (after a crash, say).
     #[arg(long, env = "CONTACTS_DELIVERY_LEASE_SECS", default_value_t = 120)]
     delivery_lease_secs: u64,
+    /// How long an import job is this process's without a committed batch
+    /// before another process may take it over from its last checkpoint.
+    #[arg(long, env = "CONTACTS_IMPORT_LEASE_SECS", default_value_t = 60)]
+    import_lease_secs: u64,
 }
 
 #[derive(Clone)]
 struct Offsets(Vec<Duration>);
+
+fn parse_mapping(text: &str) -> Result<(String, Option<ImportField>), String> {
+    crate::domain::import_mapping::parse_mapping(text)
+}
 
 fn parse_offsets(text: &str) -> Result<Offsets, String> {
     crate::domain::activity::parse_offsets(text).map(Offsets)
@@ -111,6 +123,10 @@ enum Command {
         /// Report what would happen and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// COLUMN=FIELD over the header aliases (FIELD as in ContactInput:
+        /// email, mobilePhone, firstName, ...); COLUMN= ignores a column.
+        #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = parse_mapping)]
+        mapping: Vec<(String, Option<ImportField>)>,
         #[arg(long, env = "CONTACTS_DEFAULT_REGION", default_value = "US")]
         default_region: PhoneRegion,
         #[command(flatten)]
@@ -229,14 +245,22 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 },
             )
             .map_err(CliError::Config)?;
-            let state = AppState {
+            let state = AppState::new(
                 store,
-                settings: Arc::new(Settings {
+                Settings {
                     default_region,
                     reminder_offsets: delivery.reminder_offsets.0,
                     ..Settings::default()
-                }),
-            };
+                },
+            );
+            import::jobs::spawn(
+                state.store.clone(),
+                state.jobs.clone(),
+                JobsConfig {
+                    idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
+                    lease: Duration::from_secs(delivery.import_lease_secs.max(1)),
+                },
+            );
             serve(state, listen).await
         }
         Command::Migrate { database } => {
@@ -271,23 +295,25 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             file,
             as_user,
             dry_run,
+            mapping,
             default_region,
             database,
         } => {
             let store = open(&database).await?;
-            let summary = import::import_file(&store, &file, &as_user, default_region, dry_run)
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let mut progress = ImportProgress::new(size);
+            let options = import::ImportOptions {
+                dry_run,
+                region: default_region,
+                mapping,
+            };
+            let totals = import::import_file(&store, &file, &as_user, options, &mut progress)
                 .await
                 .map_err(CliError::Config)?;
-            for failed in &summary.failed {
-                let column = failed.column.as_deref().unwrap_or("-");
-                eprintln!("line {}, column {column}: {}", failed.line, failed.reason);
-            }
+            progress.bar.finish_and_clear();
             println!(
                 "created {}, updated {}, unchanged {}, failed {}",
-                summary.created,
-                summary.updated,
-                summary.unchanged,
-                summary.failed.len()
+                totals.created, totals.updated, totals.unchanged, totals.failed
             );
             Ok(())
         }
@@ -295,6 +321,57 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             print!("{}", graphql::sdl());
             Ok(())
         }
+    }
+}
+
+/// A progress bar over the file's bytes on a terminal (hidden otherwise);
+/// failed rows and ignored columns go to stderr as they are found.
+struct ImportProgress {
+    bar: ProgressBar,
+}
+
+impl ImportProgress {
+    fn new(size: u64) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        Self { bar }
+    }
+
+    fn report(&self, lines: &[String]) {
+        if lines.is_empty() {
+            return;
+        }
+        self.bar.suspend(|| {
+            let mut stderr = std::io::stderr().lock();
+            for line in lines {
+                let _ = writeln!(stderr, "{line}");
+            }
+        });
+    }
+}
+
+impl import::Observer for ImportProgress {
+    fn opened(&mut self, _layout: &import::Layout, unmapped: &[String]) {
+        if !unmapped.is_empty() {
+            self.report(&[format!("ignored columns: {}", unmapped.join(", "))]);
+        }
+    }
+
+    fn batch_applied(&mut self, summary: &crate::store::import::Summary, bytes_done: u64) {
+        let lines: Vec<String> = summary
+            .failed
+            .iter()
+            .map(|failed| {
+                let column = failed.column.as_deref().unwrap_or("-");
+                format!("line {}, column {column}: {}", failed.line, failed.reason)
+            })
+            .collect();
+        self.report(&lines);
+        self.bar.set_position(bytes_done);
     }
 }
 

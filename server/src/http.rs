@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::ParseRequestError;
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::Router;
@@ -217,10 +218,15 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
             return request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media);
         }
     };
-    let Some(bytes) = read_limited(body, limits.max_body_bytes).await else {
-        return body_too_large(limits.max_body_bytes, media);
+    let parsed = if is_multipart(&headers) {
+        parse_multipart(&headers, body, limits.max_upload_bytes).await
+    } else {
+        let Some(bytes) = read_limited(body, limits.max_body_bytes).await else {
+            return body_too_large(limits.max_body_bytes, media);
+        };
+        parse_body(&headers, &bytes)
     };
-    let batch = match parse_body(&headers, &bytes) {
+    let batch = match parsed {
         Ok(batch) => batch,
         Err((status, message)) => return request_error(status, "BAD_REQUEST", &message, media),
     };
@@ -266,6 +272,46 @@ fn body_too_large(max: usize, media: MediaType) -> Response {
         &format!("the request body exceeds {max} bytes"),
         media,
     )
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// A GraphQL multipart request (file uploads): streamed, its one file kept
+/// in a temporary file, never whole in memory.
+async fn parse_multipart(
+    headers: &HeaderMap,
+    body: Body,
+    max_file: usize,
+) -> Result<BatchRequest, (StatusCode, String)> {
+    use futures_util::TryStreamExt;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let options = MultipartOptions::default()
+        .max_file_size(max_file)
+        .max_num_files(1);
+    async_graphql::http::receive_batch_body(content_type, stream.into_async_read(), options)
+        .await
+        .map_err(|err| match err {
+            ParseRequestError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the uploaded file exceeds {max_file} bytes"),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                format!("the multipart request cannot be read: {other}"),
+            ),
+        })
 }
 
 fn parse_body(headers: &HeaderMap, bytes: &Bytes) -> Result<BatchRequest, (StatusCode, String)> {

@@ -22,6 +22,18 @@ use store::Store;
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Wakes this process's import worker when a job is queued.
+    pub jobs: import::jobs::JobQueue,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        Self {
+            store,
+            settings: Arc::new(settings),
+            jobs: import::jobs::JobQueue::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +41,8 @@ pub struct Settings {
     /// The region of phone numbers written without a country code.
     pub default_region: PhoneRegion,
     pub max_body_bytes: usize,
+    /// The largest CSV file `importContacts` takes.
+    pub max_upload_bytes: usize,
     pub max_batch_size: usize,
     /// How long a resolved bearer token is trusted without a lookup.
     pub token_cache_ttl: Duration,
@@ -41,6 +55,7 @@ impl Default for Settings {
         Self {
             default_region: PhoneRegion::default(),
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],

@@ -16,10 +16,11 @@ pub enum Kind {
     Notification,
     Integration,
     Delivery,
+    ImportJob,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Contact,
         Kind::User,
         Kind::Team,
@@ -29,6 +30,7 @@ impl Kind {
         Kind::Notification,
         Kind::Integration,
         Kind::Delivery,
+        Kind::ImportJob,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Notification => "Notification",
             Kind::Integration => "Integration",
             Kind::Delivery => "Delivery",
+            Kind::ImportJob => "ImportJob",
         }
     }
 }

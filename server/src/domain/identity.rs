@@ -71,6 +71,13 @@ impl PhoneRegion {
     }
 }
 
+impl fmt::Display for PhoneRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // country::Id's Debug form is its ISO code ("US").
+        write!(f, "{:?}", self.0)
+    }
+}
+
 impl Default for PhoneRegion {
     fn default() -> Self {
         Self(country::Id::US)

@@ -5,8 +5,18 @@
 //! An explicit mapping overrides the aliases. Columns that map to nothing
 //! are reported, never fatal.
 
-use super::contact::{Raw, RawContactInput};
+use super::contact::{ContactFields, ContactPatch, Raw, RawContactInput};
+use super::identity::PhoneRegion;
 use super::validation::ValidationError;
+
+/// A row that cannot be imported, for the error report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRow {
+    pub line: u64,
+    /// The header of the offending column, when one is to blame.
+    pub column: Option<String>,
+    pub reason: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportField {
@@ -85,6 +95,28 @@ impl ImportField {
     }
 }
 
+/// One explicit mapping as written on the command line: `Header=field`
+/// (a `ContactInput` field name), or `Header=` to ignore the column.
+pub fn parse_mapping(text: &str) -> Result<(String, Option<ImportField>), String> {
+    let (header, field) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?} is not COLUMN=FIELD"))?;
+    let field = field.trim();
+    if field.is_empty() {
+        return Ok((header.to_owned(), None));
+    }
+    let known = || {
+        ImportField::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    ImportField::from_name(field)
+        .map(|f| (header.to_owned(), Some(f)))
+        .ok_or_else(|| format!("{field:?} is not a contact field; use one of {}", known()))
+}
+
 /// "E-mail 1 - Value" → "email1value".
 pub fn fold(header: &str) -> String {
     header
@@ -103,12 +135,12 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
-    /// Maps `headers`; `explicit` pairs (header as written, field) win over
-    /// aliases. A field fed by two columns takes the first; the other is
-    /// reported with the unknown ones.
+    /// Maps `headers`; `explicit` pairs (header as written, field or `None`
+    /// to ignore the column) win over aliases. A field fed by two columns
+    /// takes the first; the other is reported with the unknown ones.
     pub fn new(
         headers: &[String],
-        explicit: &[(String, ImportField)],
+        explicit: &[(String, Option<ImportField>)],
     ) -> Result<Self, ValidationError> {
         for (header, _) in explicit {
             if !headers.iter().any(|h| fold(h) == fold(header)) {
@@ -121,16 +153,13 @@ impl ColumnMap {
         let mut fields: Vec<Option<ImportField>> = Vec::with_capacity(headers.len());
         for header in headers {
             let folded = fold(header);
-            let chosen = explicit
-                .iter()
-                .find(|(h, _)| fold(h) == folded)
-                .map(|(_, f)| *f)
-                .or_else(|| {
-                    ImportField::ALL
-                        .into_iter()
-                        .filter(|f| !explicit.iter().any(|(_, e)| e == f))
-                        .find(|f| f.aliases().contains(&folded.as_str()))
-                });
+            let chosen = match explicit.iter().find(|(h, _)| fold(h) == folded) {
+                Some((_, field)) => *field,
+                None => ImportField::ALL
+                    .into_iter()
+                    .filter(|f| !explicit.iter().any(|(_, e)| *e == Some(*f)))
+                    .find(|f| f.aliases().contains(&folded.as_str())),
+            };
             let taken = chosen.is_some_and(|f| fields.contains(&Some(f)));
             fields.push(if taken { None } else { chosen });
         }
@@ -165,6 +194,26 @@ impl ColumnMap {
             .zip(&self.fields)
             .find(|(_, f)| f.is_some_and(|f| f.name() == field))
             .map(|(h, _)| h.as_str())
+    }
+
+    /// One row normalised into the fields it brings, or why it cannot be
+    /// imported, naming the column at fault.
+    pub fn prepare(
+        &self,
+        line: u64,
+        record: &[&str],
+        region: PhoneRegion,
+    ) -> Result<ContactFields, FailedRow> {
+        let fail = |column: Option<&str>, reason: String| FailedRow {
+            line,
+            column: column.map(str::to_owned),
+            reason,
+        };
+        let patch = ContactPatch::parse(&self.row(record), region)
+            .map_err(|err| fail(self.column_of(err.field), err.message))?;
+        ContactFields::default()
+            .patched(&patch)
+            .map_err(|_| fail(None, "the row has no email and no mobile phone".to_owned()))
     }
 
     /// One row as contact input. An empty cell is absent: an import never
@@ -269,16 +318,30 @@ mod tests {
     }
 
     #[test]
+    fn explicit_mapping_can_ignore_a_column_an_alias_would_take() {
+        let map = ColumnMap::new(
+            &headers(&["Email", "Phone", "Mobile"]),
+            &[("Phone".into(), None)],
+        )
+        .unwrap();
+        assert_eq!(map.column_of("mobilePhone"), Some("Mobile"));
+        assert_eq!(map.unmapped(), ["Phone"]);
+    }
+
+    #[test]
     fn explicit_mapping_wins_and_must_name_a_column() {
         let map = ColumnMap::new(
             &headers(&["Work mail", "Email", "Cell"]),
-            &[("work mail".into(), ImportField::Email)],
+            &[("work mail".into(), Some(ImportField::Email))],
         )
         .unwrap();
         assert_eq!(map.column_of("email"), Some("Work mail"));
         assert_eq!(map.unmapped(), ["Email"]);
-        let err = ColumnMap::new(&headers(&["Email"]), &[("Nope".into(), ImportField::Email)])
-            .unwrap_err();
+        let err = ColumnMap::new(
+            &headers(&["Email"]),
+            &[("Nope".into(), Some(ImportField::Email))],
+        )
+        .unwrap_err();
         assert_eq!(err.field, "mapping");
     }
 

@@ -97,6 +97,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { expected } => ApiError::Conflict(format!(
                 "the contact changed since version {expected}; reload it and try again"
             )),
+            StoreError::ClaimLost => {
+                tracing::error!("an import job was claimed away mid-request");
+                ApiError::Internal
+            }
             StoreError::Db(err) => {
                 tracing::error!(error = %err, "database error");
                 ApiError::Internal

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod error;
 mod guards;
 pub mod ids;
+mod import;
 mod integration;
 mod loaders;
 mod mutation;

@@ -1,9 +1,10 @@
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject, Upload};
 
 use super::activity::{Activity, ActivityInput, CalendarProvider, RecordActivityPayload};
 use super::contact::{Contact, ContactInput, MergePreview};
 use super::error::ApiError;
 use super::ids::{self, Kind};
+use super::import::{self, ColumnMappingInput, ImportJob};
 use super::integration::{
     ConnectWebhookPayload, Crm, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
@@ -279,6 +280,20 @@ impl Mutation {
     /// Deletes a contact permanently; its email and phone are free again.
     /// Its activities and meetings stay (their contact becomes null), and
     /// reminders already planned still go out to the address they carry.
+    /// Imports a CSV file (GraphQL multipart request) in the background:
+    /// per row, find by email or mobile phone, then create, update (the
+    /// row's non-empty values win) or leave unchanged. Poll the returned
+    /// job with `importJob`. `mapping` overrides the header aliases.
+    async fn import_contacts(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+        #[graphql(default = false)] dry_run: bool,
+        #[graphql(default)] mapping: Vec<ColumnMappingInput>,
+    ) -> Result<ImportJob> {
+        import::import_contacts(ctx, file, dry_run, mapping).await
+    }
+
     async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;

@@ -7,12 +7,13 @@ use super::contact::{
 };
 use super::error::ApiError;
 use super::ids::{self, Kind};
+use super::import::{self, ImportJob};
 use super::integration::Integration;
 use super::loaders::ContactLoader;
 use super::page::{PageInfo, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
-use crate::store::{contacts, listing, users};
+use crate::store::{contacts, import_jobs, listing, users};
 use async_graphql::dataloader::DataLoader;
 
 #[derive(Interface)]
@@ -21,6 +22,7 @@ pub enum Node {
     Contact(Contact),
     User(User),
     Team(Team),
+    ImportJob(ImportJob),
 }
 
 pub struct Query;
@@ -62,8 +64,17 @@ impl Query {
                     .map_err(ApiError::from)?
                     .map(|t| Node::Team(Team(t)))
             }
+            Kind::ImportJob => import_jobs::find(db, caller, number)
+                .await
+                .map_err(ApiError::from)?
+                .map(|job| Node::ImportJob(ImportJob(job))),
             _ => None,
         })
+    }
+
+    /// An import job the caller started (any, for admins); null otherwise.
+    async fn import_job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ImportJob>> {
+        import::import_job(ctx, id).await
     }
 
     /// A contact the caller can access; null otherwise. The id of a contact

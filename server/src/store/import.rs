@@ -1,21 +1,35 @@
-//! Importing contacts row by row with the activity rule: find by email or
-//! mobile phone, create, or bring the row's non-empty values to the contact
-//! (empty never clears), in file order, a batch per transaction. A row that
-//! cannot be applied fails alone, with its line, column and reason.
+//! Importing contacts with the activity rule, a batch of rows per
+//! transaction: find by email or mobile phone, create, or bring the row's
+//! non-empty values to the contact (empty never clears), in file order. A
+//! row that cannot be applied fails alone, with its line, column and reason.
+//!
+//! The work is set-based so a million rows take seconds: a batch looks up
+//! every identity it names in a few `IN` queries, decides row by row in
+//! memory, and writes its new contacts and their history in multi-row
+//! inserts. Updates of existing contacts go through `merge::apply_to_survivor`
+//! one by one, so they carry history, notifications and outbox events
+//! exactly as an edit does.
 
-use super::contacts::{self, Lock};
-use super::{Store, StoreError, merge, save};
-use crate::domain::import_mapping::ColumnMap;
-use crate::domain::{
-    ContactFields, ContactPatch, PhoneRegion, Principal, Role, Source, merge_plan,
-};
+use std::collections::{HashMap, HashSet};
 
-/// A row that failed, for the error report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedRow {
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+
+use super::contacts::{ContactRecord, Lock};
+use super::entities::contact;
+use super::error::is_retryable;
+use super::history::{self, ChangeAction, Entry};
+use super::import_jobs::{self, Checkpoint};
+use super::outbox::{self, EventType};
+use super::save::assignment_changes;
+use super::{Store, StoreError, merge, now_micros};
+use crate::domain::import_mapping::FailedRow;
+use crate::domain::{ContactFields, Principal, Role, Source, merge_plan};
+
+/// One record of the file, read and normalised (or refused).
+#[derive(Debug, Clone)]
+pub struct PreparedRow {
     pub line: u64,
-    pub column: Option<String>,
-    pub reason: String,
+    pub row: Result<ContactFields, FailedRow>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,121 +49,390 @@ impl Summary {
     }
 }
 
-/// One CSV record with the line it starts on.
-pub struct Record {
-    pub line: u64,
-    pub cells: Vec<String>,
+const CANNOT_SAVE: &str = "Cannot save contact: its email or mobile phone belongs to a contact \
+                           you do not have permission to access; ask your administrator";
+const TWO_HOLDERS: &str = "the email and the mobile phone belong to two different contacts";
+
+/// Identities per `IN` list, well under every backend's limit on bound values.
+const LOOKUP_CHUNK: usize = 500;
+/// 14 bound values a row; SQLite takes up to 32,766 in one statement.
+const INSERT_CHUNK: usize = 1000;
+/// A unique index may refuse a batch when a concurrent writer took one of
+/// its identities after the lookup; the retry then sees it.
+const ATTEMPTS: usize = 2;
+
+/// A contact the import has seen: loaded from the database, or created by
+/// an earlier row (`id` 0 until it is inserted).
+struct Working {
+    record: ContactRecord,
+    is_new: bool,
 }
 
-enum Prepared {
-    Row(ContactFields),
-    Failed(FailedRow),
+/// What an import knows of the contacts its rows touch, by identity.
+#[derive(Default)]
+struct Known {
+    contacts: Vec<Working>,
+    by_id: HashMap<i64, usize>,
+    by_email: HashMap<String, usize>,
+    by_phone: HashMap<String, usize>,
 }
 
-fn prepare(map: &ColumnMap, region: PhoneRegion, record: &Record) -> Prepared {
-    let cells: Vec<&str> = record.cells.iter().map(String::as_str).collect();
-    let fail = |column: Option<&str>, reason: String| {
-        Prepared::Failed(FailedRow {
-            line: record.line,
-            column: column.map(str::to_owned),
-            reason,
-        })
-    };
-    let patch = match ContactPatch::parse(&map.row(&cells), region) {
-        Ok(patch) => patch,
-        Err(err) => return fail(map.column_of(err.field), err.message),
-    };
-    match ContactFields::default().patched(&patch) {
-        Ok(fields) => Prepared::Row(fields),
-        Err(_) => fail(None, "the row has no email and no mobile phone".to_owned()),
+impl Known {
+    fn add(&mut self, working: Working) -> usize {
+        let index = self.contacts.len();
+        if !working.is_new {
+            self.by_id.insert(working.record.id, index);
+        }
+        self.index(index, &working.record.fields);
+        self.contacts.push(working);
+        index
+    }
+
+    fn index(&mut self, index: usize, fields: &ContactFields) {
+        if let Some(email) = &fields.email {
+            self.by_email.insert(email.as_str().to_owned(), index);
+        }
+        if let Some(phone) = &fields.mobile_phone {
+            self.by_phone.insert(phone.as_str().to_owned(), index);
+        }
+    }
+
+    /// Moves contact `index` to `record`, re-indexing its identities.
+    fn replace(&mut self, index: usize, record: ContactRecord) {
+        let before = &self.contacts[index].record.fields;
+        if let Some(email) = &before.email
+            && record.fields.email.as_ref() != Some(email)
+        {
+            self.by_email.remove(email.as_str());
+        }
+        if let Some(phone) = &before.mobile_phone
+            && record.fields.mobile_phone.as_ref() != Some(phone)
+        {
+            self.by_phone.remove(phone.as_str());
+        }
+        self.index(index, &record.fields);
+        self.contacts[index].record = record;
+    }
+
+    /// The one contact holding the row's identities; `Err` when the email
+    /// and the phone belong to two.
+    fn holder(&self, fields: &ContactFields) -> Result<Option<usize>, ()> {
+        let by_email = fields
+            .email
+            .as_ref()
+            .and_then(|e| self.by_email.get(e.as_str()).copied());
+        let by_phone = fields
+            .mobile_phone
+            .as_ref()
+            .and_then(|p| self.by_phone.get(p.as_str()).copied());
+        match (by_email, by_phone) {
+            (Some(e), Some(p)) if e != p => Err(()),
+            (Some(e), _) => Ok(Some(e)),
+            (None, p) => Ok(p),
+        }
     }
 }
 
-/// Applies `records` in one transaction; with `dry_run` it is rolled back,
-/// so the summary says what would happen.
-pub async fn apply_batch(
-    store: &Store,
-    principal: &Principal,
-    map: &ColumnMap,
-    region: PhoneRegion,
-    records: &[Record],
+/// One import run: who imports, and what it has seen so far.
+pub struct Importer {
+    principal: Principal,
+    owner: Option<i64>,
+    /// The header of the file's phone column, named when a row's email and
+    /// phone belong to two contacts.
+    phone_column: Option<String>,
     dry_run: bool,
-) -> Result<Summary, StoreError> {
-    if !principal.may_write_contacts() {
-        return Err(StoreError::forbidden("this role cannot import contacts"));
+    /// A real import forgets this after each committed batch, keeping
+    /// memory bounded; a dry run keeps it, so later batches see what
+    /// earlier ones would have done.
+    known: Known,
+}
+
+impl Importer {
+    pub fn new(principal: Principal, dry_run: bool) -> Result<Self, StoreError> {
+        if !principal.may_write_contacts() {
+            return Err(StoreError::forbidden("this role cannot import contacts"));
+        }
+        let owner = match principal.role {
+            Role::Integration => None,
+            _ => Some(principal.user_id),
+        };
+        Ok(Self {
+            principal,
+            owner,
+            phone_column: None,
+            dry_run,
+            known: Known::default(),
+        })
     }
-    let owner = match principal.role {
-        Role::Integration => None,
-        _ => Some(principal.user_id),
-    };
-    let mut summary = Summary::default();
-    let txn = store.begin_write().await?;
-    for record in records {
-        let fields = match prepare(map, region, record) {
-            Prepared::Row(fields) => fields,
-            Prepared::Failed(failed) => {
-                summary.failed.push(failed);
-                continue;
+
+    /// Names the file's phone column for the report, once it is known.
+    pub fn set_phone_column(&mut self, column: Option<String>) {
+        self.phone_column = column;
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// Applies `rows` in one transaction, with the job's checkpoint (if
+    /// any) in the same transaction; a dry run only reads.
+    pub async fn apply_batch(
+        &mut self,
+        store: &Store,
+        rows: &[PreparedRow],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Summary, StoreError> {
+        if self.dry_run {
+            self.load(store.db(), rows, Lock::None).await?;
+            let mut summary = Summary::default();
+            for row in rows {
+                self.apply_row(store.db(), row, &mut summary, false).await?;
             }
-        };
-        let by_email = match &fields.email {
-            Some(email) => contacts::find_by_email(&*txn, email, Lock::ForUpdate).await?,
-            None => None,
-        };
-        let by_phone = match &fields.mobile_phone {
-            Some(phone) => contacts::find_by_phone(&*txn, phone, Lock::ForUpdate).await?,
-            None => None,
-        };
-        let holder = match (by_email, by_phone) {
-            (Some(e), Some(p)) if e.id != p.id => {
-                summary.failed.push(FailedRow {
-                    line: record.line,
-                    column: map.column_of("mobilePhone").map(str::to_owned),
-                    reason: "the email and the mobile phone belong to two different contacts"
-                        .to_owned(),
-                });
-                continue;
-            }
-            (Some(e), _) => Some(e),
-            (None, p) => p,
-        };
-        match holder {
-            Some(current) if !principal.can_access(current.owner_id, current.team_id) => {
-                summary.failed.push(FailedRow {
-                    line: record.line,
-                    column: None,
-                    reason:
-                        "Cannot save contact: its email or mobile phone belongs to a contact you \
-                             do not have permission to access; ask your administrator"
-                            .to_owned(),
-                });
-            }
-            Some(current) => {
-                let plan = merge_plan::plan(&current.fields, &fields);
-                if plan.result == current.fields {
-                    summary.unchanged += 1;
-                } else {
-                    merge::apply_to_survivor(
-                        &*txn,
-                        principal,
-                        &current,
-                        &plan,
-                        Source::Import,
-                        None,
-                    )
-                    .await?;
-                    summary.updated += 1;
+            return Ok(summary);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.known = Known::default();
+            match self.write_batch(store, rows, checkpoint).await {
+                Err(StoreError::Db(err)) if attempt < ATTEMPTS && is_retryable(&err) => continue,
+                outcome => {
+                    self.known = Known::default();
+                    return outcome;
                 }
-            }
-            None => {
-                save::insert_contact(&*txn, principal, &fields, Source::Import, (owner, None))
-                    .await?;
-                summary.created += 1;
             }
         }
     }
-    if !dry_run {
+
+    async fn write_batch(
+        &mut self,
+        store: &Store,
+        rows: &[PreparedRow],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Summary, StoreError> {
+        let txn = store.begin_write().await?;
+        self.load(&*txn, rows, Lock::ForUpdate).await?;
+        let mut summary = Summary::default();
+        for row in rows {
+            self.apply_row(&*txn, row, &mut summary, true).await?;
+        }
+        self.insert_created(&*txn).await?;
+        if let Some(checkpoint) = checkpoint {
+            import_jobs::save_progress(&*txn, checkpoint, &summary).await?;
+        }
         txn.commit().await?;
+        Ok(summary)
     }
-    Ok(summary)
+
+    /// Loads (and on PostgreSQL locks) the contacts holding any identity
+    /// the rows name that this import does not know yet.
+    async fn load(
+        &mut self,
+        db: &impl ConnectionTrait,
+        rows: &[PreparedRow],
+        lock: Lock,
+    ) -> Result<(), StoreError> {
+        let mut emails = HashSet::new();
+        let mut phones = HashSet::new();
+        for fields in rows.iter().filter_map(|r| r.row.as_ref().ok()) {
+            if let Some(email) = &fields.email
+                && !self.known.by_email.contains_key(email.as_str())
+            {
+                emails.insert(email.as_str());
+            }
+            if let Some(phone) = &fields.mobile_phone
+                && !self.known.by_phone.contains_key(phone.as_str())
+            {
+                phones.insert(phone.as_str());
+            }
+        }
+        let emails: Vec<&str> = emails.into_iter().collect();
+        let phones: Vec<&str> = phones.into_iter().collect();
+        let lookups = emails
+            .chunks(LOOKUP_CHUNK)
+            .map(|chunk| (contact::Column::Email, chunk))
+            .chain(
+                phones
+                    .chunks(LOOKUP_CHUNK)
+                    .map(|chunk| (contact::Column::MobilePhone, chunk)),
+            );
+        for (column, values) in lookups {
+            let mut query = contact::Entity::find().filter(column.is_in(values.iter().copied()));
+            if lock == Lock::ForUpdate {
+                query = query.lock_exclusive();
+            }
+            for model in query.all(db).await? {
+                if self.known.by_id.contains_key(&model.id) {
+                    continue;
+                }
+                let record = ContactRecord::try_from(model)?;
+                self.known.add(Working {
+                    record,
+                    is_new: false,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_row(
+        &mut self,
+        db: &impl ConnectionTrait,
+        row: &PreparedRow,
+        summary: &mut Summary,
+        write: bool,
+    ) -> Result<(), StoreError> {
+        let fields = match &row.row {
+            Ok(fields) => fields,
+            Err(failed) => {
+                summary.failed.push(failed.clone());
+                return Ok(());
+            }
+        };
+        let fail = |column: Option<String>, reason: &str| FailedRow {
+            line: row.line,
+            column,
+            reason: reason.to_owned(),
+        };
+        let holder = match self.known.holder(fields) {
+            Ok(holder) => holder,
+            Err(()) => {
+                summary
+                    .failed
+                    .push(fail(self.phone_column.clone(), TWO_HOLDERS));
+                return Ok(());
+            }
+        };
+        let Some(index) = holder else {
+            let now = now_micros();
+            self.known.add(Working {
+                record: ContactRecord {
+                    id: 0,
+                    fields: fields.clone(),
+                    source: Source::Import,
+                    owner_id: self.owner,
+                    team_id: None,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+                is_new: true,
+            });
+            summary.created += 1;
+            return Ok(());
+        };
+        let working = &self.known.contacts[index];
+        let current = &working.record;
+        if !self.principal.can_access(current.owner_id, current.team_id) {
+            summary.failed.push(fail(None, CANNOT_SAVE));
+            return Ok(());
+        }
+        let plan = merge_plan::plan(&current.fields, fields);
+        if plan.result == current.fields {
+            summary.unchanged += 1;
+            return Ok(());
+        }
+        let saved = if write && !working.is_new {
+            merge::apply_to_survivor(db, &self.principal, current, &plan, Source::Import, None)
+                .await?
+        } else {
+            // Not in the database yet (or a dry run): the change is kept
+            // here and written with the rest.
+            ContactRecord {
+                fields: plan.result,
+                ..current.clone()
+            }
+        };
+        self.known.replace(index, saved);
+        summary.updated += 1;
+        Ok(())
+    }
+
+    /// Inserts the contacts this batch created, then their history (and
+    /// outbox events, when an integration listens).
+    async fn insert_created(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
+        let new: Vec<usize> = (0..self.known.contacts.len())
+            .filter(|&i| self.known.contacts[i].is_new)
+            .collect();
+        for chunk in new.chunks(INSERT_CHUNK) {
+            let models = chunk.iter().map(|&i| {
+                let record = &self.known.contacts[i].record;
+                let fields = &record.fields;
+                contact::ActiveModel {
+                    first_name: Set(fields.first_name.clone()),
+                    last_name: Set(fields.last_name.clone()),
+                    email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
+                    mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
+                    company: Set(fields.company.clone()),
+                    job_title: Set(fields.job_title.clone()),
+                    timezone: Set(fields.timezone.clone()),
+                    source: Set(Source::Import.as_str().to_owned()),
+                    owner_id: Set(record.owner_id),
+                    team_id: Set(record.team_id),
+                    sort_name: Set(fields.sort_name()),
+                    version: Set(1),
+                    created_at: Set(record.created_at),
+                    updated_at: Set(record.updated_at),
+                    ..Default::default()
+                }
+            });
+            let inserted = contact::Entity::insert_many(models)
+                .exec_with_returning(db)
+                .await?;
+            // Rows come back with their ids; each new contact is found
+            // again by an identity, which is unique among them.
+            for model in inserted {
+                let index = model
+                    .email
+                    .as_deref()
+                    .and_then(|e| self.known.by_email.get(e))
+                    .or_else(|| {
+                        model
+                            .mobile_phone
+                            .as_deref()
+                            .and_then(|p| self.known.by_phone.get(p))
+                    })
+                    .copied();
+                if let Some(index) = index {
+                    self.known.contacts[index].record.id = model.id;
+                }
+            }
+        }
+        let created: Vec<&ContactRecord> = new
+            .iter()
+            .map(|&i| &self.known.contacts[i].record)
+            .collect();
+        if created.iter().any(|r| r.id == 0) {
+            return Err(StoreError::Db(sea_orm::DbErr::Custom(
+                "an imported contact came back without its id".to_owned(),
+            )));
+        }
+        let changes: Vec<_> = created
+            .iter()
+            .map(|record| {
+                let mut changes = record.fields.changes_since(&ContactFields::default());
+                changes.extend(assignment_changes((None, None), (record.owner_id, None)));
+                changes
+            })
+            .collect();
+        let entries: Vec<Entry<'_>> = created
+            .iter()
+            .zip(&changes)
+            .map(|(record, changes)| Entry {
+                contact_id: record.id,
+                actor_user_id: Some(self.principal.user_id),
+                action: ChangeAction::Created,
+                source: Source::Import,
+                changes,
+                merged_contact_id: None,
+            })
+            .collect();
+        history::record_many(db, &entries).await?;
+        if outbox::any_integration(db).await? {
+            for (record, changes) in created.iter().zip(&changes) {
+                outbox::enqueue(db, EventType::Created, record, changes, None).await?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -9,6 +9,7 @@ pub mod entities;
 mod error;
 pub mod history;
 pub mod import;
+pub mod import_jobs;
 pub mod integrations;
 pub mod listing;
 pub mod merge;

@@ -83,6 +83,16 @@ pub async fn enqueue(
     insert_event(db, event.as_str(), contact.id, &payload, &subscribers).await
 }
 
+/// Whether any integration is connected; with none, no event is written,
+/// so bulk writers may skip asking per row.
+pub async fn any_integration(db: &impl ConnectionTrait) -> Result<bool, StoreError> {
+    Ok(integration::Entity::find()
+        .filter(integration::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 async fn active_integrations(
     db: &impl ConnectionTrait,
 ) -> Result<Vec<integration::Model>, StoreError> {

@@ -1,0 +1,293 @@
+//! CSV import over GraphQL: `importContacts` takes an upload (the GraphQL
+//! multipart request spec), queues an `ImportJob` and returns it at once;
+//! the job runs in the background and clients poll `importJob`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Upload};
+use chrono::{DateTime, Utc};
+
+use super::contact::timestamp;
+use super::error::ApiError;
+use super::ids::{self, Kind};
+use super::{principal, state};
+use crate::domain::import_mapping::{self, ColumnMap, FailedRow};
+use crate::import::Layout;
+use crate::store::import_jobs::{self, JobStatus, NewJob};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ImportJobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl From<JobStatus> for ImportJobStatus {
+    fn from(status: JobStatus) -> Self {
+        match status {
+            JobStatus::Queued => ImportJobStatus::Queued,
+            JobStatus::Running => ImportJobStatus::Running,
+            JobStatus::Succeeded => ImportJobStatus::Succeeded,
+            JobStatus::Failed => ImportJobStatus::Failed,
+        }
+    }
+}
+
+/// The contact fields a column can feed.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ImportField {
+    FirstName,
+    LastName,
+    Email,
+    MobilePhone,
+    Company,
+    JobTitle,
+    Timezone,
+}
+
+impl From<ImportField> for import_mapping::ImportField {
+    fn from(field: ImportField) -> Self {
+        use import_mapping::ImportField as F;
+        match field {
+            ImportField::FirstName => F::FirstName,
+            ImportField::LastName => F::LastName,
+            ImportField::Email => F::Email,
+            ImportField::MobilePhone => F::MobilePhone,
+            ImportField::Company => F::Company,
+            ImportField::JobTitle => F::JobTitle,
+            ImportField::Timezone => F::Timezone,
+        }
+    }
+}
+
+/// Which field a column feeds, over the built-in header aliases.
+#[derive(InputObject)]
+pub struct ColumnMappingInput {
+    /// The header as written in the file (case and punctuation are ignored).
+    pub column: String,
+    /// The field it feeds; null ignores the column.
+    pub field: Option<ImportField>,
+}
+
+/// A row that was not imported.
+#[derive(SimpleObject)]
+pub struct ImportRowError {
+    /// The line of the file the row starts on (the header is line 1).
+    pub line: i64,
+    /// The header of the column at fault, when one is.
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl From<FailedRow> for ImportRowError {
+    fn from(row: FailedRow) -> Self {
+        Self {
+            line: i64::try_from(row.line).unwrap_or(i64::MAX),
+            column: row.column,
+            reason: row.reason,
+        }
+    }
+}
+
+fn count(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+pub struct ImportJob(pub import_jobs::ImportJob);
+
+/// A CSV import running in the background. Counts grow batch by batch;
+/// a batch is committed whole or not at all.
+#[Object]
+impl ImportJob {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::ImportJob, self.0.id)
+    }
+
+    async fn status(&self) -> ImportJobStatus {
+        self.0.status.into()
+    }
+
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+
+    /// A dry run reports what the import would do and changes nothing.
+    async fn dry_run(&self) -> bool {
+        self.0.dry_run
+    }
+
+    /// Rows read so far (the header not counted).
+    async fn rows_read(&self) -> i32 {
+        count(self.0.rows_read)
+    }
+
+    async fn created(&self) -> i32 {
+        count(self.0.created)
+    }
+
+    async fn updated(&self) -> i32 {
+        count(self.0.updated)
+    }
+
+    async fn unchanged(&self) -> i32 {
+        count(self.0.unchanged)
+    }
+
+    async fn failed(&self) -> i32 {
+        count(self.0.failed)
+    }
+
+    /// Bytes of the file behind the committed rows.
+    async fn bytes_done(&self) -> f64 {
+        self.0.bytes_done as f64
+    }
+
+    async fn bytes_total(&self) -> f64 {
+        self.0.bytes_total as f64
+    }
+
+    /// Why the whole job failed (the file cannot be read, no identity
+    /// column, ...); failed rows are in `errors`.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+
+    /// Columns of the file that feed no field, once the header is read.
+    async fn ignored_columns(&self) -> Vec<String> {
+        let Some(layout) = self
+            .0
+            .layout
+            .as_deref()
+            .and_then(|l| serde_json::from_str::<Layout>(l).ok())
+        else {
+            return Vec::new();
+        };
+        let mapping: Vec<_> = self
+            .0
+            .mapping
+            .iter()
+            .map(|(h, f)| (h.clone(), import_mapping::ImportField::from_name(f)))
+            .collect();
+        ColumnMap::new(&layout.headers, &mapping)
+            .map(|map| map.unmapped().into_iter().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.created_at)
+    }
+
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at.map(timestamp)
+    }
+
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at.map(timestamp)
+    }
+
+    /// The first failed rows, in file order.
+    async fn errors(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<ImportRowError>> {
+        let limit = u64::try_from(first.clamp(0, 1000)).unwrap_or(20);
+        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, Some(limit))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(ImportRowError::from).collect())
+    }
+
+    /// Every failed row as CSV (`line,column,reason`), for download.
+    async fn error_report(&self, ctx: &Context<'_>) -> Result<String> {
+        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None)
+            .await
+            .map_err(ApiError::from)?;
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let written = std::iter::once(Ok(()))
+            .chain(rows.iter().map(|row| {
+                writer.write_record([
+                    row.line.to_string().as_str(),
+                    row.column.as_deref().unwrap_or(""),
+                    row.reason.as_str(),
+                ])
+            }))
+            .collect::<Result<(), _>>();
+        let bytes = written
+            .and_then(|()| writer.into_inner().map_err(|e| e.into_error().into()))
+            .map_err(|err| {
+                tracing::error!(error = %err, "writing an error report failed");
+                ApiError::Internal
+            })?;
+        Ok(format!(
+            "line,column,reason\n{}",
+            String::from_utf8_lossy(&bytes)
+        ))
+    }
+}
+
+/// The longest header an explicit mapping may name.
+const COLUMN_MAX: usize = 255;
+
+pub async fn import_contacts(
+    ctx: &Context<'_>,
+    file: Upload,
+    dry_run: bool,
+    mapping: Vec<ColumnMappingInput>,
+) -> Result<ImportJob> {
+    let caller = principal(ctx)?;
+    if !caller.may_write_contacts() {
+        return Err(ApiError::forbidden("this role cannot import contacts").into());
+    }
+    let app = state(ctx)?;
+    let mut pairs = Vec::with_capacity(mapping.len());
+    for entry in mapping {
+        let column = entry.column.trim();
+        if column.is_empty() || column.len() > COLUMN_MAX {
+            return Err(ApiError::validation(
+                "mapping",
+                format!("a column must be 1 to {COLUMN_MAX} characters"),
+            )
+            .into());
+        }
+        let field = entry
+            .field
+            .map(|f| import_mapping::ImportField::from(f).name().to_owned())
+            .unwrap_or_default();
+        pairs.push((column.to_owned(), field));
+    }
+    let upload = file
+        .value(ctx)
+        .map_err(|_| ApiError::validation("file", "no file was uploaded under this name"))?;
+    let size = upload.size().map_err(|err| {
+        tracing::error!(error = %err, "reading an upload's size failed");
+        ApiError::Internal
+    })?;
+    let file_name: String = upload.filename.chars().take(255).collect();
+    let mut content = tokio::fs::File::from_std(upload.content);
+    let job = import_jobs::create(
+        &app.store,
+        caller,
+        NewJob {
+            file_name,
+            dry_run,
+            mapping: pairs,
+            region: app.settings.default_region.to_string(),
+        },
+        &mut content,
+        size,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    app.jobs.queued();
+    Ok(ImportJob(job))
+}
+
+pub async fn import_job(ctx: &Context<'_>, id: ID) -> Result<Option<ImportJob>> {
+    let Some(number) = ids::decode("id", Kind::ImportJob, &id)? else {
+        return Ok(None);
+    };
+    let job = import_jobs::find(state(ctx)?.store.db(), principal(ctx)?, number)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(job.map(ImportJob))
+}

@@ -1,0 +1,189 @@
+//! The import pipeline both doors share: a blocking thread reads and
+//! normalises the next batch while the store applies the last one, so the
+//! file's parsing and the database's writing overlap.
+
+use std::io::Read;
+
+use tokio::sync::mpsc;
+
+use super::reader::{Batch, FileError, Layout, RowReader, Start};
+use crate::domain::PhoneRegion;
+use crate::domain::import_mapping::ImportField;
+use crate::store::import::{Importer, Summary};
+use crate::store::import_jobs::{self, Checkpoint};
+use crate::store::{Store, StoreError, now_micros};
+
+/// Rows per transaction: a crash leaves whole batches, never half a row.
+pub const BATCH_ROWS: usize = 5000;
+
+/// What an import did, in counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub rows_read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+}
+
+impl Totals {
+    fn add(&mut self, rows_read: usize, summary: &Summary) {
+        self.rows_read += rows_read as u64;
+        self.created += summary.created;
+        self.updated += summary.updated;
+        self.unchanged += summary.unchanged;
+        self.failed += summary.failed.len() as u64;
+    }
+}
+
+/// Hears of an import's progress.
+pub trait Observer: Send {
+    /// The header row was read; `unmapped` columns feed no field.
+    fn opened(&mut self, _layout: &Layout, _unmapped: &[String]) {}
+    /// A batch was applied; `bytes_done` of the file are behind it.
+    fn batch_applied(&mut self, _summary: &Summary, _bytes_done: u64) {}
+}
+
+/// The job a run records its checkpoints in, and the claim it runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct JobClaim {
+    pub job_id: i64,
+    pub attempt: i32,
+    pub lease_micros: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Parsed {
+    /// The layout, the columns no field takes, and the phone column.
+    Opened(Layout, Vec<String>, Option<String>),
+    Batch(Batch),
+    Failed(FileError),
+}
+
+/// A file to import and how to read it.
+pub struct Input<R> {
+    /// The file's bytes from `start` on.
+    pub source: R,
+    pub start: Start,
+    /// Explicit mapping over the aliases: (header, field or `None` to skip).
+    pub mapping: Vec<(String, Option<ImportField>)>,
+    pub region: PhoneRegion,
+}
+
+/// Imports `input` with `importer`, recording checkpoints in `job` if any.
+pub async fn run<R: Read + Send + 'static>(
+    store: &Store,
+    importer: &mut Importer,
+    input: Input<R>,
+    job: Option<JobClaim>,
+    observer: &mut dyn Observer,
+) -> Result<Totals, ImportError> {
+    let Input {
+        source,
+        start,
+        mapping,
+        region,
+    } = input;
+    let resumed = start.layout.is_some();
+    // Two batches in flight: one being applied, one being read.
+    let (sender, mut receiver) = mpsc::channel::<Parsed>(1);
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut rows = match RowReader::open(source, start, &mapping, region) {
+            Ok(rows) => rows,
+            Err(err) => {
+                let _ = sender.blocking_send(Parsed::Failed(err));
+                return;
+            }
+        };
+        let unmapped = rows
+            .map()
+            .unmapped()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let phone_column = rows.map().column_of("mobilePhone").map(str::to_owned);
+        if sender
+            .blocking_send(Parsed::Opened(
+                rows.layout().clone(),
+                unmapped,
+                phone_column,
+            ))
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let message = match rows.next_batch(BATCH_ROWS) {
+                Ok(Some(batch)) => Parsed::Batch(batch),
+                Ok(None) => return,
+                Err(err) => Parsed::Failed(err),
+            };
+            let failed = matches!(message, Parsed::Failed(_));
+            // A closed channel means the importer stopped: so do we.
+            if sender.blocking_send(message).is_err() || failed {
+                return;
+            }
+        }
+    });
+    let mut totals = Totals::default();
+    let mut layout_to_save = None;
+    let outcome = loop {
+        let Some(message) = receiver.recv().await else {
+            break Ok(totals);
+        };
+        let batch = match message {
+            Parsed::Failed(err) => break Err(err.into()),
+            Parsed::Opened(layout, unmapped, phone_column) => {
+                importer.set_phone_column(phone_column);
+                if !resumed {
+                    layout_to_save = serde_json::to_string(&layout).ok();
+                }
+                observer.opened(&layout, &unmapped);
+                continue;
+            }
+            Parsed::Batch(batch) => batch,
+        };
+        let checkpoint = job.map(|claim| Checkpoint {
+            job_id: claim.job_id,
+            attempt: claim.attempt,
+            bytes_done: i64::try_from(batch.bytes_done).unwrap_or(i64::MAX),
+            next_line: i64::try_from(batch.next_line).unwrap_or(i64::MAX),
+            rows_read: batch.rows.len() as i64,
+            layout: layout_to_save.take(),
+            lease_until: now_micros() + claim.lease_micros,
+        });
+        let applied = if importer.dry_run() {
+            let summary = importer.apply_batch(store, &batch.rows, None).await;
+            match (summary, &checkpoint) {
+                (Ok(summary), Some(checkpoint)) => {
+                    import_jobs::save_progress_alone(store, checkpoint, &summary)
+                        .await
+                        .map(|()| summary)
+                }
+                (summary, _) => summary,
+            }
+        } else {
+            importer
+                .apply_batch(store, &batch.rows, checkpoint.as_ref())
+                .await
+        };
+        match applied {
+            Ok(summary) => {
+                totals.add(batch.rows.len(), &summary);
+                observer.batch_applied(&summary, batch.bytes_done);
+            }
+            Err(err) => break Err(err.into()),
+        }
+    };
+    drop(receiver);
+    // The reader ends on its own once the channel is closed.
+    let _ = reading.await;
+    outcome
+}

@@ -1,0 +1,196 @@
+//! Import jobs inside `serve`: a worker claims a queued job (or one whose
+//! process died), reads its file back from the database chunk by chunk,
+//! and runs the engine with a checkpoint in every batch's transaction. Any
+//! number of server processes may run workers against one PostgreSQL.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::engine::{self, ImportError, JobClaim, Observer};
+use super::reader::{Layout, Start};
+use crate::domain::import_mapping::ImportField;
+use crate::domain::{PhoneRegion, Principal};
+use crate::store::import::Importer;
+use crate::store::import_jobs::{self, CHUNK_BYTES, ImportJob};
+use crate::store::{Store, StoreError, users};
+
+#[derive(Debug, Clone, Copy)]
+pub struct JobsConfig {
+    /// How often an idle worker looks for jobs other processes queued.
+    pub idle_interval: Duration,
+    /// How long a claimed job is this process's without a checkpoint.
+    pub lease: Duration,
+}
+
+/// Wakes this process's worker when a job is queued here.
+#[derive(Clone, Default)]
+pub struct JobQueue(Arc<Notify>);
+
+impl JobQueue {
+    pub fn queued(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub fn spawn(store: Store, queue: JobQueue, config: JobsConfig) -> JoinHandle<()> {
+    let lease_micros = i64::try_from(config.lease.as_micros()).unwrap_or(i64::MAX / 4);
+    tokio::spawn(async move {
+        loop {
+            match import_jobs::claim_next(&store, lease_micros).await {
+                Ok(Some(job)) => run_job(&store, job, lease_micros).await,
+                Ok(None) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(config.idle_interval) => {}
+                        () = queue.0.notified() => {}
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "claiming an import job failed");
+                    tokio::time::sleep(config.idle_interval).await;
+                }
+            }
+        }
+    })
+}
+
+struct Quiet;
+impl Observer for Quiet {}
+
+async fn run_job(store: &Store, job: ImportJob, lease_micros: i64) {
+    let claim = JobClaim {
+        job_id: job.id,
+        attempt: job.attempts,
+        lease_micros,
+    };
+    tracing::info!(job = job.id, attempt = job.attempts, "import job started");
+    let outcome = match execute(store, &job, claim).await {
+        Ok(totals) => {
+            tracing::info!(job = job.id, ?totals, "import job finished");
+            Ok(())
+        }
+        Err(ImportError::Store(StoreError::ClaimLost)) => {
+            tracing::warn!(job = job.id, "import job was taken over by another process");
+            return;
+        }
+        Err(ImportError::File(err)) => Err(err.to_string()),
+        Err(ImportError::Store(StoreError::Forbidden { reason, .. })) => Err(reason.to_owned()),
+        Err(ImportError::Store(err)) => {
+            // Possibly passing (a lost connection): the lease lapses and
+            // the job is taken up again from its last checkpoint, up to
+            // the attempt limit.
+            tracing::error!(job = job.id, error = %err, "import job stopped");
+            return;
+        }
+    };
+    if let Err(err) = import_jobs::finish(store, job.id, job.attempts, outcome).await {
+        tracing::error!(job = job.id, error = %err, "recording the end of an import job failed");
+    }
+}
+
+async fn execute(
+    store: &Store,
+    job: &ImportJob,
+    claim: JobClaim,
+) -> Result<engine::Totals, ImportError> {
+    let user = users::user_by_id(store.db(), job.user_id)
+        .await?
+        .ok_or(StoreError::forbidden(
+            "the user who started the import is gone",
+        ))?;
+    let principal = Principal {
+        user_id: user.id,
+        role: user.role,
+        team_ids: users::team_ids_of(store.db(), user.id).await?,
+    };
+    let mut importer = Importer::new(principal, job.dry_run)?;
+    let mapping = job
+        .mapping
+        .iter()
+        .map(|(header, field)| (header.clone(), ImportField::from_name(field)))
+        .collect();
+    let region: PhoneRegion = job.region.parse().unwrap_or_default();
+    let layout: Option<Layout> = job
+        .layout
+        .as_deref()
+        .and_then(|l| serde_json::from_str(l).ok());
+    let start = match layout {
+        Some(layout) if job.bytes_done > 0 => Start {
+            layout: Some(layout),
+            byte: u64::try_from(job.bytes_done).unwrap_or(0),
+            line: u64::try_from(job.next_line).unwrap_or(1),
+        },
+        _ => Start::TOP,
+    };
+    let source = ChunkReader::new(store.clone(), job.id, start.byte);
+    let input = engine::Input {
+        source,
+        start,
+        mapping,
+        region,
+    };
+    engine::run(store, &mut importer, input, Some(claim), &mut Quiet).await
+}
+
+/// The stored file as a `Read`, from a byte offset, one chunk in memory.
+/// It runs on the engine's blocking thread and waits there for the
+/// database.
+struct ChunkReader {
+    store: Store,
+    handle: Handle,
+    job_id: i64,
+    next_seq: i32,
+    chunk: Vec<u8>,
+    position: usize,
+    /// Bytes to skip in the first chunk.
+    skip: usize,
+    ended: bool,
+}
+
+impl ChunkReader {
+    fn new(store: Store, job_id: i64, offset: u64) -> Self {
+        let chunk = CHUNK_BYTES as u64;
+        Self {
+            store,
+            handle: Handle::current(),
+            job_id,
+            next_seq: i32::try_from(offset / chunk).unwrap_or(i32::MAX),
+            chunk: Vec::new(),
+            position: 0,
+            skip: usize::try_from(offset % chunk).unwrap_or(0),
+            ended: false,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.position >= self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            let loaded = self.handle.block_on(import_jobs::chunk(
+                self.store.db(),
+                self.job_id,
+                self.next_seq,
+            ));
+            match loaded.map_err(std::io::Error::other)? {
+                Some(data) => {
+                    self.chunk = data;
+                    self.position = std::mem::take(&mut self.skip);
+                    self.next_seq += 1;
+                }
+                None => self.ended = true,
+            }
+        }
+        let available = &self.chunk[self.position..];
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.position += n;
+        Ok(n)
+    }
+}

@@ -1,0 +1,431 @@
+//! Import jobs started over GraphQL. The uploaded file is kept in the
+//! database in chunks, so any server process can run a job; a process
+//! claims one for a lease, and its checkpoint (the byte where the next
+//! uncommitted row starts, the counts, the failed rows) is written in the
+//! transaction of each batch. A job left by a dead process is taken up by
+//! another once the lease lapses, from its last checkpoint; each claim
+//! bumps `attempts`, which fences the process that lost it.
+
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::entities::{import_job, import_job_chunk, import_job_error};
+use super::import::Summary;
+use super::{Store, StoreError, now_micros};
+use crate::domain::import_mapping::FailedRow;
+use crate::domain::{Principal, Role};
+
+/// The upload is stored in pieces of this size (the last may be shorter).
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// A job whose process died this many times is failed, not retried again.
+const MAX_ATTEMPTS: i32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "QUEUED",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+
+    fn parse(stored: &str) -> Self {
+        match stored {
+            "QUEUED" => JobStatus::Queued,
+            "RUNNING" => JobStatus::Running,
+            "SUCCEEDED" => JobStatus::Succeeded,
+            _ => JobStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportJob {
+    pub id: i64,
+    pub user_id: i64,
+    pub file_name: String,
+    pub dry_run: bool,
+    /// The caller's explicit mapping: (header, field name).
+    pub mapping: Vec<(String, String)>,
+    pub region: String,
+    pub status: JobStatus,
+    /// JSON: the file's delimiter and header row, once read (the reader's).
+    pub layout: Option<String>,
+    pub bytes_total: i64,
+    pub bytes_done: i64,
+    /// The line the next uncommitted row starts on.
+    pub next_line: i64,
+    pub rows_read: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub error: Option<String>,
+    /// Claims so far; the current claim's fencing token.
+    pub attempts: i32,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl From<import_job::Model> for ImportJob {
+    fn from(model: import_job::Model) -> Self {
+        Self {
+            id: model.id,
+            user_id: model.user_id,
+            file_name: model.file_name,
+            dry_run: model.dry_run,
+            mapping: serde_json::from_str(&model.mapping).unwrap_or_default(),
+            region: model.region,
+            status: JobStatus::parse(&model.status),
+            layout: model.layout,
+            bytes_total: model.bytes_total,
+            bytes_done: model.bytes_done,
+            next_line: model.next_line,
+            rows_read: model.rows_read,
+            created: model.created,
+            updated: model.updated,
+            unchanged: model.unchanged,
+            failed: model.failed,
+            error: model.error,
+            attempts: model.attempts,
+            created_at: model.created_at,
+            started_at: model.started_at,
+            finished_at: model.finished_at,
+        }
+    }
+}
+
+pub struct NewJob {
+    pub file_name: String,
+    pub dry_run: bool,
+    pub mapping: Vec<(String, String)>,
+    pub region: String,
+}
+
+fn internal(message: impl Into<String>) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(message.into()))
+}
+
+/// Queues a job holding `content` (`bytes_total` long), stored chunk by
+/// chunk so memory stays bounded whatever the file's size.
+pub async fn create(
+    store: &Store,
+    principal: &Principal,
+    job: NewJob,
+    content: &mut (impl AsyncRead + Unpin),
+    bytes_total: u64,
+) -> Result<ImportJob, StoreError> {
+    if !principal.may_write_contacts() {
+        return Err(StoreError::forbidden("this role cannot import contacts"));
+    }
+    let mapping = serde_json::to_string(&job.mapping).map_err(|e| internal(e.to_string()))?;
+    let txn = store.begin_write().await?;
+    let model = import_job::ActiveModel {
+        user_id: Set(principal.user_id),
+        file_name: Set(job.file_name),
+        dry_run: Set(job.dry_run),
+        mapping: Set(mapping),
+        region: Set(job.region),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        layout: Set(None),
+        bytes_total: Set(i64::try_from(bytes_total).unwrap_or(i64::MAX)),
+        bytes_done: Set(0),
+        next_line: Set(1),
+        rows_read: Set(0),
+        created: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        failed: Set(0),
+        error: Set(None),
+        attempts: Set(0),
+        claimed_until: Set(None),
+        created_at: Set(now_micros()),
+        started_at: Set(None),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    let mut seq = 0;
+    loop {
+        let mut buffer = Vec::with_capacity(CHUNK_BYTES);
+        (&mut *content)
+            .take(CHUNK_BYTES as u64)
+            .read_to_end(&mut buffer)
+            .await
+            .map_err(|e| internal(format!("reading the upload: {e}")))?;
+        if buffer.is_empty() {
+            break;
+        }
+        import_job_chunk::ActiveModel {
+            job_id: Set(model.id),
+            seq: Set(seq),
+            data: Set(buffer),
+        }
+        .insert(&*txn)
+        .await?;
+        seq += 1;
+    }
+    txn.commit().await?;
+    Ok(model.into())
+}
+
+/// The job if the caller started it or is an administrator.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<ImportJob>, StoreError> {
+    let job = import_job::Entity::find_by_id(id).one(db).await?;
+    Ok(job
+        .filter(|job| principal.role == Role::Admin || job.user_id == principal.user_id)
+        .map(ImportJob::from))
+}
+
+/// The job's failed rows in file order, the first `limit` of them.
+pub async fn errors(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+    limit: Option<u64>,
+) -> Result<Vec<FailedRow>, StoreError> {
+    let rows = import_job_error::Entity::find()
+        .filter(import_job_error::Column::JobId.eq(job_id))
+        .order_by_asc(import_job_error::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| FailedRow {
+            line: u64::try_from(row.line).unwrap_or(0),
+            column: row.column,
+            reason: row.reason,
+        })
+        .collect())
+}
+
+/// Piece `seq` of the job's file, `None` past its end.
+pub async fn chunk(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+    seq: i32,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(import_job_chunk::Entity::find_by_id((job_id, seq))
+        .one(db)
+        .await?
+        .map(|c| c.data))
+}
+
+/// Claims the oldest queued job, or a running one whose process let its
+/// lease lapse, for `lease_micros`. A dry run taken over starts again from
+/// the top: it kept its state in memory, which died with its process.
+pub async fn claim_next(store: &Store, lease_micros: i64) -> Result<Option<ImportJob>, StoreError> {
+    loop {
+        let now = now_micros();
+        let txn = store.begin_write().await?;
+        let due = import_job::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(import_job::Column::Status.eq(JobStatus::Queued.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(import_job::Column::Status.eq(JobStatus::Running.as_str()))
+                            .add(import_job::Column::ClaimedUntil.lt(now)),
+                    ),
+            )
+            .order_by_asc(import_job::Column::Id)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .one(&*txn)
+            .await?;
+        let Some(job) = due else {
+            return Ok(None);
+        };
+        if job.attempts >= MAX_ATTEMPTS {
+            let message = format!(
+                "the import was interrupted {} times and was given up; rows committed before \
+                 stay imported, and importing the file again completes it",
+                job.attempts
+            );
+            finish_in(&*txn, job.id, job.attempts, Err(message)).await?;
+            txn.commit().await?;
+            continue;
+        }
+        let mut claimed = import_job::ActiveModel {
+            id: Set(job.id),
+            status: Set(JobStatus::Running.as_str().to_owned()),
+            attempts: Set(job.attempts + 1),
+            claimed_until: Set(Some(now + lease_micros)),
+            started_at: Set(Some(job.started_at.unwrap_or(now))),
+            ..Default::default()
+        };
+        if job.dry_run && job.attempts > 0 {
+            claimed.bytes_done = Set(0);
+            claimed.next_line = Set(1);
+            claimed.rows_read = Set(0);
+            claimed.created = Set(0);
+            claimed.updated = Set(0);
+            claimed.unchanged = Set(0);
+            claimed.failed = Set(0);
+            import_job_error::Entity::delete_many()
+                .filter(import_job_error::Column::JobId.eq(job.id))
+                .exec(&*txn)
+                .await?;
+        }
+        let claimed = claimed.update(&*txn).await?;
+        txn.commit().await?;
+        return Ok(Some(claimed.into()));
+    }
+}
+
+/// Where a job stands after a batch, written with the batch.
+pub struct Checkpoint {
+    pub job_id: i64,
+    /// The claim's fencing token: the job's `attempts` when claimed.
+    pub attempt: i32,
+    pub bytes_done: i64,
+    pub next_line: i64,
+    /// Records read in this batch.
+    pub rows_read: i64,
+    /// The file's layout, JSON, on the first checkpoint.
+    pub layout: Option<String>,
+    pub lease_until: i64,
+}
+
+/// Adds a batch's counts and failed rows to the job; fails with
+/// `ClaimLost` when another process has claimed the job since.
+pub async fn save_progress(
+    db: &impl ConnectionTrait,
+    checkpoint: &Checkpoint,
+    summary: &Summary,
+) -> Result<(), StoreError> {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let failed = summary.failed.len() as u64;
+    let mut update = import_job::Entity::update_many()
+        .col_expr(
+            import_job::Column::BytesDone,
+            Expr::value(checkpoint.bytes_done),
+        )
+        .col_expr(
+            import_job::Column::NextLine,
+            Expr::value(checkpoint.next_line),
+        )
+        .col_expr(
+            import_job::Column::RowsRead,
+            Expr::col(import_job::Column::RowsRead).add(checkpoint.rows_read),
+        )
+        .col_expr(
+            import_job::Column::Created,
+            Expr::col(import_job::Column::Created).add(count(summary.created)),
+        )
+        .col_expr(
+            import_job::Column::Updated,
+            Expr::col(import_job::Column::Updated).add(count(summary.updated)),
+        )
+        .col_expr(
+            import_job::Column::Unchanged,
+            Expr::col(import_job::Column::Unchanged).add(count(summary.unchanged)),
+        )
+        .col_expr(
+            import_job::Column::Failed,
+            Expr::col(import_job::Column::Failed).add(count(failed)),
+        )
+        .col_expr(
+            import_job::Column::ClaimedUntil,
+            Expr::value(checkpoint.lease_until),
+        );
+    if let Some(layout) = &checkpoint.layout {
+        update = update.col_expr(import_job::Column::Layout, Expr::value(layout.clone()));
+    }
+    let result = update
+        .filter(import_job::Column::Id.eq(checkpoint.job_id))
+        .filter(import_job::Column::Attempts.eq(checkpoint.attempt))
+        .filter(import_job::Column::Status.eq(JobStatus::Running.as_str()))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::ClaimLost);
+    }
+    // 4 bound values a row.
+    for chunk in summary.failed.chunks(4000) {
+        let rows = chunk.iter().map(|failed| import_job_error::ActiveModel {
+            job_id: Set(checkpoint.job_id),
+            line: Set(i64::try_from(failed.line).unwrap_or(i64::MAX)),
+            column: Set(failed.column.clone()),
+            reason: Set(failed.reason.clone()),
+            ..Default::default()
+        });
+        import_job_error::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `save_progress` in a transaction of its own, for a dry run's batches.
+pub async fn save_progress_alone(
+    store: &Store,
+    checkpoint: &Checkpoint,
+    summary: &Summary,
+) -> Result<(), StoreError> {
+    let txn = store.begin_write().await?;
+    save_progress(&*txn, checkpoint, summary).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends the job: succeeded, or failed with a message for its owner. The
+/// uploaded file is dropped either way.
+pub async fn finish(
+    store: &Store,
+    job_id: i64,
+    attempt: i32,
+    outcome: Result<(), String>,
+) -> Result<(), StoreError> {
+    let txn = store.begin_write().await?;
+    finish_in(&*txn, job_id, attempt, outcome).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn finish_in(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+    attempt: i32,
+    outcome: Result<(), String>,
+) -> Result<(), StoreError> {
+    let (status, error) = match outcome {
+        Ok(()) => (JobStatus::Succeeded, None),
+        Err(message) => (JobStatus::Failed, Some(message)),
+    };
+    let result = import_job::Entity::update_many()
+        .col_expr(import_job::Column::Status, Expr::value(status.as_str()))
+        .col_expr(import_job::Column::Error, Expr::value(error))
+        .col_expr(import_job::Column::FinishedAt, Expr::value(now_micros()))
+        .col_expr(import_job::Column::ClaimedUntil, Expr::value(None::<i64>))
+        .filter(import_job::Column::Id.eq(job_id))
+        .filter(import_job::Column::Attempts.eq(attempt))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::ClaimLost);
+    }
+    import_job_chunk::Entity::delete_many()
+        .filter(import_job_chunk::Column::JobId.eq(job_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
