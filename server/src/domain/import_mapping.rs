@@ -209,6 +209,20 @@ impl ColumnMap {
             column: column.map(str::to_owned),
             reason,
         };
+        // No contact field holds a line break; a cell that does is most
+        // likely an unclosed quote that swallowed the rows after it.
+        let broken = record
+            .iter()
+            .zip(&self.fields)
+            .find(|(cell, field)| field.is_some() && cell.trim().contains(['\n', '\r']));
+        if let Some((_, Some(field))) = broken {
+            return Err(fail(
+                self.column_of(field.name()),
+                "the cell holds a line break: a quote is probably left open, and the rows \
+                 after it are inside this cell"
+                    .to_owned(),
+            ));
+        }
         let patch = ContactPatch::parse(&self.row(record), region)
             .map_err(|err| fail(self.column_of(err.field), err.message))?;
         ContactFields::default()

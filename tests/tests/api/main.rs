@@ -8,6 +8,7 @@ mod calendars;
 mod contacts;
 mod crms;
 mod import;
+mod import_jobs;
 mod listing;
 mod merge;
 mod outbox_recovery;

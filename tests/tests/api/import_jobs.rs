@@ -1,0 +1,275 @@
+//! `importContacts` over GraphQL: a multipart upload queues a job that runs
+//! in the background; its progress, counts and failed rows are polled with
+//! `importJob`; a job cut off by a crash resumes from its last checkpoint.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const IMPORT: &str = "mutation($file: Upload!, $dryRun: Boolean!, $mapping: [ColumnMappingInput!]!) {
+  importContacts(file: $file, dryRun: $dryRun, mapping: $mapping) { id status fileName dryRun bytesTotal }
+}";
+
+const JOB: &str = "query($id: ID!) { importJob(id: $id) {
+  status dryRun rowsRead created updated unchanged failed bytesDone bytesTotal error ignoredColumns
+  errors { line column reason } errorReport startedAt finishedAt } }";
+
+const OUTLOOK: &str = "First Name,Last Name,E-mail Address,Mobile Phone,Notes
+Ann,Lee,Ann@Example.com,(415) 555-0101,x
+Bo,Berg,bo@example.com,not a phone,
+Cy,Ng,,+1 415 555 0103,
+Dee,,dee@example.com,,
+";
+
+/// POSTs a GraphQL multipart request (the upload spec's operations, map
+/// and one file part), as a browser's FormData would.
+async fn upload(
+    server: &TestServer,
+    token: &str,
+    csv: &[u8],
+    dry_run: bool,
+    mapping: Value,
+) -> (StatusCode, Value) {
+    let boundary = "contacts-test-boundary-7d1f";
+    let operations = json!({
+        "query": IMPORT,
+        "variables": { "file": null, "dryRun": dry_run, "mapping": mapping },
+    });
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"contacts.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(csv);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let response = server
+        .http()
+        .post(server.graphql_url())
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn start_job(
+    server: &TestServer,
+    token: &str,
+    csv: &[u8],
+    dry_run: bool,
+    mapping: Value,
+) -> String {
+    let (status, body) = upload(server, token, csv, dry_run, mapping).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    let job = &body["data"]["importContacts"];
+    assert_eq!(job["fileName"], "contacts.csv");
+    assert_eq!(job["dryRun"], dry_run);
+    assert_eq!(job["bytesTotal"], csv.len() as f64);
+    job["id"].as_str().unwrap().to_owned()
+}
+
+async fn job(server: &TestServer, token: &str, id: &str) -> Value {
+    server.data(token, JOB, json!({ "id": id })).await["importJob"].clone()
+}
+
+async fn finished(server: &TestServer, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = job(server, token, id).await;
+        if job["status"] == "SUCCEEDED" || job["status"] == "FAILED" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "the job did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[rstest]
+#[tokio::test]
+async fn an_upload_runs_as_a_job_with_counts_and_an_error_report(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+
+    let dry = start_job(&server, &admin, OUTLOOK.as_bytes(), true, json!([])).await;
+    let dry = finished(&server, &admin, &dry).await;
+    assert_eq!(dry["status"], "SUCCEEDED", "{dry}");
+    assert_eq!(
+        (dry["created"].clone(), dry["failed"].clone()),
+        (json!(3), json!(1))
+    );
+    assert_eq!(
+        visible_count(&server, &admin).await,
+        0,
+        "a dry run changes nothing"
+    );
+
+    let id = start_job(&server, &admin, OUTLOOK.as_bytes(), false, json!([])).await;
+    let done = finished(&server, &admin, &id).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["rowsRead"], 4);
+    assert_eq!(done["created"], 3);
+    assert_eq!(done["updated"], 0);
+    assert_eq!(done["failed"], 1);
+    assert_eq!(done["bytesDone"], done["bytesTotal"]);
+    assert_eq!(done["error"], Value::Null);
+    assert_eq!(done["ignoredColumns"], json!(["Notes"]));
+    assert!(done["startedAt"].is_string() && done["finishedAt"].is_string());
+    assert_eq!(
+        done["errors"],
+        json!([{ "line": 3, "column": "Mobile Phone", "reason": "is not a phone number" }])
+    );
+    assert_eq!(
+        done["errorReport"],
+        "line,column,reason\n3,Mobile Phone,is not a phone number\n"
+    );
+    assert_eq!(visible_count(&server, &admin).await, 3);
+    let ann = server
+        .data(&admin, r#"{ contacts(filter: { search: "ann@" }) { edges { node { mobilePhone source history(first: 5) { edges { node { source } } } } } } }"#, json!({}))
+        .await;
+    let ann = &ann["contacts"]["edges"][0]["node"];
+    assert_eq!(ann["mobilePhone"], "+14155550101");
+    assert_eq!(ann["source"], "IMPORT");
+    assert_eq!(ann["history"]["edges"][0]["node"]["source"], "IMPORT");
+
+    // The same file again changes nothing; an explicit mapping routes a
+    // column the aliases would not know and ignores one they would take.
+    let again = start_job(&server, &admin, OUTLOOK.as_bytes(), false, json!([])).await;
+    let again = finished(&server, &admin, &again).await;
+    assert_eq!(
+        (again["created"].clone(), again["unchanged"].clone()),
+        (json!(0), json!(3))
+    );
+    let mapped = start_job(
+        &server,
+        &admin,
+        b"Work mail,Phone\nann@example.com,+1 415 555 0177\n",
+        false,
+        json!([{ "column": "work mail", "field": "EMAIL" }, { "column": "Phone", "field": null }]),
+    )
+    .await;
+    let mapped = finished(&server, &admin, &mapped).await;
+    assert_eq!(mapped["unchanged"], 1, "{mapped}");
+    assert_eq!(mapped["ignoredColumns"], json!(["Phone"]));
+}
+
+#[rstest]
+#[tokio::test]
+async fn jobs_belong_to_their_importer_and_bad_files_fail_the_job(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mia = server.create_user("mia", "MEMBER", None);
+    let sam = server.create_user("sam", "MEMBER", None);
+    let viewer = server.create_user("vic", "VIEWER", None);
+
+    let (_, refused) = upload(&server, &viewer, OUTLOOK.as_bytes(), false, json!([])).await;
+    assert_eq!(error_codes(&refused), ["FORBIDDEN"]);
+
+    let id = start_job(&server, &mia, b"Name,Company\nAnn,Acme\n", false, json!([])).await;
+    let failed = finished(&server, &mia, &id).await;
+    assert_eq!(failed["status"], "FAILED");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("no column holds an email or a mobile phone"),
+        "{failed}"
+    );
+    assert_eq!(
+        job(&server, &sam, &id).await,
+        Value::Null,
+        "another member's job"
+    );
+    assert_eq!(job(&server, &admin, &id).await["status"], "FAILED");
+    let node = server
+        .data(
+            &mia,
+            "query($id: ID!) { node(id: $id) { ... on ImportJob { status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(node["node"]["status"], "FAILED");
+
+    let bad_mapping = start_job(
+        &server,
+        &mia,
+        OUTLOOK.as_bytes(),
+        false,
+        json!([{ "column": "No such column", "field": "EMAIL" }]),
+    )
+    .await;
+    let bad_mapping = finished(&server, &mia, &bad_mapping).await;
+    assert!(
+        bad_mapping["error"]
+            .as_str()
+            .unwrap()
+            .contains("the file has no column \"No such column\""),
+        "{bad_mapping}"
+    );
+    let empty = start_job(&server, &mia, b"", false, json!([])).await;
+    assert_eq!(
+        finished(&server, &mia, &empty).await["error"],
+        "the file is empty"
+    );
+    assert_eq!(visible_count(&server, &admin).await, 0);
+}
+
+#[rstest]
+#[tokio::test]
+async fn a_job_cut_off_by_a_crash_resumes_from_its_checkpoint(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let lease = ["--import-lease-secs", "1"];
+    let mut first = TestServer::start_on(TestDb::new(backend).await, &lease).await;
+    let admin = first.create_user("ann", "ADMIN", None);
+    let rows = 60_000;
+    let mut csv = String::from("Email,First Name,Mobile Phone\n");
+    for n in 0..rows {
+        csv.push_str(&format!(
+            "p{n}@example.com,P{n},+1 415 {:03} {:04}\n",
+            200 + n / 10_000,
+            n % 10_000
+        ));
+    }
+    let id = start_job(&first, &admin, csv.as_bytes(), false, json!([])).await;
+    // Kill the server once some batches are committed and more remain.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = job(&first, &admin, &id).await;
+        let done = job["bytesDone"].as_f64().unwrap();
+        if done > 0.0 {
+            assert!(
+                done < job["bytesTotal"].as_f64().unwrap(),
+                "the job ended before the crash: {job}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no batch was committed: {job}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill();
+
+    let second = TestServer::start_on(TestDb::borrowed(&first.db.url), &lease).await;
+    let done = finished(&second, &admin, &id).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["rowsRead"], rows);
+    assert_eq!(done["created"], rows, "every row once, none twice: {done}");
+    assert_eq!(done["failed"], 0);
+    assert_eq!(visible_count(&second, &admin).await, rows as u64);
+}
