@@ -2,7 +2,7 @@
 //! what a finished request brings back. `App::update` is the only reader.
 
 use crate::api::ApiError;
-use crate::model::{ActivityPage, Contact, ContactPage, Me, SaveOutcome};
+use crate::model::{ActivityPage, Contact, ContactPage, ImportJob, Me, SaveOutcome};
 use crate::request::SaveRequest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +32,18 @@ pub enum Action {
     New,
     /// Open the activities list.
     OpenActivities,
+    /// Open the import screen.
+    OpenImport,
 
     // Activities list (it also reads `Open`, `Back`, moves and `Reload`).
     CycleKind,
+
+    // Import screen (it also reads text entry, `Back`, moves and `Reload`).
+    ToggleDryRun,
+    StartImport,
+    /// After a job: back to the file entry, for another file or a real
+    /// import after a dry run.
+    NewImport,
 
     // Detail.
     Back,
@@ -79,5 +88,17 @@ pub enum Action {
         id: String,
         name: String,
         result: Result<String, ApiError>,
+    },
+    ImportStarted {
+        /// Which upload this answers; one for a screen since closed, or
+        /// an earlier attempt, is not shown.
+        attempt: u64,
+        /// Boxed, like a contact: a job is large.
+        result: Result<Box<ImportJob>, ApiError>,
+    },
+    ImportJobLoaded {
+        id: String,
+        /// `None` when the server no longer knows the job.
+        result: Result<Option<Box<ImportJob>>, ApiError>,
     },
 }

@@ -16,20 +16,16 @@ use crate::components::contact_form::{ContactForm, SaveStep};
 use crate::components::contact_list::ContactList;
 use crate::components::delete_popup::DeletePopup;
 use crate::components::help_overlay::HelpOverlay;
+use crate::components::import_screen::{ImportScreen, JobStep};
 use crate::components::merge_prompt::MergePrompt;
 use crate::components::notice::Notice;
 use crate::components::status_line::{Message, StatusLine, Tone};
 use crate::config::Config;
 use crate::keymap::{self, Binding, Key};
-use crate::model::{Me, SaveOutcome};
+use crate::model::{ImportJob, ImportStatus, Me, SaveOutcome};
 use crate::request::Request;
 
 /// A screen pushed over the contact list, which is always at the bottom.
-///
-/// The import screen (pick a file, dry run, progress of the import job)
-/// belongs here as one more variant, with its component in `components/`
-/// and its operations in `tui/graphql/`, once the schema has
-/// `importContacts`/`importJob`.
 #[derive(Debug)]
 pub enum Screen {
     Detail(ContactDetail),
@@ -37,6 +33,8 @@ pub enum Screen {
     /// Opened from the contact list; a contact opened from it is pushed
     /// over it, and deleting that contact comes back to it.
     Activities(ActivityList),
+    /// Opened from the contact list; nothing is pushed over it.
+    Import(ImportScreen),
 }
 
 /// A modal popup over the current screen; it takes every key.
@@ -179,6 +177,7 @@ impl App {
                 Some(Screen::Detail(detail)) => detail,
                 Some(Screen::Form(form)) => form,
                 Some(Screen::Activities(activities)) => activities,
+                Some(Screen::Import(import)) => import,
                 None => &self.list,
             }
         };
@@ -229,6 +228,8 @@ impl App {
             }
             Action::Saved { request, result } => self.on_saved(request, result),
             Action::Deleted { id, name, result } => self.on_deleted(id, name, result),
+            Action::ImportStarted { attempt, result } => self.on_import_started(attempt, result),
+            Action::ImportJobLoaded { id, result } => self.on_import_job(id, result),
             action => self.on_key_action(action),
         }
     }
@@ -312,6 +313,32 @@ impl App {
                 },
                 action => activities.update(&action),
             },
+            Some(Screen::Import(import)) => match action {
+                Action::Back => {
+                    let busy = import.is_busy();
+                    let may_write = import.may_still_write();
+                    self.screens.pop();
+                    if busy {
+                        self.status = Some(info(
+                            "The import goes on on the server; r reloads the list.",
+                        ));
+                    }
+                    // Rows committed so far are already contacts.
+                    if may_write {
+                        vec![self.list.reload()]
+                    } else {
+                        Vec::new()
+                    }
+                }
+                Action::StartImport => {
+                    let requests = import.update(&action);
+                    if !requests.is_empty() {
+                        self.status = Some(info("Uploading the file…"));
+                    }
+                    requests
+                }
+                action => import.update(&action),
+            },
             Some(Screen::Form(form)) => match action {
                 Action::Cancel => {
                     self.screens.pop();
@@ -357,6 +384,10 @@ impl App {
                 self.screens.push(Screen::Activities(activities));
                 vec![request]
             }
+            Action::OpenImport => {
+                self.screens.push(Screen::Import(ImportScreen::new()));
+                Vec::new()
+            }
             action => self.list.update(&action),
         }
     }
@@ -367,6 +398,9 @@ impl App {
             match screen {
                 Screen::Detail(detail) => requests.push(detail.reload()),
                 Screen::Activities(activities) => requests.push(activities.reload()),
+                // A job polled before the server went away is polled again;
+                // an upload that failed is not re-sent behind the user's back.
+                Screen::Import(import) => requests.extend(import.reload()),
                 Screen::Form(_) => {}
             }
         }
@@ -544,6 +578,95 @@ impl App {
         }
     }
 
+    /// The upload's answer: the job to watch, or why there is none.
+    fn on_import_started(
+        &mut self,
+        attempt: u64,
+        result: Result<Box<ImportJob>, ApiError>,
+    ) -> Vec<Request> {
+        let Some(import) = self.import_screen(|import| import.awaits_upload(attempt)) else {
+            // The screen was left during the upload: the job runs all the same.
+            if let Ok(job) = &result
+                && !job.dry_run
+            {
+                self.status = Some(info(format!(
+                    "The import of {} runs on the server; r reloads the list.",
+                    job.file_name
+                )));
+            }
+            return Vec::new();
+        };
+        let step = import.upload_answered(attempt, result);
+        let outcome = finished_outcome(&step, import);
+        if let (JobStep::Poll(_), Some(job)) = (&step, import.job()) {
+            let what = if job.dry_run {
+                "Dry run of"
+            } else {
+                "Importing"
+            };
+            self.status = Some(info(format!("{what} {}…", job.file_name)));
+        }
+        self.on_job_step(step, outcome, "Import not started.")
+    }
+
+    fn on_import_job(
+        &mut self,
+        id: String,
+        result: Result<Option<Box<ImportJob>>, ApiError>,
+    ) -> Vec<Request> {
+        let Some(import) = self.import_screen(|import| import.watches(&id)) else {
+            return Vec::new();
+        };
+        let step = import.job_answered(result);
+        let outcome = finished_outcome(&step, import);
+        self.on_job_step(
+            step,
+            outcome,
+            "Lost track of the import job; r reads it again.",
+        )
+    }
+
+    fn import_screen(
+        &mut self,
+        wanted: impl Fn(&ImportScreen) -> bool,
+    ) -> Option<&mut ImportScreen> {
+        self.screens
+            .iter_mut()
+            .rev()
+            .find_map(|screen| match screen {
+                Screen::Import(import) if wanted(import) => Some(import),
+                _ => None,
+            })
+    }
+
+    fn on_job_step(
+        &mut self,
+        step: JobStep,
+        finished: Option<(Message, bool)>,
+        failure: &str,
+    ) -> Vec<Request> {
+        match step {
+            JobStep::Ignored => Vec::new(),
+            JobStep::Poll(request) => vec![request],
+            JobStep::Finished => match finished {
+                Some((message, wrote)) => {
+                    self.status = Some(message);
+                    if wrote {
+                        vec![self.list.reload()]
+                    } else {
+                        Vec::new()
+                    }
+                }
+                None => Vec::new(),
+            },
+            JobStep::Failed(err) if err.is_connection_problem() => self.on_error(err),
+            JobStep::Failed(_) => {
+                self.status = Some(error(failure));
+                Vec::new()
+            }
+        }
+    }
+
     /// After a contact is gone: closes its screens (detail, form) and
     /// comes back to the activities list it was opened from, if any, else
     /// to the contact list; reloads whichever it lands on.
@@ -600,6 +723,7 @@ impl App {
             Some(Screen::Detail(detail)) => detail.draw(frame, main),
             Some(Screen::Form(form)) => form.draw(frame, main),
             Some(Screen::Activities(activities)) => activities.draw(frame, main),
+            Some(Screen::Import(import)) => import.draw(frame, main),
         }
         match &self.popup {
             Some(Popup::Merge(merge)) => merge.draw(frame, main),
@@ -635,6 +759,29 @@ fn global_bindings() -> Vec<Binding> {
         ),
         Binding::new(&[Key::Ctrl('c')], "quit", Action::Quit),
     ]
+}
+
+/// For a job that has just finished: the status line's summary, and
+/// whether the contact list needs reloading (a real import, even a failed
+/// one, may have committed rows).
+fn finished_outcome(step: &JobStep, import: &ImportScreen) -> Option<(Message, bool)> {
+    if *step != JobStep::Finished {
+        return None;
+    }
+    let job = import.job()?;
+    let message = if job.status == ImportStatus::Failed {
+        let why = job.error.as_deref().unwrap_or("see the screen");
+        error(format!("Import of {} failed: {why}", job.file_name))
+    } else if job.dry_run {
+        success(format!(
+            "Dry run of {}: {}; nothing written.",
+            job.file_name,
+            job.counts()
+        ))
+    } else {
+        success(format!("Imported {}: {}.", job.file_name, job.counts()))
+    };
+    Some((message, !job.dry_run))
 }
 
 fn info(text: impl Into<String>) -> Message {

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! - [`app::App`] holds all state: the contact list (always at the bottom),
-//!   a stack of screens over it (activities, detail, form), at most one modal popup
+//!   a stack of screens over it (activities, import, detail, form), at most one modal popup
 //!   (merge prompt, delete confirmation, notice), the help overlay and the
 //!   connection screen that covers everything while the server is down or
 //!   refuses the token.
@@ -37,21 +37,27 @@
 //!   Generated types are converted to [`model`] types in [`api`] and go no
 //!   further.
 //!
+//! - Waiting is a request too. The import screen polls its job with a
+//!   request that sleeps 500 ms before asking; each answer issues the next
+//!   until the job has finished, so there is no timer to cancel and
+//!   leaving the screen just drops the last answer. The upload itself is
+//!   the one call that is not plain JSON: a GraphQL multipart request built
+//!   in `api/import.rs`, the file streamed from disk.
+//!
 //! Tests drive the same core: `press`/`update` return requests without
 //! sending them (rendering tests feed answers by hand), and
 //! [`app::App::settle`] runs the full loop against a real server until
-//! nothing is in flight (the end-to-end test).
+//! nothing is in flight (the end-to-end test; a polled import job counts
+//! as in flight until it finishes).
 //!
 //! # Where things go next
 //!
-//! The import screen waits for the schema (`importContacts`, `importJob`).
-//! It becomes a variant of [`app::Screen`], a component in `components/`,
-//! its operations in `tui/graphql/`, and `Request`/`Action` variants for its
-//! calls, the way the activities list (`a` on the contact list) was built:
-//! `Screen::Activities`, `components/activity_list.rs`,
-//! `graphql/activities.graphql`, `Request::Activities` answered by
-//! `Action::ActivitiesLoaded`. The import job's progress is a request
-//! re-issued on a timer action.
+//! A new screen is a variant of [`app::Screen`], a component in
+//! `components/`, its operations in `tui/graphql/`, and `Request`/`Action`
+//! variants for its calls, the way the import screen (`i` on the contact
+//! list) was built: `Screen::Import`, `components/import_screen.rs`,
+//! `graphql/import.graphql`, `Request::StartImport` answered by
+//! `Action::ImportStarted`, `Request::ImportJob` by `Action::ImportJobLoaded`.
 //!
 //! # Known warts
 //!
@@ -67,7 +73,14 @@
 //!   know which layer has focus.
 //! - The activities list reloads itself when a contact opened from it is
 //!   deleted, but not after an edit or merge there; `r` refreshes it.
-//! - Text fields edit at the end only (no cursor movement inside a value).
+//! - Text fields edit at the end only (no cursor movement inside a value);
+//!   the import's path field has no Tab completion.
+//! - The import screen shows the first 1,000 failed rows (the most one
+//!   `importJob` answer holds); the job's `errorReport` has them all but is
+//!   not offered here yet. It maps columns by the server's header aliases
+//!   only: there is no way to pass an explicit `mapping` yet.
+//! - Leaving the import screen while a job runs stops watching it for good:
+//!   the schema has `importJob(id)` but no list of jobs to come back to.
 //! - The form edits the contact's own fields; owner and team cannot be
 //!   changed here yet (the schema has no list of users or teams to pick from).
 

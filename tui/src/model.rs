@@ -426,3 +426,87 @@ pub fn short_time(rfc3339: &str) -> String {
         _ => rfc3339.to_owned(),
     }
 }
+
+/// Where an import job stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    /// A status added to the schema after this client was built.
+    Other(String),
+}
+
+impl ImportStatus {
+    pub fn label(&self) -> &str {
+        match self {
+            ImportStatus::Queued => "queued",
+            ImportStatus::Running => "running",
+            ImportStatus::Succeeded => "succeeded",
+            ImportStatus::Failed => "failed",
+            ImportStatus::Other(other) => other,
+        }
+    }
+}
+
+/// A CSV import running (or done) on the server, as the last poll saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportJob {
+    pub id: String,
+    pub status: ImportStatus,
+    pub file_name: String,
+    pub dry_run: bool,
+    pub rows_read: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Why the whole job failed; failed rows are in `failed_rows`.
+    pub error: Option<String>,
+    pub ignored_columns: Vec<String>,
+    /// The first failed rows, in file order; `failed` counts them all.
+    pub failed_rows: Vec<ImportRowError>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl ImportJob {
+    /// Whether the job will change no more. A status this client does not
+    /// know counts as finished once the server stamps `finishedAt`, so a
+    /// newer server cannot leave the client polling forever.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, ImportStatus::Succeeded | ImportStatus::Failed)
+            || self.finished_at.is_some()
+    }
+
+    /// The share of the file behind the committed rows, from 0 to 1.
+    pub fn progress(&self) -> f64 {
+        if self.bytes_total == 0 {
+            return if self.is_finished() { 1.0 } else { 0.0 };
+        }
+        let done = self.bytes_done.min(self.bytes_total);
+        (done as f64 / self.bytes_total as f64).clamp(0.0, 1.0)
+    }
+
+    /// `created 2, updated 0, unchanged 0, failed 1`, as the command line
+    /// prints it.
+    pub fn counts(&self) -> String {
+        format!(
+            "created {}, updated {}, unchanged {}, failed {}",
+            self.created, self.updated, self.unchanged, self.failed
+        )
+    }
+}
+
+/// A row of the file that was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRowError {
+    /// The line of the file the row starts on (the header is line 1).
+    pub line: i64,
+    /// The header of the column at fault, when one is.
+    pub column: Option<String>,
+    pub reason: String,
+}

@@ -3,6 +3,8 @@
 //! back, so the UI thread never waits on the network and `App` can count
 //! what is in flight.
 
+use std::time::Duration;
+
 use crate::action::Action;
 use crate::api::ApiClient;
 use crate::model::{ActivityKind, ContactField, ListQuery};
@@ -30,6 +32,23 @@ pub enum Request {
     Delete {
         id: String,
         name: String,
+    },
+    /// Upload a CSV file and queue its import.
+    StartImport {
+        /// Which upload of which import screen this is; see
+        /// `Action::ImportStarted`.
+        attempt: u64,
+        /// As typed; the task resolves it (`~`, quotes) and reads it.
+        path: String,
+        dry_run: bool,
+        error_rows: i64,
+    },
+    /// Wait `after`, then read the import job. Polling is this request
+    /// issued again by each answer until the job has finished.
+    ImportJob {
+        id: String,
+        after: Duration,
+        error_rows: i64,
     },
 }
 
@@ -99,6 +118,32 @@ impl Request {
             Request::Delete { id, name } => {
                 let result = api.delete(&id).await;
                 Action::Deleted { id, name, result }
+            }
+            Request::StartImport {
+                attempt,
+                path,
+                dry_run,
+                error_rows,
+            } => Action::ImportStarted {
+                attempt,
+                result: api
+                    .import_contacts(&path, dry_run, error_rows)
+                    .await
+                    .map(Box::new),
+            },
+            Request::ImportJob {
+                id,
+                after,
+                error_rows,
+            } => {
+                if !after.is_zero() {
+                    tokio::time::sleep(after).await;
+                }
+                let result = api
+                    .import_job(&id, error_rows)
+                    .await
+                    .map(|found| found.map(Box::new));
+                Action::ImportJobLoaded { id, result }
             }
         }
     }

@@ -8,8 +8,8 @@ use contacts_tui::app::{App, Screen};
 use contacts_tui::config::Config;
 use contacts_tui::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactPage, ContactRow,
-    FieldChange, FieldMerge, HistoryEntry, Me, MeetingSummary, MergeOutcome, MergePreview,
-    PreviewContact, RecentActivity, SaveOutcome,
+    FieldChange, FieldMerge, HistoryEntry, ImportJob, ImportRowError, ImportStatus, Me,
+    MeetingSummary, MergeOutcome, MergePreview, PreviewContact, RecentActivity, SaveOutcome,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -527,6 +527,239 @@ fn token_refused() {
     snapshot("unauthenticated", &app);
 }
 
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn failed_row(line: i64, column: Option<&str>, reason: &str) -> ImportRowError {
+    ImportRowError {
+        line,
+        column: column.map(str::to_owned),
+        reason: reason.to_owned(),
+    }
+}
+
+/// A job of `outlook.csv`, 40 % through, as a poll would bring it.
+fn running_job() -> ImportJob {
+    ImportJob {
+        id: "job-1".to_owned(),
+        status: ImportStatus::Running,
+        file_name: "outlook.csv".to_owned(),
+        dry_run: false,
+        rows_read: 4_000,
+        created: 3_120,
+        updated: 610,
+        unchanged: 268,
+        failed: 2,
+        bytes_done: 1_258_291,
+        bytes_total: 3_145_728,
+        error: None,
+        ignored_columns: vec!["Notes".to_owned(), "Birthday".to_owned()],
+        failed_rows: vec![
+            failed_row(3, Some("Mobile Phone"), "is not a phone number"),
+            failed_row(
+                1_207,
+                Some("E-mail Address"),
+                "is not an email address: søren@@example.dk",
+            ),
+        ],
+        started_at: Some("2026-11-30T09:15:02.123Z".to_owned()),
+        finished_at: None,
+    }
+}
+
+/// The import screen opened from the list with `i`, a path typed.
+fn import_entry_app(path: &str) -> App {
+    let mut app = list_app();
+    assert!(app.press(key(KeyCode::Char('i'))).is_empty());
+    assert!(matches!(app.screen(), Some(Screen::Import(_))));
+    assert!(type_text(&mut app, path).is_empty(), "typing sends nothing");
+    app
+}
+
+/// The import started with Enter; returns the upload's attempt number.
+fn start_import(app: &mut App) -> u64 {
+    match app.press(key(KeyCode::Enter)).as_slice() {
+        [Request::StartImport { attempt, .. }] => *attempt,
+        other => panic!("Enter uploads the file: {other:?}"),
+    }
+}
+
+/// An import of `outlook.csv` under way, as the second poll saw it.
+fn import_running_app() -> App {
+    let mut app = import_entry_app("~/exports/outlook.csv");
+    let attempt = start_import(&mut app);
+    let queued = ImportJob {
+        status: ImportStatus::Queued,
+        rows_read: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        bytes_done: 0,
+        ignored_columns: Vec::new(),
+        failed_rows: Vec::new(),
+        started_at: None,
+        ..running_job()
+    };
+    let polls = app.update(Action::ImportStarted {
+        attempt,
+        result: Ok(Box::new(queued)),
+    });
+    assert!(
+        matches!(polls.as_slice(), [Request::ImportJob { id, .. }] if id == "job-1"),
+        "the queued job is polled: {polls:?}"
+    );
+    let polls = app.update(Action::ImportJobLoaded {
+        id: "job-1".to_owned(),
+        result: Ok(Some(Box::new(running_job()))),
+    });
+    assert_eq!(polls.len(), 1, "a running job is polled again");
+    app
+}
+
+#[test]
+fn import_path_entry() {
+    let mut app = import_entry_app("~/exports/Kontakte München 2026.csv");
+    app.press(ctrl('d'));
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("on the import screen");
+    };
+    assert!(import.dry_run(), "Ctrl-D turns the dry run on");
+    snapshot("import_entry", &app);
+
+    // `?` is part of a path here; F1 shows the keys, Esc closes them.
+    type_text(&mut app, "?");
+    assert!(!app.help_is_open());
+    app.press(key(KeyCode::Backspace));
+    app.press(key(KeyCode::F(1)));
+    assert!(app.help_is_open());
+    app.press(key(KeyCode::Esc));
+
+    // Esc goes back to the list, nothing asked of the server.
+    assert!(app.press(key(KeyCode::Esc)).is_empty());
+    assert!(app.screen().is_none());
+}
+
+#[test]
+fn import_of_a_missing_file() {
+    let mut app = import_entry_app("/srv/exports/contacts-2026-11-30-final.csv");
+    let attempt = start_import(&mut app);
+    app.update(Action::ImportStarted {
+        attempt,
+        result: Err(ApiError::File(
+            "Cannot read /srv/exports/contacts-2026-11-30-final.csv: no such file.".to_owned(),
+        )),
+    });
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("still on the import screen");
+    };
+    assert!(!import.is_uploading(), "back to the path, to fix it");
+    snapshot("import_missing_file", &app);
+}
+
+#[test]
+fn import_running() {
+    snapshot("import_running", &import_running_app());
+}
+
+#[test]
+fn import_finished_with_failed_rows() {
+    let mut app = import_running_app();
+    let finished = ImportJob {
+        status: ImportStatus::Succeeded,
+        rows_read: 10_412,
+        created: 9_874,
+        updated: 402,
+        unchanged: 123,
+        failed: 13,
+        bytes_done: 3_145_728,
+        failed_rows: (0..13)
+            .map(|i| match i {
+                0 => failed_row(3, Some("Mobile Phone"), "is not a phone number"),
+                1 => failed_row(
+                    1_207,
+                    Some("E-mail Address"),
+                    "is not an email address: søren@@example.dk",
+                ),
+                2 => failed_row(
+                    2_311,
+                    None,
+                    "has neither an email nor a mobile phone, so it cannot be matched or created; fill one of them in and import the file again",
+                ),
+                3 => failed_row(4_000, Some("Mobile Phone"), "李小龍的電話號碼無效"),
+                i => failed_row(5_000 + i, Some("E-mail Address"), "is not an email address"),
+            })
+            .collect(),
+        finished_at: Some("2026-11-30T09:16:40Z".to_owned()),
+        ..running_job()
+    };
+    let requests = app.update(Action::ImportJobLoaded {
+        id: "job-1".to_owned(),
+        result: Ok(Some(Box::new(finished))),
+    });
+    assert!(
+        matches!(requests.as_slice(), [Request::Contacts { .. }]),
+        "a real import reloads the contact list when it ends: {requests:?}"
+    );
+    assert_eq!(
+        app.status().map(|message| message.text.as_str()),
+        Some("Imported outlook.csv: created 9874, updated 402, unchanged 123, failed 13.")
+    );
+    // The third failed row is selected: its long reason is shown in full.
+    app.press(key(KeyCode::Down));
+    app.press(key(KeyCode::Char('j')));
+    snapshot("import_finished", &app);
+
+    // No more polls; Esc goes back to the list.
+    assert!(app.press(key(KeyCode::Esc)).is_empty());
+    assert!(app.screen().is_none());
+}
+
+#[test]
+fn import_job_failed() {
+    let mut app = import_entry_app("names.csv");
+    app.press(ctrl('d'));
+    let attempt = start_import(&mut app);
+    let failed = ImportJob {
+        id: "job-2".to_owned(),
+        status: ImportStatus::Failed,
+        file_name: "names.csv".to_owned(),
+        dry_run: true,
+        rows_read: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        bytes_done: 0,
+        bytes_total: 912,
+        error: Some(
+            "no column holds an email or a mobile phone; name one in the mapping".to_owned(),
+        ),
+        ignored_columns: vec!["Name".to_owned(), "Company".to_owned(), "Notes".to_owned()],
+        failed_rows: Vec::new(),
+        started_at: Some("2026-11-30T23:59:58Z".to_owned()),
+        finished_at: Some("2026-12-01T00:00:01Z".to_owned()),
+    };
+    let requests = app.update(Action::ImportStarted {
+        attempt,
+        result: Ok(Box::new(failed)),
+    });
+    assert!(
+        requests.is_empty(),
+        "a finished dry run asks for nothing: {requests:?}"
+    );
+    snapshot("import_failed", &app);
+
+    // n: back to the path, kept, for another try.
+    app.press(key(KeyCode::Char('n')));
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("still on the import screen");
+    };
+    assert_eq!(import.job(), None);
+    assert_eq!(import.path(), "names.csv");
+}
+
 /// Every screen at sizes from absurd to huge, with values far longer than
 /// any column and names in scripts of double-width characters: drawing
 /// must neither panic nor write outside the frame (TestBackend panics on
@@ -668,6 +901,60 @@ fn no_size_or_value_breaks_drawing() {
     check(&app);
     app.press(key(KeyCode::Char('?')));
     check(&app);
+
+    // The import screen: a long path of wide characters, then a job with
+    // absurd counts and values.
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+    assert!(app.screen().is_none(), "back on the contact list");
+    app.press(key(KeyCode::Char('i')));
+    check(&app);
+    type_text(&mut app, &format!("~/{wide}/{long}.csv"));
+    check(&app);
+    let attempt = start_import(&mut app);
+    check(&app);
+    app.update(Action::ImportStarted {
+        attempt,
+        result: Err(ApiError::File(long.clone())),
+    });
+    check(&app);
+    let attempt = start_import(&mut app);
+    app.update(Action::ImportStarted {
+        attempt,
+        result: Ok(Box::new(ImportJob {
+            id: "big".to_owned(),
+            file_name: wide.clone(),
+            rows_read: i64::MAX,
+            created: i64::MIN,
+            failed: i64::MAX,
+            bytes_done: u64::MAX,
+            bytes_total: 3,
+            error: Some(long.clone()),
+            ignored_columns: vec![wide.clone(); 30],
+            failed_rows: (0..200)
+                .map(|i| failed_row(i, Some(&wide), &long))
+                .collect(),
+            started_at: Some(long.clone()),
+            ..running_job()
+        })),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('G')));
+    app.update(Action::ImportJobLoaded {
+        id: "big".to_owned(),
+        result: Ok(Some(Box::new(ImportJob {
+            id: "big".to_owned(),
+            status: ImportStatus::Other(long.clone()),
+            finished_at: Some(String::new()),
+            bytes_total: 0,
+            failed_rows: vec![failed_row(i64::MIN, None, "")],
+            ..running_job()
+        }))),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('?')));
+    check(&app);
+    app.press(key(KeyCode::Esc));
 
     app.update(Action::MeLoaded(Err(ApiError::Unreachable(long.clone()))));
     check(&app);

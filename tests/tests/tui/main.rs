@@ -10,7 +10,7 @@ use contacts_tui::app::{App, Popup, Screen};
 use contacts_tui::components::connection_screen::Problem;
 use contacts_tui::config::Config;
 use contacts_tui::keymap::{KeyCode, KeyEvent, KeyModifiers};
-use contacts_tui::model::{ActivityKind, ContactField, MergeOutcome};
+use contacts_tui::model::{ActivityKind, ContactField, ImportStatus, MergeOutcome};
 use rstest::rstest;
 use serde_json::json;
 use support::{Backend, TestServer};
@@ -38,6 +38,14 @@ fn type_text(app: &mut App, text: &str) {
 
 fn id_of(contact: &serde_json::Value) -> String {
     contact["id"].as_str().expect("contact id").to_owned()
+}
+
+/// Settles with a bound: an import job is polled until it finishes, and a
+/// job that never did must fail the test rather than hang it.
+async fn settle_import(app: &mut App) {
+    tokio::time::timeout(std::time::Duration::from_secs(120), app.settle())
+        .await
+        .expect("the import job finishes within two minutes");
 }
 
 /// Search, open, edit an email into another contact's, see the merge
@@ -411,4 +419,167 @@ async fn cannot_save_contact_is_explained(
         .data(&member, support::GET, json!({ "id": id_of(&own) }))
         .await;
     assert_eq!(unchanged["contact"]["email"], "mine@example.com");
+}
+
+const IMPORT_CSV: &str = "First Name,Last Name,E-mail Address,Mobile Phone
+Ada,Lovelace,ada@example.com,+1 415 555 0100
+Bo,Berg,bo@example.com,not a phone
+Søren,Kierkegaard,soren@example.dk,
+";
+
+/// The import screen against a real server: a missing file is explained;
+/// a dry run of a small CSV (Ada exists, Søren is new, Bo's phone is bad)
+/// reports what it would do and writes nothing; `n`, dry run off, Enter:
+/// the real import updates Ada, creates Søren, lists Bo's row as failed,
+/// and the contact list shows the result.
+#[rstest]
+#[tokio::test]
+async fn import_a_csv_file_dry_run_then_for_real(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = support::create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // A space and a non-ASCII letter in the name: it travels in the
+    // multipart request's headers and comes back as the job's file name.
+    let file = dir.path().join("contacts ø.csv");
+    std::fs::write(&file, IMPORT_CSV).expect("write the CSV file");
+    let path = file.to_str().expect("UTF-8 temporary path");
+
+    let mut app = client(&server, &admin);
+    app.start();
+    app.settle().await;
+    assert_eq!(app.list().total(), Some(1));
+    press(&mut app, KeyCode::Char('i'));
+    assert!(matches!(app.screen(), Some(Screen::Import(_))));
+
+    // A file that is not there: said so on the screen, nothing sent.
+    let missing = dir.path().join("missing.csv");
+    type_text(&mut app, missing.to_str().expect("UTF-8 temporary path"));
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("a missing file stays on the import screen");
+    };
+    assert!(!import.is_uploading());
+    assert_eq!(import.job(), None);
+    let problem = import.problem().expect("the problem is shown");
+    assert!(
+        problem.contains("missing.csv") && problem.contains("no such file"),
+        "{problem}"
+    );
+
+    // The dry run.
+    ctrl(&mut app, 'u');
+    type_text(&mut app, path);
+    ctrl(&mut app, 'd');
+    press(&mut app, KeyCode::Enter);
+    settle_import(&mut app).await;
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("the dry run's summary is on the import screen");
+    };
+    let job = import.job().expect("the finished job");
+    assert_eq!(job.status, ImportStatus::Succeeded, "{job:?}");
+    assert!(job.dry_run);
+    assert_eq!(job.file_name, "contacts ø.csv");
+    assert_eq!(
+        (
+            job.rows_read,
+            job.created,
+            job.updated,
+            job.unchanged,
+            job.failed
+        ),
+        (3, 1, 1, 0, 1)
+    );
+    assert_eq!(job.bytes_done, job.bytes_total);
+    assert_eq!(job.bytes_total, IMPORT_CSV.len() as u64);
+    assert_eq!(
+        app.status().map(|message| message.text.as_str()),
+        Some(
+            "Dry run of contacts ø.csv: created 1, updated 1, unchanged 0, failed 1; nothing written."
+        )
+    );
+    assert_eq!(
+        support::visible_count(&server, &admin).await,
+        1,
+        "a dry run writes nothing"
+    );
+
+    // For real: `n` keeps the path and the dry run, Ctrl-D turns it off.
+    press(&mut app, KeyCode::Char('n'));
+    ctrl(&mut app, 'd');
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("n stays on the import screen");
+    };
+    assert_eq!(import.path(), path);
+    assert!(!import.dry_run());
+    press(&mut app, KeyCode::Enter);
+    settle_import(&mut app).await;
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("the import's summary is on the import screen");
+    };
+    let job = import.job().expect("the finished job");
+    assert_eq!(job.status, ImportStatus::Succeeded, "{job:?}");
+    assert!(!job.dry_run);
+    assert_eq!(
+        (job.created, job.updated, job.unchanged, job.failed),
+        (1, 1, 0, 1)
+    );
+    assert_eq!(job.error, None);
+    assert!(job.ignored_columns.is_empty(), "{:?}", job.ignored_columns);
+    let [failed] = job.failed_rows.as_slice() else {
+        panic!("one failed row: {:?}", job.failed_rows);
+    };
+    assert_eq!(
+        (failed.line, failed.column.as_deref()),
+        (3, Some("Mobile Phone")),
+        "Bo's row, the header being line 1"
+    );
+    assert!(failed.reason.contains("phone"), "{}", failed.reason);
+    assert_eq!(
+        app.status().map(|message| message.text.as_str()),
+        Some("Imported contacts ø.csv: created 1, updated 1, unchanged 0, failed 1.")
+    );
+    assert_eq!(
+        app.list().total(),
+        Some(2),
+        "the list under the screen was reloaded"
+    );
+
+    let updated = server
+        .data(&admin, support::GET, json!({ "id": id_of(&ada) }))
+        .await;
+    assert_eq!(updated["contact"]["lastName"], "Lovelace");
+    assert_eq!(updated["contact"]["mobilePhone"], "+14155550100");
+    let created = server
+        .data(
+            &admin,
+            r#"{ contacts(filter: { search: "soren@example.dk" }) { edges { node { firstName lastName source } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        created["contacts"]["edges"][0]["node"],
+        json!({ "firstName": "Søren", "lastName": "Kierkegaard", "source": "IMPORT" })
+    );
+    assert_eq!(support::visible_count(&server, &admin).await, 2);
+
+    // Esc: back on the list, nothing left polling.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.screen().is_none());
+    assert_eq!(app.in_flight(), 0);
+    let names: Vec<&str> = app
+        .list()
+        .rows()
+        .iter()
+        .map(|row| row.name.as_str())
+        .collect();
+    assert_eq!(names, ["Ada Lovelace", "Søren Kierkegaard"]);
 }

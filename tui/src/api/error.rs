@@ -30,6 +30,9 @@ pub enum ApiError {
     /// Anything else, `INTERNAL` included; the message is the server's.
     #[error("{0}")]
     Server(String),
+    /// The file to upload cannot be read; nothing was sent.
+    #[error("{0}")]
+    File(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

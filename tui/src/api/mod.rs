@@ -2,6 +2,7 @@
 //! and returning `model` types. Generated types stop here.
 
 mod error;
+mod import;
 mod operations;
 
 use std::time::Duration;
@@ -128,7 +129,15 @@ impl ApiClient {
         variables: Q::Variables,
     ) -> Result<Q::ResponseData, ApiError> {
         let body = Q::build_query(variables);
-        let mut request = self.http.post(&self.url).json(&body);
+        self.send::<Q>(self.http.post(&self.url).json(&body)).await
+    }
+
+    /// Sends a POST built by the caller (a JSON body, or the multipart body
+    /// of an upload) with the token, and reads the answer as `Q`'s.
+    async fn send<Q: GraphQLQuery>(
+        &self,
+        mut request: reqwest::RequestBuilder,
+    ) -> Result<Q::ResponseData, ApiError> {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }

@@ -71,3 +71,26 @@ pub struct DeleteContact;
     skip_serializing_none
 )]
 pub struct ActivityList;
+
+/// The schema's `Upload` scalar. In a GraphQL multipart request the
+/// variable holding the file is sent as `null` and the file travels as a
+/// part of its own (see `api/import.rs`), so a unit struct, which serde
+/// writes as `null`, is all the variable needs.
+#[derive(Debug, serde::Serialize)]
+pub struct Upload;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/import.graphql",
+    response_derives = "Debug"
+)]
+pub struct ImportContacts;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/import.graphql",
+    response_derives = "Debug"
+)]
+pub struct ImportJob;

@@ -289,6 +289,11 @@ impl Component for ContactList {
                 "activities (all contacts)",
                 Action::OpenActivities,
             ),
+            Binding::new(
+                &[Key::Char('i')],
+                "import contacts from a CSV file",
+                Action::OpenImport,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(&[Key::Char('q')], "quit", Action::Quit),
         ]
@@ -323,7 +328,10 @@ impl Component for ContactList {
             } else if self.loading || self.total.is_none() {
                 Line::styled("Loading…", theme::dim())
             } else if self.query.search.is_empty() && self.query.source.is_none() {
-                Line::styled("No contacts yet. Press n to create one.", theme::dim())
+                Line::styled(
+                    "No contacts yet. Press n to create one, or i to import a CSV file.",
+                    theme::dim(),
+                )
             } else {
                 Line::styled("No contacts match.", theme::dim())
             };

@@ -10,6 +10,7 @@ pub mod contact_form;
 pub mod contact_list;
 pub mod delete_popup;
 pub mod help_overlay;
+pub mod import_screen;
 pub mod merge_prompt;
 pub mod notice;
 pub mod popup_area;
