@@ -44,6 +44,8 @@ pub enum Action {
     /// After a job: back to the file entry, for another file or a real
     /// import after a dry run.
     NewImport,
+    /// After a job: write every failed row to a file.
+    SaveErrorReport,
 
     // Detail.
     Back,
@@ -100,5 +102,10 @@ pub enum Action {
         id: String,
         /// `None` when the server no longer knows the job.
         result: Result<Option<Box<ImportJob>>, ApiError>,
+    },
+    ErrorReportSaved {
+        id: String,
+        /// Where the report was written.
+        result: Result<String, ApiError>,
     },
 }

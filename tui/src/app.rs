@@ -230,6 +230,7 @@ impl App {
             Action::Deleted { id, name, result } => self.on_deleted(id, name, result),
             Action::ImportStarted { attempt, result } => self.on_import_started(attempt, result),
             Action::ImportJobLoaded { id, result } => self.on_import_job(id, result),
+            Action::ErrorReportSaved { id, result } => self.on_error_report(id, result),
             action => self.on_key_action(action),
         }
     }
@@ -318,10 +319,12 @@ impl App {
                     let busy = import.is_busy();
                     let may_write = import.may_still_write();
                     self.screens.pop();
-                    if busy {
+                    if may_write {
                         self.status = Some(info(
                             "The import goes on on the server; r reloads the list.",
                         ));
+                    } else if busy {
+                        self.status = Some(info("The dry run goes on on the server."));
                     }
                     // Rows committed so far are already contacts.
                     if may_write {
@@ -330,10 +333,14 @@ impl App {
                         Vec::new()
                     }
                 }
-                Action::StartImport => {
+                Action::StartImport | Action::SaveErrorReport => {
                     let requests = import.update(&action);
                     if !requests.is_empty() {
-                        self.status = Some(info("Uploading the file…"));
+                        self.status = Some(info(if action == Action::StartImport {
+                            "Uploading the file…"
+                        } else {
+                            "Saving the failed rows…"
+                        }));
                     }
                     requests
                 }
@@ -626,6 +633,25 @@ impl App {
         )
     }
 
+    fn on_error_report(&mut self, id: String, result: Result<String, ApiError>) -> Vec<Request> {
+        // Written even when the screen was left meanwhile: say where.
+        let result = match self.import_screen(|import| import.watches(&id)) {
+            Some(import) => import.report_answered(result),
+            None => result,
+        };
+        match result {
+            Ok(path) => {
+                self.status = Some(success(format!("Every failed row saved to {path}")));
+                Vec::new()
+            }
+            Err(err) if err.is_connection_problem() => self.on_error(err),
+            Err(_) => {
+                self.status = Some(error("Failed rows not saved."));
+                Vec::new()
+            }
+        }
+    }
+
     fn import_screen(
         &mut self,
         wanted: impl Fn(&ImportScreen) -> bool,
@@ -770,8 +796,9 @@ fn finished_outcome(step: &JobStep, import: &ImportScreen) -> Option<(Message, b
     }
     let job = import.job()?;
     let message = if job.status == ImportStatus::Failed {
+        let what = if job.dry_run { "Dry run" } else { "Import" };
         let why = job.error.as_deref().unwrap_or("see the screen");
-        error(format!("Import of {} failed: {why}", job.file_name))
+        error(format!("{what} of {} failed: {why}", job.file_name))
     } else if job.dry_run {
         success(format!(
             "Dry run of {}: {}; nothing written.",

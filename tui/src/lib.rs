@@ -75,10 +75,10 @@
 //!   deleted, but not after an edit or merge there; `r` refreshes it.
 //! - Text fields edit at the end only (no cursor movement inside a value);
 //!   the import's path field has no Tab completion.
-//! - The import screen shows the first 1,000 failed rows (the most one
-//!   `importJob` answer holds); the job's `errorReport` has them all but is
-//!   not offered here yet. It maps columns by the server's header aliases
-//!   only: there is no way to pass an explicit `mapping` yet.
+//! - The import screen lists the first 1,000 failed rows (the most one
+//!   `importJob` answer holds); `w` writes them all (`errorReport`) to a
+//!   file beside the imported one. Columns are mapped by the server's
+//!   header aliases only: there is no way to pass an explicit `mapping` yet.
 //! - Leaving the import screen while a job runs stops watching it for good:
 //!   the schema has `importJob(id)` but no list of jobs to come back to.
 //! - The form edits the contact's own fields; owner and team cannot be

@@ -50,6 +50,13 @@ pub enum Request {
         after: Duration,
         error_rows: i64,
     },
+    /// Write every failed row of the job to a CSV file beside the
+    /// imported one.
+    SaveErrorReport {
+        id: String,
+        /// The imported file's path, as typed.
+        import_path: String,
+    },
 }
 
 /// A save, kept whole so that confirming a merge re-sends exactly what was
@@ -144,6 +151,13 @@ impl Request {
                     .await
                     .map(|found| found.map(Box::new));
                 Action::ImportJobLoaded { id, result }
+            }
+            Request::SaveErrorReport { id, import_path } => {
+                let result = api
+                    .save_error_report(&id, &import_path)
+                    .await
+                    .map(|path| path.display().to_string());
+                Action::ErrorReportSaved { id, result }
             }
         }
     }

@@ -711,6 +711,34 @@ fn import_finished_with_failed_rows() {
     app.press(key(KeyCode::Char('j')));
     snapshot("import_finished", &app);
 
+    // w writes every failed row beside the imported file.
+    assert_eq!(
+        app.press(key(KeyCode::Char('w'))),
+        vec![Request::SaveErrorReport {
+            id: "job-1".to_owned(),
+            import_path: "~/exports/outlook.csv".to_owned(),
+        }]
+    );
+    assert!(
+        app.press(key(KeyCode::Char('w'))).is_empty(),
+        "one at a time"
+    );
+    app.update(Action::ErrorReportSaved {
+        id: "job-1".to_owned(),
+        result: Ok("/home/ann/exports/outlook.failed-rows.csv".to_owned()),
+    });
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("still on the import screen");
+    };
+    assert_eq!(
+        import.saved_report(),
+        Some("/home/ann/exports/outlook.failed-rows.csv")
+    );
+    assert_eq!(
+        app.status().map(|message| message.text.as_str()),
+        Some("Every failed row saved to /home/ann/exports/outlook.failed-rows.csv")
+    );
+
     // No more polls; Esc goes back to the list.
     assert!(app.press(key(KeyCode::Esc)).is_empty());
     assert!(app.screen().is_none());
@@ -950,6 +978,13 @@ fn no_size_or_value_breaks_drawing() {
             failed_rows: vec![failed_row(i64::MIN, None, "")],
             ..running_job()
         }))),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('w')));
+    check(&app);
+    app.update(Action::ErrorReportSaved {
+        id: "big".to_owned(),
+        result: Ok(format!("/{wide}/{long}.failed-rows.csv")),
     });
     check(&app);
     app.press(key(KeyCode::Char('?')));

@@ -571,6 +571,26 @@ async fn import_a_csv_file_dry_run_then_for_real(
     );
     assert_eq!(support::visible_count(&server, &admin).await, 2);
 
+    // w: every failed row, as CSV, beside the imported file.
+    press(&mut app, KeyCode::Char('w'));
+    app.settle().await;
+    let report = dir.path().join("contacts ø.failed-rows.csv");
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("still on the import screen");
+    };
+    assert_eq!(
+        import.saved_report(),
+        report.to_str(),
+        "{:?}",
+        import.problem()
+    );
+    let written = std::fs::read_to_string(&report).expect("the report was written");
+    assert!(
+        written.starts_with("line,column,reason\n3,Mobile Phone,"),
+        "{written}"
+    );
+    assert_eq!(written.lines().count(), 2, "{written}");
+
     // Esc: back on the list, nothing left polling.
     press(&mut app, KeyCode::Esc);
     assert!(app.screen().is_none());

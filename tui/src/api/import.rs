@@ -5,7 +5,7 @@
 //! whole in memory.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use graphql_client::GraphQLQuery;
@@ -123,6 +123,57 @@ impl ApiClient {
     }
 }
 
+impl ApiClient {
+    /// Reads the job's report of every failed row and writes it beside
+    /// the imported file (`contacts.csv` gives `contacts.failed-rows.csv`,
+    /// or `contacts.failed-rows-2.csv` and on when that exists: nothing is
+    /// overwritten). Returns where it went.
+    pub async fn save_error_report(
+        &self,
+        id: &str,
+        import_path: &str,
+    ) -> Result<PathBuf, ApiError> {
+        use operations::import_error_report as op;
+        let variables = op::Variables { id: id.to_owned() };
+        let data = self.run::<operations::ImportErrorReport>(variables).await?;
+        let report = data.import_job.ok_or(ApiError::NotFound)?.error_report;
+        write_beside(&resolve(import_path), report.as_bytes())
+            .await
+            .map_err(|reason| ApiError::File(format!("Cannot save the failed rows: {reason}.")))
+    }
+}
+
+/// Writes `content` to a new file named after `imported`, in its folder.
+async fn write_beside(imported: &Path, content: &[u8]) -> Result<PathBuf, String> {
+    use tokio::io::AsyncWriteExt;
+    let stem = imported
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".to_owned());
+    for attempt in 1..=99 {
+        let name = if attempt == 1 {
+            format!("{stem}.failed-rows.csv")
+        } else {
+            format!("{stem}.failed-rows-{attempt}.csv")
+        };
+        let target = imported.with_file_name(name);
+        let opened = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .await;
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(describe(err)),
+        };
+        file.write_all(content).await.map_err(describe)?;
+        file.flush().await.map_err(describe)?;
+        return Ok(target);
+    }
+    Err("99 earlier reports are in the way".to_owned())
+}
+
 /// A byte count, which the schema sends as a Float (an Int would stop at
 /// 2 GiB). `as` saturates and reads NaN as 0, which suits a count.
 fn byte_count(value: f64) -> u64 {
@@ -158,7 +209,7 @@ pub fn resolve(typed: &str) -> PathBuf {
 
 /// The file and its size, or why it cannot be uploaded, in words for the
 /// screen.
-async fn open(path: &std::path::Path) -> Result<(tokio::fs::File, u64), String> {
+async fn open(path: &Path) -> Result<(tokio::fs::File, u64), String> {
     let file = tokio::fs::File::open(path).await.map_err(describe)?;
     let metadata = file.metadata().await.map_err(describe)?;
     if metadata.is_dir() {
@@ -198,10 +249,29 @@ mod tests {
 
     #[tokio::test]
     async fn unreadable_files_are_explained() {
-        let missing = open(std::path::Path::new("/no/such/dir/contacts.csv")).await;
+        let missing = open(Path::new("/no/such/dir/contacts.csv")).await;
         assert_eq!(missing.err().as_deref(), Some("no such file"));
         let folder = open(&std::env::temp_dir()).await;
         assert_eq!(folder.err().as_deref(), Some("it is a folder, not a file"));
+    }
+
+    #[tokio::test]
+    async fn reports_go_beside_the_file_and_never_overwrite() {
+        let dir = std::env::temp_dir().join(format!("contacts-tui-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let imported = dir.join("Kontakte ø.csv");
+        let first = write_beside(&imported, b"one").await;
+        let second = write_beside(&imported, b"two").await;
+        assert_eq!(first, Ok(dir.join("Kontakte ø.failed-rows.csv")));
+        assert_eq!(second, Ok(dir.join("Kontakte ø.failed-rows-2.csv")));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("Kontakte ø.failed-rows.csv")).unwrap_or_default(),
+            "one"
+        );
+        let nowhere = write_beside(&dir.join("no/such/dir/x.csv"), b"").await;
+        assert_eq!(nowhere.err().as_deref(), Some("no such file"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

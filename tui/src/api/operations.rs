@@ -94,3 +94,11 @@ pub struct ImportContacts;
     response_derives = "Debug"
 )]
 pub struct ImportJob;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/import.graphql",
+    response_derives = "Debug"
+)]
+pub struct ImportErrorReport;

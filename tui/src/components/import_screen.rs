@@ -69,6 +69,10 @@ pub struct ImportScreen {
     problem: Option<String>,
     /// The selected failed row.
     selected: usize,
+    /// The report of every failed row is being written.
+    saving_report: bool,
+    /// Where the report of every failed row went.
+    saved_report: Option<String>,
 }
 
 /// What an answer about the upload or the job means for the app.
@@ -102,6 +106,8 @@ impl ImportScreen {
             asked_rows: LIVE_ERROR_ROWS,
             problem: None,
             selected: 0,
+            saving_report: false,
+            saved_report: None,
         }
     }
 
@@ -123,6 +129,11 @@ impl ImportScreen {
 
     pub fn problem(&self) -> Option<&str> {
         self.problem.as_deref()
+    }
+
+    /// Where the report of every failed row was written.
+    pub fn saved_report(&self) -> Option<&str> {
+        self.saved_report.as_deref()
     }
 
     pub fn is_uploading(&self) -> bool {
@@ -197,9 +208,22 @@ impl ImportScreen {
                         self.stage = Stage::Entry;
                         self.problem = None;
                         self.selected = 0;
-                        // An answer to a poll still out is for the old job
-                        // and will be dropped.
+                        self.saved_report = None;
+                        // Answers still out are for the old job and will
+                        // be dropped.
                         self.polling = false;
+                        self.saving_report = false;
+                    }
+                    Action::SaveErrorReport
+                        if finished && job.failed > 0 && !self.saving_report =>
+                    {
+                        let request = Request::SaveErrorReport {
+                            id: job.id.clone(),
+                            import_path: self.path.clone(),
+                        };
+                        self.saving_report = true;
+                        self.problem = None;
+                        return vec![request];
                     }
                     Action::Reload => return self.reload().into_iter().collect(),
                     _ => {}
@@ -273,6 +297,20 @@ impl ImportScreen {
                 JobStep::Failed(err)
             }
         }
+    }
+
+    /// Takes the answer to `w`; hands it back for the status line.
+    pub fn report_answered(
+        &mut self,
+        result: Result<String, ApiError>,
+    ) -> Result<String, ApiError> {
+        self.saving_report = false;
+        match &result {
+            Ok(path) => self.saved_report = Some(path.clone()),
+            Err(ApiError::File(reason)) => self.problem = Some(reason.clone()),
+            Err(err) => self.problem = Some(format!("Could not read the failed rows: {err}")),
+        }
+        result
     }
 
     /// Takes a poll's answer for the job this screen watches.
@@ -400,6 +438,16 @@ impl ImportScreen {
                         false,
                     ),
                 ];
+                if finished && job.failed > 0 && !self.saving_report {
+                    bindings.push((
+                        Binding::new(
+                            &[Key::Char('w')],
+                            "save every failed row as CSV, beside the imported file",
+                            Action::SaveErrorReport,
+                        ),
+                        false,
+                    ));
+                }
                 if finished {
                     bindings.push((
                         Binding::new(&[Key::Char('n')], "another import", Action::NewImport),
@@ -533,6 +581,17 @@ impl ImportScreen {
                 ))],
             ));
         }
+        if self.saving_report {
+            facts.push(fact(
+                "Report",
+                vec![Span::styled("saving every failed row…", theme::dim())],
+            ));
+        } else if let Some(path) = &self.saved_report {
+            facts.push(fact(
+                "Saved to",
+                vec![Span::styled(path.clone(), theme::success())],
+            ));
+        }
         let error_lines = match &job.error {
             Some(error) if !error.is_empty() => {
                 // Room for a long reason at 80 columns; the frame clips
@@ -621,10 +680,11 @@ impl ImportScreen {
             );
         }
 
-        frame.render_widget(
-            Paragraph::new(Line::styled(rows_heading(job), theme::title())),
-            rows_title,
-        );
+        let mut heading = vec![Span::styled(rows_heading(job), theme::title())];
+        if finished && job.failed > 0 && !self.saving_report && self.saved_report.is_none() {
+            heading.push(Span::styled("  w saves them all as CSV", theme::dim()));
+        }
+        frame.render_widget(Paragraph::new(Line::from(heading)), rows_title);
         if job.failed_rows.is_empty() {
             return;
         }
