@@ -12,7 +12,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
+};
 
 use super::contacts::{ContactRecord, Lock};
 use super::entities::contact;
@@ -133,6 +136,17 @@ impl Known {
     }
 }
 
+/// The lookups are prepared once per connection, and on PostgreSQL a
+/// generic plan made while the table was small scans it whole ever after,
+/// however it grows; a plan made per execution sees the table as it is.
+async fn plan_per_execution(txn: &DatabaseTransaction) -> Result<(), StoreError> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
+    }
+    Ok(())
+}
+
 /// One import run: who imports, and what it has seen so far.
 pub struct Importer {
     principal: Principal,
@@ -183,10 +197,13 @@ impl Importer {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Summary, StoreError> {
         if self.dry_run {
-            self.load(store.db(), rows, Lock::None).await?;
+            // Read only; the transaction is dropped, so rolled back.
+            let txn = store.db().begin().await?;
+            plan_per_execution(&txn).await?;
+            self.load(&txn, rows, Lock::None).await?;
             let mut summary = Summary::default();
             for row in rows {
-                self.apply_row(store.db(), row, &mut summary, false).await?;
+                self.apply_row(&txn, row, &mut summary, false).await?;
             }
             return Ok(summary);
         }
@@ -211,6 +228,7 @@ impl Importer {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Summary, StoreError> {
         let txn = store.begin_write().await?;
+        plan_per_execution(&txn).await?;
         self.load(&*txn, rows, Lock::ForUpdate).await?;
         let mut summary = Summary::default();
         for row in rows {
