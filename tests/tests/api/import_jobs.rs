@@ -273,3 +273,46 @@ async fn a_job_cut_off_by_a_crash_resumes_from_its_checkpoint(
     assert_eq!(done["failed"], 0);
     assert_eq!(visible_count(&second, &admin).await, rows as u64);
 }
+
+#[rstest]
+#[tokio::test]
+async fn imported_changes_reach_the_outbox(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    create(&server, &admin, json!({ "email": "ann@example.com" })).await;
+    // Nobody listens on port 9: deliveries stay in the log, pending.
+    server
+        .data(
+            &admin,
+            "mutation { connectWebhook(targetUrl: \"http://127.0.0.1:9/hook\", events: [CONTACT_CREATED, CONTACT_UPDATED]) { integration { id } } }",
+            json!({}),
+        )
+        .await;
+    let csv = b"Email,First Name\nann@example.com,Ann\nbo@example.com,Bo\ncy@example.com,Cy\n";
+    let id = start_job(&server, &admin, csv, false, json!([])).await;
+    let done = finished(&server, &admin, &id).await;
+    assert_eq!(
+        (done["created"].clone(), done["updated"].clone()),
+        (json!(2), json!(1))
+    );
+    let log = server
+        .data(
+            &admin,
+            "{ integrations { deliveries(first: 10) { eventType } } }",
+            json!({}),
+        )
+        .await;
+    let mut types: Vec<String> = log["integrations"][0]["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["eventType"].as_str().unwrap().to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["contact.created", "contact.created", "contact.updated"]
+    );
+}
