@@ -8,14 +8,17 @@
 //! memory, and writes its new contacts and their history in multi-row
 //! inserts. Updates of existing contacts go through `merge::apply_to_survivor`
 //! one by one, so they carry history, notifications and outbox events
-//! exactly as an edit does.
+//! exactly as an edit does. A contact created by one row and changed by a
+//! later row of the same batch is written once, with its final values,
+//! under one CREATED history entry; the counts still say one created and
+//! one updated, as the rows did.
 
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QueryResult, QuerySelect, QueryTrait, Set, TransactionTrait,
+    FromQueryResult, QueryFilter, QueryResult, QuerySelect, QueryTrait, TransactionTrait,
 };
 
 use super::contacts::{ContactRecord, Lock};
@@ -24,7 +27,7 @@ use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::import_jobs::{self, Checkpoint};
 use super::outbox::{self, EventType};
-use super::save::assignment_changes;
+use super::save::{self, assignment_changes};
 use super::{Store, StoreError, merge, now_micros};
 use crate::domain::import_mapping::FailedRow;
 use crate::domain::{ContactFields, Principal, Role, Source, merge_plan};
@@ -423,24 +426,12 @@ impl Importer {
         for chunk in new.chunks(INSERT_CHUNK) {
             let models = chunk.iter().map(|&i| {
                 let record = &self.known.contacts[i].record;
-                let fields = &record.fields;
-                contact::ActiveModel {
-                    first_name: Set(fields.first_name.clone()),
-                    last_name: Set(fields.last_name.clone()),
-                    email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
-                    mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-                    company: Set(fields.company.clone()),
-                    job_title: Set(fields.job_title.clone()),
-                    timezone: Set(fields.timezone.clone()),
-                    source: Set(Source::Import.as_str().to_owned()),
-                    owner_id: Set(record.owner_id),
-                    team_id: Set(record.team_id),
-                    sort_name: Set(fields.sort_name()),
-                    version: Set(1),
-                    created_at: Set(record.created_at),
-                    updated_at: Set(record.updated_at),
-                    ..Default::default()
-                }
+                save::new_contact_model(
+                    &record.fields,
+                    Source::Import,
+                    (record.owner_id, record.team_id),
+                    record.created_at,
+                )
             });
             let mut insert = contact::Entity::insert_many(models);
             insert.query().returning(Query::returning().columns([

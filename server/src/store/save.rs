@@ -256,15 +256,14 @@ async fn create_attempt(
 }
 
 /// Inserts a new contact and its CREATED history entry.
-pub(super) async fn insert_contact(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
+/// The row of a new contact, at version 1.
+pub(super) fn new_contact_model(
     fields: &ContactFields,
     source: Source,
     (owner_id, team_id): (Option<i64>, Option<i64>),
-) -> Result<ContactRecord, StoreError> {
-    let now = now_micros();
-    let model = contact::ActiveModel {
+    now: i64,
+) -> contact::ActiveModel {
+    contact::ActiveModel {
         first_name: Set(fields.first_name.clone()),
         last_name: Set(fields.last_name.clone()),
         email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
@@ -281,8 +280,18 @@ pub(super) async fn insert_contact(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
+}
+
+pub(super) async fn insert_contact(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    fields: &ContactFields,
+    source: Source,
+    (owner_id, team_id): (Option<i64>, Option<i64>),
+) -> Result<ContactRecord, StoreError> {
+    let model = new_contact_model(fields, source, (owner_id, team_id), now_micros())
+        .insert(db)
+        .await?;
     let mut changes = fields.changes_since(&ContactFields::default());
     changes.extend(assignment_changes((None, None), (owner_id, team_id)));
     history::record(
