@@ -82,7 +82,13 @@
 //! - Leaving the import screen while a job runs stops watching it for good:
 //!   the schema has `importJob(id)` but no list of jobs to come back to.
 //! - The form edits the contact's own fields; owner and team cannot be
-//!   changed here yet (the schema has no list of users or teams to pick from).
+//!   changed here yet (the schema has no list of users or teams to pick from:
+//!   only `me` and `me.teams`, and the typed `ContactInput` can set an id
+//!   but not send the `null` that clears one).
+//! - Scrolling (the help overlay, the detail's activities and history)
+//!   stops at the last line on screen, but `update` does not know the
+//!   pane's height: after many `j` past the end, `k` takes as many presses
+//!   before the view moves (bounded by the number of lines).
 
 pub mod action;
 pub mod api;

@@ -507,6 +507,18 @@ fn help_overlay() {
     app.press(key(KeyCode::Char('?')));
     assert!(app.help_is_open());
     snapshot("help_list", &app);
+
+    // Too short for every key: the border says how many are below, and
+    // scrolling stops at the last one.
+    assert!(shows(&app, 80, 16, "8 more ↓"));
+    assert!(!shows(&app, 80, 16, "Ctrl-c  quit"));
+    app.press(key(KeyCode::Char('j')));
+    assert!(shows(&app, 80, 16, "7 more ↓"));
+    for _ in 0..50 {
+        app.press(key(KeyCode::Char('j')));
+    }
+    assert!(shows(&app, 80, 16, "Ctrl-c  quit"));
+    assert!(shows(&app, 80, 16, "Esc close · k scroll up"));
 }
 
 #[test]
@@ -993,4 +1005,142 @@ fn no_size_or_value_breaks_drawing() {
 
     app.update(Action::MeLoaded(Err(ApiError::Unreachable(long.clone()))));
     check(&app);
+}
+
+/// The screen's rows as plain text.
+fn screen_rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    let width = usize::from(buffer.area.width.max(1));
+    buffer
+        .content()
+        .chunks(width)
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect())
+        .collect()
+}
+
+fn shows(app: &App, width: u16, height: u16, text: &str) -> bool {
+    screen_rows(&render(app, width, height))
+        .iter()
+        .any(|row| row.contains(text))
+}
+
+/// At 80x24 the keys of every screen fit the help overlay whole: its last
+/// line (Ctrl-C, the last global key) is on screen without scrolling.
+#[test]
+fn help_fits_at_80x24_everywhere() {
+    let (mut cannot_save, request) = saving_form_app();
+    cannot_save.update(Action::Saved {
+        request,
+        result: Err(ApiError::CannotSave {
+            field: Some("email".to_owned()),
+        }),
+    });
+    let mut searching = list_app();
+    searching.press(key(KeyCode::Char('/')));
+    let mut delete = detail_app();
+    delete.press(key(KeyCode::Char('d')));
+    let mut down = App::new(config());
+    down.startup_requests();
+    down.update(Action::MeLoaded(Err(ApiError::Unreachable(
+        "refused".to_owned(),
+    ))));
+    let mut refused = App::new(config());
+    refused.startup_requests();
+    refused.update(Action::MeLoaded(Err(ApiError::Unauthenticated)));
+    let screens = [
+        ("list", list_app()),
+        ("search", searching),
+        ("detail", detail_app()),
+        ("form", saving_form_app().0),
+        ("activities", activities_app()),
+        ("import entry", import_entry_app("a.csv")),
+        ("import running", import_running_app()),
+        ("delete", delete),
+        ("cannot save", cannot_save),
+        ("server down", down),
+        ("token refused", refused),
+    ];
+    for (name, mut app) in screens {
+        app.press(key(KeyCode::F(1)));
+        assert!(app.help_is_open(), "{name}: F1 opens the help");
+        let rows = screen_rows(&render(&app, 80, 24));
+        assert!(
+            rows.iter().any(|row| row.contains("Ctrl-c  quit")),
+            "{name}: the help's last line is cut off:\n{}",
+            rows.join("\n")
+        );
+        assert!(
+            !rows
+                .iter()
+                .any(|row| row.contains("Esc close") && row.contains("more ↓")),
+            "{name}: the help needs scrolling:\n{}",
+            rows.join("\n")
+        );
+    }
+}
+
+/// Popups grow with their wrapped text, so a long or wide name never
+/// pushes their keys out of sight.
+#[test]
+fn popup_keys_survive_long_text() {
+    let wide = "漢字かなカナ한글".repeat(12);
+    let mut app = list_app();
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            first_name: Some(wide.clone()),
+            ..ada()
+        }))),
+    });
+    app.press(key(KeyCode::Char('d')));
+    for (width, height) in SIZES {
+        assert!(
+            shows(&app, width, height, "y/Enter delete"),
+            "{width}x{height}"
+        );
+    }
+
+    let (mut app, request) = saving_form_app();
+    app.update(Action::Saved {
+        request,
+        result: Ok(SaveOutcome::NeedsMerge(MergePreview {
+            survivor: PreviewContact {
+                id: "c2".to_owned(),
+                name: wide.clone(),
+                version: 1,
+            },
+            merged: Some(PreviewContact {
+                id: "c1".to_owned(),
+                name: wide.clone(),
+                version: 3,
+            }),
+            fields: vec![merge_field(
+                "company",
+                Some("Acme"),
+                Some(&wide),
+                MergeOutcome::Overwritten,
+            )],
+        })),
+    });
+    for (width, height) in SIZES {
+        assert!(
+            shows(&app, width, height, "y/Enter merge"),
+            "{width}x{height}"
+        );
+        assert!(
+            shows(&app, width, height, "OVERWRITTEN"),
+            "{width}x{height}"
+        );
+    }
+
+    let mut app = App::new(config());
+    app.startup_requests();
+    app.update(Action::MeLoaded(Err(ApiError::Unreachable(wide.clone()))));
+    for (width, height) in SIZES {
+        assert!(
+            shows(&app, width, height, "r try again"),
+            "{width}x{height}"
+        );
+    }
 }

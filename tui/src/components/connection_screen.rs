@@ -98,14 +98,14 @@ impl Component for ConnectionScreen {
         } else {
             Line::styled(keymap::footer(&self.bindings()), theme::key())
         });
-        let popup = popup_area::large(area, 72, lines.len() as u16 + 4);
+        let wrap = Wrap { trim: true };
+        // One blank row below the keys.
+        let popup = popup_area::fitted(area, 72, &lines, wrap, 1);
+        let text = Paragraph::new(lines).wrap(wrap);
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .border_style(theme::error())
             .title(Line::styled(title, theme::title()));
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
-            popup,
-        );
+        frame.render_widget(text.block(block), popup);
     }
 }

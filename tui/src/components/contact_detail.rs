@@ -63,10 +63,16 @@ impl ContactDetail {
     }
 
     pub fn update(&mut self, action: &Action) -> Vec<Request> {
+        // The pane's height is known only when drawing, which clamps
+        // further; this keeps `k` from climbing back from far past the end.
+        let last = self.contact.as_ref().map_or(0, |contact| {
+            activity_lines(contact).len() + history_lines(contact).len()
+        });
+        let last = u16::try_from(last).unwrap_or(u16::MAX);
         match action {
-            Action::Down => self.scroll = self.scroll.saturating_add(1),
+            Action::Down => self.scroll = self.scroll.saturating_add(1).min(last),
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
-            Action::PageDown => self.scroll = self.scroll.saturating_add(10),
+            Action::PageDown => self.scroll = self.scroll.saturating_add(10).min(last),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(10),
             Action::Top => self.scroll = 0,
             Action::Reload => return vec![self.reload()],
@@ -274,10 +280,25 @@ impl Component for ContactDetail {
         let mut lines = activity_lines(contact);
         lines.push(Line::default());
         lines.extend(history_lines(contact));
+        // Lines are not wrapped, so their count is their height. Scrolling
+        // stops at the last line, and the border says what is out of sight.
+        let room = usize::from(history_area.height.saturating_sub(2));
+        let max_scroll = lines.len().saturating_sub(room);
+        let scroll = usize::from(self.scroll).min(max_scroll);
+        let mut block = Block::bordered().title(" Activities and history ");
+        if max_scroll > 0 {
+            let below = max_scroll - scroll;
+            let hint = if below > 0 {
+                format!(" j/k scroll · {below} more ↓ ")
+            } else {
+                " k scroll up ".to_owned()
+            };
+            block = block.title_bottom(Line::styled(hint, theme::dim()).right_aligned());
+        }
         frame.render_widget(
             Paragraph::new(lines)
-                .scroll((self.scroll, 0))
-                .block(Block::bordered().title(" Activities and history ")),
+                .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+                .block(block),
             history_area,
         );
     }

@@ -62,8 +62,6 @@ impl Component for DeletePopup {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let popup = popup_area::large(area, 76, 12);
-        frame.render_widget(Clear, popup);
         let footer = if self.sending {
             Line::styled("Deleting…", theme::dim())
         } else {
@@ -81,12 +79,11 @@ impl Component for DeletePopup {
             Line::default(),
             footer,
         ];
+        let wrap = Wrap { trim: false };
+        let popup = popup_area::fitted(area, 76, &lines, wrap, 0);
+        let text = Paragraph::new(lines).wrap(wrap);
+        frame.render_widget(Clear, popup);
         let block = Block::bordered().title(Line::styled(" Delete contact ", theme::title()));
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(block),
-            popup,
-        );
+        frame.render_widget(text.block(block), popup);
     }
 }

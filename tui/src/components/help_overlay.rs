@@ -27,14 +27,19 @@ impl HelpOverlay {
     }
 
     pub fn update(&mut self, action: &Action) {
+        // The height is known only when drawing, which clamps further;
+        // this keeps `k` from having to climb back from far past the end.
+        let last = u16::try_from(self.lines(true).len().saturating_sub(1)).unwrap_or(u16::MAX);
         match action {
-            Action::Down => self.scroll = self.scroll.saturating_add(1),
+            Action::Down => self.scroll = self.scroll.saturating_add(1).min(last),
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             _ => {}
         }
     }
 
-    fn lines(&self) -> Vec<Line<'static>> {
+    /// The sections, one line per binding; `spaced` puts a blank line
+    /// between sections, left out when the screen is too short for it.
+    fn lines(&self, spaced: bool) -> Vec<Line<'static>> {
         let width = self
             .sections
             .iter()
@@ -44,7 +49,7 @@ impl HelpOverlay {
             .unwrap_or(0);
         let mut lines = Vec::new();
         for (title, bindings) in &self.sections {
-            if !lines.is_empty() {
+            if spaced && !lines.is_empty() {
                 lines.push(Line::default());
             }
             lines.push(Line::styled(title.clone(), theme::title()));
@@ -88,14 +93,31 @@ impl Component for HelpOverlay {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let lines = self.lines();
-        let popup = popup_area::large(area, 72, lines.len() as u16 + 2);
+        let room = usize::from(area.height.saturating_sub(2));
+        let mut lines = self.lines(true);
+        if lines.len() > room {
+            lines = self.lines(false);
+        }
+        let height = u16::try_from(lines.len().saturating_add(2)).unwrap_or(u16::MAX);
+        let popup = popup_area::large(area, 72, height);
+        // Never scrolled past the last line: what is hidden is only ever
+        // below, and the footer says how much.
+        let max_scroll = lines.len().saturating_sub(room);
+        let scroll = usize::from(self.scroll).min(max_scroll);
+        let below = max_scroll - scroll;
+        let footer = match (scroll, below) {
+            (0, 0) => " Esc close ".to_owned(),
+            (_, 0) => " Esc close · k scroll up ".to_owned(),
+            (_, below) => format!(" Esc close · j/k scroll · {below} more ↓ "),
+        };
         frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .title(Line::styled(" Keys ", theme::title()))
-            .title_bottom(Line::styled(" Esc close · j/k scroll ", theme::dim()).right_aligned());
+            .title_bottom(Line::styled(footer, theme::dim()).right_aligned());
         frame.render_widget(
-            Paragraph::new(lines).scroll((self.scroll, 0)).block(block),
+            Paragraph::new(lines)
+                .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+                .block(block),
             popup,
         );
     }

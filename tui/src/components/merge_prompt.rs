@@ -96,23 +96,29 @@ impl Component for MergePrompt {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let rows = self.preview.fields.len() as u16;
-        let popup = popup_area::large(area, 120, rows + 9);
+        let rows = u16::try_from(self.preview.fields.len()).unwrap_or(u16::MAX);
+        let explanation = self.explanation();
+        let wrap = Wrap { trim: true };
+        // Below the text: a blank row, a header, the rows, a blank row,
+        // the keys.
+        let popup = popup_area::fitted(area, 120, &explanation, wrap, rows.saturating_add(4));
         frame.render_widget(Clear, popup);
         let block = Block::bordered().title(Line::styled(" Merge contacts? ", theme::title()));
         let inner = block.inner(popup);
         frame.render_widget(block, popup);
 
+        // On a short screen the text gives way first: the table and the
+        // keys are what the decision needs.
+        let text_height = popup_area::text_height(&explanation, wrap, inner.width, inner.height)
+            .saturating_add(1)
+            .min(inner.height.saturating_sub(3));
         let [text_area, table_area, footer_area] = Layout::vertical([
-            Constraint::Length(4),
+            Constraint::Length(text_height),
             Constraint::Fill(1),
             Constraint::Length(1),
         ])
         .areas(inner);
-        frame.render_widget(
-            Paragraph::new(self.explanation()).wrap(Wrap { trim: true }),
-            text_area,
-        );
+        frame.render_widget(Paragraph::new(explanation).wrap(wrap), text_area);
 
         let header = Row::new(vec![
             Cell::from("Field"),

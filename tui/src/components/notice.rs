@@ -79,17 +79,16 @@ impl Component for Notice {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let popup = popup_area::large(area, 70, self.lines.len() as u16 + 6);
-        frame.render_widget(Clear, popup);
         let mut lines: Vec<Line> = self.lines.iter().map(|l| Line::from(l.clone())).collect();
         lines.push(Line::default());
         lines.push(Line::styled(keymap::footer(&self.bindings()), theme::key()));
+        let wrap = Wrap { trim: true };
+        let popup = popup_area::fitted(area, 70, &lines, wrap, 0);
+        let text = Paragraph::new(lines).wrap(wrap);
+        frame.render_widget(Clear, popup);
         let block = Block::bordered()
             .border_style(theme::error())
             .title(Line::styled(format!(" {} ", self.title), theme::title()));
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
-            popup,
-        );
+        frame.render_widget(text.block(block), popup);
     }
 }
