@@ -84,13 +84,18 @@ impl Query {
             return Ok(None);
         };
         let caller = principal(ctx)?;
-        let loader = ctx
-            .data::<DataLoader<ContactLoader>>()
-            .map_err(|_| ApiError::Internal)?;
-        let loaded = loader.load_one(number).await.map_err(|err| {
-            tracing::error!(error = %err, "loading a contact failed");
-            ApiError::Internal
-        })?;
+        let loaded = match state(ctx)?.store.point_reads() {
+            Some(reads) => reads.contact(number).map_err(ApiError::from)?,
+            None => {
+                let loader = ctx
+                    .data::<DataLoader<ContactLoader>>()
+                    .map_err(|_| ApiError::Internal)?;
+                loader.load_one(number).await.map_err(|err| {
+                    tracing::error!(error = %err, "loading a contact failed");
+                    ApiError::Internal
+                })?
+            }
+        };
         let found = match loaded {
             Some(record) => caller
                 .can_access(record.owner_id, record.team_id)

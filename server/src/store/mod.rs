@@ -15,6 +15,7 @@ pub mod listing;
 pub mod merge;
 pub mod notifications;
 pub mod outbox;
+pub mod point_reads;
 pub mod save;
 pub mod users;
 
@@ -31,6 +32,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::StoreError;
+use point_reads::PointReads;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://contacts.db?mode=rwc";
 
@@ -42,6 +44,8 @@ pub struct Store {
     /// got in between. Queuing this process's write transactions here turns
     /// that into an orderly wait. PostgreSQL needs no gate.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite only: reads by id on the caller's thread (see `point_reads`).
+    point_reads: Option<Arc<PointReads>>,
 }
 
 /// A write transaction; on SQLite it holds the write gate until it ends.
@@ -89,7 +93,15 @@ impl Store {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
             _ => None,
         };
-        Ok(Self { db, write_gate })
+        let point_reads = match db.get_database_backend() {
+            DatabaseBackend::Sqlite => PointReads::for_url(url).map(Arc::new),
+            _ => None,
+        };
+        Ok(Self {
+            db,
+            write_gate,
+            point_reads,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -98,6 +110,10 @@ impl Store {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    pub fn point_reads(&self) -> Option<&PointReads> {
+        self.point_reads.as_deref()
     }
 
     pub fn backend(&self) -> DatabaseBackend {

@@ -1,0 +1,137 @@
+//! SQLite reads of one contact by id, run on the calling thread. sqlx's
+//! SQLite driver hands every statement and every row across threads to a
+//! worker per connection; for a read by primary key (microseconds of
+//! SQLite's own work) that hand-off was most of the cost of `contact(id)`
+//! over HTTP (BENCHMARKS.md). These are read-only connections of rusqlite
+//! on the same SQLite library; in WAL mode they see every committed write
+//! of the sqlx pool. Nothing writes through here.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use super::StoreError;
+use super::contacts::ContactRecord;
+use super::entities::contact;
+
+/// Idle connections kept for reuse; more are opened under load and closed.
+const IDLE_MAX: usize = 8;
+
+/// How much of the database file each connection maps.
+const MMAP_BYTES: i64 = 1 << 30;
+
+const BY_ID: &str = "SELECT id, first_name, last_name, email, mobile_phone, company, job_title, \
+                     timezone, source, owner_id, team_id, sort_name, version, created_at, \
+                     updated_at FROM contacts WHERE id = ?1";
+
+pub struct PointReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+fn failed(err: rusqlite::Error) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!("sqlite point read: {err}")))
+}
+
+impl PointReads {
+    /// For a SQLite database in a file; `None` for other URLs (and for an
+    /// in-memory database, which other connections cannot see).
+    pub fn for_url(url: &str) -> Option<Self> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path.starts_with(":memory:") || query.contains("mode=memory") {
+            return None;
+        }
+        Some(Self {
+            path: PathBuf::from(path),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn connection(&self) -> Result<Connection, StoreError> {
+        if let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(connection);
+        }
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(failed)?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(failed)?;
+        // Pages straight from the OS's file cache, without a read() per
+        // page; only what is touched counts against memory.
+        connection
+            .pragma_update(None, "mmap_size", MMAP_BYTES)
+            .map_err(failed)?;
+        Ok(connection)
+    }
+
+    fn give_back(&self, connection: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_MAX
+        {
+            idle.push(connection);
+        }
+    }
+
+    /// The contact with `id`, whoever may access it: the caller checks.
+    pub fn contact(&self, id: i64) -> Result<Option<ContactRecord>, StoreError> {
+        let connection = self.connection()?;
+        let found = read(&connection, id);
+        // A connection whose read failed is dropped, not reused.
+        if found.is_ok() {
+            self.give_back(connection);
+        }
+        found?.map(ContactRecord::try_from).transpose()
+    }
+}
+
+fn read(connection: &Connection, id: i64) -> Result<Option<contact::Model>, StoreError> {
+    let mut statement = connection.prepare_cached(BY_ID).map_err(failed)?;
+    statement
+        .query_row([id], |row| {
+            Ok(contact::Model {
+                id: row.get(0)?,
+                first_name: row.get(1)?,
+                last_name: row.get(2)?,
+                email: row.get(3)?,
+                mobile_phone: row.get(4)?,
+                company: row.get(5)?,
+                job_title: row.get(6)?,
+                timezone: row.get(7)?,
+                source: row.get(8)?,
+                owner_id: row.get(9)?,
+                team_id: row.get(10)?,
+                sort_name: row.get(11)?,
+                version: row.get(12)?,
+                created_at: row.get(13)?,
+                updated_at: row.get(14)?,
+            })
+        })
+        .optional()
+        .map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PointReads;
+
+    #[test]
+    fn only_sqlite_files_get_point_reads() {
+        let path = |url: &str| PointReads::for_url(url).map(|r| r.path);
+        assert_eq!(
+            path("sqlite://contacts.db?mode=rwc"),
+            Some("contacts.db".into())
+        );
+        assert_eq!(path("sqlite:///tmp/x/c.db"), Some("/tmp/x/c.db".into()));
+        assert_eq!(path("sqlite::memory:"), None);
+        assert_eq!(path("sqlite://c.db?mode=memory"), None);
+        assert_eq!(path("postgres://postgres@localhost/db"), None);
+    }
+}
