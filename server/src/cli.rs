@@ -95,6 +95,9 @@ enum Command {
         /// ISO region for phone numbers written without a country code.
         #[arg(long, env = "CONTACTS_DEFAULT_REGION", default_value = "US")]
         default_region: PhoneRegion,
+        /// The largest CSV file importContacts takes, in bytes.
+        #[arg(long, env = "CONTACTS_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
+        max_upload_bytes: usize,
         #[command(flatten)]
         delivery: DeliveryArgs,
     },
@@ -217,6 +220,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             database,
             listen,
             default_region,
+            max_upload_bytes,
             delivery,
         } => {
             let store = open(&database).await?;
@@ -249,6 +253,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 store,
                 Settings {
                     default_region,
+                    max_upload_bytes,
                     reminder_offsets: delivery.reminder_offsets.0,
                     ..Settings::default()
                 },

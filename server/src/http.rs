@@ -4,6 +4,7 @@
 //! over GET. Every request is authenticated by its bearer token first.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::ParseRequestError;
 use async_graphql::http::{GraphiQLSource, MultipartOptions};
@@ -219,7 +220,13 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
         }
     };
     let parsed = if is_multipart(&headers) {
-        parse_multipart(&headers, body, limits.max_upload_bytes).await
+        parse_multipart(
+            &headers,
+            body,
+            limits.max_upload_bytes,
+            limits.max_body_bytes,
+        )
+        .await
     } else {
         let Some(bytes) = read_limited(body, limits.max_body_bytes).await else {
             return body_too_large(limits.max_body_bytes, media);
@@ -286,27 +293,50 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 }
 
 /// A GraphQL multipart request (file uploads): streamed, its one file kept
-/// in a temporary file, never whole in memory.
+/// in a temporary file, never whole in memory. The whole request may be the
+/// file plus an ordinary body's worth of operations and map; reading stops
+/// there, since the multipart parser would buffer any other field whole.
 async fn parse_multipart(
     headers: &HeaderMap,
     body: Body,
     max_file: usize,
+    max_body: usize,
 ) -> Result<BatchRequest, (StatusCode, String)> {
     use futures_util::TryStreamExt;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let limit = max_file.saturating_add(max_body);
+    let over = Arc::new(AtomicBool::new(false));
+    let mut seen = 0usize;
+    let flag = Arc::clone(&over);
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .and_then(move |chunk| {
+            seen = seen.saturating_add(chunk.len());
+            let result = if seen > limit {
+                flag.store(true, Ordering::Relaxed);
+                Err(std::io::Error::other("the request is too large"))
+            } else {
+                Ok(chunk)
+            };
+            std::future::ready(result)
+        });
     let options = MultipartOptions::default()
         .max_file_size(max_file)
         .max_num_files(1);
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the uploaded file exceeds {max_file} bytes"),
+        )
+    };
     async_graphql::http::receive_batch_body(content_type, stream.into_async_read(), options)
         .await
         .map_err(|err| match err {
-            ParseRequestError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the uploaded file exceeds {max_file} bytes"),
-            ),
+            _ if over.load(Ordering::Relaxed) => too_large(),
+            ParseRequestError::PayloadTooLarge => too_large(),
             other => (
                 StatusCode::BAD_REQUEST,
                 format!("the multipart request cannot be read: {other}"),

@@ -316,3 +316,38 @@ async fn imported_changes_reach_the_outbox(
         ["contact.created", "contact.created", "contact.updated"]
     );
 }
+
+#[rstest]
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_and_queues_nothing(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server =
+        TestServer::start_on(TestDb::new(backend).await, &["--max-upload-bytes", "1000"]).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mut csv = String::from("Email\n");
+    for n in 0..500 {
+        csv.push_str(&format!("p{n}@example.com\n"));
+    }
+    let (status, body) = upload(&server, &admin, csv.as_bytes(), false, json!([])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_codes(&body), ["BAD_REQUEST"]);
+    let first = start_job(
+        &server,
+        &admin,
+        b"Email\nok@example.com\n",
+        false,
+        json!([]),
+    )
+    .await;
+    let done = finished(&server, &admin, &first).await;
+    assert_eq!(done["created"], 1);
+    // The refused upload left no job behind: ids are handed out in order.
+    assert_eq!(first, job_id(1));
+}
+
+/// The global id of import job `n` (base64url of `ImportJob:n`).
+fn job_id(n: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("ImportJob:{n}"))
+}
