@@ -140,6 +140,29 @@ async fn lookups(store: &Store, count: u64) {
     }
 }
 
+/// What `contact(id)` reads through on SQLite, alone.
+fn point_reads(store: &Store, count: u64) {
+    let Some(reads) = store.point_reads() else {
+        return;
+    };
+    let mut rng = rand::rng();
+    let mut times = Vec::with_capacity(20_000);
+    for _ in 0..20_000 {
+        let id = rng.random_range(1..=count) as i64;
+        let started = Instant::now();
+        let found = reads.contact(id).expect("point read");
+        times.push(started.elapsed());
+        assert!(found.is_some());
+    }
+    times.sort();
+    println!(
+        "| point read by id among {count} (in process, SQLite) | p50 {:.0} µs | p99 {:.0} µs | max {:.0} µs |",
+        percentile(&times, 0.5).as_secs_f64() * 1e6,
+        percentile(&times, 0.99).as_secs_f64() * 1e6,
+        times.last().map_or(0.0, |t| t.as_secs_f64() * 1e6),
+    );
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
@@ -149,6 +172,7 @@ fn main() {
         let (store, token) = prepared_store(count).await;
 
         lookups(&store, count).await;
+        point_reads(&store, count);
 
         let state = AppState::new(store, Settings::default());
         let contacts_addr = serve(http::app(state)).await;

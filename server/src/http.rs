@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::documents::DocumentCache;
 use crate::domain::Principal;
 use crate::graphql::{AppSchema, build_schema};
 use crate::store::users;
@@ -33,6 +34,7 @@ struct HttpState {
     app: AppState,
     schema: AppSchema,
     tokens: Arc<TokenCache>,
+    documents: Arc<DocumentCache>,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -45,6 +47,7 @@ pub fn app(state: AppState) -> Router {
             app: state,
             schema,
             tokens,
+            documents: Arc::new(DocumentCache::default()),
         })
 }
 
@@ -380,6 +383,18 @@ async fn execute(
     principal: Principal,
     media: MediaType,
 ) -> Response {
+    let batch = match batch {
+        BatchRequest::Single(mut request) => {
+            state.documents.prepare(&mut request);
+            BatchRequest::Single(request)
+        }
+        BatchRequest::Batch(mut requests) => {
+            for request in &mut requests {
+                state.documents.prepare(request);
+            }
+            BatchRequest::Batch(requests)
+        }
+    };
     let response = state.schema.execute_batch(batch.data(principal)).await;
     let (status, body) = render(response, media);
     let mut http = (status, body.to_string()).into_response();

@@ -3,6 +3,7 @@
 //! [`http::app`] and [`AppState`] the same way.
 
 pub mod cli;
+pub mod documents;
 pub mod domain;
 pub mod graphql;
 pub mod http;
