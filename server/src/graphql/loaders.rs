@@ -2,7 +2,9 @@
 //! `contact(id)` arriving within a short window is served by one
 //! `WHERE id IN (...)` query. Nothing is cached: each read sees the
 //! database as it is, so several server processes stay consistent. Access
-//! is checked by the caller on what comes back.
+//! is checked by the caller on what comes back. On SQLite `contact(id)`
+//! reads through `store::point_reads` instead, where a read costs less
+//! than the batching window.
 
 use std::collections::HashMap;
 use std::sync::Arc;
