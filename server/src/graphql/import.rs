@@ -202,22 +202,18 @@ impl ImportJob {
         let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None)
             .await
             .map_err(ApiError::from)?;
+        let failed = |err: &dyn std::fmt::Display| {
+            tracing::error!(error = %err, "writing an error report failed");
+            ApiError::Internal
+        };
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let written = std::iter::once(Ok(()))
-            .chain(rows.iter().map(|row| {
-                writer.write_record([
-                    row.line.to_string().as_str(),
-                    row.column.as_deref().unwrap_or(""),
-                    row.reason.as_str(),
-                ])
-            }))
-            .collect::<Result<(), _>>();
-        let bytes = written
-            .and_then(|()| writer.into_inner().map_err(|e| e.into_error().into()))
-            .map_err(|err| {
-                tracing::error!(error = %err, "writing an error report failed");
-                ApiError::Internal
-            })?;
+        for row in &rows {
+            let line = row.line.to_string();
+            writer
+                .write_record([&line, row.column.as_deref().unwrap_or(""), &row.reason])
+                .map_err(|e| failed(&e))?;
+        }
+        let bytes = writer.into_inner().map_err(|e| failed(e.error()))?;
         Ok(format!(
             "line,column,reason\n{}",
             String::from_utf8_lossy(&bytes)
