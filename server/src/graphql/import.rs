@@ -10,7 +10,7 @@ use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::{principal, state};
 use crate::domain::import_mapping::{self, ColumnMap, FailedRow};
-use crate::import::Layout;
+use crate::import::{self, FileError, Layout};
 use crate::store::import_jobs::{self, JobStatus, NewJob};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -145,8 +145,9 @@ impl ImportJob {
         self.0.bytes_total as f64
     }
 
-    /// Why the whole job failed (the file cannot be read, no identity
-    /// column, ...); failed rows are in `errors`.
+    /// Why the whole job failed (its importer may no longer write
+    /// contacts, it was interrupted too often, ...); failed rows are in
+    /// `errors`.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
@@ -236,6 +237,7 @@ pub async fn import_contacts(
     }
     let app = state(ctx)?;
     let mut pairs = Vec::with_capacity(mapping.len());
+    let mut fields = Vec::with_capacity(mapping.len());
     for entry in mapping {
         let column = entry.column.trim();
         if column.is_empty() || column.len() > COLUMN_MAX {
@@ -245,11 +247,12 @@ pub async fn import_contacts(
             )
             .into());
         }
-        let field = entry
-            .field
-            .map(|f| import_mapping::ImportField::from(f).name().to_owned())
-            .unwrap_or_default();
-        pairs.push((column.to_owned(), field));
+        let field = entry.field.map(import_mapping::ImportField::from);
+        fields.push((column.to_owned(), field));
+        pairs.push((
+            column.to_owned(),
+            field.map(|f| f.name().to_owned()).unwrap_or_default(),
+        ));
     }
     let upload = file
         .value(ctx)
@@ -259,7 +262,25 @@ pub async fn import_contacts(
         ApiError::Internal
     })?;
     let file_name: String = upload.filename.chars().take(255).collect();
-    let mut content = tokio::fs::File::from_std(upload.content);
+    let region = app.settings.default_region;
+    let mut file = upload.content;
+    let checked = tokio::task::spawn_blocking(move || {
+        import::check_header(&mut file, &fields, region).map(|()| file)
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, "checking an upload's header panicked");
+        ApiError::Internal
+    })?;
+    let file = checked.map_err(|err| match err {
+        FileError::Mapping(message) => ApiError::validation("mapping", message),
+        FileError::Io { source, .. } => {
+            tracing::error!(error = %source, "reading an upload failed");
+            ApiError::Internal
+        }
+        other => ApiError::validation("file", other.to_string()),
+    })?;
+    let mut content = tokio::fs::File::from_std(file);
     let job = import_jobs::create(
         &app.store,
         caller,

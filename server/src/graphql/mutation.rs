@@ -283,7 +283,10 @@ impl Mutation {
     /// Imports a CSV file (GraphQL multipart request) in the background:
     /// per row, find by email or mobile phone, then create, update (the
     /// row's non-empty values win) or leave unchanged. Poll the returned
-    /// job with `importJob`. `mapping` overrides the header aliases.
+    /// job with `importJob`. `mapping` overrides the header aliases. A file
+    /// that cannot be imported at all (empty, a header that is not text,
+    /// no email or phone column, a mapping naming no column) is refused
+    /// with VALIDATION on `file` or `mapping`, and no job is queued.
     async fn import_contacts(
         &self,
         ctx: &Context<'_>,

@@ -10,12 +10,29 @@ pub mod reader;
 use std::path::Path;
 
 pub use engine::{ImportError, Observer, Totals};
+use reader::RowReader;
 pub use reader::{FileError, Layout, Start};
 
 use crate::domain::import_mapping::ImportField;
 use crate::domain::{PhoneRegion, Principal};
 use crate::store::import::Importer;
 use crate::store::{Store, users};
+
+/// Reads `file`'s header row and maps it, then rewinds the file: what
+/// would stop the whole import (an empty file, a header that is not text,
+/// no identity column, a mapping naming no column) is found before a job
+/// is queued. Blocking: call it off the async threads.
+pub fn check_header(
+    file: &mut std::fs::File,
+    mapping: &[(String, Option<ImportField>)],
+    region: PhoneRegion,
+) -> Result<(), FileError> {
+    use std::io::{Seek, SeekFrom};
+    RowReader::open(&mut *file, Start::TOP, mapping, region)?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|source| FileError::Io { line: 1, source })?;
+    Ok(())
+}
 
 pub struct ImportOptions {
     pub dry_run: bool,

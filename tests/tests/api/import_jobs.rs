@@ -169,7 +169,7 @@ async fn an_upload_runs_as_a_job_with_counts_and_an_error_report(
 
 #[rstest]
 #[tokio::test]
-async fn jobs_belong_to_their_importer_and_bad_files_fail_the_job(
+async fn jobs_belong_to_their_importer_and_bad_files_are_refused_up_front(
     #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
 ) {
     let server = TestServer::start(backend).await;
@@ -181,22 +181,58 @@ async fn jobs_belong_to_their_importer_and_bad_files_fail_the_job(
     let (_, refused) = upload(&server, &viewer, OUTLOOK.as_bytes(), false, json!([])).await;
     assert_eq!(error_codes(&refused), ["FORBIDDEN"]);
 
-    let id = start_job(&server, &mia, b"Name,Company\nAnn,Acme\n", false, json!([])).await;
-    let failed = finished(&server, &mia, &id).await;
-    assert_eq!(failed["status"], "FAILED");
-    assert!(
-        failed["error"]
-            .as_str()
-            .unwrap()
-            .contains("no column holds an email or a mobile phone"),
-        "{failed}"
-    );
+    // What would stop the whole import is refused before a job exists,
+    // naming the input at fault.
+    let refusals = [
+        (
+            &b"Name,Company\nAnn,Acme\n"[..],
+            json!([]),
+            "mapping",
+            "no column holds an email or a mobile phone",
+        ),
+        (
+            OUTLOOK.as_bytes(),
+            json!([{ "column": "No such column", "field": "EMAIL" }]),
+            "mapping",
+            "the file has no column \"No such column\"",
+        ),
+        (
+            OUTLOOK.as_bytes(),
+            json!([{ "column": " ", "field": "EMAIL" }]),
+            "mapping",
+            "a column must be 1 to 255 characters",
+        ),
+        (&b""[..], json!([]), "file", "the file is empty"),
+        (
+            &b"\xff\xfe\x00E\x00m\x00a\x00i\x00l\x00\n"[..],
+            json!([]),
+            "file",
+            "the header row cannot be read",
+        ),
+    ];
+    for (csv, mapping, field, message) in refusals {
+        let (status, body) = upload(&server, &mia, csv, false, mapping).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(message),
+            "{body}"
+        );
+    }
+
+    let id = start_job(&server, &mia, OUTLOOK.as_bytes(), false, json!([])).await;
+    assert_eq!(id, job_id(1), "the refused uploads queued nothing");
+    assert_eq!(finished(&server, &mia, &id).await["status"], "SUCCEEDED");
     assert_eq!(
         job(&server, &sam, &id).await,
         Value::Null,
         "another member's job"
     );
-    assert_eq!(job(&server, &admin, &id).await["status"], "FAILED");
+    assert_eq!(job(&server, &admin, &id).await["status"], "SUCCEEDED");
     let node = server
         .data(
             &mia,
@@ -204,30 +240,17 @@ async fn jobs_belong_to_their_importer_and_bad_files_fail_the_job(
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(node["node"]["status"], "FAILED");
-
-    let bad_mapping = start_job(
-        &server,
-        &mia,
-        OUTLOOK.as_bytes(),
-        false,
-        json!([{ "column": "No such column", "field": "EMAIL" }]),
-    )
-    .await;
-    let bad_mapping = finished(&server, &mia, &bad_mapping).await;
-    assert!(
-        bad_mapping["error"]
-            .as_str()
-            .unwrap()
-            .contains("the file has no column \"No such column\""),
-        "{bad_mapping}"
-    );
-    let empty = start_job(&server, &mia, b"", false, json!([])).await;
-    assert_eq!(
-        finished(&server, &mia, &empty).await["error"],
-        "the file is empty"
-    );
-    assert_eq!(visible_count(&server, &admin).await, 0);
+    assert_eq!(node["node"]["status"], "SUCCEEDED");
+    let as_sam = server
+        .data(
+            &sam,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(as_sam["node"], Value::Null);
+    // Only mia's three contacts: nothing of the refused files got in.
+    assert_eq!(visible_count(&server, &admin).await, 3);
 }
 
 #[rstest]
