@@ -2,6 +2,13 @@
 //! SQL condition so a contact a caller cannot access is never read, counted
 //! or paged over; the GraphQL guards ask the `may_*` questions per field.
 
+/// The seed's answer when an edit or an imported row would touch a contact
+/// the caller cannot access: said the same way by every door, with nothing
+/// about that contact.
+pub const CANNOT_SAVE_CONTACT: &str = "Cannot save contact: this email or mobile phone belongs \
+     to a contact you do not have permission to access. Ask your administrator to resolve the \
+     contact record conflict.";
+
 use std::fmt;
 use std::str::FromStr;
 

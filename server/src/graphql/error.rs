@@ -6,11 +6,8 @@
 use async_graphql::ErrorExtensions;
 
 use crate::domain::ValidationError;
+use crate::domain::permissions::CANNOT_SAVE_CONTACT;
 use crate::store::StoreError;
-
-pub const CANNOT_SAVE_CONTACT_MESSAGE: &str = "Cannot save contact: this email or mobile phone \
-    belongs to a contact you do not have permission to access. Ask your administrator to \
-    resolve the contact record conflict.";
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -58,7 +55,7 @@ impl ApiError {
             ApiError::Forbidden { message, .. } => message.clone(),
             ApiError::NotFound => "not found".to_owned(),
             ApiError::Validation(err) => err.to_string(),
-            ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT_MESSAGE.to_owned(),
+            ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT.to_owned(),
             ApiError::Conflict(message) => message.clone(),
             ApiError::Internal => "internal error".to_owned(),
         }

@@ -30,6 +30,7 @@ use super::outbox::{self, EventType};
 use super::save::{self, assignment_changes};
 use super::{Store, StoreError, merge, now_micros};
 use crate::domain::import_mapping::FailedRow;
+use crate::domain::permissions::CANNOT_SAVE_CONTACT;
 use crate::domain::{ContactFields, Principal, Role, Source, merge_plan};
 
 /// One record of the file, read and normalised (or refused).
@@ -56,8 +57,6 @@ impl Summary {
     }
 }
 
-const CANNOT_SAVE: &str = "Cannot save contact: its email or mobile phone belongs to a contact \
-                           you do not have permission to access; ask your administrator";
 const TWO_HOLDERS: &str = "the email and the mobile phone belong to two different contacts";
 
 /// Identities per `IN` list, well under every backend's limit on bound values.
@@ -393,7 +392,7 @@ impl Importer {
         let working = &self.known.contacts[index];
         let current = &working.record;
         if !self.principal.can_access(current.owner_id, current.team_id) {
-            summary.failed.push(fail(None, CANNOT_SAVE));
+            summary.failed.push(fail(None, CANNOT_SAVE_CONTACT));
             return Ok(());
         }
         let plan = merge_plan::plan(&current.fields, fields);
