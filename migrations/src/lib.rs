@@ -8,6 +8,7 @@ mod m20261130_000002_merges;
 mod m20261130_000003_activities_meetings_notifications;
 mod m20261130_000004_outbox_and_integrations;
 mod m20261130_000005_import_jobs;
+mod m20261130_000006_bytewise_identities;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_activities_meetings_notifications::Migration),
             Box::new(m20261130_000004_outbox_and_integrations::Migration),
             Box::new(m20261130_000005_import_jobs::Migration),
+            Box::new(m20261130_000006_bytewise_identities::Migration),
         ]
     }
 }
