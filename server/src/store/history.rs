@@ -82,7 +82,10 @@ pub async fn record_many(
     Ok(())
 }
 
-fn active_model(entry: &Entry<'_>, now: i64) -> Result<contact_change::ActiveModel, StoreError> {
+pub(super) fn active_model(
+    entry: &Entry<'_>,
+    now: i64,
+) -> Result<contact_change::ActiveModel, StoreError> {
     let stored: Vec<StoredFieldChange> = entry
         .changes
         .iter()

@@ -23,15 +23,18 @@ use sea_orm::{
 
 use super::contacts::{ContactRecord, Lock};
 use super::entities::contact;
+use super::entities::integration;
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
-use super::import_jobs::{self, Checkpoint};
+use super::import_jobs::{self, Checkpoint, Progress};
+use super::import_sqlite::{self, Identity, SqliteImport};
 use super::outbox::{self, EventType};
 use super::save::{self, assignment_changes};
 use super::{Store, StoreError, merge, now_micros};
 use crate::domain::import_mapping::FailedRow;
+use crate::domain::merge_plan::MergePlan;
 use crate::domain::permissions::CANNOT_SAVE_CONTACT;
-use crate::domain::{ContactFields, Principal, Role, Source, merge_plan};
+use crate::domain::{ContactFields, FieldChange, Principal, Role, Source, merge_plan};
 
 /// One record of the file, read and normalised (or refused).
 #[derive(Debug, Clone)]
@@ -66,6 +69,12 @@ const INSERT_CHUNK: usize = 1000;
 /// A unique index may refuse a batch when a concurrent writer took one of
 /// its identities after the lookup; the retry then sees it.
 const ATTEMPTS: usize = 2;
+
+/// A change a row brings to a stored contact (contact `index` of `Known`).
+struct StoredUpdate {
+    index: usize,
+    plan: MergePlan,
+}
 
 /// A contact the import has seen: loaded from the database, or created by
 /// an earlier row (`id` 0 until it is inserted).
@@ -120,6 +129,29 @@ impl Known {
         self.contacts[index].record = record;
     }
 
+    /// Gives the new contact holding `email` or `phone` its id. Inserts
+    /// return ids in no promised order; each new contact is found again by
+    /// an identity, unique among them.
+    fn set_id(&mut self, id: i64, email: Option<String>, phone: Option<String>) {
+        let index = email
+            .as_deref()
+            .and_then(|e| self.by_email.get(e))
+            .or_else(|| phone.as_deref().and_then(|p| self.by_phone.get(p)))
+            .copied();
+        if let Some(index) = index {
+            self.contacts[index].record.id = id;
+        }
+    }
+
+    fn check_ids(&self, new: &[usize]) -> Result<(), StoreError> {
+        if new.iter().any(|&i| self.contacts[i].record.id == 0) {
+            return Err(StoreError::Db(sea_orm::DbErr::Custom(
+                "an imported contact came back without its id".to_owned(),
+            )));
+        }
+        Ok(())
+    }
+
     /// The one contact holding the row's identities; `Err` when the email
     /// and the phone belong to two.
     fn holder(&self, fields: &ContactFields) -> Result<Option<usize>, ()> {
@@ -139,12 +171,21 @@ impl Known {
     }
 }
 
-/// The lookups are prepared once per connection, and on PostgreSQL a
-/// generic plan made while the table was small scans it whole ever after,
-/// however it grows; a plan made per execution sees the table as it is.
-async fn plan_per_execution(txn: &DatabaseTransaction) -> Result<(), StoreError> {
+/// Every statement of an import finds rows by a unique key, but on
+/// PostgreSQL the planner judges by statistics, and a table an import is
+/// filling outgrows its statistics within minutes: an `IN` list of 500
+/// identities was planned as a scan of the whole table, batch after batch,
+/// so a million rows took time by the square of their number. Within the
+/// import's transactions the planner may use a scan only where no index
+/// serves. (Planning every execution afresh instead cost more than the
+/// inserts: an insert of 1,000 rows is a large plan.) The lookups' text is
+/// the import's own, so no plan of it is cached under other settings.
+async fn plan_for_keys(txn: &DatabaseTransaction) -> Result<(), StoreError> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        // With scans priced out, a query that has no index to use (the
+        // check for integrations) looks expensive enough to be compiled by
+        // the JIT, which took 20 ms each time.
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
             .await?;
     }
     Ok(())
@@ -206,6 +247,8 @@ pub struct Importer {
     /// memory bounded; a dry run keeps it, so later batches see what
     /// earlier ones would have done.
     known: Known,
+    /// SQLite: the import's own connection, opened at its first batch.
+    sqlite: Option<SqliteImport>,
 }
 
 impl Importer {
@@ -223,6 +266,7 @@ impl Importer {
             phone_column: None,
             dry_run,
             known: Known::default(),
+            sqlite: None,
         })
     }
 
@@ -246,13 +290,31 @@ impl Importer {
         if self.dry_run {
             // Read only; the transaction is dropped, so rolled back.
             let txn = store.db().begin().await?;
-            plan_per_execution(&txn).await?;
+            plan_for_keys(&txn).await?;
             self.load(&txn, rows, Lock::None).await?;
             let mut summary = Summary::default();
             for row in rows {
-                self.apply_row(&txn, row, &mut summary, false).await?;
+                if let Some(update) = self.decide(row, &mut summary) {
+                    self.keep(update.index, update.plan);
+                }
             }
             return Ok(summary);
+        }
+        if self.sqlite.is_none()
+            && let Some(file) = store.sqlite_file()
+        {
+            self.sqlite = Some(SqliteImport::open(file)?);
+        }
+        if let Some(mut sqlite) = self.sqlite.take() {
+            let gate = store.lock_writes().await;
+            let written =
+                import_sqlite::blocking(|| self.write_sqlite(&mut sqlite, rows, checkpoint));
+            drop(gate);
+            self.sqlite = Some(sqlite);
+            self.known = Known::default();
+            if let Some(summary) = written? {
+                return Ok(summary);
+            }
         }
         let mut attempt = 0;
         loop {
@@ -268,6 +330,7 @@ impl Importer {
         }
     }
 
+    /// The general path: SeaORM, on either backend, for every batch.
     async fn write_batch(
         &mut self,
         store: &Store,
@@ -275,11 +338,23 @@ impl Importer {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Summary, StoreError> {
         let txn = store.begin_write().await?;
-        plan_per_execution(&txn).await?;
+        plan_for_keys(&txn).await?;
         self.load(&*txn, rows, Lock::ForUpdate).await?;
         let mut summary = Summary::default();
         for row in rows {
-            self.apply_row(&*txn, row, &mut summary, true).await?;
+            if let Some(StoredUpdate { index, plan }) = self.decide(row, &mut summary) {
+                let current = &self.known.contacts[index].record;
+                let saved = merge::apply_to_survivor(
+                    &*txn,
+                    &self.principal,
+                    current,
+                    &plan,
+                    Source::Import,
+                    None,
+                )
+                .await?;
+                self.known.replace(index, saved);
+            }
         }
         self.insert_created(&*txn).await?;
         if let Some(checkpoint) = checkpoint {
@@ -287,6 +362,102 @@ impl Importer {
         }
         txn.commit().await?;
         Ok(summary)
+    }
+
+    /// The SQLite path (see `import_sqlite`): the batch if it only creates
+    /// contacts or leaves them as they are, and no integration listens;
+    /// `None`, with nothing written, for the general path to take it.
+    fn write_sqlite(
+        &mut self,
+        sqlite: &mut SqliteImport,
+        rows: &[PreparedRow],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<Summary>, StoreError> {
+        let mut batch = sqlite.begin()?;
+        let listening = integration::Entity::find()
+            .filter(integration::Column::Active.eq(true))
+            .build(DatabaseBackend::Sqlite);
+        if batch.exists(&listening)? {
+            return Ok(None);
+        }
+        for identity in [Identity::Email, Identity::MobilePhone] {
+            let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
+            for found in batch.find_all(identity, &values)? {
+                self.learn(found)?;
+            }
+        }
+        let mut summary = Summary::default();
+        for row in rows {
+            if self.decide(row, &mut summary).is_some() {
+                return Ok(None);
+            }
+        }
+        let new = self.new_contacts();
+        let models: Vec<_> = new
+            .iter()
+            .map(|&index| new_contact_model(&self.known.contacts[index].record))
+            .collect();
+        let inserted =
+            batch.insert_many_returning(&models, Some("id, email, mobile_phone"), |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
+        for (id, email, phone) in inserted {
+            self.known.set_id(id, email, phone);
+        }
+        self.known.check_ids(&new)?;
+        let now = now_micros();
+        let changes: Vec<_> = new
+            .iter()
+            .map(|&index| creation_changes(&self.known.contacts[index].record))
+            .collect();
+        let entries = new
+            .iter()
+            .zip(&changes)
+            .map(|(&index, changes)| {
+                let entry = self.creation_entry(&self.known.contacts[index].record, changes);
+                history::active_model(&entry, now)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        batch.insert_many(&entries)?;
+        if let Some(checkpoint) = checkpoint {
+            let progress = Progress::new(DatabaseBackend::Sqlite, checkpoint, &summary);
+            if batch.execute(&progress.job)? == 0 {
+                return Err(StoreError::ClaimLost);
+            }
+            for errors in &progress.errors {
+                batch.execute(errors)?;
+            }
+        }
+        batch.commit()?;
+        Ok(Some(summary))
+    }
+
+    /// The identities of one kind the rows name that this import does not
+    /// know yet.
+    fn unknown<'r>(&self, rows: &'r [PreparedRow], identity: Identity) -> HashSet<&'r str> {
+        let fields = rows.iter().filter_map(|r| r.row.as_ref().ok());
+        match identity {
+            Identity::Email => fields
+                .filter_map(|f| f.email.as_ref().map(|e| e.as_str()))
+                .filter(|e| !self.known.by_email.contains_key(*e))
+                .collect(),
+            Identity::MobilePhone => fields
+                .filter_map(|f| f.mobile_phone.as_ref().map(|p| p.as_str()))
+                .filter(|p| !self.known.by_phone.contains_key(*p))
+                .collect(),
+        }
+    }
+
+    /// Adds a stored contact to what the import knows, once.
+    fn learn(&mut self, found: contact::Model) -> Result<(), StoreError> {
+        if !self.known.by_id.contains_key(&found.id) {
+            let record = ContactRecord::try_from(found)?;
+            self.known.add(Working {
+                record,
+                is_new: false,
+            });
+        }
+        Ok(())
     }
 
     /// Loads (and on PostgreSQL locks) the contacts holding any identity
@@ -298,63 +469,35 @@ impl Importer {
         rows: &[PreparedRow],
         lock: Lock,
     ) -> Result<(), StoreError> {
-        let fields = || rows.iter().filter_map(|r| r.row.as_ref().ok());
-        let emails: HashSet<&str> = fields()
-            .filter_map(|f| f.email.as_ref().map(|e| e.as_str()))
-            .filter(|e| !self.known.by_email.contains_key(*e))
-            .collect();
-        self.load_where(db, contact::Column::Email, emails, lock)
-            .await?;
-        let phones: HashSet<&str> = fields()
-            .filter_map(|f| f.mobile_phone.as_ref().map(|p| p.as_str()))
-            .filter(|p| !self.known.by_phone.contains_key(*p))
-            .collect();
-        self.load_where(db, contact::Column::MobilePhone, phones, lock)
-            .await
-    }
-
-    async fn load_where(
-        &mut self,
-        db: &impl ConnectionTrait,
-        column: contact::Column,
-        values: HashSet<&str>,
-        lock: Lock,
-    ) -> Result<(), StoreError> {
-        let values: Vec<&str> = values.into_iter().collect();
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let mut query = contact::Entity::find()
-                .select_only()
-                .columns(LOOKED_UP)
-                .filter(column.is_in(chunk.iter().copied()));
-            if lock == Lock::ForUpdate {
-                query = query.lock_exclusive();
-            }
-            for found in query.into_model::<LookedUp>().all(db).await? {
-                if self.known.by_id.contains_key(&found.0.id) {
-                    continue;
+        for identity in [Identity::Email, Identity::MobilePhone] {
+            let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
+            for chunk in values.chunks(LOOKUP_CHUNK) {
+                let mut query = contact::Entity::find()
+                    .select_only()
+                    .columns(LOOKED_UP)
+                    .filter(identity.column().is_in(chunk.iter().copied()));
+                if lock == Lock::ForUpdate {
+                    query = query.lock_exclusive();
                 }
-                let record = ContactRecord::try_from(found.0)?;
-                self.known.add(Working {
-                    record,
-                    is_new: false,
-                });
+                for found in query.into_model::<LookedUp>().all(db).await? {
+                    self.learn(found.0)?;
+                }
             }
         }
         Ok(())
     }
 
-    async fn apply_row(
-        &mut self,
-        db: &impl ConnectionTrait,
-        row: &PreparedRow,
-        summary: &mut Summary,
-        write: bool,
-    ) -> Result<(), StoreError> {
+    /// Decides `row` against what the import knows: fails it, creates a
+    /// contact (kept here until the batch is written), leaves it unchanged,
+    /// or changes a contact. A change to a contact created earlier in the
+    /// import is kept here too; a change to a stored contact is returned,
+    /// for the caller to write (or, in a dry run, to keep).
+    fn decide(&mut self, row: &PreparedRow, summary: &mut Summary) -> Option<StoredUpdate> {
         let fields = match &row.row {
             Ok(fields) => fields,
             Err(failed) => {
                 summary.failed.push(failed.clone());
-                return Ok(());
+                return None;
             }
         };
         let fail = |column: Option<String>, reason: &str| FailedRow {
@@ -368,7 +511,7 @@ impl Importer {
                 summary
                     .failed
                     .push(fail(self.phone_column.clone(), TWO_HOLDERS));
-                return Ok(());
+                return None;
             }
         };
         let Some(index) = holder else {
@@ -387,51 +530,45 @@ impl Importer {
                 is_new: true,
             });
             summary.created += 1;
-            return Ok(());
+            return None;
         };
         let working = &self.known.contacts[index];
         let current = &working.record;
         if !self.principal.can_access(current.owner_id, current.team_id) {
             summary.failed.push(fail(None, CANNOT_SAVE_CONTACT));
-            return Ok(());
+            return None;
         }
         let plan = merge_plan::plan(&current.fields, fields);
         if plan.result == current.fields {
             summary.unchanged += 1;
-            return Ok(());
+            return None;
         }
-        let saved = if write && !working.is_new {
-            merge::apply_to_survivor(db, &self.principal, current, &plan, Source::Import, None)
-                .await?
-        } else {
-            // Not in the database yet (or a dry run): the change is kept
-            // here and written with the rest.
-            ContactRecord {
-                fields: plan.result,
-                ..current.clone()
-            }
-        };
-        self.known.replace(index, saved);
         summary.updated += 1;
-        Ok(())
+        if working.is_new {
+            self.keep(index, plan);
+            return None;
+        }
+        Some(StoredUpdate { index, plan })
+    }
+
+    /// Keeps a change in memory, to be written with the rest (or never, in
+    /// a dry run).
+    fn keep(&mut self, index: usize, plan: MergePlan) {
+        let record = ContactRecord {
+            fields: plan.result,
+            ..self.known.contacts[index].record.clone()
+        };
+        self.known.replace(index, record);
     }
 
     /// Inserts the contacts this batch created, then their history (and
     /// outbox events, when an integration listens).
     async fn insert_created(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
-        let new: Vec<usize> = (0..self.known.contacts.len())
-            .filter(|&i| self.known.contacts[i].is_new)
-            .collect();
+        let new = self.new_contacts();
         for chunk in new.chunks(INSERT_CHUNK) {
-            let models = chunk.iter().map(|&i| {
-                let record = &self.known.contacts[i].record;
-                save::new_contact_model(
-                    &record.fields,
-                    Source::Import,
-                    (record.owner_id, record.team_id),
-                    record.created_at,
-                )
-            });
+            let models = chunk
+                .iter()
+                .map(|&i| new_contact_model(&self.known.contacts[i].record));
             let mut insert = contact::Entity::insert_many(models);
             insert.query().returning(Query::returning().columns([
                 contact::Column::Id,
@@ -442,47 +579,23 @@ impl Importer {
             // Rows come back with their ids in no promised order; each new
             // contact is found again by an identity, unique among them.
             for row in db.query_all_raw(statement).await? {
-                let id: i64 = row.try_get_by_index(0)?;
-                let email: Option<String> = row.try_get_by_index(1)?;
-                let phone: Option<String> = row.try_get_by_index(2)?;
-                let index = email
-                    .as_deref()
-                    .and_then(|e| self.known.by_email.get(e))
-                    .or_else(|| phone.as_deref().and_then(|p| self.known.by_phone.get(p)))
-                    .copied();
-                if let Some(index) = index {
-                    self.known.contacts[index].record.id = id;
-                }
+                self.known.set_id(
+                    row.try_get_by_index(0)?,
+                    row.try_get_by_index(1)?,
+                    row.try_get_by_index(2)?,
+                );
             }
         }
+        self.known.check_ids(&new)?;
         let created: Vec<&ContactRecord> = new
             .iter()
             .map(|&i| &self.known.contacts[i].record)
             .collect();
-        if created.iter().any(|r| r.id == 0) {
-            return Err(StoreError::Db(sea_orm::DbErr::Custom(
-                "an imported contact came back without its id".to_owned(),
-            )));
-        }
-        let changes: Vec<_> = created
-            .iter()
-            .map(|record| {
-                let mut changes = record.fields.changes_since(&ContactFields::default());
-                changes.extend(assignment_changes((None, None), (record.owner_id, None)));
-                changes
-            })
-            .collect();
+        let changes: Vec<_> = created.iter().map(|r| creation_changes(r)).collect();
         let entries: Vec<Entry<'_>> = created
             .iter()
             .zip(&changes)
-            .map(|(record, changes)| Entry {
-                contact_id: record.id,
-                actor_user_id: Some(self.principal.user_id),
-                action: ChangeAction::Created,
-                source: Source::Import,
-                changes,
-                merged_contact_id: None,
-            })
+            .map(|(record, changes)| self.creation_entry(record, changes))
             .collect();
         history::record_many(db, &entries).await?;
         if outbox::any_integration(db).await? {
@@ -492,4 +605,38 @@ impl Importer {
         }
         Ok(())
     }
+
+    /// The contacts this batch creates, by index.
+    fn new_contacts(&self) -> Vec<usize> {
+        (0..self.known.contacts.len())
+            .filter(|&i| self.known.contacts[i].is_new)
+            .collect()
+    }
+
+    fn creation_entry<'a>(&self, record: &ContactRecord, changes: &'a [FieldChange]) -> Entry<'a> {
+        Entry {
+            contact_id: record.id,
+            actor_user_id: Some(self.principal.user_id),
+            action: ChangeAction::Created,
+            source: Source::Import,
+            changes,
+            merged_contact_id: None,
+        }
+    }
+}
+
+fn new_contact_model(record: &ContactRecord) -> contact::ActiveModel {
+    save::new_contact_model(
+        &record.fields,
+        Source::Import,
+        (record.owner_id, record.team_id),
+        record.created_at,
+    )
+}
+
+/// What a new contact's history entry lists: every field it was given.
+fn creation_changes(record: &ContactRecord) -> Vec<FieldChange> {
+    let mut changes = record.fields.changes_since(&ContactFields::default());
+    changes.extend(assignment_changes((None, None), (record.owner_id, None)));
+    changes
 }

@@ -8,8 +8,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -312,67 +312,89 @@ pub async fn save_progress(
     checkpoint: &Checkpoint,
     summary: &Summary,
 ) -> Result<(), StoreError> {
-    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let failed = summary.failed.len() as u64;
-    let mut update = import_job::Entity::update_many()
-        .col_expr(
-            import_job::Column::BytesDone,
-            Expr::value(checkpoint.bytes_done),
-        )
-        .col_expr(
-            import_job::Column::NextLine,
-            Expr::value(checkpoint.next_line),
-        )
-        .col_expr(
-            import_job::Column::RowsRead,
-            Expr::col(import_job::Column::RowsRead).add(checkpoint.rows_read),
-        )
-        .col_expr(
-            import_job::Column::Created,
-            Expr::col(import_job::Column::Created).add(count(summary.created)),
-        )
-        .col_expr(
-            import_job::Column::Updated,
-            Expr::col(import_job::Column::Updated).add(count(summary.updated)),
-        )
-        .col_expr(
-            import_job::Column::Unchanged,
-            Expr::col(import_job::Column::Unchanged).add(count(summary.unchanged)),
-        )
-        .col_expr(
-            import_job::Column::Failed,
-            Expr::col(import_job::Column::Failed).add(count(failed)),
-        )
-        .col_expr(
-            import_job::Column::ClaimedUntil,
-            Expr::value(checkpoint.lease_until),
-        );
-    if let Some(layout) = &checkpoint.layout {
-        update = update.col_expr(import_job::Column::Layout, Expr::value(layout.clone()));
-    }
-    let result = update
-        .filter(import_job::Column::Id.eq(checkpoint.job_id))
-        .filter(import_job::Column::Attempts.eq(checkpoint.attempt))
-        .filter(import_job::Column::Status.eq(JobStatus::Running.as_str()))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
+    let progress = Progress::new(db.get_database_backend(), checkpoint, summary);
+    if db.execute_raw(progress.job).await?.rows_affected() == 0 {
         return Err(StoreError::ClaimLost);
     }
-    // 4 bound values a row.
-    for chunk in summary.failed.chunks(4000) {
-        let rows = chunk.iter().map(|failed| import_job_error::ActiveModel {
-            job_id: Set(checkpoint.job_id),
-            line: Set(i64::try_from(failed.line).unwrap_or(i64::MAX)),
-            column: Set(failed.column.clone()),
-            reason: Set(failed.reason.clone()),
-            ..Default::default()
-        });
-        import_job_error::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
+    for errors in progress.errors {
+        db.execute_raw(errors).await?;
     }
     Ok(())
+}
+
+/// The statements of a checkpoint: the job's update, which changes no row
+/// when the claim was lost, then the batch's failed rows.
+pub(super) struct Progress {
+    pub job: Statement,
+    pub errors: Vec<Statement>,
+}
+
+impl Progress {
+    pub(super) fn new(
+        backend: DatabaseBackend,
+        checkpoint: &Checkpoint,
+        summary: &Summary,
+    ) -> Self {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let failed = summary.failed.len() as u64;
+        let mut update = import_job::Entity::update_many()
+            .col_expr(
+                import_job::Column::BytesDone,
+                Expr::value(checkpoint.bytes_done),
+            )
+            .col_expr(
+                import_job::Column::NextLine,
+                Expr::value(checkpoint.next_line),
+            )
+            .col_expr(
+                import_job::Column::RowsRead,
+                Expr::col(import_job::Column::RowsRead).add(checkpoint.rows_read),
+            )
+            .col_expr(
+                import_job::Column::Created,
+                Expr::col(import_job::Column::Created).add(count(summary.created)),
+            )
+            .col_expr(
+                import_job::Column::Updated,
+                Expr::col(import_job::Column::Updated).add(count(summary.updated)),
+            )
+            .col_expr(
+                import_job::Column::Unchanged,
+                Expr::col(import_job::Column::Unchanged).add(count(summary.unchanged)),
+            )
+            .col_expr(
+                import_job::Column::Failed,
+                Expr::col(import_job::Column::Failed).add(count(failed)),
+            )
+            .col_expr(
+                import_job::Column::ClaimedUntil,
+                Expr::value(checkpoint.lease_until),
+            );
+        if let Some(layout) = &checkpoint.layout {
+            update = update.col_expr(import_job::Column::Layout, Expr::value(layout.clone()));
+        }
+        let job = update
+            .filter(import_job::Column::Id.eq(checkpoint.job_id))
+            .filter(import_job::Column::Attempts.eq(checkpoint.attempt))
+            .filter(import_job::Column::Status.eq(JobStatus::Running.as_str()))
+            .build(backend);
+        // 4 bound values a row.
+        let errors = summary
+            .failed
+            .chunks(4000)
+            .map(|chunk| {
+                let rows = chunk.iter().map(|failed| import_job_error::ActiveModel {
+                    job_id: Set(checkpoint.job_id),
+                    line: Set(i64::try_from(failed.line).unwrap_or(i64::MAX)),
+                    column: Set(failed.column.clone()),
+                    reason: Set(failed.reason.clone()),
+                    ..Default::default()
+                });
+                import_job_error::Entity::insert_many(rows).build(backend)
+            })
+            .collect();
+        Self { job, errors }
+    }
 }
 
 /// `save_progress` in a transaction of its own, for a dry run's batches.

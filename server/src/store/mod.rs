@@ -10,6 +10,7 @@ mod error;
 pub mod history;
 pub mod import;
 pub mod import_jobs;
+mod import_sqlite;
 pub mod integrations;
 pub mod listing;
 pub mod merge;
@@ -20,6 +21,7 @@ pub mod save;
 pub mod users;
 
 use std::ops::Deref;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -112,6 +114,20 @@ impl Store {
         &self.db
     }
 
+    /// SQLite: waits for this process's other write transactions to end
+    /// (see `write_gate`); the guard keeps them waiting until dropped.
+    pub async fn lock_writes(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_gate {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// The SQLite database file, when the store is one.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.point_reads.as_deref().map(PointReads::path)
+    }
+
     pub fn point_reads(&self) -> Option<&PointReads> {
         self.point_reads.as_deref()
     }
@@ -121,10 +137,7 @@ impl Store {
     }
 
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
-            None => None,
-        };
+        let gate = self.lock_writes().await;
         let txn = self.db.begin().await?;
         Ok(WriteTxn { txn, _gate: gate })
     }

@@ -6,7 +6,7 @@
 //! on the same SQLite library; in WAL mode they see every committed write
 //! of the sqlx pool. Nothing writes through here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -22,9 +22,20 @@ const IDLE_MAX: usize = 8;
 /// How much of the database file each connection maps.
 const MMAP_BYTES: i64 = 1 << 30;
 
-const BY_ID: &str = "SELECT id, first_name, last_name, email, mobile_phone, company, job_title, \
-                     timezone, source, owner_id, team_id, sort_name, version, created_at, \
-                     updated_at FROM contacts WHERE id = ?1";
+/// A contact row's columns, in the order `contact_from_row` reads them.
+macro_rules! contact_columns {
+    () => {
+        "id, first_name, last_name, email, mobile_phone, company, job_title, timezone, \
+         source, owner_id, team_id, sort_name, version, created_at, updated_at"
+    };
+}
+pub(super) use contact_columns;
+
+const BY_ID: &str = concat!(
+    "SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE id = ?1"
+);
 
 pub struct PointReads {
     path: PathBuf,
@@ -50,6 +61,11 @@ impl PointReads {
             path: PathBuf::from(path),
             idle: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn connection(&self) -> Result<Connection, StoreError> {
@@ -95,27 +111,30 @@ impl PointReads {
 fn read(connection: &Connection, id: i64) -> Result<Option<contact::Model>, StoreError> {
     let mut statement = connection.prepare_cached(BY_ID).map_err(failed)?;
     statement
-        .query_row([id], |row| {
-            Ok(contact::Model {
-                id: row.get(0)?,
-                first_name: row.get(1)?,
-                last_name: row.get(2)?,
-                email: row.get(3)?,
-                mobile_phone: row.get(4)?,
-                company: row.get(5)?,
-                job_title: row.get(6)?,
-                timezone: row.get(7)?,
-                source: row.get(8)?,
-                owner_id: row.get(9)?,
-                team_id: row.get(10)?,
-                sort_name: row.get(11)?,
-                version: row.get(12)?,
-                created_at: row.get(13)?,
-                updated_at: row.get(14)?,
-            })
-        })
+        .query_row([id], contact_from_row)
         .optional()
         .map_err(failed)
+}
+
+/// A contact read with `contact_columns!()`, by position.
+pub(super) fn contact_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<contact::Model> {
+    Ok(contact::Model {
+        id: row.get(0)?,
+        first_name: row.get(1)?,
+        last_name: row.get(2)?,
+        email: row.get(3)?,
+        mobile_phone: row.get(4)?,
+        company: row.get(5)?,
+        job_title: row.get(6)?,
+        timezone: row.get(7)?,
+        source: row.get(8)?,
+        owner_id: row.get(9)?,
+        team_id: row.get(10)?,
+        sort_name: row.get(11)?,
+        version: row.get(12)?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+    })
 }
 
 #[cfg(test)]

@@ -139,12 +139,30 @@ async fn an_upload_runs_as_a_job_with_counts_and_an_error_report(
     );
     assert_eq!(visible_count(&server, &admin).await, 3);
     let ann = server
-        .data(&admin, r#"{ contacts(filter: { search: "ann@" }) { edges { node { mobilePhone source history(first: 5) { edges { node { source } } } } } } }"#, json!({}))
+        .data(&admin, r#"{ contacts(filter: { search: "ann@" }) { edges { node { id mobilePhone source history(first: 5) { totalCount edges { node { action source actor { name } changes { field before after } } } } } } } }"#, json!({}))
         .await;
     let ann = &ann["contacts"]["edges"][0]["node"];
     assert_eq!(ann["mobilePhone"], "+14155550101");
     assert_eq!(ann["source"], "IMPORT");
-    assert_eq!(ann["history"]["edges"][0]["node"]["source"], "IMPORT");
+    assert_eq!(ann["history"]["totalCount"], 1);
+    let created = &ann["history"]["edges"][0]["node"];
+    assert_eq!(created["action"], "CREATED");
+    assert_eq!(created["source"], "IMPORT");
+    assert_eq!(created["actor"]["name"], "ann");
+    let change =
+        |field: &str, after: &str| json!({ "field": field, "before": null, "after": after });
+    let owner = created["changes"][4]["after"].clone();
+    assert_eq!(
+        created["changes"],
+        json!([
+            change("firstName", "Ann"),
+            change("lastName", "Lee"),
+            change("email", "ann@example.com"),
+            change("mobilePhone", "+14155550101"),
+            { "field": "ownerId", "before": null, "after": owner },
+        ])
+    );
+    assert!(owner.is_string(), "{created}");
 
     // The same file again changes nothing; an explicit mapping routes a
     // column the aliases would not know and ignores one they would take.

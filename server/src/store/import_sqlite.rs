@@ -1,0 +1,317 @@
+//! Import batches on SQLite, written through one rusqlite connection on the
+//! importing thread. Through SeaORM and sqlx a batch's statements were built
+//! value by value, in sea-query's expression trees, and handed to sqlx's
+//! worker thread and back, which cost more than SQLite's own work
+//! (BENCHMARKS.md). Here the statements are written once per shape and
+//! kept prepared; a batch's lookups are one statement per identity, and
+//! its rows go in a hundred to a statement.
+//!
+//! Only what an import of new contacts writes goes through here: contacts,
+//! their history, the job's checkpoint. The importer sends a batch that
+//! changes a stored contact, or that an integration must hear of, down the
+//! general path instead, so edits keep one implementation.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::Value as SqliteValue;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params_from_iter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, Statement,
+    Value,
+};
+
+use super::StoreError;
+use super::entities::contact;
+use super::point_reads::{contact_columns, contact_from_row};
+
+fn failed(err: rusqlite::Error) -> StoreError {
+    StoreError::Db(DbErr::Custom(format!("sqlite import: {err}")))
+}
+
+/// The identity a contact is looked up by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Identity {
+    Email,
+    MobilePhone,
+}
+
+impl Identity {
+    pub(super) fn column(self) -> contact::Column {
+        match self {
+            Identity::Email => contact::Column::Email,
+            Identity::MobilePhone => contact::Column::MobilePhone,
+        }
+    }
+}
+
+/// The import's own read-write connection to the database file.
+pub(super) struct SqliteImport {
+    connection: Connection,
+    /// Insert statements by their shape, so their SQL is written once.
+    inserts: HashMap<InsertShape, String>,
+}
+
+impl SqliteImport {
+    pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(failed)?;
+        // As the pool's connections are set up (`Store::connect`).
+        connection
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(failed)?;
+        connection
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(failed)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(failed)?;
+        // A bulk write's working set is every index's hot pages: a larger
+        // page cache than the 2 MiB default spares re-reading them, and
+        // checkpoints that move more pages at once move each hot page
+        // fewer times.
+        connection
+            .pragma_update(None, "cache_size", -65_536)
+            .map_err(failed)?;
+        connection
+            .pragma_update(None, "wal_autocheckpoint", 16_384)
+            .map_err(failed)?;
+        Ok(Self {
+            connection,
+            inserts: HashMap::new(),
+        })
+    }
+
+    /// Starts a batch holding SQLite's write lock from its first read, so
+    /// nothing another writer commits can slip between lookup and insert.
+    pub(super) fn begin(&mut self) -> Result<SqliteBatch<'_>, StoreError> {
+        let txn = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        Ok(SqliteBatch {
+            txn,
+            inserts: &mut self.inserts,
+        })
+    }
+}
+
+/// One batch's transaction; dropped without `commit`, it rolls back.
+pub(super) struct SqliteBatch<'c> {
+    txn: rusqlite::Transaction<'c>,
+    inserts: &'c mut HashMap<InsertShape, String>,
+}
+
+impl SqliteBatch<'_> {
+    /// The contacts holding any of `values` as their `identity`, in one
+    /// statement: the values go in as one JSON array.
+    pub(super) fn find_all(
+        &self,
+        identity: Identity,
+        values: &[&str],
+    ) -> Result<Vec<contact::Model>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = match identity {
+            Identity::Email => BY_EMAILS,
+            Identity::MobilePhone => BY_MOBILE_PHONES,
+        };
+        let values = serde_json::to_string(values)
+            .map_err(|err| StoreError::Db(DbErr::Custom(err.to_string())))?;
+        let mut statement = self.txn.prepare_cached(sql).map_err(failed)?;
+        let found = statement
+            .query_map([values], contact_from_row)
+            .map_err(failed)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed)?;
+        Ok(found)
+    }
+
+    /// Whether `statement` (a query) returns a row.
+    pub(super) fn exists(&self, statement: &Statement) -> Result<bool, StoreError> {
+        let values = sqlite_values(statement)?;
+        self.txn
+            .prepare_cached(&statement.sql)
+            .map_err(failed)?
+            .exists(params_from_iter(values))
+            .map_err(failed)
+    }
+
+    /// Runs `statement`; the number of rows it changed.
+    pub(super) fn execute(&self, statement: &Statement) -> Result<u64, StoreError> {
+        let values = sqlite_values(statement)?;
+        let changed = self
+            .txn
+            .prepare_cached(&statement.sql)
+            .map_err(failed)?
+            .execute(params_from_iter(values))
+            .map_err(failed)?;
+        Ok(changed as u64)
+    }
+
+    /// Inserts the rows `models` set, many to a statement, so that one
+    /// statement's cursors on the table and its indexes serve them all.
+    pub(super) fn insert_many<A: ActiveModelTrait>(
+        &mut self,
+        models: &[A],
+    ) -> Result<(), StoreError> {
+        self.insert_many_returning(models, None, |_| Ok(()))
+            .map(|_| ())
+    }
+
+    /// `insert_many`, returning `returning` (columns, SQL) of each row, in
+    /// no promised order.
+    pub(super) fn insert_many_returning<A: ActiveModelTrait, T>(
+        &mut self,
+        models: &[A],
+        returning: Option<&'static str>,
+        mut decode: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = models
+            .iter()
+            .map(row_values)
+            .collect::<Result<Vec<_>, _>>()?;
+        let table = A::Entity::default().table_name();
+        let mut out = Vec::new();
+        let mut rest = &rows[..];
+        while let Some((set, _)) = rest.first() {
+            let together = rest
+                .iter()
+                .take(ROWS_PER_INSERT)
+                .take_while(|(other, _)| other == set)
+                .count();
+            let (chunk, after) = rest.split_at(together);
+            rest = after;
+            let key = InsertShape {
+                table,
+                set: *set,
+                rows: together,
+                returning,
+            };
+            let sql = self
+                .inserts
+                .entry(key)
+                .or_insert_with(|| insert_sql::<A>(&key));
+            let values = chunk.iter().flat_map(|(_, values)| values.iter());
+            let mut statement = self.txn.prepare_cached(sql).map_err(failed)?;
+            if returning.is_some() {
+                let mut returned = statement.query(params_from_iter(values)).map_err(failed)?;
+                while let Some(row) = returned.next().map_err(failed)? {
+                    out.push(decode(row).map_err(failed)?);
+                }
+            } else {
+                statement
+                    .execute(params_from_iter(values))
+                    .map_err(failed)?;
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit().map_err(failed)
+    }
+}
+
+/// Rows per insert statement; 100 contact rows bind 1,400 values, far
+/// under SQLite's limit of 32,766.
+const ROWS_PER_INSERT: usize = 100;
+
+/// What an insert statement's text depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct InsertShape {
+    table: &'static str,
+    /// The columns set, by their position in the entity.
+    set: u64,
+    rows: usize,
+    returning: Option<&'static str>,
+}
+
+/// The columns a model sets (as a mask) and their values, in entity order.
+fn row_values<A: ActiveModelTrait>(model: &A) -> Result<(u64, Vec<SqliteValue>), StoreError> {
+    let mut set = 0u64;
+    let mut values = Vec::with_capacity(16);
+    for (n, column) in <A::Entity as EntityTrait>::Column::iter().enumerate() {
+        if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = model.get(column) {
+            set |= 1 << n;
+            values.push(sqlite_value(value)?);
+        }
+    }
+    Ok((set, values))
+}
+
+/// `INSERT INTO table (columns) VALUES (?, ...), ... [RETURNING ...]`.
+fn insert_sql<A: ActiveModelTrait>(shape: &InsertShape) -> String {
+    let columns: Vec<String> = <A::Entity as EntityTrait>::Column::iter()
+        .enumerate()
+        .filter(|(n, _)| shape.set & (1 << n) != 0)
+        .map(|(_, column)| format!("\"{}\"", column.as_str()))
+        .collect();
+    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+    let mut sql = format!(
+        "INSERT INTO \"{}\" ({}) VALUES {}",
+        shape.table,
+        columns.join(", "),
+        vec![row.as_str(); shape.rows].join(", ")
+    );
+    if let Some(returning) = shape.returning {
+        sql.push_str(" RETURNING ");
+        sql.push_str(returning);
+    }
+    sql
+}
+
+const BY_EMAILS: &str = concat!(
+    "SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE email IN (SELECT value FROM json_each(?1))"
+);
+const BY_MOBILE_PHONES: &str = concat!(
+    "SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE mobile_phone IN (SELECT value FROM json_each(?1))"
+);
+
+fn sqlite_values(statement: &Statement) -> Result<Vec<SqliteValue>, StoreError> {
+    statement
+        .values
+        .iter()
+        .flat_map(|values| values.0.iter())
+        .cloned()
+        .map(sqlite_value)
+        .collect()
+}
+
+/// The SQLite form of a value SeaORM would bind.
+fn sqlite_value(value: Value) -> Result<SqliteValue, StoreError> {
+    Ok(match value {
+        Value::Bool(Some(b)) => SqliteValue::Integer(i64::from(b)),
+        Value::Int(Some(i)) => SqliteValue::Integer(i64::from(i)),
+        Value::BigInt(Some(i)) => SqliteValue::Integer(i),
+        Value::String(Some(s)) => SqliteValue::Text(s),
+        Value::Bool(None) | Value::Int(None) | Value::BigInt(None) | Value::String(None) => {
+            SqliteValue::Null
+        }
+        other => {
+            return Err(StoreError::Db(DbErr::Custom(format!(
+                "sqlite import: no binding for {other:?}"
+            ))));
+        }
+    })
+}
+
+/// Runs SQLite's work on this thread. On a multi-threaded runtime tokio
+/// first moves this worker's other tasks elsewhere, so requests do not wait
+/// behind a batch.
+pub(super) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
