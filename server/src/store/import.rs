@@ -27,6 +27,7 @@ use super::entities::integration;
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::import_jobs::{self, Checkpoint, Progress};
+use super::import_postgres;
 use super::import_sqlite::{self, Identity, SqliteImport};
 use super::outbox::{self, EventType};
 use super::save::{self, assignment_changes};
@@ -564,27 +565,34 @@ impl Importer {
     /// Inserts the contacts this batch created, then their history (and
     /// outbox events, when an integration listens).
     async fn insert_created(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
+        let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
         let new = self.new_contacts();
-        for chunk in new.chunks(INSERT_CHUNK) {
-            let models = chunk
-                .iter()
-                .map(|&i| new_contact_model(&self.known.contacts[i].record));
-            let mut insert = contact::Entity::insert_many(models);
-            insert.query().returning(Query::returning().columns([
-                contact::Column::Id,
-                contact::Column::Email,
-                contact::Column::MobilePhone,
-            ]));
-            let statement = db.get_database_backend().build(insert.as_query());
-            // Rows come back with their ids in no promised order; each new
-            // contact is found again by an identity, unique among them.
-            for row in db.query_all_raw(statement).await? {
-                self.known.set_id(
-                    row.try_get_by_index(0)?,
-                    row.try_get_by_index(1)?,
-                    row.try_get_by_index(2)?,
-                );
+        let models: Vec<_> = new
+            .iter()
+            .map(|&i| new_contact_model(&self.known.contacts[i].record))
+            .collect();
+        let mut inserted = Vec::with_capacity(models.len());
+        if postgres {
+            inserted =
+                import_postgres::insert_rows(db, &models, Some("id, email, mobile_phone")).await?;
+        } else {
+            for chunk in models.chunks(INSERT_CHUNK) {
+                let mut insert = contact::Entity::insert_many(chunk.iter().cloned());
+                insert.query().returning(Query::returning().columns([
+                    contact::Column::Id,
+                    contact::Column::Email,
+                    contact::Column::MobilePhone,
+                ]));
+                let statement = db.get_database_backend().build(insert.as_query());
+                inserted.extend(db.query_all_raw(statement).await?);
             }
+        }
+        for row in inserted {
+            self.known.set_id(
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+            );
         }
         self.known.check_ids(&new)?;
         let created: Vec<&ContactRecord> = new
@@ -597,7 +605,16 @@ impl Importer {
             .zip(&changes)
             .map(|(record, changes)| self.creation_entry(record, changes))
             .collect();
-        history::record_many(db, &entries).await?;
+        if postgres {
+            let now = now_micros();
+            let models = entries
+                .iter()
+                .map(|entry| history::active_model(entry, now))
+                .collect::<Result<Vec<_>, _>>()?;
+            import_postgres::insert_rows(db, &models, None).await?;
+        } else {
+            history::record_many(db, &entries).await?;
+        }
         if outbox::any_integration(db).await? {
             for (record, changes) in created.iter().zip(&changes) {
                 outbox::enqueue(db, EventType::Created, record, changes, None).await?;

@@ -10,6 +10,7 @@ mod error;
 pub mod history;
 pub mod import;
 pub mod import_jobs;
+mod import_postgres;
 mod import_sqlite;
 pub mod integrations;
 pub mod listing;
