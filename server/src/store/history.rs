@@ -35,6 +35,14 @@ pub struct StoredFieldChange {
     pub after: Option<String>,
 }
 
+/// `StoredFieldChange` as written, borrowing what it writes.
+#[derive(Serialize)]
+struct StoredFieldChangeRef<'a> {
+    field: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactChange {
     pub id: i64,
@@ -86,13 +94,13 @@ pub(super) fn active_model(
     entry: &Entry<'_>,
     now: i64,
 ) -> Result<contact_change::ActiveModel, StoreError> {
-    let stored: Vec<StoredFieldChange> = entry
+    let stored: Vec<StoredFieldChangeRef<'_>> = entry
         .changes
         .iter()
-        .map(|c| StoredFieldChange {
-            field: c.field.to_owned(),
-            before: c.before.clone(),
-            after: c.after.clone(),
+        .map(|c| StoredFieldChangeRef {
+            field: c.field,
+            before: c.before.as_deref(),
+            after: c.after.as_deref(),
         })
         .collect();
     let changes = serde_json::to_string(&stored)

@@ -399,7 +399,7 @@ impl Importer {
             .map(|&index| new_contact_model(&self.known.contacts[index].record))
             .collect();
         let inserted =
-            batch.insert_many_returning(&models, Some("id, email, mobile_phone"), |row| {
+            batch.insert_many_returning(models, Some("id, email, mobile_phone"), |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })?;
         for (id, email, phone) in inserted {
@@ -419,7 +419,7 @@ impl Importer {
                 history::active_model(&entry, now)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        batch.insert_many(&entries)?;
+        batch.insert_many(entries)?;
         if let Some(checkpoint) = checkpoint {
             let progress = Progress::new(DatabaseBackend::Sqlite, checkpoint, &summary);
             if batch.execute(&progress.job)? == 0 {

@@ -158,7 +158,7 @@ impl SqliteBatch<'_> {
     /// statement's cursors on the table and its indexes serve them all.
     pub(super) fn insert_many<A: ActiveModelTrait>(
         &mut self,
-        models: &[A],
+        models: Vec<A>,
     ) -> Result<(), StoreError> {
         self.insert_many_returning(models, None, |_| Ok(()))
             .map(|_| ())
@@ -168,12 +168,12 @@ impl SqliteBatch<'_> {
     /// no promised order.
     pub(super) fn insert_many_returning<A: ActiveModelTrait, T>(
         &mut self,
-        models: &[A],
+        models: Vec<A>,
         returning: Option<&'static str>,
         mut decode: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
         let rows = models
-            .iter()
+            .into_iter()
             .map(row_values)
             .collect::<Result<Vec<_>, _>>()?;
         let table = A::Entity::default().table_name();
@@ -233,11 +233,11 @@ struct InsertShape {
 }
 
 /// The columns a model sets (as a mask) and their values, in entity order.
-fn row_values<A: ActiveModelTrait>(model: &A) -> Result<(u64, Vec<SqliteValue>), StoreError> {
+fn row_values<A: ActiveModelTrait>(mut model: A) -> Result<(u64, Vec<SqliteValue>), StoreError> {
     let mut set = 0u64;
     let mut values = Vec::with_capacity(16);
     for (n, column) in <A::Entity as EntityTrait>::Column::iter().enumerate() {
-        if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = model.get(column) {
+        if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = model.take(column) {
             set |= 1 << n;
             values.push(sqlite_value(value)?);
         }
