@@ -5,10 +5,13 @@
 //!
 //! The work is set-based so a million rows take seconds: a batch looks up
 //! every identity it names in a few `IN` queries, decides row by row in
-//! memory, and writes its new contacts and their history in multi-row
-//! inserts. Updates of existing contacts go through `merge::apply_to_survivor`
-//! one by one, so they carry history, notifications and outbox events
-//! exactly as an edit does. A contact created by one row and changed by a
+//! memory, and writes its new contacts and their history in bulk (on
+//! PostgreSQL as one JSON parameter a table, `import_postgres`; on SQLite
+//! through the import's own rusqlite connection, `import_sqlite`, when the
+//! batch only creates contacts and no integration listens). Updates of
+//! existing contacts go through `merge::apply_to_survivor` one by one, so
+//! they carry history, notifications and outbox events exactly as an edit
+//! does. A contact created by one row and changed by a
 //! later row of the same batch is written once, with its final values,
 //! under one CREATED history entry; the counts still say one created and
 //! one updated, as the rows did.
