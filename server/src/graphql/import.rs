@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::contact::timestamp;
 use super::error::ApiError;
 use super::ids::{self, Kind};
+use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::{principal, state};
 use crate::domain::import_mapping::{self, ColumnMap, FailedRow};
 use crate::import::{self, FileError, Layout};
@@ -297,6 +298,66 @@ pub async fn import_contacts(
     .map_err(ApiError::from)?;
     app.jobs.queued();
     Ok(ImportJob(job))
+}
+
+#[derive(SimpleObject)]
+pub struct ImportJobEdge {
+    pub cursor: String,
+    pub node: ImportJob,
+}
+
+pub struct ImportJobConnection {
+    edges: Vec<ImportJobEdge>,
+    has_next_page: bool,
+}
+
+#[Object]
+impl ImportJobConnection {
+    async fn edges(&self) -> &[ImportJobEdge] {
+        &self.edges
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
+        PageInfo::new(&cursors, self.has_next_page)
+    }
+
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(import_jobs::count(state(ctx)?.store.db(), principal(ctx)?)
+            .await
+            .map_err(ApiError::from)?)
+    }
+}
+
+/// A page of the jobs the caller started (everyone's, for admins), newest
+/// first.
+pub async fn import_job_page(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ImportJobConnection> {
+    let limit = page_size(first)?;
+    let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
+    let mut jobs = import_jobs::page(
+        state(ctx)?.store.db(),
+        principal(ctx)?,
+        before_id,
+        limit + 1,
+    )
+    .await
+    .map_err(ApiError::from)?;
+    let has_next_page = jobs.len() as u64 > limit;
+    jobs.truncate(limit as usize);
+    Ok(ImportJobConnection {
+        edges: jobs
+            .into_iter()
+            .map(|job| ImportJobEdge {
+                cursor: encode_cursor(&job.id),
+                node: ImportJob(job),
+            })
+            .collect(),
+        has_next_page,
+    })
 }
 
 pub async fn import_job(ctx: &Context<'_>, id: ID) -> Result<Option<ImportJob>> {

@@ -77,6 +77,17 @@ impl Query {
         import::import_job(ctx, id).await
     }
 
+    /// The import jobs the caller started (everyone's, for admins), newest
+    /// first: to come back to a job whose id was not kept.
+    async fn import_jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<import::ImportJobConnection> {
+        import::import_job_page(ctx, first, after).await
+    }
+
     /// A contact the caller can access; null otherwise. The id of a contact
     /// merged into another resolves to the survivor.
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {

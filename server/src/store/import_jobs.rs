@@ -9,7 +9,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
 };
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -194,6 +194,42 @@ pub async fn find(
     Ok(job
         .filter(|job| principal.role == Role::Admin || job.user_id == principal.user_id)
         .map(ImportJob::from))
+}
+
+/// The jobs the caller started (every job, for an administrator), newest
+/// first; `before_id` continues after the last job of a page.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ImportJob>, StoreError> {
+    let mut query = visible(principal)
+        .order_by_desc(import_job::Column::Id)
+        .limit(limit);
+    if let Some(before_id) = before_id {
+        query = query.filter(import_job::Column::Id.lt(before_id));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(ImportJob::from)
+        .collect())
+}
+
+/// How many jobs `page` walks through.
+pub async fn count(db: &impl ConnectionTrait, principal: &Principal) -> Result<u64, StoreError> {
+    Ok(visible(principal).count(db).await?)
+}
+
+fn visible(principal: &Principal) -> sea_orm::Select<import_job::Entity> {
+    let jobs = import_job::Entity::find();
+    if principal.role == Role::Admin {
+        jobs
+    } else {
+        jobs.filter(import_job::Column::UserId.eq(principal.user_id))
+    }
 }
 
 /// The job's failed rows in file order, the first `limit` of them.

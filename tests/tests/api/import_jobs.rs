@@ -269,6 +269,58 @@ async fn jobs_belong_to_their_importer_and_bad_files_are_refused_up_front(
     assert_eq!(as_sam["node"], Value::Null);
     // Only mia's three contacts: nothing of the refused files got in.
     assert_eq!(visible_count(&server, &admin).await, 3);
+
+    // Each importer lists their own jobs, newest first; an admin lists all.
+    let second = start_job(&server, &sam, OUTLOOK.as_bytes(), true, json!([])).await;
+    finished(&server, &sam, &second).await;
+    let third = start_job(&server, &mia, OUTLOOK.as_bytes(), true, json!([])).await;
+    finished(&server, &mia, &third).await;
+    let ids = |page: &Value| -> Vec<Value> {
+        page["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["id"].clone())
+            .collect()
+    };
+    let mias = list(&server, &mia, 10, Value::Null).await;
+    assert_eq!(ids(&mias), [json!(third), json!(id)]);
+    assert_eq!(mias["totalCount"], 2);
+    assert_eq!(mias["edges"][0]["node"]["dryRun"], true);
+    assert_eq!(
+        ids(&list(&server, &sam, 10, Value::Null).await),
+        [json!(second)]
+    );
+    assert_eq!(
+        ids(&list(&server, &viewer, 10, Value::Null).await),
+        Vec::<Value>::new()
+    );
+    let first_page = list(&server, &admin, 2, Value::Null).await;
+    assert_eq!(ids(&first_page), [json!(third), json!(second)]);
+    assert_eq!(first_page["totalCount"], 3);
+    assert_eq!(first_page["pageInfo"]["hasNextPage"], true);
+    let rest = list(
+        &server,
+        &admin,
+        2,
+        first_page["pageInfo"]["endCursor"].clone(),
+    )
+    .await;
+    assert_eq!(ids(&rest), [json!(id)]);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+}
+
+/// A page of `importJobs` as `token` sees it.
+async fn list(server: &TestServer, token: &str, first: i64, after: Value) -> Value {
+    server
+        .data(
+            token,
+            "query($first: Int, $after: String) { importJobs(first: $first, after: $after) {
+                totalCount edges { node { id dryRun } } pageInfo { hasNextPage endCursor } } }",
+            json!({ "first": first, "after": after }),
+        )
+        .await["importJobs"]
+        .clone()
 }
 
 #[rstest]
