@@ -31,7 +31,7 @@ use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::import_jobs::{self, Checkpoint, Progress};
 use super::import_postgres;
-use super::import_sqlite::{self, Identity, SqliteImport};
+use super::import_sqlite::{self, SqliteImport};
 use super::outbox::{self, EventType};
 use super::save::{self, assignment_changes};
 use super::{Store, StoreError, merge, now_micros};
@@ -73,6 +73,22 @@ const INSERT_CHUNK: usize = 1000;
 /// A unique index may refuse a batch when a concurrent writer took one of
 /// its identities after the lookup; the retry then sees it.
 const ATTEMPTS: usize = 2;
+
+/// The identity a contact is looked up by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Identity {
+    Email,
+    MobilePhone,
+}
+
+impl Identity {
+    fn column(self) -> contact::Column {
+        match self {
+            Identity::Email => contact::Column::Email,
+            Identity::MobilePhone => contact::Column::MobilePhone,
+        }
+    }
+}
 
 /// A change a row brings to a stored contact (contact `index` of `Known`).
 struct StoredUpdate {

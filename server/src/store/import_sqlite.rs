@@ -24,26 +24,11 @@ use sea_orm::{
 
 use super::StoreError;
 use super::entities::contact;
+use super::import::Identity;
 use super::point_reads::{contact_columns, contact_from_row};
 
 fn failed(err: rusqlite::Error) -> StoreError {
     StoreError::Db(DbErr::Custom(format!("sqlite import: {err}")))
-}
-
-/// The identity a contact is looked up by.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Identity {
-    Email,
-    MobilePhone,
-}
-
-impl Identity {
-    pub(super) fn column(self) -> contact::Column {
-        match self {
-            Identity::Email => contact::Column::Email,
-            Identity::MobilePhone => contact::Column::MobilePhone,
-        }
-    }
 }
 
 /// The import's own read-write connection to the database file.
