@@ -310,6 +310,42 @@ async fn jobs_belong_to_their_importer_and_bad_files_are_refused_up_front(
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
 }
 
+#[rstest]
+#[tokio::test]
+async fn edits_go_on_while_a_job_imports(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let rows = 30_000;
+    let mut csv = String::from("Email,First Name,Mobile Phone\n");
+    for n in 0..rows {
+        csv.push_str(&format!(
+            "bulk{n}@example.com,B{n},+1 415 {:03} {:04}\n",
+            300 + n / 10_000,
+            n % 10_000
+        ));
+    }
+    let id = start_job(&server, &admin, csv.as_bytes(), false, json!([])).await;
+    // On SQLite the job writes through a connection of its own, beside the
+    // server's pool; every edit made meanwhile still lands, once.
+    let mut created = 0;
+    while created < 5 || (job(&server, &admin, &id).await["status"] == "RUNNING" && created < 200) {
+        let contact = create(
+            &server,
+            &admin,
+            json!({ "email": format!("edit{created}@example.com") }),
+        )
+        .await;
+        assert!(contact["id"].is_string(), "{contact}");
+        created += 1;
+    }
+    let done = finished(&server, &admin, &id).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["created"], rows);
+    assert_eq!(visible_count(&server, &admin).await, rows + created);
+}
+
 /// A page of `importJobs` as `token` sees it.
 async fn list(server: &TestServer, token: &str, first: i64, after: Value) -> Value {
     server
