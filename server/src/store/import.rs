@@ -197,9 +197,9 @@ impl Known {
 /// identities was planned as a scan of the whole table, batch after batch,
 /// so a million rows took time by the square of their number. Within the
 /// import's transactions the planner may use a scan only where no index
-/// serves. (Planning every execution afresh instead cost more than the
-/// inserts: an insert of 1,000 rows is a large plan.) The lookups' text is
-/// the import's own, so no plan of it is cached under other settings.
+/// serves. (Planning every execution afresh instead cost more than it
+/// saved, BENCHMARKS.md.) The lookups' text is the import's own, so no
+/// plan of it is cached under other settings.
 async fn plan_for_keys(txn: &DatabaseTransaction) -> Result<(), StoreError> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         // With scans priced out, a query that has no index to use (the

@@ -308,6 +308,21 @@ async fn jobs_belong_to_their_importer_and_bad_files_are_refused_up_front(
     .await;
     assert_eq!(ids(&rest), [json!(id)]);
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    for (first, after, field) in [
+        (101, Value::Null, "first"),
+        (2, json!("not a cursor"), "after"),
+    ] {
+        let (status, body) = server
+            .post(
+                &admin,
+                "query($first: Int, $after: String) { importJobs(first: $first, after: $after) { totalCount } }",
+                json!({ "first": first, "after": after }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
 }
 
 #[rstest]
