@@ -5,8 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use email_address::{EmailAddress, Options};
-use phonenumber::Mode;
-use phonenumber::country;
+use rlibphonenumber::enums::Region;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat};
 
 use super::validation::ValidationError;
 
@@ -63,24 +63,18 @@ impl fmt::Display for Email {
 
 /// The region assumed for numbers written without a country code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneRegion(country::Id);
-
-impl PhoneRegion {
-    pub fn id(self) -> country::Id {
-        self.0
-    }
-}
+pub struct PhoneRegion(Region);
 
 impl fmt::Display for PhoneRegion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // country::Id's Debug form is its ISO code ("US").
-        write!(f, "{:?}", self.0)
+        // Region's Display form is its ISO code ("US").
+        self.0.fmt(f)
     }
 }
 
 impl Default for PhoneRegion {
     fn default() -> Self {
-        Self(country::Id::US)
+        Self(Region::US)
     }
 }
 
@@ -88,9 +82,17 @@ impl FromStr for PhoneRegion {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        country::Id::from_str(&s.trim().to_uppercase())
+        Region::from_str(&s.trim().to_uppercase())
+            .ok()
+            // Any two letters make a Region; only those with numbering
+            // metadata can read a national number.
+            .filter(|region| {
+                PHONE_NUMBER_UTIL
+                    .get_country_code_for_region(*region)
+                    .is_some()
+            })
             .map(Self)
-            .map_err(|_| format!("{s:?} is not an ISO 3166-1 alpha-2 region code"))
+            .ok_or_else(|| format!("{s:?} is not an ISO 3166-1 alpha-2 region code"))
     }
 }
 
@@ -115,12 +117,17 @@ impl Phone {
                 format!("must be at most {PHONE_INPUT_MAX} characters"),
             ));
         }
-        let number = phonenumber::parse(Some(region.id()), trimmed)
+        let number = PHONE_NUMBER_UTIL
+            .parse(trimmed, Some(region.0))
             .map_err(|_| ValidationError::new(field, "is not a phone number"))?;
-        if !number.is_valid() {
+        if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Err(ValidationError::new(field, "is not a valid phone number"));
         }
-        Ok(Self(number.format().mode(Mode::E164).to_string()))
+        Ok(Self(
+            PHONE_NUMBER_UTIL
+                .format(&number, PhoneNumberFormat::E164)
+                .into_owned(),
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -182,6 +189,22 @@ mod tests {
         assert_eq!(phone.as_str(), "+14155550100");
         let uk = Phone::parse("mobilePhone", "07400 123456", region).unwrap();
         assert_eq!(uk.as_str(), "+447400123456");
+    }
+
+    /// `phonenumber` 0.3 read these, with a US default region, as
+    /// +495112345678 and +4402079460958: a foreign number's leading digit
+    /// taken for the US national prefix, or a "(0)" kept.
+    #[test]
+    fn international_numbers_keep_their_national_digits() {
+        for (raw, e164) in [
+            ("+49 1511 2345678", "+4915112345678"),
+            ("+33 1 42 68 53 00", "+33142685300"),
+            ("+44 (0)20 7946 0958", "+442079460958"),
+            ("+86 138 0013 8000", "+8613800138000"),
+        ] {
+            let phone = Phone::parse("mobilePhone", raw, PhoneRegion::default()).unwrap();
+            assert_eq!(phone.as_str(), e164, "{raw}");
+        }
     }
 
     #[test]

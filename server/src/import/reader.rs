@@ -189,10 +189,9 @@ fn unreadable_reason(err: &csv::Error) -> String {
     }
 }
 
-/// Normalising is the costly part of a row (phone numbers above all). It
-/// runs on the reader's thread, beside the store writing the last batch;
-/// splitting it further does not pay: libphonenumber's regex cache sits
-/// behind one lock, and two threads parsing phones were slower than one.
+/// Normalising is the costly part of reading a row (phone numbers above
+/// all). It runs on the reader's thread, beside the store writing the last
+/// batch.
 fn prepare_all(
     map: &ColumnMap,
     width: usize,
