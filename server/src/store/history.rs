@@ -35,11 +35,15 @@ pub struct StoredFieldChange {
     pub after: Option<String>,
 }
 
-/// `StoredFieldChange` as written, borrowing what it writes.
+/// `StoredFieldChange` as written, borrowing what it writes. An empty side
+/// is left out (a creation has no `before`): an import writes a million of
+/// these, and a missing field reads back as `None`.
 #[derive(Serialize)]
 struct StoredFieldChangeRef<'a> {
     field: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     before: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     after: Option<&'a str>,
 }
 
@@ -170,4 +174,38 @@ pub async fn count(db: &impl ConnectionTrait, contact_id: i64) -> Result<u64, St
         .filter(contact_change::Column::ContactId.eq(contact_id))
         .count(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_side_is_left_out_and_reads_back_empty() {
+        let written = serde_json::to_string(&[
+            StoredFieldChangeRef {
+                field: "email",
+                before: None,
+                after: Some("ann@example.com"),
+            },
+            StoredFieldChangeRef {
+                field: "company",
+                before: Some("Acme"),
+                after: None,
+            },
+        ])
+        .unwrap();
+        assert_eq!(
+            written,
+            r#"[{"field":"email","after":"ann@example.com"},{"field":"company","before":"Acme"}]"#
+        );
+        let read: Vec<StoredFieldChange> = serde_json::from_str(&written).unwrap();
+        assert_eq!(read[0].before, None);
+        assert_eq!(read[1].after, None);
+        // Entries written before empty sides were left out read the same.
+        let older: Vec<StoredFieldChange> =
+            serde_json::from_str(r#"[{"field":"email","before":null,"after":"ann@example.com"}]"#)
+                .unwrap();
+        assert_eq!(older[0], read[0]);
+    }
 }

@@ -16,7 +16,7 @@
 //! under one CREATED history entry; the counts still say one created and
 //! one updated, as the rows did.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use sea_orm::sea_query::Query;
 use sea_orm::{
