@@ -54,6 +54,12 @@ impl SqliteImport {
         connection
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(failed)?;
+        // A statement inserting many rows under foreign keys keeps a
+        // journal of the pages it changes, to undo itself alone; in a
+        // temporary file that was a write call per page.
+        connection
+            .pragma_update(None, "temp_store", "MEMORY")
+            .map_err(failed)?;
         Ok(Self {
             connection,
             inserts: HashMap::new(),
