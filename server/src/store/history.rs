@@ -98,8 +98,16 @@ pub(super) fn active_model(
     entry: &Entry<'_>,
     now: i64,
 ) -> Result<contact_change::ActiveModel, StoreError> {
-    let stored: Vec<StoredFieldChangeRef<'_>> = entry
-        .changes
+    Ok(active_model_with(
+        entry,
+        stored_changes(entry.changes)?,
+        now,
+    ))
+}
+
+/// `changes` as the history table stores them.
+pub(super) fn stored_changes(changes: &[FieldChange]) -> Result<String, StoreError> {
+    let stored: Vec<StoredFieldChangeRef<'_>> = changes
         .iter()
         .map(|c| StoredFieldChangeRef {
             field: c.field,
@@ -107,18 +115,26 @@ pub(super) fn active_model(
             after: c.after.as_deref(),
         })
         .collect();
-    let changes = serde_json::to_string(&stored)
-        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-    Ok(contact_change::ActiveModel {
+    serde_json::to_string(&stored)
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))
+}
+
+/// The row for `entry`, its changes already in their stored form.
+pub(super) fn active_model_with(
+    entry: &Entry<'_>,
+    stored_changes: String,
+    now: i64,
+) -> contact_change::ActiveModel {
+    contact_change::ActiveModel {
         contact_id: Set(entry.contact_id),
         actor_user_id: Set(entry.actor_user_id),
         action: Set(entry.action.as_str().to_owned()),
         source: Set(entry.source.as_str().to_owned()),
-        changes: Set(changes),
+        changes: Set(stored_changes),
         merged_contact_id: Set(entry.merged_contact_id),
         created_at: Set(now),
         ..Default::default()
-    })
+    }
 }
 
 /// Newest first; `before_id` continues after the last entry of a page.

@@ -413,31 +413,46 @@ impl Importer {
             }
         }
         let new = self.new_contacts();
+        let contacts = &self.known.contacts;
         let models: Vec<_> = new
             .iter()
-            .map(|&index| new_contact_model(&self.known.contacts[index].record))
+            .map(|&index| new_contact_model(&contacts[index].record))
             .collect();
-        let inserted =
-            batch.insert_many_returning(models, Some("id, email, mobile_phone"), |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?;
-        for (id, email, phone) in inserted {
+        // The history of the batch's contacts is written out on a second
+        // thread while SQLite inserts the contacts on this one: the
+        // import's pace is this thread's.
+        let (inserted, changes) = std::thread::scope(|scope| {
+            let changes = scope.spawn(|| {
+                new.iter()
+                    .map(|&index| {
+                        let changes = creation_changes(&contacts[index].record);
+                        let stored = history::stored_changes(&changes)?;
+                        Ok((changes, stored))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            });
+            let inserted =
+                batch.insert_many_returning(models, Some("id, email, mobile_phone"), |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                });
+            (inserted, changes.join())
+        });
+        let changes = changes.map_err(|_| {
+            StoreError::Db(DbErr::Custom("writing history out failed".to_owned()))
+        })??;
+        for (id, email, phone) in inserted? {
             self.known.set_id(id, email, phone);
         }
         self.known.check_ids(&new)?;
         let now = now_micros();
-        let changes: Vec<_> = new
-            .iter()
-            .map(|&index| creation_changes(&self.known.contacts[index].record))
-            .collect();
         let entries = new
             .iter()
-            .zip(&changes)
-            .map(|(&index, changes)| {
-                let entry = self.creation_entry(&self.known.contacts[index].record, changes);
-                history::active_model(&entry, now)
+            .zip(changes)
+            .map(|(&index, (changes, stored))| {
+                let entry = self.creation_entry(&self.known.contacts[index].record, &changes);
+                history::active_model_with(&entry, stored, now)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         batch.insert_many(entries)?;
         if let Some(checkpoint) = checkpoint {
             let progress = Progress::new(DatabaseBackend::Sqlite, checkpoint, &summary);

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -39,7 +39,13 @@ pub(super) struct SqliteImport {
     /// Insert statements by their shape, so their SQL is written once.
     inserts: HashMap<InsertShape, String>,
     checkpointer: Checkpointer,
+    /// Batches begun since the log last started over.
+    batches: u32,
 }
+
+/// Batches between starts of the log from its beginning: at about 4 MB of
+/// log a batch, some 64 MB.
+const BATCHES_PER_LOG: u32 = 16;
 
 impl SqliteImport {
     pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
@@ -64,12 +70,18 @@ impl SqliteImport {
             connection,
             inserts: HashMap::new(),
             checkpointer: Checkpointer::start(connect(path)?),
+            batches: 0,
         })
     }
 
     /// Starts a batch holding SQLite's write lock from its first read, so
     /// nothing another writer commits can slip between lookup and insert.
     pub(super) fn begin(&mut self) -> Result<SqliteBatch<'_>, StoreError> {
+        self.batches += 1;
+        if self.batches == BATCHES_PER_LOG {
+            self.batches = 0;
+            self.checkpointer.caught_up();
+        }
         let txn = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -106,43 +118,95 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// waits for the writer). On the import's thread this copying took a fifth
 /// of its time.
 struct Checkpointer {
-    committed: Option<mpsc::SyncSender<()>>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// Counts of checkpoints asked for and done, so that "done" covers every
+/// batch committed before its checkpoint began.
+#[derive(Default)]
+struct State {
+    asked: u64,
+    done: u64,
+    stop: bool,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Checkpointer {
     fn start(connection: Connection) -> Self {
-        let (committed, batches) = mpsc::sync_channel::<()>(1);
+        let shared = Arc::new(Shared::default());
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
-            .spawn(move || {
-                while batches.recv().is_ok() {
-                    if let Err(err) =
-                        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %err, "import checkpoint failed");
-                    }
-                }
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || checkpoint_when_asked(&connection, &shared)
             })
             .ok();
-        Self {
-            committed: thread.is_some().then_some(committed),
-            thread,
-        }
+        Self { shared, thread }
     }
 
-    /// Asks for a checkpoint; one already asked for and not begun covers
-    /// this batch too.
+    /// A batch was committed: its pages are to be copied.
     fn committed(&self) {
-        if let Some(committed) = &self.committed {
-            let _ = committed.try_send(());
+        self.shared.state().asked += 1;
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until every committed batch is in the database file. The
+    /// next write transaction then starts the log over from its beginning:
+    /// a log copied only while the import keeps writing never is, and
+    /// grows by the size of the import, each write extending the file.
+    fn caught_up(&self) {
+        if self.thread.is_none() {
+            return;
         }
+        let mut state = self.shared.state();
+        while state.done < state.asked {
+            state = self.shared.wait(state);
+        }
+    }
+}
+
+fn checkpoint_when_asked(connection: &Connection, shared: &Shared) {
+    loop {
+        let target = {
+            let mut state = shared.state();
+            while state.done == state.asked && !state.stop {
+                state = shared.wait(state);
+            }
+            if state.stop {
+                return;
+            }
+            state.asked
+        };
+        if let Err(err) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %err, "import checkpoint failed");
+        }
+        shared.state().done = target;
+        shared.changed.notify_all();
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.committed = None;
+        self.shared.state().stop = true;
+        self.shared.changed.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
