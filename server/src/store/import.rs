@@ -400,6 +400,9 @@ impl Importer {
         if batch.exists(&listening)? {
             return Ok(None);
         }
+        if !batch.user_exists(self.principal.user_id)? {
+            return Err(StoreError::forbidden("the importing user no longer exists"));
+        }
         for identity in [Identity::Email, Identity::MobilePhone] {
             let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
             for found in batch.find_all(identity, &values)? {

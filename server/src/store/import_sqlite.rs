@@ -50,6 +50,14 @@ const BATCHES_PER_LOG: u32 = 16;
 impl SqliteImport {
     pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
         let connection = connect(path)?;
+        // Every row written here points at the importing user, checked once
+        // a batch (`SqliteBatch::user_exists`), or at a contact the batch
+        // has just inserted: the per-row checks of the foreign keys proved
+        // nothing, and under them each multi-row insert kept a journal of
+        // its own, to undo itself alone on a violation.
+        connection
+            .pragma_update(None, "foreign_keys", false)
+            .map_err(failed)?;
         // A bulk write's working set is every index's hot pages: a larger
         // page cache than the 2 MiB default spares re-reading them.
         connection
@@ -60,9 +68,8 @@ impl SqliteImport {
         connection
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(failed)?;
-        // A statement inserting many rows under foreign keys keeps a
-        // journal of the pages it changes, to undo itself alone; in a
-        // temporary file that was a write call per page.
+        // What statement journals remain (the job's checkpoint) stay in
+        // memory; in a temporary file each page was a write call.
         connection
             .pragma_update(None, "temp_store", "MEMORY")
             .map_err(failed)?;
@@ -142,10 +149,13 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Waits for a change, or a while: a checkpointer that died says
+    /// nothing.
     fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         self.changed
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner)
+            .wait_timeout(state, Duration::from_millis(100))
+            .map(|(state, _)| state)
+            .unwrap_or_else(|poisoned| poisoned.into_inner().0)
     }
 }
 
@@ -173,11 +183,11 @@ impl Checkpointer {
     /// a log copied only while the import keeps writing never is, and
     /// grows by the size of the import, each write extending the file.
     fn caught_up(&self) {
-        if self.thread.is_none() {
+        let Some(thread) = &self.thread else {
             return;
-        }
+        };
         let mut state = self.shared.state();
-        while state.done < state.asked {
+        while state.done < state.asked && !thread.is_finished() {
             state = self.shared.wait(state);
         }
     }
@@ -244,6 +254,16 @@ impl SqliteBatch<'_> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed)?;
         Ok(found)
+    }
+
+    /// Whether user `id` exists: foreign keys are not checked on this
+    /// connection, so the batch checks the one user its rows point at.
+    pub(super) fn user_exists(&self, id: i64) -> Result<bool, StoreError> {
+        self.txn
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")
+            .map_err(failed)?
+            .exists([id])
+            .map_err(failed)
     }
 
     /// Whether `statement` (a query) returns a row.
@@ -361,7 +381,9 @@ fn row_values<A: ActiveModelTrait>(mut model: A) -> Result<(u64, Vec<SqliteValue
     Ok((set, values))
 }
 
-/// `INSERT INTO table (columns) VALUES (?, ...), ... [RETURNING ...]`.
+/// `INSERT OR ROLLBACK INTO table (columns) VALUES (?, ...), ... [RETURNING
+/// ...]`. A violated constraint fails the batch as a whole anyway; saying
+/// so spares SQLite the journal it keeps to undo one statement alone.
 fn insert_sql<A: ActiveModelTrait>(shape: &InsertShape) -> String {
     let columns: Vec<String> = <A::Entity as EntityTrait>::Column::iter()
         .enumerate()
@@ -370,7 +392,7 @@ fn insert_sql<A: ActiveModelTrait>(shape: &InsertShape) -> String {
         .collect();
     let row = format!("({})", vec!["?"; columns.len()].join(", "));
     let mut sql = format!(
-        "INSERT INTO \"{}\" ({}) VALUES {}",
+        "INSERT OR ROLLBACK INTO \"{}\" ({}) VALUES {}",
         shape.table,
         columns.join(", "),
         vec![row.as_str(); shape.rows].join(", ")
