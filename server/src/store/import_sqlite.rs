@@ -63,11 +63,14 @@ impl SqliteImport {
         connection
             .pragma_update(None, "cache_size", -65_536)
             .map_err(failed)?;
-        // Copying the log into the database is left to the checkpointer's
-        // thread, beside this one.
-        connection
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(failed)?;
+        let checkpointer = Checkpointer::start(connect(path)?);
+        if checkpointer.running() {
+            // Copying the log into the database is left to the
+            // checkpointer's thread, beside this one.
+            connection
+                .pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(failed)?;
+        }
         // What statement journals remain (the job's checkpoint) stay in
         // memory; in a temporary file each page was a write call.
         connection
@@ -76,7 +79,7 @@ impl SqliteImport {
         Ok(Self {
             connection,
             inserts: HashMap::new(),
-            checkpointer: Checkpointer::start(connect(path)?),
+            checkpointer,
             batches: 0,
         })
     }
@@ -170,6 +173,10 @@ impl Checkpointer {
             })
             .ok();
         Self { shared, thread }
+    }
+
+    fn running(&self) -> bool {
+        self.thread.is_some()
     }
 
     /// A batch was committed: its pages are to be copied.
@@ -451,5 +458,51 @@ pub(super) fn blocking<T>(work: impl FnOnce() -> T) -> T {
     match Handle::try_current().map(|handle| handle.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HUNDRED_ROWS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                                WHERE i < 100) INSERT INTO t SELECT randomblob(1000) FROM n";
+
+    /// Frames in the log, as a passive checkpoint reports them.
+    fn frames_in_log(connection: &Connection) -> i64 {
+        connection
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+            .unwrap()
+    }
+
+    #[test]
+    fn once_caught_up_the_log_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
+        writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        let checkpointer = Checkpointer::start(connect(&path).unwrap());
+        assert!(checkpointer.running());
+        for _ in 0..5 {
+            writer.execute_batch(HUNDRED_ROWS).unwrap();
+            checkpointer.committed();
+        }
+        checkpointer.caught_up();
+        {
+            let state = checkpointer.shared.state();
+            assert_eq!((state.asked, state.done), (5, 5));
+        }
+        // Five batches of a hundred 1 kB rows filled well over a hundred
+        // pages; the next write begins the log again.
+        writer
+            .execute_batch("INSERT INTO t VALUES (x'00')")
+            .unwrap();
+        let frames = frames_in_log(&writer);
+        assert!(frames <= 3, "{frames} frames in the log");
+        drop(checkpointer);
     }
 }
