@@ -125,8 +125,8 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 
 /// A thread that copies the write-ahead log into the database after each
 /// batch, while the import writes the next (a passive checkpoint never
-/// waits for the writer). On the import's thread this copying took a fifth
-/// of its time.
+/// waits for the writer). On the import's own thread this copying took
+/// about 1.4 s of the 13 s a million rows took.
 struct Checkpointer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
