@@ -421,28 +421,35 @@ impl Importer {
             .iter()
             .map(|&index| new_contact_model(&contacts[index].record))
             .collect();
+        let write_out = || {
+            new.iter()
+                .map(|&index| {
+                    let changes = creation_changes(&contacts[index].record);
+                    let stored = history::stored_changes(&changes)?;
+                    Ok((changes, stored))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        };
         // The history of the batch's contacts is written out on a second
         // thread while SQLite inserts the contacts on this one: the
-        // import's pace is this thread's.
+        // import's pace is this thread's. Without a second thread, after.
         let (inserted, changes) = std::thread::scope(|scope| {
-            let changes = scope.spawn(|| {
-                new.iter()
-                    .map(|&index| {
-                        let changes = creation_changes(&contacts[index].record);
-                        let stored = history::stored_changes(&changes)?;
-                        Ok((changes, stored))
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()
-            });
+            let second = std::thread::Builder::new().spawn_scoped(scope, write_out);
             let inserted =
                 batch.insert_many_returning(models, Some("id, email, mobile_phone"), |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                 });
-            (inserted, changes.join())
+            let changes = match second {
+                Ok(second) => second.join().unwrap_or_else(|_| {
+                    Err(StoreError::Db(DbErr::Custom(
+                        "writing history out failed".to_owned(),
+                    )))
+                }),
+                Err(_) => write_out(),
+            };
+            (inserted, changes)
         });
-        let changes = changes.map_err(|_| {
-            StoreError::Db(DbErr::Custom("writing history out failed".to_owned()))
-        })??;
+        let changes = changes?;
         for (id, email, phone) in inserted? {
             self.known.set_id(id, email, phone);
         }

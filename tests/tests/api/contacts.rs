@@ -221,3 +221,22 @@ async fn cli_prints_only_the_token(#[values(Backend::Sqlite, Backend::Postgres)]
     assert_eq!(lines.len(), 1, "{out}");
     assert!(lines[0].starts_with("ctk_"), "{out}");
 }
+
+/// Numbers typed with their country code keep every national digit under
+/// the server's US default region (a German mobile's leading 1 is not a
+/// US national prefix), and a "(0)" written after the code is dropped.
+#[rstest]
+#[tokio::test]
+async fn international_numbers_are_stored_whole(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    for (typed, stored) in [
+        ("+49 1511 2345678", "+4915112345678"),
+        ("+44 (0)20 7946 0958", "+442079460958"),
+    ] {
+        let created = create(&server, &admin, json!({ "mobilePhone": typed })).await;
+        assert_eq!(created["mobilePhone"], stored, "{typed}");
+    }
+}
