@@ -2,6 +2,7 @@
 //! normalises the next batch while the store applies the last one, so the
 //! file's parsing and the database's writing overlap.
 
+use std::collections::VecDeque;
 use std::io::Read;
 
 use tokio::sync::mpsc;
@@ -133,10 +134,13 @@ pub async fn run<R: Read + Send + 'static>(
         }
     });
     let mut totals = Totals::default();
+    // Rows read and bytes done of each batch handed to the importer and
+    // not yet reported applied, in file order.
+    let mut submitted = VecDeque::new();
     let mut layout_to_save = None;
     let outcome = loop {
         let Some(message) = receiver.recv().await else {
-            break Ok(totals);
+            break Ok(());
         };
         let batch = match message {
             Parsed::Failed(err) => break Err(err.into()),
@@ -159,31 +163,68 @@ pub async fn run<R: Read + Send + 'static>(
             layout: layout_to_save.take(),
             lease_until: now_micros() + claim.lease_micros,
         });
+        submitted.push_back((batch.rows.len(), batch.bytes_done));
         let applied = if importer.dry_run() {
-            let summary = importer.apply_batch(store, &batch.rows, None).await;
-            match (summary, &checkpoint) {
-                (Ok(summary), Some(checkpoint)) => {
-                    import_jobs::save_progress_alone(store, checkpoint, &summary)
-                        .await
-                        .map(|()| summary)
-                }
-                (summary, _) => summary,
+            match importer.apply_batch(store, batch.rows, None).await {
+                Ok(summaries) => match &checkpoint {
+                    Some(checkpoint) => save_dry_progress(store, checkpoint, summaries).await,
+                    None => Ok(summaries),
+                },
+                Err(err) => Err(err),
             }
         } else {
-            importer
-                .apply_batch(store, &batch.rows, checkpoint.as_ref())
-                .await
+            importer.apply_batch(store, batch.rows, checkpoint).await
         };
         match applied {
-            Ok(summary) => {
-                totals.add(batch.rows.len(), &summary);
-                observer.batch_applied(&summary, batch.bytes_done);
-            }
+            Ok(summaries) => report(&mut submitted, summaries, &mut totals, observer),
             Err(err) => break Err(err.into()),
         }
+    };
+    // A batch still being written is waited for, whatever stopped the
+    // loop: it is as good as written once its rows were read.
+    let outcome = match (importer.finish(store).await, outcome) {
+        (Ok(summaries), Ok(_)) => {
+            report(&mut submitted, summaries, &mut totals, observer);
+            Ok(totals)
+        }
+        (Ok(summaries), Err(err)) => {
+            report(&mut submitted, summaries, &mut totals, observer);
+            Err(err)
+        }
+        (Err(err), Ok(_)) => Err(err.into()),
+        (Err(_), Err(err)) => Err(err),
     };
     drop(receiver);
     // The reader ends on its own once the channel is closed.
     let _ = reading.await;
     outcome
+}
+
+/// Adds the batches the importer reports applied, oldest first, to the
+/// totals and tells the observer.
+fn report(
+    submitted: &mut VecDeque<(usize, u64)>,
+    summaries: Vec<Summary>,
+    totals: &mut Totals,
+    observer: &mut dyn Observer,
+) {
+    for summary in summaries {
+        let Some((rows_read, bytes_done)) = submitted.pop_front() else {
+            return;
+        };
+        totals.add(rows_read, &summary);
+        observer.batch_applied(&summary, bytes_done);
+    }
+}
+
+/// A dry run's batch writes only its job's progress.
+async fn save_dry_progress(
+    store: &Store,
+    checkpoint: &Checkpoint,
+    summaries: Vec<Summary>,
+) -> Result<Vec<Summary>, StoreError> {
+    for summary in &summaries {
+        import_jobs::save_progress_alone(store, checkpoint, summary).await?;
+    }
+    Ok(summaries)
 }

@@ -17,20 +17,23 @@
 //! one updated, as the rows did.
 
 use foldhash::{HashMap, HashSet};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use sea_orm::sea_query::Query;
+use sea_orm::sqlx::PgPool;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QueryResult, QuerySelect, QueryTrait, TransactionTrait,
+    ActiveValue, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
+    EntityTrait, FromQueryResult, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    TransactionTrait,
 };
 
 use super::contacts::{ContactRecord, Lock};
-use super::entities::contact;
-use super::entities::integration;
+use super::entities::{contact, contact_change, integration};
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::import_jobs::{self, Checkpoint, Progress};
-use super::import_postgres;
+use super::import_postgres::{self, PgBatch};
 use super::import_sqlite::{self, SqliteImport};
 use super::outbox::{self, EventType};
 use super::save::{self, assignment_changes};
@@ -82,7 +85,7 @@ pub(super) enum Identity {
 }
 
 impl Identity {
-    fn column(self) -> contact::Column {
+    pub(super) fn column(self) -> contact::Column {
         match self {
             Identity::Email => contact::Column::Email,
             Identity::MobilePhone => contact::Column::MobilePhone,
@@ -269,6 +272,8 @@ pub struct Importer {
     known: Known,
     /// SQLite: the import's own connection, opened at its first batch.
     sqlite: Option<SqliteImport>,
+    /// PostgreSQL: the batch whose writes are under way (see `apply_batch`).
+    in_flight: Option<InFlight>,
 }
 
 impl Importer {
@@ -287,6 +292,7 @@ impl Importer {
             dry_run,
             known: Known::default(),
             sqlite: None,
+            in_flight: None,
         })
     }
 
@@ -300,8 +306,155 @@ impl Importer {
     }
 
     /// Applies `rows` in one transaction, with the job's checkpoint (if
-    /// any) in the same transaction; a dry run only reads.
+    /// any) in the same transaction; a dry run only reads. Returns the
+    /// summaries of the batches that this call saw committed, in file
+    /// order: on PostgreSQL a batch that only creates contacts is written
+    /// while the next one is read and decided, on a second connection, and
+    /// is reported by the call after (or by `finish`).
     pub async fn apply_batch(
+        &mut self,
+        store: &Store,
+        rows: Vec<PreparedRow>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Vec<Summary>, StoreError> {
+        let mut applied = Vec::new();
+        match store.postgres_pool() {
+            Some(pool) if !self.dry_run => {
+                self.apply_postgres(store, pool, rows, checkpoint, &mut applied)
+                    .await?;
+            }
+            _ => applied.push(self.apply_alone(store, &rows, checkpoint.as_ref()).await?),
+        }
+        Ok(applied)
+    }
+
+    /// Waits for the batch still being written, if any; returns its summary.
+    pub async fn finish(&mut self, store: &Store) -> Result<Vec<Summary>, StoreError> {
+        let mut applied = Vec::new();
+        self.settle(store, &mut applied).await?;
+        Ok(applied)
+    }
+
+    /// Two batches are written at once when the earlier only creates
+    /// contacts and the two name no identity in common: the later one then
+    /// finds nothing the earlier writes, and the earlier changes no contact
+    /// the later reads. The later commits only after the earlier did, so
+    /// the job's checkpoints follow the file; if the earlier fails, the
+    /// later is rolled back and both are applied again, one after the
+    /// other. On two cores this keeps both busy: one PostgreSQL backend
+    /// inserting one batch's rows, its indexes and foreign-key checks, the
+    /// other the next batch's (BENCHMARKS.md).
+    async fn apply_postgres(
+        &mut self,
+        store: &Store,
+        pool: &PgPool,
+        rows: Vec<PreparedRow>,
+        checkpoint: Option<Checkpoint>,
+        applied: &mut Vec<Summary>,
+    ) -> Result<(), StoreError> {
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|earlier| share_identity(&earlier.rows, &rows))
+        {
+            self.settle(store, applied).await?;
+        }
+        let prepared = self
+            .prepare_postgres(pool, &rows, checkpoint.as_ref())
+            .await;
+        self.known = Known::default();
+        let (writes, summary) = match prepared {
+            Ok(Some(prepared)) => prepared,
+            // Not for this path, or a concurrent writer took one of the
+            // batch's identities after its lookup: the general path, alone.
+            Ok(None) => {
+                return self
+                    .apply_after_settling(store, &rows, checkpoint, applied)
+                    .await;
+            }
+            Err(StoreError::Db(err)) if is_retryable(&err) => {
+                return self
+                    .apply_after_settling(store, &rows, checkpoint, applied)
+                    .await;
+            }
+            Err(err) => {
+                let _ = self.settle(store, applied).await;
+                return Err(err);
+            }
+        };
+        let earlier_committed = self.in_flight.as_mut().and_then(|e| e.committed.take());
+        let (committed, later) = oneshot::channel();
+        let task = tokio::spawn(writes.run(earlier_committed, committed));
+        let this = InFlight {
+            rows,
+            checkpoint,
+            summary,
+            task,
+            committed: Some(later),
+        };
+        match self.settle(store, applied).await {
+            Ok(true) => {
+                self.in_flight = Some(this);
+                Ok(())
+            }
+            // The earlier batch was applied again, so this one was rolled
+            // back; it is applied again after it.
+            Ok(false) => {
+                let _ = joined(this.task).await;
+                let summary = self
+                    .apply_alone(store, &this.rows, this.checkpoint.as_ref())
+                    .await?;
+                applied.push(summary);
+                Ok(())
+            }
+            Err(err) => {
+                let _ = joined(this.task).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn apply_after_settling(
+        &mut self,
+        store: &Store,
+        rows: &[PreparedRow],
+        checkpoint: Option<Checkpoint>,
+        applied: &mut Vec<Summary>,
+    ) -> Result<(), StoreError> {
+        self.settle(store, applied).await?;
+        applied.push(self.apply_alone(store, rows, checkpoint.as_ref()).await?);
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, if any, and adds its summary to
+    /// `applied`. A batch a concurrent writer got in the way of is applied
+    /// again on the general path; then `false`.
+    async fn settle(
+        &mut self,
+        store: &Store,
+        applied: &mut Vec<Summary>,
+    ) -> Result<bool, StoreError> {
+        let Some(in_flight) = self.in_flight.take() else {
+            return Ok(true);
+        };
+        match joined(in_flight.task).await {
+            Ok(()) => {
+                applied.push(in_flight.summary);
+                Ok(true)
+            }
+            Err(StoreError::Db(err)) if is_retryable(&err) => {
+                let summary = self
+                    .apply_alone(store, &in_flight.rows, in_flight.checkpoint.as_ref())
+                    .await?;
+                applied.push(summary);
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// One batch, written before returning.
+    async fn apply_alone(
         &mut self,
         store: &Store,
         rows: &[PreparedRow],
@@ -475,6 +628,79 @@ impl Importer {
         }
         batch.commit()?;
         Ok(Some(summary))
+    }
+
+    /// The PostgreSQL path (see `import_postgres`), up to its writes: the
+    /// batch's lookups and decisions, its new contacts' ids and rows, if
+    /// it only creates contacts or leaves them as they are and no
+    /// integration listens; `None`, with nothing written, for the general
+    /// path to take it. Contacts found are not locked: none of them is
+    /// written here, and the unique indexes refuse an identity a concurrent
+    /// writer took.
+    async fn prepare_postgres(
+        &mut self,
+        pool: &PgPool,
+        rows: &[PreparedRow],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<(PgWrites, Summary)>, StoreError> {
+        let mut batch = PgBatch::begin(pool).await?;
+        let listening = integration::Entity::find()
+            .filter(integration::Column::Active.eq(true))
+            .build(DatabaseBackend::Postgres);
+        if batch.exists(&listening).await? {
+            return Ok(None);
+        }
+        for identity in [Identity::Email, Identity::MobilePhone] {
+            let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
+            for found in batch.find_all(identity, &LOOKED_UP, &values).await? {
+                self.learn(LookedUp::from_query_result(&found, "")?.0)?;
+            }
+        }
+        let mut summary = Summary::default();
+        for row in rows {
+            if self.decide(row, &mut summary).is_some() {
+                return Ok(None);
+            }
+        }
+        let new = self.new_contacts();
+        let ids = batch.next_contact_ids(new.len()).await?;
+        if ids.len() != new.len() {
+            return Err(StoreError::Db(DbErr::Custom(
+                "the contacts' sequence gave too few ids".to_owned(),
+            )));
+        }
+        for (&index, id) in new.iter().zip(ids) {
+            self.known.contacts[index].record.id = id;
+        }
+        let contacts = &self.known.contacts;
+        let created = new
+            .iter()
+            .map(|&index| {
+                let record = &contacts[index].record;
+                contact::ActiveModel {
+                    id: ActiveValue::Set(record.id),
+                    ..new_contact_model(record)
+                }
+            })
+            .collect();
+        let now = now_micros();
+        let history = new
+            .iter()
+            .map(|&index| {
+                let record = &contacts[index].record;
+                let changes = creation_changes(record);
+                history::active_model(&self.creation_entry(record, &changes), now)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let progress = checkpoint
+            .map(|checkpoint| Progress::new(DatabaseBackend::Postgres, checkpoint, &summary));
+        let writes = PgWrites {
+            batch,
+            created,
+            history,
+            progress,
+        };
+        Ok(Some((writes, summary)))
     }
 
     /// The identities of one kind the rows name that this import does not
@@ -684,6 +910,85 @@ impl Importer {
             merged_contact_id: None,
         }
     }
+}
+
+/// A PostgreSQL batch whose writes run on a task of their own.
+struct InFlight {
+    rows: Vec<PreparedRow>,
+    checkpoint: Option<Checkpoint>,
+    summary: Summary,
+    task: JoinHandle<Result<(), StoreError>>,
+    /// Says whether the batch committed, to the batch after it.
+    committed: Option<oneshot::Receiver<bool>>,
+}
+
+/// What a PostgreSQL batch writes once it has decided, in its transaction.
+struct PgWrites {
+    batch: PgBatch,
+    created: Vec<contact::ActiveModel>,
+    history: Vec<contact_change::ActiveModel>,
+    progress: Option<Progress>,
+}
+
+impl PgWrites {
+    /// Writes the batch, then commits it once the batch before it (if
+    /// any) has committed, and says whether it did.
+    async fn run(
+        self,
+        earlier: Option<oneshot::Receiver<bool>>,
+        committed: oneshot::Sender<bool>,
+    ) -> Result<(), StoreError> {
+        let outcome = self.write(earlier).await;
+        let _ = committed.send(outcome.is_ok());
+        outcome
+    }
+
+    async fn write(mut self, earlier: Option<oneshot::Receiver<bool>>) -> Result<(), StoreError> {
+        self.batch.copy_in(self.created).await?;
+        self.batch.copy_in(self.history).await?;
+        if let Some(earlier) = earlier
+            && earlier.await != Ok(true)
+        {
+            return Err(StoreError::Db(DbErr::Custom(
+                "the batch before failed; this one is rolled back".to_owned(),
+            )));
+        }
+        if let Some(progress) = &self.progress {
+            if self.batch.execute(&progress.job).await? == 0 {
+                return Err(StoreError::ClaimLost);
+            }
+            for errors in &progress.errors {
+                self.batch.execute(errors).await?;
+            }
+        }
+        self.batch.commit().await
+    }
+}
+
+async fn joined(task: JoinHandle<Result<(), StoreError>>) -> Result<(), StoreError> {
+    task.await.unwrap_or_else(|err| {
+        Err(StoreError::Db(DbErr::Custom(format!(
+            "an import batch's writes stopped: {err}"
+        ))))
+    })
+}
+
+/// Whether a row of `later` names an email or phone a row of `earlier` does.
+fn share_identity(earlier: &[PreparedRow], later: &[PreparedRow]) -> bool {
+    let identities = |rows: &[PreparedRow]| -> Vec<String> {
+        rows.iter()
+            .filter_map(|row| row.row.as_ref().ok())
+            .flat_map(|fields| {
+                let email = fields.email.as_ref().map(|e| e.as_str().to_owned());
+                let phone = fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned());
+                email.into_iter().chain(phone)
+            })
+            .collect()
+    };
+    let named: HashSet<String> = identities(earlier).into_iter().collect();
+    identities(later)
+        .iter()
+        .any(|identity| named.contains(identity))
 }
 
 fn new_contact_model(record: &ContactRecord) -> contact::ActiveModel {

@@ -129,6 +129,12 @@ impl Store {
         self.point_reads.as_deref().map(PointReads::path)
     }
 
+    /// PostgreSQL: the pool SeaORM's connections come from.
+    pub fn postgres_pool(&self) -> Option<&sea_orm::sqlx::PgPool> {
+        (self.backend() == DatabaseBackend::Postgres)
+            .then(|| self.db.get_postgres_connection_pool())
+    }
+
     pub fn point_reads(&self) -> Option<&PointReads> {
         self.point_reads.as_deref()
     }

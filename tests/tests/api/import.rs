@@ -339,3 +339,42 @@ async fn malformed_files_fail_clearly_and_change_nothing_wrong(
     // ok@, first@, after@ and mapped@: nothing else got in.
     assert_eq!(visible_count(&server, &admin).await, 4);
 }
+
+#[rstest]
+#[tokio::test]
+async fn values_are_stored_as_written_whatever_their_characters(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    // Tabs, backslashes, a line break inside quotes, and text that reads
+    // like PostgreSQL's own mark for no value: on PostgreSQL rows go in by
+    // COPY's text format, where each of these means something.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odd.csv");
+    std::fs::write(
+        &file,
+        "Email,First Name,Company,Job Title\n\
+         odd@example.com,Back\\slash,\"Tab\there\",\"Two\nlines\"\n\
+         null@example.com,\\N,\\\\N,\"a\r\nb\"\n",
+    )
+    .unwrap();
+    let (out, _) = import(&server.db.url, &file, "ann", false);
+    assert_eq!(out, "created 2, updated 0, unchanged 0, failed 0");
+    let found = server
+        .data(
+            &admin,
+            r#"{ odd: contacts(filter: { search: "odd@" }) { edges { node { firstName company jobTitle } } }
+                 null: contacts(filter: { search: "null@" }) { edges { node { firstName company jobTitle } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        found["odd"]["edges"][0]["node"],
+        json!({ "firstName": "Back\\slash", "company": "Tab\there", "jobTitle": "Two\nlines" })
+    );
+    assert_eq!(
+        found["null"]["edges"][0]["node"],
+        json!({ "firstName": "\\N", "company": "\\\\N", "jobTitle": "a\r\nb" })
+    );
+}

@@ -495,3 +495,46 @@ fn job_id(n: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("ImportJob:{n}"))
 }
+
+#[rstest]
+#[tokio::test]
+async fn identities_created_during_an_import_are_never_doubled(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let rows: u64 = 30_000;
+    let mut csv = String::from("Email,First Name\n");
+    for n in 0..rows {
+        csv.push_str(&format!("taken{n}@example.com,T{n}\n"));
+    }
+    let id = start_job(&server, &admin, csv.as_bytes(), false, json!([])).await;
+    // Meanwhile an editor creates contacts the file names further on,
+    // from its end backwards: some before the import reaches their batch,
+    // some while it writes it, some after. Each identity must end in one
+    // contact, whoever came first.
+    let mut n = rows;
+    let mut created = 0;
+    while n > 0 && (created < 20 || job(&server, &admin, &id).await["status"] == "RUNNING") {
+        n -= 1;
+        let answer = server
+            .data(
+                &admin,
+                CREATE,
+                json!({ "input": { "email": format!("taken{n}@example.com") } }),
+            )
+            .await;
+        let made = &answer["createContact"];
+        assert!(
+            made["contact"].is_object() || made["mergePreview"].is_object(),
+            "{answer}"
+        );
+        created += 1;
+    }
+    let done = finished(&server, &admin, &id).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["failed"], 0, "{done}");
+    let created_or_updated = done["created"].as_u64().unwrap() + done["updated"].as_u64().unwrap();
+    assert_eq!(created_or_updated, rows, "{done}");
+    assert_eq!(visible_count(&server, &admin).await, rows);
+}
