@@ -74,8 +74,11 @@ const LOOKUP_CHUNK: usize = 500;
 /// 14 bound values a row; SQLite takes up to 32,766 in one statement.
 const INSERT_CHUNK: usize = 1000;
 /// A unique index may refuse a batch when a concurrent writer took one of
-/// its identities after the lookup; the retry then sees it.
-const ATTEMPTS: usize = 2;
+/// its identities after the lookup; the retry then sees it. A writer
+/// creating many of the batch's identities meanwhile (a second import of
+/// an overlapping file, say) can refuse the retry too: each attempt finds
+/// the ones taken before it, so a few more settle it.
+const ATTEMPTS: usize = 8;
 
 /// The identity a contact is looked up by.
 #[derive(Debug, Clone, Copy)]
@@ -494,7 +497,10 @@ impl Importer {
             attempt += 1;
             self.known = Known::default();
             match self.write_batch(store, rows, checkpoint).await {
-                Err(StoreError::Db(err)) if attempt < ATTEMPTS && is_retryable(&err) => continue,
+                Err(StoreError::Db(err)) if attempt < ATTEMPTS && is_retryable(&err) => {
+                    tracing::info!(attempt, error = %err, "an import batch met a concurrent writer; trying again");
+                    continue;
+                }
                 outcome => {
                     self.known = Known::default();
                     return outcome;

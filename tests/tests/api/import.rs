@@ -342,21 +342,21 @@ async fn malformed_files_fail_clearly_and_change_nothing_wrong(
 
 #[rstest]
 #[tokio::test]
-async fn values_are_stored_as_written_whatever_their_characters(
+async fn backslashes_are_stored_as_written(
     #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
 ) {
     let server = TestServer::start(backend).await;
     let admin = server.create_user("ann", "ADMIN", None);
-    // Tabs, backslashes, a line break inside quotes, and text that reads
-    // like PostgreSQL's own mark for no value: on PostgreSQL rows go in by
-    // COPY's text format, where each of these means something.
+    // On PostgreSQL rows go in by COPY's text format, where a backslash
+    // starts an escape and `\N` means no value. (Control characters never
+    // get there: every field refuses them.)
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("odd.csv");
     std::fs::write(
         &file,
         "Email,First Name,Company,Job Title\n\
-         odd@example.com,Back\\slash,\"Tab\there\",\"Two\nlines\"\n\
-         null@example.com,\\N,\\\\N,\"a\r\nb\"\n",
+         odd@example.com,Back\\slash,C:\\temp\\,\\t\\n\\r\n\
+         null@example.com,\\N,\\\\N,\"\\.\"\n",
     )
     .unwrap();
     let (out, _) = import(&server.db.url, &file, "ann", false);
@@ -371,10 +371,10 @@ async fn values_are_stored_as_written_whatever_their_characters(
         .await;
     assert_eq!(
         found["odd"]["edges"][0]["node"],
-        json!({ "firstName": "Back\\slash", "company": "Tab\there", "jobTitle": "Two\nlines" })
+        json!({ "firstName": "Back\\slash", "company": "C:\\temp\\", "jobTitle": "\\t\\n\\r" })
     );
     assert_eq!(
         found["null"]["edges"][0]["node"],
-        json!({ "firstName": "\\N", "company": "\\\\N", "jobTitle": "a\r\nb" })
+        json!({ "firstName": "\\N", "company": "\\\\N", "jobTitle": "\\." })
     );
 }
