@@ -5,10 +5,12 @@
 //!
 //! The work is set-based so a million rows take seconds: a batch looks up
 //! every identity it names in a few `IN` queries, decides row by row in
-//! memory, and writes its new contacts and their history in bulk (on
-//! PostgreSQL as one JSON parameter a table, `import_postgres`; on SQLite
-//! through the import's own rusqlite connection, `import_sqlite`, when the
-//! batch only creates contacts and no integration listens). Updates of
+//! memory, and writes its new contacts and their history in bulk. When
+//! the batch only creates contacts and no integration listens, that is on
+//! PostgreSQL by `COPY`, while the next batch is decided
+//! (`import_postgres`, `Importer::apply_postgres`), and on SQLite through
+//! the import's own rusqlite connection (`import_sqlite`); otherwise
+//! through SeaORM, on PostgreSQL as one JSON parameter a table. Updates of
 //! existing contacts go through `merge::apply_to_survivor` one by one, so
 //! they carry history, notifications and outbox events exactly as an edit
 //! does. A contact created by one row and changed by a
@@ -446,6 +448,7 @@ impl Importer {
                 Ok(true)
             }
             Err(StoreError::Db(err)) if is_retryable(&err) => {
+                tracing::info!(error = %err, "an import batch met a concurrent writer; applying it again");
                 let summary = self
                     .apply_alone(store, &in_flight.rows, in_flight.checkpoint.as_ref())
                     .await?;
@@ -955,6 +958,8 @@ impl PgWrites {
         if let Some(earlier) = earlier
             && earlier.await != Ok(true)
         {
+            // Its rows must be gone before it is applied again.
+            self.batch.rollback().await?;
             return Err(StoreError::Db(DbErr::Custom(
                 "the batch before failed; this one is rolled back".to_owned(),
             )));
@@ -1011,4 +1016,48 @@ fn creation_changes(record: &ContactRecord) -> Vec<FieldChange> {
     let mut changes = record.fields.changes_since(&ContactFields::default());
     changes.extend(assignment_changes((None, None), (record.owner_id, None)));
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PhoneRegion;
+    use crate::domain::identity::{Email, Phone};
+
+    fn row(line: u64, email: Option<&str>, phone: Option<&str>) -> PreparedRow {
+        let fields = ContactFields {
+            email: email.map(|e| Email::parse("email", e).unwrap()),
+            mobile_phone: phone
+                .map(|p| Phone::parse("mobilePhone", p, PhoneRegion::default()).unwrap()),
+            ..ContactFields::default()
+        };
+        PreparedRow {
+            line,
+            row: Ok(fields),
+        }
+    }
+
+    #[test]
+    fn batches_share_an_identity_by_email_or_phone_alone() {
+        let earlier = [
+            row(2, Some("ann@example.com"), None),
+            row(3, None, Some("+14155550101")),
+        ];
+        let by_email = [row(4, Some("ann@example.com"), Some("+14155550199"))];
+        let by_phone = [row(5, Some("bo@example.com"), Some("(415) 555-0101"))];
+        let neither = [
+            row(6, Some("cy@example.com"), Some("+14155550102")),
+            PreparedRow {
+                line: 7,
+                row: Err(FailedRow {
+                    line: 7,
+                    column: None,
+                    reason: "refused".to_owned(),
+                }),
+            },
+        ];
+        assert!(share_identity(&earlier, &by_email));
+        assert!(share_identity(&earlier, &by_phone));
+        assert!(!share_identity(&earlier, &neither));
+    }
 }

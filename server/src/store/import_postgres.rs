@@ -209,6 +209,11 @@ impl PgBatch {
     pub(super) async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await.map_err(failed)
     }
+
+    /// Rolls back now, rather than when the connection is next released.
+    pub(super) async fn rollback(self) -> Result<(), StoreError> {
+        self.txn.rollback().await.map_err(failed)
+    }
 }
 
 fn set_columns<A: ActiveModelTrait>(model: &A) -> Vec<<A::Entity as EntityTrait>::Column> {
