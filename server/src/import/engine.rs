@@ -181,7 +181,9 @@ pub async fn run<R: Read + Send + 'static>(
         }
     };
     // A batch still being written is waited for, whatever stopped the
-    // loop: it is as good as written once its rows were read.
+    // loop: as when batches were written one at a time, every batch before
+    // the one that stopped it ends committed. (After a failed batch none
+    // is in flight.)
     let outcome = match (importer.finish(store).await, outcome) {
         (Ok(summaries), Ok(_)) => {
             report(&mut submitted, summaries, &mut totals, observer);
