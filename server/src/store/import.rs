@@ -81,6 +81,7 @@ const INSERT_CHUNK: usize = 1000;
 /// an overlapping file, say) can refuse the retry too: each attempt finds
 /// the ones taken before it, so a few more settle it.
 const ATTEMPTS: usize = 8;
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The identity a contact is looked up by.
 #[derive(Debug, Clone, Copy)]
@@ -502,6 +503,11 @@ impl Importer {
             match self.write_batch(store, rows, checkpoint).await {
                 Err(StoreError::Db(err)) if attempt < ATTEMPTS && is_retryable(&err) => {
                     tracing::info!(attempt, error = %err, "an import batch met a concurrent writer; trying again");
+                    // A writer that was waiting on this batch's identities
+                    // commits as soon as the batch rolls back; a moment's
+                    // pause lets the retry's lookups find what it wrote,
+                    // instead of meeting it again.
+                    tokio::time::sleep(RETRY_PAUSE * attempt as u32).await;
                     continue;
                 }
                 outcome => {
