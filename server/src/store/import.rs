@@ -562,10 +562,7 @@ impl Importer {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Option<Summary>, StoreError> {
         let mut batch = sqlite.begin()?;
-        let listening = integration::Entity::find()
-            .filter(integration::Column::Active.eq(true))
-            .build(DatabaseBackend::Sqlite);
-        if batch.exists(&listening)? {
+        if batch.exists(&listening(DatabaseBackend::Sqlite))? {
             return Ok(None);
         }
         if !batch.user_exists(self.principal.user_id)? {
@@ -577,12 +574,9 @@ impl Importer {
                 self.learn(found)?;
             }
         }
-        let mut summary = Summary::default();
-        for row in rows {
-            if self.decide(row, &mut summary).is_some() {
-                return Ok(None);
-            }
-        }
+        let Some(summary) = self.decide_without_updates(rows) else {
+            return Ok(None);
+        };
         let new = self.new_contacts();
         let contacts = &self.known.contacts;
         let models: Vec<_> = new
@@ -659,10 +653,7 @@ impl Importer {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Option<(PgWrites, Summary)>, StoreError> {
         let mut batch = PgBatch::begin(pool).await?;
-        let listening = integration::Entity::find()
-            .filter(integration::Column::Active.eq(true))
-            .build(DatabaseBackend::Postgres);
-        if batch.exists(&listening).await? {
+        if batch.exists(&listening(DatabaseBackend::Postgres)).await? {
             return Ok(None);
         }
         for identity in [Identity::Email, Identity::MobilePhone] {
@@ -671,12 +662,9 @@ impl Importer {
                 self.learn(LookedUp::from_query_result(&found, "")?.0)?;
             }
         }
-        let mut summary = Summary::default();
-        for row in rows {
-            if self.decide(row, &mut summary).is_some() {
-                return Ok(None);
-            }
-        }
+        let Some(summary) = self.decide_without_updates(rows) else {
+            return Ok(None);
+        };
         let new = self.new_contacts();
         let ids = batch.next_contact_ids(new.len()).await?;
         if ids.len() != new.len() {
@@ -716,6 +704,18 @@ impl Importer {
             progress,
         };
         Ok(Some((writes, summary)))
+    }
+
+    /// Decides every row, for a path that only creates contacts: `None`
+    /// as soon as a row would change a stored contact.
+    fn decide_without_updates(&mut self, rows: &[PreparedRow]) -> Option<Summary> {
+        let mut summary = Summary::default();
+        for row in rows {
+            if self.decide(row, &mut summary).is_some() {
+                return None;
+            }
+        }
+        Some(summary)
     }
 
     /// The identities of one kind the rows name that this import does not
@@ -992,20 +992,25 @@ async fn joined(task: JoinHandle<Result<(), StoreError>>) -> Result<(), StoreErr
 
 /// Whether a row of `later` names an email or phone a row of `earlier` does.
 fn share_identity(earlier: &[PreparedRow], later: &[PreparedRow]) -> bool {
-    let identities = |rows: &[PreparedRow]| -> Vec<String> {
+    fn identities(rows: &[PreparedRow]) -> impl Iterator<Item = &str> {
         rows.iter()
             .filter_map(|row| row.row.as_ref().ok())
             .flat_map(|fields| {
-                let email = fields.email.as_ref().map(|e| e.as_str().to_owned());
-                let phone = fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned());
+                let email = fields.email.as_ref().map(|e| e.as_str());
+                let phone = fields.mobile_phone.as_ref().map(|p| p.as_str());
                 email.into_iter().chain(phone)
             })
-            .collect()
-    };
-    let named: HashSet<String> = identities(earlier).into_iter().collect();
-    identities(later)
-        .iter()
-        .any(|identity| named.contains(identity))
+    }
+    let named: HashSet<&str> = identities(earlier).collect();
+    identities(later).any(|identity| named.contains(identity))
+}
+
+/// The query that finds whether an integration listens: then a batch's new
+/// contacts must reach the outbox, which only the general path writes.
+fn listening(backend: DatabaseBackend) -> sea_orm::Statement {
+    integration::Entity::find()
+        .filter(integration::Column::Active.eq(true))
+        .build(backend)
 }
 
 fn new_contact_model(record: &ContactRecord) -> contact::ActiveModel {
