@@ -2,6 +2,7 @@
 //! process on a fresh database and speaks HTTP to it, once on SQLite and
 //! once on PostgreSQL.
 
+mod abuse;
 mod activities;
 mod bad_input;
 mod calendars;

@@ -188,6 +188,24 @@ impl TestServer {
         }
     }
 
+    /// The server process's peak resident memory so far, in KiB (Linux's
+    /// `VmHWM`): what an attack cost it at most.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read the server's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status")
+    }
+
+    /// Starts asking `/healthz` every 100 ms on a fresh connection each time,
+    /// until the probe is finished; see [`HealthProbe::finish`].
+    pub fn probe_health(&self) -> HealthProbe {
+        HealthProbe::start(format!("{}/healthz", self.base_url))
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -284,4 +302,55 @@ pub async fn visible_count(server: &TestServer, token: &str) -> u64 {
         .data(token, "{ contacts { totalCount } }", json!({}))
         .await;
     data["contacts"]["totalCount"].as_u64().expect("totalCount")
+}
+
+/// Asks `/healthz` over and over while an attack runs, each time on a new
+/// connection (so it also needs a free connection slot), and keeps the
+/// slowest answer.
+pub struct HealthProbe {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<(Duration, u32, Vec<String>)>,
+}
+
+impl HealthProbe {
+    fn start(url: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("probe client");
+            let mut slowest = Duration::ZERO;
+            let mut answers = 0;
+            let mut failures = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                match client.get(&url).send().await {
+                    Ok(response) if response.status() == StatusCode::OK => answers += 1,
+                    Ok(response) => failures.push(format!("status {}", response.status())),
+                    Err(err) => failures.push(err.to_string()),
+                }
+                slowest = slowest.max(started.elapsed());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            (slowest, answers, failures)
+        });
+        Self { stop, task }
+    }
+
+    /// Stops the probe and asserts that `/healthz` always answered `ok`
+    /// within `within`.
+    pub async fn finish(self, within: Duration) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (slowest, answers, failures) = self.task.await.expect("health probe");
+        assert!(failures.is_empty(), "/healthz failed: {failures:?}");
+        assert!(answers > 0, "/healthz was never asked");
+        assert!(
+            slowest <= within,
+            "/healthz took {slowest:?} at worst (allowed {within:?})"
+        );
+    }
 }

@@ -1,0 +1,5 @@
+//! The abuse suite: each attack of issue 15 (DESIGN.md section 12) run
+//! against a real server process on both backends. Every test asserts the
+//! clear error the attack gets, and where it matters that `/healthz`
+//! answered fast throughout, that the server's memory stayed bounded and
+//! that nothing of the refused input was written.
