@@ -49,6 +49,8 @@ pub struct Settings {
     pub token_cache_ttl: Duration,
     /// Meeting reminders go out this long before the start.
     pub reminder_offsets: Vec<Duration>,
+    /// What one GraphQL document may ask for.
+    pub query_limits: graphql::cost::Limits,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],
+            query_limits: graphql::cost::Limits::default(),
         }
     }
 }

@@ -154,7 +154,6 @@ impl Contact {
     }
 
     /// What the customer did: meetings, chats, forms; newest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn activities(
         &self,
         ctx: &Context<'_>,

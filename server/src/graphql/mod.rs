@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod contact;
+pub mod cost;
 pub mod error;
 mod guards;
 pub mod ids;
@@ -25,20 +26,21 @@ pub use query::Query;
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deeper than any query our clients send, shallow enough to stop abuse.
-pub const MAX_DEPTH: usize = 12;
-pub const MAX_COMPLEXITY: usize = 5_000;
-
-/// The schema without runtime data: enough to print the SDL.
+/// The schema without runtime data: enough to print the SDL. Depth and
+/// cost are limited by [`cost::QueryCost`], not by async-graphql's own
+/// limits, whose validation inlines fragments (see `cost.rs`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {
     let contacts = loaders::contact_loader(state.store.clone());
-    schema_builder().data(state).data(contacts).finish()
+    let limits = state.settings.query_limits;
+    schema_builder()
+        .extension(cost::QueryCost(limits))
+        .data(state)
+        .data(contacts)
+        .finish()
 }
 
 /// The SDL that `schema.graphql` holds.

@@ -121,7 +121,6 @@ impl Query {
 
     /// Activities, newest first: those of contacts the caller can access,
     /// and of meetings they host (kept after their contact is deleted).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -142,7 +141,6 @@ impl Query {
     }
 
     /// The contacts the caller can access, a page at a time.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn contacts(
         &self,
         ctx: &Context<'_>,

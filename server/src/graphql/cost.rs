@@ -1,0 +1,562 @@
+//! What a document may cost, decided before any of it is validated or run.
+//!
+//! async-graphql validates by inlining every fragment spread, so a 1 KB
+//! document whose fragments each spread the next one twice takes time
+//! exponential in its size before its own complexity limit can refuse it.
+//! This check runs first, in one pass over the document: each fragment is
+//! summarised once (memoised by name and the page it is spread under) and
+//! the walk stops as soon as a limit is passed, so its time is linear in
+//! the document. A document it lets through expands to at most
+//! [`Limits::max_fields`] fields, which bounds the validation after it.
+//!
+//! It is also the one cost model of the schema (async-graphql's own depth
+//! and complexity limits are off):
+//! - every field costs 1; a page (`first`) multiplies what is asked of
+//!   each item on it, not what is asked once of the page (`totalCount`);
+//! - work that grows with the data costs what it does: a count
+//!   ([`COUNT_COST`]), a text search ([`SEARCH_COST`]), the CSV of a job's
+//!   failed rows (one a request);
+//! - depth counts fields nested in fields, except under introspection
+//!   (`__schema`, `__type`), whose type references nest deep by design.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
+use async_graphql::parser::types::{
+    ExecutableDocument, Field, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql::registry::{MetaField, MetaTypeName, Registry};
+use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, Value, Variables};
+
+/// A count over a table (`totalCount` of any connection).
+pub const COUNT_COST: u64 = 500;
+/// A `contacts` list filtered by a search text.
+pub const SEARCH_COST: u64 = 500;
+/// A job's whole error report, of which a request may ask one.
+pub const ERROR_REPORT_COST: u64 = 500;
+/// Items a page holds when its `first` is not given and has no default.
+const DEFAULT_PAGE: u64 = 20;
+/// No page is counted as larger than this, whatever `first` says (the
+/// resolvers refuse larger ones anyway).
+const PAGE_CEILING: u64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fields nested in fields, introspection aside.
+    pub max_depth: u32,
+    /// The cost of the operation, by the model above.
+    pub max_cost: u64,
+    /// Fields once every fragment is expanded in place, each counted once
+    /// however large its page: what validation has to walk.
+    pub max_fields: u64,
+    /// Fragment definitions in a document.
+    pub max_fragments: usize,
+    /// Fragment spreads written in a document.
+    pub max_spreads: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_cost: 5_000,
+            max_fields: 5_000,
+            max_fragments: 100,
+            max_spreads: 500,
+        }
+    }
+}
+
+/// What a selection asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Summary {
+    cost: u64,
+    fields: u64,
+    depth: u32,
+    error_reports: u64,
+}
+
+impl Summary {
+    fn add(&mut self, other: Summary) {
+        self.cost = self.cost.saturating_add(other.cost);
+        self.fields = self.fields.saturating_add(other.fields);
+        self.depth = self.depth.max(other.depth);
+        self.error_reports = self.error_reports.saturating_add(other.error_reports);
+    }
+}
+
+/// Why a document is refused; the message tells the client what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CostError {
+    #[error("the query is nested {0} fields deep; the limit is {1}")]
+    TooDeep(u32, u32),
+    #[error(
+        "the query costs more than {0} (a field costs 1, each item of a page what is asked of it, a totalCount {COUNT_COST}, a search {SEARCH_COST})"
+    )]
+    TooCostly(u64),
+    #[error("the query expands to more than {0} fields once its fragments are spread")]
+    TooManyFields(u64),
+    #[error("the document defines more than {0} fragments")]
+    TooManyFragments(usize),
+    #[error("the document spreads fragments more than {0} times")]
+    TooManySpreads(usize),
+    #[error("a request may ask for one errorReport")]
+    ErrorReports,
+}
+
+/// Checks every operation `operation_name` selects in `document` (all of
+/// them when it names none).
+pub fn check(
+    registry: &Registry,
+    document: &ExecutableDocument,
+    variables: &Variables,
+    operation_name: Option<&str>,
+    limits: &Limits,
+) -> Result<(), CostError> {
+    if document.fragments.len() > limits.max_fragments {
+        return Err(CostError::TooManyFragments(limits.max_fragments));
+    }
+    let mut walk = Walk {
+        registry,
+        fragments: &document.fragments,
+        variables,
+        limits,
+        memo: HashMap::new(),
+        spreads: 0,
+    };
+    for (name, operation) in document.operations.iter() {
+        if operation_name.is_some_and(|wanted| name.map(Name::as_str) != Some(wanted)) {
+            continue;
+        }
+        walk.operation(&operation.node)?;
+    }
+    Ok(())
+}
+
+struct Walk<'a> {
+    registry: &'a Registry,
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    variables: &'a Variables,
+    limits: &'a Limits,
+    /// Fragments summarised so far, by name and the page they were spread
+    /// under; `None` while one is being walked (a cycle, which validation
+    /// reports, counts nothing more).
+    memo: HashMap<(&'a str, Option<u64>), Option<Summary>>,
+    spreads: usize,
+}
+
+/// Where a selection set is walked: the type it selects on, the page size
+/// of the connection it belongs to, and whether it is under introspection.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    type_name: &'a str,
+    page: Option<u64>,
+    introspection: bool,
+}
+
+impl<'a> Walk<'a> {
+    fn operation(&mut self, operation: &'a OperationDefinition) -> Result<(), CostError> {
+        use async_graphql::parser::types::OperationType;
+        let root = match operation.ty {
+            OperationType::Query => Some(self.registry.query_type.as_str()),
+            OperationType::Mutation => self.registry.mutation_type.as_deref(),
+            OperationType::Subscription => self.registry.subscription_type.as_deref(),
+        };
+        let Some(root) = root else {
+            return Ok(());
+        };
+        let scope = Scope {
+            type_name: root,
+            page: None,
+            introspection: false,
+        };
+        let summary = self.selection_set(scope, &operation.selection_set.node)?;
+        self.within_limits(&summary)?;
+        if summary.error_reports > 1 {
+            return Err(CostError::ErrorReports);
+        }
+        Ok(())
+    }
+
+    fn within_limits(&self, summary: &Summary) -> Result<(), CostError> {
+        if summary.fields > self.limits.max_fields {
+            return Err(CostError::TooManyFields(self.limits.max_fields));
+        }
+        if summary.depth > self.limits.max_depth {
+            return Err(CostError::TooDeep(summary.depth, self.limits.max_depth));
+        }
+        if summary.cost > self.limits.max_cost {
+            return Err(CostError::TooCostly(self.limits.max_cost));
+        }
+        Ok(())
+    }
+
+    fn selection_set(
+        &mut self,
+        scope: Scope<'a>,
+        set: &'a SelectionSet,
+    ) -> Result<Summary, CostError> {
+        let mut total = Summary::default();
+        for selection in &set.items {
+            let part = match &selection.node {
+                Selection::Field(field) => self.field(scope, &field.node)?,
+                Selection::InlineFragment(inline) => {
+                    let inline = &inline.node;
+                    let type_name = inline
+                        .type_condition
+                        .as_ref()
+                        .map_or(scope.type_name, |c| c.node.on.node.as_str());
+                    self.selection_set(Scope { type_name, ..scope }, &inline.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.spread(scope, spread.node.fragment_name.node.as_str())?
+                }
+            };
+            total.add(part);
+            // Stop as soon as the sum is over: an expansion never shrinks.
+            self.within_limits(&total)?;
+        }
+        Ok(total)
+    }
+
+    fn spread(&mut self, scope: Scope<'a>, name: &'a str) -> Result<Summary, CostError> {
+        self.spreads += 1;
+        if self.spreads > self.limits.max_spreads {
+            return Err(CostError::TooManySpreads(self.limits.max_spreads));
+        }
+        let key = (name, scope.page);
+        match self.memo.get(&key) {
+            Some(Some(summary)) => return Ok(*summary),
+            Some(None) => return Ok(Summary::default()),
+            None => {}
+        }
+        // An unknown fragment is validation's to report.
+        let Some(fragment) = self.fragments.get(name) else {
+            return Ok(Summary::default());
+        };
+        self.memo.insert(key, None);
+        let fragment = &fragment.node;
+        let inner = Scope {
+            type_name: fragment.type_condition.node.on.node.as_str(),
+            ..scope
+        };
+        let summary = self.selection_set(inner, &fragment.selection_set.node)?;
+        self.memo.insert(key, Some(summary));
+        Ok(summary)
+    }
+
+    fn field(&mut self, scope: Scope<'a>, field: &'a Field) -> Result<Summary, CostError> {
+        let name = field.name.node.as_str();
+        let meta = self
+            .registry
+            .types
+            .get(scope.type_name)
+            .and_then(|ty| ty.field_by_name(name));
+        let introspection = scope.introspection || matches!(name, "__schema" | "__type");
+        let (child_type, is_list, own_page) = match (name, meta) {
+            // The introspection roots are not fields of the query type.
+            ("__schema", _) => ("__Schema", false, None),
+            ("__type", _) => ("__Type", false, None),
+            (_, Some(meta)) => (
+                MetaTypeName::concrete_typename(&meta.ty),
+                matches!(
+                    MetaTypeName::create(meta.ty.trim_end_matches('!')),
+                    MetaTypeName::List(_)
+                ),
+                meta.args
+                    .contains_key("first")
+                    .then(|| self.page_size(field, meta)),
+            ),
+            // An unknown field is validation's to report, but what is
+            // selected under it is still walked there: it is counted too.
+            (_, None) => ("", false, None),
+        };
+        // A list's items are each asked what its selection asks: the page
+        // it is on (its own `first`, or its connection's) multiplies them.
+        let multiplier = match (is_list, own_page, scope.page) {
+            (true, Some(page), _) | (true, None, Some(page)) => page,
+            _ => 1,
+        };
+        let child_scope = Scope {
+            type_name: child_type,
+            page: if is_list { None } else { own_page },
+            introspection,
+        };
+        let children = if field.selection_set.node.items.is_empty() {
+            Summary::default()
+        } else {
+            self.selection_set(child_scope, &field.selection_set.node)?
+        };
+        let own_cost = match name {
+            "totalCount" => COUNT_COST,
+            "errorReport" => ERROR_REPORT_COST,
+            "contacts" if self.searches(field) => SEARCH_COST,
+            _ => 1,
+        };
+        Ok(Summary {
+            cost: own_cost.saturating_add(children.cost.saturating_mul(multiplier)),
+            fields: children.fields.saturating_add(1),
+            depth: if introspection {
+                children.depth
+            } else {
+                children.depth.saturating_add(1)
+            },
+            error_reports: children
+                .error_reports
+                .saturating_mul(multiplier)
+                .saturating_add(u64::from(name == "errorReport")),
+        })
+    }
+
+    /// The `first` a field is asked with: the argument, its variable, the
+    /// argument's default, or [`DEFAULT_PAGE`].
+    fn page_size(&self, field: &Field, meta: &MetaField) -> u64 {
+        let size = match self.argument(field, "first") {
+            Some(Value::Number(n)) => n.as_i64(),
+            _ => meta
+                .args
+                .get("first")
+                .and_then(|arg| arg.default_value.as_deref())
+                .and_then(|default| default.parse().ok()),
+        };
+        size.map_or(DEFAULT_PAGE, |n| {
+            u64::try_from(n).unwrap_or(0).min(PAGE_CEILING)
+        })
+    }
+
+    /// Whether a `contacts` field filters by a search text.
+    fn searches(&self, field: &Field) -> bool {
+        let Some(Value::Object(filter)) = self.argument(field, "filter") else {
+            return false;
+        };
+        matches!(filter.get("search"), Some(Value::String(text)) if !text.trim().is_empty())
+    }
+
+    /// An argument's value, literal or from the variables it names.
+    fn argument(&self, field: &Field, name: &str) -> Option<Value> {
+        let value = field.get_argument(name)?;
+        value
+            .node
+            .clone()
+            .into_const_with(|variable| self.variables.get(&variable).cloned().ok_or(()))
+            .ok()
+    }
+}
+
+/// The schema extension that runs [`check`] on each request's document.
+///
+/// It runs when the request is prepared, before async-graphql's own parse
+/// step: that step checks the document's recursion depth by following
+/// every fragment spread without memory, itself exponential in the size of
+/// the document. The document parsed here is kept in the request, so it is
+/// parsed once.
+pub struct QueryCost(pub Limits);
+
+impl ExtensionFactory for QueryCost {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryCostExtension(self.0))
+    }
+}
+
+struct QueryCostExtension(Limits);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for QueryCostExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let operation_name = request.operation_name.clone();
+        let variables = request.variables.clone();
+        // A document that does not parse is left for the parse step to
+        // report.
+        if let Ok(document) = request.parsed_query() {
+            check(
+                &ctx.schema_env.registry,
+                document,
+                &variables,
+                operation_name.as_deref(),
+                &self.0,
+            )
+            .map_err(|err| {
+                let mut error = ServerError::new(err.to_string(), None);
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", "BAD_REQUEST");
+                error
+            })?;
+        }
+        next.run(ctx, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptySubscription, Request, Schema, Variables};
+    use serde_json::json;
+
+    use super::*;
+    use crate::graphql::{Mutation, Query};
+
+    /// The message of the cost check's refusal, if it refused.
+    async fn refusal(query: &str, variables: serde_json::Value) -> Option<String> {
+        let schema = Schema::build(Query, Mutation, EmptySubscription)
+            .extension(QueryCost(Limits::default()))
+            .finish();
+        let request = Request::new(query).variables(Variables::from_json(variables));
+        let response = schema.execute(request).await;
+        let first = response.errors.first()?;
+        let ours = first
+            .extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .is_some_and(|code| *code == Value::from("BAD_REQUEST"))
+            && response.data == Value::Null;
+        ours.then(|| first.message.clone())
+    }
+
+    fn doubling_fragments(levels: usize) -> String {
+        let mut doc = String::from("query{...F0}");
+        for i in 0..levels {
+            doc.push_str(&format!(
+                " fragment F{i} on Query{{...F{} ...F{}}}",
+                i + 1,
+                i + 1
+            ));
+        }
+        doc.push_str(&format!(" fragment F{levels} on Query{{me{{id}}}}"));
+        doc
+    }
+
+    #[tokio::test]
+    async fn fragments_spread_twice_a_level_are_refused_without_expanding_them() {
+        // 2^60 fields if expanded: the walk must stop long before.
+        let message = refusal(&doubling_fragments(60), json!({})).await.unwrap();
+        assert!(message.contains("expands to more than"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn counts_cost_what_they_do_whatever_the_page() {
+        let aliases: String = (0..11)
+            .map(|i| format!("c{i}: contacts(first: 0) {{ totalCount }} "))
+            .collect();
+        let message = refusal(&format!("{{ {aliases} }}"), json!({}))
+            .await
+            .unwrap();
+        assert!(message.contains("costs more than"), "{message}");
+        let ten: String = (0..9)
+            .map(|i| format!("c{i}: contacts(first: 0) {{ totalCount }} "))
+            .collect();
+        assert_eq!(refusal(&format!("{{ {ten} }}"), json!({})).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_search_costs_more_also_through_variables() {
+        let query = "query($f: ContactFilter) { a: contacts(first: 1, filter: $f) { totalCount } \
+                     b: contacts(first: 1, filter: $f) { totalCount } \
+                     c: contacts(first: 1, filter: $f) { totalCount } \
+                     d: contacts(first: 1, filter: $f) { totalCount } \
+                     e: contacts(first: 1, filter: $f) { totalCount } \
+                     f: contacts(first: 1, filter: $f) { totalCount } }";
+        assert_eq!(refusal(query, json!({ "f": { "search": "" } })).await, None);
+        let message = refusal(query, json!({ "f": { "search": "ann" } }))
+            .await
+            .unwrap();
+        assert!(message.contains("costs more than"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_page_multiplies_what_each_item_asks() {
+        let query = "query($n: Int) { contacts(first: $n) { edges { node { \
+                     activities(first: 100) { edges { node { id kind } } } } } } }";
+        assert_eq!(refusal(query, json!({ "n": 10 })).await, None);
+        let message = refusal(query, json!({ "n": 50 })).await.unwrap();
+        assert!(message.contains("costs more than"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn one_error_report_a_request() {
+        let one = "{ importJob(id: \"x\") { errorReport } }";
+        assert_eq!(refusal(one, json!({})).await, None);
+        let two =
+            "{ a: importJob(id: \"x\") { errorReport } b: importJob(id: \"x\") { errorReport } }";
+        let message = refusal(two, json!({})).await.unwrap();
+        assert!(message.contains("one errorReport"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn what_the_terminal_client_asks_passes() {
+        let list = "query($s: String) { contacts(first: 50, filter: {search: $s}) { totalCount \
+                    pageInfo { hasNextPage endCursor } edges { cursor node { id firstName \
+                    lastName email mobilePhone company jobTitle timezone source version \
+                    updatedAt owner { id name } } } } }";
+        assert_eq!(refusal(list, json!({ "s": "ann" })).await, None);
+    }
+
+    #[tokio::test]
+    async fn depth_counts_fields_but_not_introspection() {
+        let nested = "{ contact(id: \"x\") { activities(first: 1) { edges { node { contact { \
+                      activities(first: 1) { edges { node { contact { activities(first: 1) { \
+                      edges { node { id } } } } } } } } } } } } }";
+        let message = refusal(nested, json!({})).await.unwrap();
+        assert!(message.contains("nested 13 fields deep"), "{message}");
+        let type_ref = "{ __schema { types { ofType { ofType { ofType { ofType { ofType { \
+                        ofType { ofType { ofType { ofType { ofType { ofType { ofType { name \
+                        } } } } } } } } } } } } } }";
+        assert_eq!(refusal(type_ref, json!({})).await, None);
+    }
+
+    #[tokio::test]
+    async fn what_is_under_an_unknown_field_is_counted_too() {
+        let doc = doubling_fragments(40).replacen("query{...F0}", "query{nosuch{...F0}}", 1);
+        let message = refusal(&doc, json!({})).await.unwrap();
+        assert!(message.contains("expands to more than"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn fragment_and_spread_counts_are_capped() {
+        let fragments: String = (0..101)
+            .map(|i| format!(" fragment G{i} on Query {{ me {{ id }} }}"))
+            .collect();
+        let message = refusal(&format!("{{ me {{ id }} }}{fragments}"), json!({}))
+            .await
+            .unwrap();
+        assert!(message.contains("more than 100 fragments"), "{message}");
+        let spreads: String = (0..501).map(|_| "...G ").collect();
+        let message = refusal(
+            &format!("{{ {spreads} }} fragment G on Query {{ me {{ id }} }}"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+        assert!(message.contains("more than 500 times"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn only_the_operation_asked_for_is_priced() {
+        let schema = Schema::build(Query, Mutation, EmptySubscription)
+            .extension(QueryCost(Limits::default()))
+            .finish();
+        let costly: String = (0..11)
+            .map(|i| format!("c{i}: contacts(first: 0) {{ totalCount }} "))
+            .collect();
+        let doc = format!("query Costly {{ {costly} }} query Cheap {{ me {{ id }} }}");
+        let response = schema
+            .execute(Request::new(doc.as_str()).operation_name("Cheap"))
+            .await;
+        assert!(
+            response
+                .errors
+                .iter()
+                .all(|e| !e.message.contains("costs more")),
+            "{:?}",
+            response.errors
+        );
+    }
+}
