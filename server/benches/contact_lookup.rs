@@ -17,14 +17,14 @@ mod support;
 use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_axum::GraphQL;
 use axum::Router;
+use contacts_server::AppState;
 use contacts_server::domain::{Email, Phone, Role};
 use contacts_server::store::contacts::Lock;
 use contacts_server::store::{Store, contacts, users};
-use contacts_server::{AppState, Settings, http};
 use rand::Rng;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use support::{env_or, load, serve};
+use support::{bench_settings, env_or, load, serve, serve_api};
 
 fn email_of(i: u64) -> String {
     format!("person{i}@example{}.com", i % 97)
@@ -174,8 +174,10 @@ fn main() {
         lookups(&store, count).await;
         point_reads(&store, count);
 
-        let state = AppState::new(store, Settings::default());
-        let contacts_addr = serve(http::app(state)).await;
+        // The same store behind two servers: the rate limiter on (never
+        // refusing at these rates) and off, to show what it costs.
+        let contacts_addr = serve_api(AppState::new(store.clone(), bench_settings(true))).await;
+        let unlimited_addr = serve_api(AppState::new(store, bench_settings(false))).await;
         let hello_schema = Schema::new(Hello, EmptyMutation, EmptySubscription);
         let hello_addr = serve(Router::new().route_service("/graphql", GraphQL::new(hello_schema))).await;
 
@@ -183,7 +185,18 @@ fn main() {
         // in short rounds and each sums its rounds: drift hits all alike.
         let rounds: u64 = env_or("BENCH_ROUNDS", 5);
         let slice = (seconds / rounds).max(1);
-        let (mut hello, mut typename, mut contact) = (0.0, 0.0, 0.0);
+        let (mut hello, mut typename, mut contact, mut unlimited) = (0.0, 0.0, 0.0, 0.0);
+        let contact_body = move || {
+            let id = rand::rng().random_range(1..=count);
+            let global = contacts_server::graphql::ids::encode(
+                contacts_server::graphql::ids::Kind::Contact,
+                id as i64,
+            );
+            json!({
+                "query": "query($id: ID!) { contact(id: $id) { id firstName lastName email mobilePhone company } }",
+                "variables": { "id": global.to_string() }
+            })
+        };
         for _ in 0..rounds {
             hello += load(
                 format!("http://{hello_addr}/graphql"),
@@ -204,27 +217,27 @@ fn main() {
             contact += load(
                 format!("http://{contacts_addr}/graphql"),
                 Some(token.clone()),
-                Arc::new(move || {
-                    let id = rand::rng().random_range(1..=count);
-                    let global = contacts_server::graphql::ids::encode(
-                        contacts_server::graphql::ids::Kind::Contact,
-                        id as i64,
-                    );
-                    json!({
-                        "query": "query($id: ID!) { contact(id: $id) { id firstName lastName email mobilePhone company } }",
-                        "variables": { "id": global.to_string() }
-                    })
-                }),
+                Arc::new(contact_body),
+                connections,
+                slice,
+            )
+            .await;
+            unlimited += load(
+                format!("http://{unlimited_addr}/graphql"),
+                Some(token.clone()),
+                Arc::new(contact_body),
                 connections,
                 slice,
             )
             .await;
         }
         let n = rounds as f64;
-        let (hello, typename, contact) = (hello / n, typename / n, contact / n);
+        let (hello, typename, contact, unlimited) =
+            (hello / n, typename / n, contact / n, unlimited / n);
         let label = format!("{connections} connections, {rounds} rounds of {slice} s");
         println!("| hello-world over HTTP ({label}) | {hello:.0} req/s |");
         println!("| {{ __typename }} on the contacts router, no database ({label}) | {typename:.0} req/s | {:.0}% of hello-world |", 100.0 * typename / hello);
-        println!("| contact(id) over HTTP ({label}) | {contact:.0} req/s | {:.0}% of hello-world |", 100.0 * contact / hello);
+        println!("| contact(id) over HTTP, rate limiter on ({label}) | {contact:.0} req/s | {:.0}% of hello-world |", 100.0 * contact / hello);
+        println!("| contact(id) over HTTP, rate limiter off ({label}) | {unlimited:.0} req/s | {:.0}% of hello-world; the limiter costs {:.1}% |", 100.0 * unlimited / hello, 100.0 * (unlimited - contact) / unlimited);
     });
 }

@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 mod support;
 
+use contacts_server::AppState;
 use contacts_server::domain::Role;
 use contacts_server::store::{Store, users};
-use contacts_server::{AppState, Settings, http};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
-use support::{env_or, load, serve};
+use support::{bench_settings, env_or, load, serve_api};
 
 const QUERY: &str =
     "mutation($input: ActivityInput!) { recordActivity(input: $input) { created contact { id } } }";
@@ -26,8 +26,8 @@ async fn measure(name: &str, url: &str, seconds: u64, connections: usize) {
     let (_, token) = users::create_user(&store, "bench-integration", Role::Integration, None)
         .await
         .expect("integration user");
-    let state = AppState::new(store, Settings::default());
-    let address = serve(http::app(state)).await;
+    let state = AppState::new(store, bench_settings(true));
+    let address = serve_api(state).await;
     let endpoint = format!("http://{address}/graphql");
 
     let next = Arc::new(AtomicU64::new(0));

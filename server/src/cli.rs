@@ -73,6 +73,99 @@ struct DeliveryArgs {
     import_lease_secs: u64,
 }
 
+/// What a client may take of the server: every limit of DESIGN.md section
+/// 12 that is not the import's, with its default.
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Seconds a request's header may take to arrive (also how long an idle
+    /// keep-alive connection stays open).
+    #[arg(long, env = "CONTACTS_HEADER_TIMEOUT_SECS", default_value = "10", value_parser = parse_seconds)]
+    header_timeout_secs: Duration,
+    /// Longest pause, in seconds, between two pieces of a request's body.
+    #[arg(long, env = "CONTACTS_BODY_TIMEOUT_SECS", default_value = "10", value_parser = parse_seconds)]
+    body_timeout_secs: Duration,
+    /// Seconds a request may run once its body has arrived.
+    #[arg(long, env = "CONTACTS_REQUEST_TIMEOUT_SECS", default_value = "30", value_parser = parse_seconds)]
+    request_timeout_secs: Duration,
+    /// PostgreSQL: seconds after which any one statement is cancelled.
+    #[arg(long, env = "CONTACTS_STATEMENT_TIMEOUT_SECS", default_value = "30", value_parser = parse_seconds)]
+    statement_timeout_secs: Duration,
+    /// Open connections at once; more wait to be accepted.
+    #[arg(long, env = "CONTACTS_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Open connections from one client address (IPv6: one /64); more are
+    /// closed at once.
+    #[arg(
+        long,
+        env = "CONTACTS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    max_connections_per_address: usize,
+    /// Requests a minute per token (per client address without a known
+    /// token); 0 turns rate limiting off.
+    #[arg(long, env = "CONTACTS_RATE_LIMIT", default_value_t = 1200)]
+    rate_limit: u32,
+    /// Bytes of a request body (of a multipart request's parts but the file).
+    #[arg(long, env = "CONTACTS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Operations in one batched request.
+    #[arg(long, env = "CONTACTS_MAX_BATCH_SIZE", default_value_t = 10)]
+    max_batch_size: usize,
+    /// Fields nested in fields in one query (introspection aside).
+    #[arg(long, env = "CONTACTS_MAX_QUERY_DEPTH", default_value_t = 12)]
+    max_query_depth: u32,
+    /// Cost of one operation: a field 1, a page's items each what is asked
+    /// of them, a count or a search 500.
+    #[arg(long, env = "CONTACTS_MAX_QUERY_COST", default_value_t = 5000)]
+    max_query_cost: u64,
+    /// Fields of one document once its fragments are spread.
+    #[arg(long, env = "CONTACTS_MAX_QUERY_FIELDS", default_value_t = 5000)]
+    max_query_fields: u64,
+    /// Fragment definitions in one document.
+    #[arg(long, env = "CONTACTS_MAX_QUERY_FRAGMENTS", default_value_t = 100)]
+    max_query_fragments: usize,
+    /// Fragment spreads written in one document.
+    #[arg(long, env = "CONTACTS_MAX_QUERY_SPREADS", default_value_t = 500)]
+    max_query_spreads: usize,
+}
+
+impl LimitArgs {
+    fn http(&self) -> http::Limits {
+        http::Limits {
+            connections: http::ConnectionLimits {
+                header_timeout: self.header_timeout_secs,
+                max_connections: self.max_connections,
+                max_per_address: self.max_connections_per_address,
+            },
+            body_timeout: self.body_timeout_secs,
+            request_timeout: self.request_timeout_secs,
+            rate_limit_per_minute: self.rate_limit,
+        }
+    }
+
+    fn query(&self) -> graphql::cost::Limits {
+        graphql::cost::Limits {
+            max_depth: self.max_query_depth,
+            max_cost: self.max_query_cost,
+            max_fields: self.max_query_fields,
+            max_fragments: self.max_query_fragments,
+            max_spreads: self.max_query_spreads,
+        }
+    }
+}
+
+/// Seconds, fractions allowed ("0.5"), more than zero.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} must be more than 0 seconds"))
+}
+
 #[derive(Clone)]
 struct Offsets(Vec<Duration>);
 
@@ -84,6 +177,8 @@ fn parse_offsets(text: &str) -> Result<Offsets, String> {
     crate::domain::activity::parse_offsets(text).map(Offsets)
 }
 
+// Parsed once at startup: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Apply migrations and serve GraphQL (GraphiQL at /graphql).
@@ -100,6 +195,8 @@ enum Command {
         max_upload_bytes: usize,
         #[command(flatten)]
         delivery: DeliveryArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Apply pending migrations.
     Migrate {
@@ -222,8 +319,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             default_region,
             max_upload_bytes,
             delivery,
+            limits,
         } => {
-            let store = open(&database).await?;
+            // Migrations run without the statement timeout: building an
+            // index on a large table may take longer than any request may.
+            open(&database).await?.db().clone().close().await?;
+            let store =
+                Store::connect_with(&database.database_url, Some(limits.statement_timeout_secs))
+                    .await?;
             let dispatcher = DispatcherConfig {
                 email: delivery
                     .smtp_url
@@ -255,6 +358,10 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     default_region,
                     max_upload_bytes,
                     reminder_offsets: delivery.reminder_offsets.0,
+                    max_body_bytes: limits.max_body_bytes,
+                    max_batch_size: limits.max_batch_size,
+                    query_limits: limits.query(),
+                    http: limits.http(),
                     ..Settings::default()
                 },
             );
@@ -387,9 +494,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<(), CliError> 
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
     tracing::info!(%address, "serving GraphQL at /graphql");
-    axum::serve(listener, http::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    http::serve(state, listener, shutdown_signal()).await;
     Ok(())
 }
 

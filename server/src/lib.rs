@@ -51,6 +51,8 @@ pub struct Settings {
     pub reminder_offsets: Vec<Duration>,
     /// What one GraphQL document may ask for.
     pub query_limits: graphql::cost::Limits,
+    /// Timeouts, connection caps and the rate limit.
+    pub http: http::Limits,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             token_cache_ttl: Duration::from_secs(30),
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],
             query_limits: graphql::cost::Limits::default(),
+            http: http::Limits::default(),
         }
     }
 }

@@ -29,6 +29,29 @@ pub async fn serve(router: Router) -> SocketAddr {
     address
 }
 
+/// Serves the contacts API as `contacts-server serve` does: its own accept
+/// loop and limits around the router.
+pub async fn serve_api(state: contacts_server::AppState) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(contacts_server::http::serve(
+        state,
+        listener,
+        std::future::pending(),
+    ));
+    address
+}
+
+/// Settings whose rate limiter runs on every request but never refuses
+/// one at the rates a benchmark reaches (or is off, with `limited: false`).
+pub fn bench_settings(limited: bool) -> contacts_server::Settings {
+    let mut settings = contacts_server::Settings::default();
+    settings.http.rate_limit_per_minute = if limited { u32::MAX } else { 0 };
+    settings
+}
+
 /// Requests per second that `connections` clients get through in `seconds`.
 pub async fn load(
     url: String,

@@ -53,11 +53,38 @@ pub fn encode(kind: Kind, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name()))
 }
 
-/// The type and number an id names, or `None` for anything malformed.
+/// The type and number an id names, or `None` for anything malformed. An
+/// id is only what [`encode`] makes: `Contact:+2` and `Contact:0002` would
+/// parse to 2, but one record must have one id, or a client caching by id
+/// holds two copies of it.
 pub fn decode(id: &str) -> Option<(Kind, i64)> {
     let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (name, number) = text.split_once(':')?;
     let kind = Kind::ALL.into_iter().find(|kind| kind.name() == name)?;
-    Some((kind, number.parse().ok()?))
+    let number: i64 = number.parse().ok()?;
+    (encode(kind, number) == id).then_some((kind, number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_canonical_spelling_of_an_id_decodes() {
+        assert_eq!(decode(&encode(Kind::Contact, 2)), Some((Kind::Contact, 2)));
+        assert_eq!(
+            decode(&encode(Kind::Contact, -7)),
+            Some((Kind::Contact, -7))
+        );
+        for forged in [
+            "Contact:+2",
+            "Contact:0002",
+            "Contact:2 ",
+            "Contact: 2",
+            "Contact:2\n",
+        ] {
+            assert_eq!(decode(&URL_SAFE_NO_PAD.encode(forged)), None, "{forged}");
+        }
+    }
 }

@@ -13,9 +13,10 @@
 //! and complexity limits are off):
 //! - every field costs 1; a page (`first`) multiplies what is asked of
 //!   each item on it, not what is asked once of the page (`totalCount`);
-//! - work that grows with the data costs what it does: a count
-//!   ([`COUNT_COST`]), a text search ([`SEARCH_COST`]), the CSV of a job's
-//!   failed rows (one a request);
+//! - work that grows with the data costs what it does: a count over the
+//!   database ([`COUNT_COST`]; of one record's rows, [`RECORD_COUNT_COST`]),
+//!   a text search ([`SEARCH_COST`]), the CSV of a job's failed rows (one a
+//!   request);
 //! - depth counts fields nested in fields, except under introspection
 //!   (`__schema`, `__type`), whose type references nest deep by design.
 
@@ -31,8 +32,12 @@ use async_graphql::parser::types::{
 use async_graphql::registry::{MetaField, MetaTypeName, Registry};
 use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, Value, Variables};
 
-/// A count over a table (`totalCount` of any connection).
+/// A count over the database: `totalCount` of a connection of the query
+/// root (`contacts`, `activities`, ...).
 pub const COUNT_COST: u64 = 500;
+/// A count of one record's rows (`history` of a contact, ...), which an
+/// index on the record's id serves.
+pub const RECORD_COUNT_COST: u64 = 10;
 /// A `contacts` list filtered by a search text.
 pub const SEARCH_COST: u64 = 500;
 /// A job's whole error report, of which a request may ask one.
@@ -149,11 +154,13 @@ struct Walk<'a> {
 }
 
 /// Where a selection set is walked: the type it selects on, the page size
-/// of the connection it belongs to, and whether it is under introspection.
+/// of the connection it belongs to and what counting that connection
+/// costs, and whether it is under introspection.
 #[derive(Clone, Copy)]
 struct Scope<'a> {
     type_name: &'a str,
     page: Option<u64>,
+    count_cost: u64,
     introspection: bool,
 }
 
@@ -171,6 +178,7 @@ impl<'a> Walk<'a> {
         let scope = Scope {
             type_name: root,
             page: None,
+            count_cost: COUNT_COST,
             introspection: false,
         };
         let summary = self.selection_set(scope, &operation.selection_set.node)?;
@@ -280,9 +288,15 @@ impl<'a> Walk<'a> {
             (true, Some(page), _) | (true, None, Some(page)) => page,
             _ => 1,
         };
+        let at_root = scope.type_name == self.registry.query_type;
         let child_scope = Scope {
             type_name: child_type,
             page: if is_list { None } else { own_page },
+            count_cost: if at_root {
+                COUNT_COST
+            } else {
+                RECORD_COUNT_COST
+            },
             introspection,
         };
         let children = if field.selection_set.node.items.is_empty() {
@@ -291,7 +305,7 @@ impl<'a> Walk<'a> {
             self.selection_set(child_scope, &field.selection_set.node)?
         };
         let own_cost = match name {
-            "totalCount" => COUNT_COST,
+            "totalCount" => scope.count_cost,
             "errorReport" => ERROR_REPORT_COST,
             "contacts" if self.searches(field) => SEARCH_COST,
             _ => 1,
@@ -454,6 +468,13 @@ mod tests {
             .map(|i| format!("c{i}: contacts(first: 0) {{ totalCount }} "))
             .collect();
         assert_eq!(refusal(&format!("{{ {ten} }}"), json!({})).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_record_s_own_count_costs_less_than_a_count_of_the_database() {
+        let query = "{ contacts(first: 50) { totalCount edges { node { id \
+                     history(first: 5) { totalCount edges { node { action } } } } } } }";
+        assert_eq!(refusal(query, json!({})).await, None);
     }
 
     #[tokio::test]

@@ -22,6 +22,8 @@ pub enum ApiError {
         field: &'static str,
     },
     Conflict(String),
+    /// The work ran past its deadline (the request's, or a statement's).
+    Timeout,
     Internal,
 }
 
@@ -34,6 +36,7 @@ impl ApiError {
             ApiError::Validation(_) => "VALIDATION",
             ApiError::CannotSaveContact { .. } => "CANNOT_SAVE_CONTACT",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::Timeout => "TIMEOUT",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -57,6 +60,10 @@ impl ApiError {
             ApiError::Validation(err) => err.to_string(),
             ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT.to_owned(),
             ApiError::Conflict(message) => message.clone(),
+            ApiError::Timeout => {
+                "the database gave up on this request: it took too long; ask for less at a time"
+                    .to_owned()
+            }
             ApiError::Internal => "internal error".to_owned(),
         }
     }
@@ -97,6 +104,10 @@ impl From<StoreError> for ApiError {
             StoreError::ClaimLost => {
                 tracing::error!("an import job was claimed away mid-request");
                 ApiError::Internal
+            }
+            StoreError::Db(err) if crate::store::is_statement_timeout(&err) => {
+                tracing::warn!(error = %err, "a statement ran past statement_timeout");
+                ApiError::Timeout
             }
             StoreError::Db(err) => {
                 tracing::error!(error = %err, "database error");

@@ -59,18 +59,23 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 /// unique index taken meanwhile, or PostgreSQL aborting one side of a
 /// deadlock (40P01) or a serialization failure (40001).
 pub fn is_retryable(err: &DbErr) -> bool {
-    if is_unique_violation(err) {
-        return true;
-    }
+    is_unique_violation(err) || matches!(sqlstate(err).as_deref(), Some("40P01" | "40001"))
+}
+
+/// PostgreSQL cancelled a statement that ran past `statement_timeout`.
+pub fn is_statement_timeout(err: &DbErr) -> bool {
+    sqlstate(err).as_deref() == Some("57014")
+}
+
+/// The SQLSTATE code a database error carries.
+fn sqlstate(err: &DbErr) -> Option<String> {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             match e.as_ref() {
-                sea_orm::sqlx::Error::Database(db) => {
-                    matches!(db.code().as_deref(), Some("40P01" | "40001"))
-                }
-                _ => false,
+                sea_orm::sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+                _ => None,
             }
         }
-        _ => false,
+        _ => None,
     }
 }

@@ -34,7 +34,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub use error::StoreError;
+pub use error::{StoreError, is_statement_timeout};
 use point_reads::PointReads;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://contacts.db?mode=rwc";
@@ -73,6 +73,15 @@ impl Deref for WriteTxn {
 
 impl Store {
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        Self::connect_with(url, None).await
+    }
+
+    /// Like [`Store::connect`]; on PostgreSQL every statement of the pool is
+    /// cancelled past `statement_timeout` (SQLite has no such setting).
+    pub async fn connect_with(
+        url: &str,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Self, DbErr> {
         // SQLite serves reads from a few WAL connections, each with a worker
         // thread: more than the cores only adds context switches.
         let connections = if url.starts_with("sqlite:") { 4 } else { 16 };
@@ -91,6 +100,12 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
             });
+        if let Some(timeout) = statement_timeout {
+            let millis = timeout.as_millis().max(1).to_string();
+            options.map_sqlx_postgres_opts(move |opts| {
+                opts.options([("statement_timeout", millis.as_str())])
+            });
+        }
         let db = Database::connect(options).await?;
         let write_gate = match db.get_database_backend() {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),

@@ -3,3 +3,7 @@
 //! clear error the attack gets, and where it matters that `/healthz`
 //! answered fast throughout, that the server's memory stayed bounded and
 //! that nothing of the refused input was written.
+
+mod connections;
+mod graphql_cost;
+mod requests;

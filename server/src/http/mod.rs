@@ -1,23 +1,32 @@
 //! The axum router. `/graphql` follows the GraphQL-over-HTTP spec: POST and
 //! GET, `application/json` and `application/graphql-response+json` answers
 //! chosen by `Accept`, 4xx for requests that cannot run, mutations refused
-//! over GET. Every request is authenticated by its bearer token first.
+//! over GET. Every request is counted against its caller's rate and
+//! authenticated by its bearer token before its body is read, and runs
+//! under a deadline once it has arrived. The connection side (timeouts,
+//! caps) is `listener.rs`.
 
+mod listener;
+mod multipart;
+mod rate_limit;
+
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use async_graphql::ParseRequestError;
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::AppState;
 use crate::documents::DocumentCache;
@@ -25,6 +34,50 @@ use crate::domain::Principal;
 use crate::graphql::{AppSchema, build_schema};
 use crate::store::users;
 use crate::token_cache::TokenCache;
+pub use listener::ConnectionLimits;
+use rate_limit::{Caller, Decision, RateLimits};
+
+/// What one client may take of the server, over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub connections: ConnectionLimits,
+    /// Longest pause between two pieces of a request's body.
+    pub body_timeout: Duration,
+    /// How long a request may run once its body has arrived.
+    pub request_timeout: Duration,
+    /// Requests a minute per token (per client address without one);
+    /// 0 is no limit.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(10),
+                max_connections: 1024,
+                max_per_address: 256,
+            },
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            rate_limit_per_minute: 1200,
+        }
+    }
+}
+
+/// Serves the API on `listener` with the limits of `state`'s settings
+/// until `shutdown` completes.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let limits = state.settings.http;
+    listener::serve(
+        listener,
+        app(state),
+        limits.connections,
+        shutdown,
+        limits.request_timeout,
+    )
+    .await;
+}
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -35,19 +88,28 @@ struct HttpState {
     schema: AppSchema,
     tokens: Arc<TokenCache>,
     documents: Arc<DocumentCache>,
+    rate_limits: Option<Arc<RateLimits>>,
 }
 
+/// The router alone; [`serve`] adds the connection limits around it.
 pub fn app(state: AppState) -> Router {
     let schema = build_schema(state.clone());
     let tokens = Arc::new(TokenCache::new(state.settings.token_cache_ttl));
+    let limits = state.settings.http;
+    let rate_limits = RateLimits::new(limits.rate_limit_per_minute);
+    if let Some(rate_limits) = &rate_limits {
+        rate_limits.spawn_pruning();
+    }
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .with_state(HttpState {
             app: state,
             schema,
             tokens,
             documents: Arc::new(DocumentCache::default()),
+            rate_limits,
         })
 }
 
@@ -122,20 +184,74 @@ fn request_error(status: StatusCode, code: &str, message: &str, media: MediaType
     response
 }
 
-async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Principal, &'static str> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or("an Authorization: Bearer <token> header is required")?;
-    if let Some(principal) = state.tokens.get(token) {
-        return Ok(principal);
+/// The token of an `Authorization: Bearer <token>` header (the scheme in
+/// any case, as RFC 9110 has it).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A request let in: who sent it, and what the rate limiter said.
+struct Admitted {
+    principal: Principal,
+    rate: Option<Decision>,
+}
+
+/// Counts the request against its caller's rate, then authenticates it. A
+/// token already known is counted as itself; any other request, by its
+/// client address, before its token costs a database lookup.
+async fn admit(
+    state: &HttpState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    media: MediaType,
+) -> Result<Admitted, Response> {
+    let token = bearer(headers);
+    let cached = token.and_then(|token| state.tokens.get(token));
+    let rate = state.rate_limits.as_ref().map(|limits| {
+        let caller = match (token, &cached) {
+            (Some(token), Some(_)) => Caller::Token(token),
+            _ => Caller::Address(listener::remote_address(extensions)),
+        };
+        limits.check(caller)
+    });
+    if let Some(decision) = rate
+        && !decision.allowed
+    {
+        let response = request_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            &format!(
+                "more than {} requests a minute; wait before trying again",
+                decision.limit
+            ),
+            media,
+        );
+        return Err(with_rate(response, rate));
     }
+    let principal = match cached {
+        Some(principal) => principal,
+        None => authenticate(state, token).await.map_err(|message| {
+            with_rate(
+                request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media),
+                rate,
+            )
+        })?,
+    };
+    Ok(Admitted { principal, rate })
+}
+
+fn with_rate(mut response: Response, rate: Option<Decision>) -> Response {
+    if let Some(decision) = rate {
+        decision.write_headers(response.headers_mut());
+    }
+    response
+}
+
+async fn authenticate(state: &HttpState, token: Option<&str>) -> Result<Principal, &'static str> {
+    let token = token.ok_or("an Authorization: Bearer <token> header is required")?;
     match users::principal_for_token(state.app.store.db(), token).await {
         Ok(Some(principal)) => {
             state.tokens.insert(token, principal.clone());
@@ -149,32 +265,32 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Principa
     }
 }
 
-async fn graphql_get(
-    State(state): State<HttpState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if accepts(&headers, "text/html") && !accepts(&headers, GRAPHQL_RESPONSE_JSON) {
+async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let headers = &parts.headers;
+    if accepts(headers, "text/html") && !accepts(headers, GRAPHQL_RESPONSE_JSON) {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
-    let Some(media) = negotiate(&headers) else {
+    let Some(media) = negotiate(headers) else {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     };
-    let principal = match authenticate(&state, &headers).await {
-        Ok(p) => p,
-        Err(message) => {
-            return request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media);
-        }
+    let admitted = match admit(&state, headers, &parts.extensions, media).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
-    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or(""))
+    let rate = admitted.rate;
+    let mut request = match async_graphql::http::parse_query_string(parts.uri.query().unwrap_or(""))
     {
         Ok(request) => request,
         Err(err) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &err.to_string(),
-                media,
+            return with_rate(
+                request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    &err.to_string(),
+                    media,
+                ),
+                rate,
             );
         }
     };
@@ -188,9 +304,16 @@ async fn graphql_get(
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return with_rate(response, rate);
     }
-    execute(&state, BatchRequest::Single(request), principal, media).await
+    let response = execute(
+        &state,
+        BatchRequest::Single(request),
+        admitted.principal,
+        media,
+    )
+    .await;
+    with_rate(response, rate)
 }
 
 /// Whether the operation the request selects is a mutation. A document
@@ -211,45 +334,71 @@ fn is_mutation(request: &mut Request) -> bool {
     }
 }
 
-async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let Some(media) = negotiate(&headers) else {
+async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let Some(media) = negotiate(headers) else {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     };
-    let limits = &state.app.settings;
-    let principal = match authenticate(&state, &headers).await {
-        Ok(p) => p,
-        Err(message) => {
-            return request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media);
+    let admitted = match admit(&state, headers, &parts.extensions, media).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let rate = admitted.rate;
+    let response = match read_request(&state, headers, body, &admitted.principal).await {
+        Ok(batch) => execute(&state, batch, admitted.principal, media).await,
+        Err((status, code, message)) => request_error(status, code, &message, media),
+    };
+    with_rate(response, rate)
+}
+
+/// The operations of a POST, read within the body limits.
+async fn read_request(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+    principal: &Principal,
+) -> Result<BatchRequest, (StatusCode, &'static str, String)> {
+    let settings = &state.app.settings;
+    let batch = if let Some(content_type) = multipart_type(headers) {
+        // Only uploads are multipart, and only importers upload: anyone
+        // else is refused before a byte of the file is read.
+        if !principal.may_write_contacts() {
+            return Err((
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "this role cannot upload files".to_owned(),
+            ));
         }
-    };
-    let parsed = if is_multipart(&headers) {
-        parse_multipart(
-            &headers,
-            body,
-            limits.max_upload_bytes,
-            limits.max_body_bytes,
-        )
-        .await
-    } else {
-        let Some(bytes) = read_limited(body, limits.max_body_bytes).await else {
-            return body_too_large(limits.max_body_bytes, media);
+        let budgets = multipart::Budgets {
+            text_bytes: settings.max_body_bytes,
+            file_bytes: settings.max_upload_bytes,
         };
-        parse_body(&headers, &bytes)
-    };
-    let batch = match parsed {
-        Ok(batch) => batch,
-        Err((status, message)) => return request_error(status, "BAD_REQUEST", &message, media),
+        multipart::read(content_type, body, &budgets)
+            .await
+            .map_err(|err| {
+                let (status, message) = err.status_and_message(&budgets);
+                (status, "BAD_REQUEST", message)
+            })?
+    } else {
+        let bytes = read_limited(body, settings.max_body_bytes)
+            .await
+            .map_err(|err| {
+                let (status, message) = err.status_and_message(settings.max_body_bytes);
+                (status, "BAD_REQUEST", message)
+            })?;
+        parse_body(headers, &bytes).map_err(|(status, message)| (status, "BAD_REQUEST", message))?
     };
     if let BatchRequest::Batch(requests) = &batch
-        && (requests.is_empty() || requests.len() > limits.max_batch_size)
+        && (requests.is_empty() || requests.len() > settings.max_batch_size)
     {
         let message = format!(
             "a batch must hold between 1 and {} operations",
-            limits.max_batch_size
+            settings.max_batch_size
         );
-        return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message, media);
+        return Err((StatusCode::BAD_REQUEST, "BAD_REQUEST", message));
     }
-    execute(&state, batch, principal, media).await
+    Ok(batch)
 }
 
 /// Bodies up to this size are read to the end even when over the limit, so
@@ -257,93 +406,76 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
 /// instead of a reset connection. Beyond it the connection is dropped.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
-/// The body if it fits in `max` bytes; `None` when it does not (or breaks).
-async fn read_limited(body: Body, max: usize) -> Option<Bytes> {
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    TooLarge,
+    /// Nothing arrived for longer than the body timeout.
+    Stalled,
+    /// The connection broke.
+    Broken,
+}
+
+impl BodyError {
+    fn from_source(err: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err.as_ref());
+        while let Some(err) = cause {
+            if err.is::<tower_http::timeout::TimeoutError>() {
+                return BodyError::Stalled;
+            }
+            cause = err.source();
+        }
+        BodyError::Broken
+    }
+
+    fn status_and_message(&self, max: usize) -> (StatusCode, String) {
+        match self {
+            BodyError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body exceeds {max} bytes"),
+            ),
+            BodyError::Stalled => (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body stopped arriving".to_owned(),
+            ),
+            BodyError::Broken => (
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read".to_owned(),
+            ),
+        }
+    }
+}
+
+/// The body if it fits in `max` bytes.
+async fn read_limited(body: Body, max: usize) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut buffer = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.ok()?;
+        let chunk = chunk.map_err(|err| BodyError::from_source(err.into_inner()))?;
         seen += chunk.len();
         if seen > DRAIN_LIMIT {
-            return None;
+            return Err(BodyError::TooLarge);
         }
         if seen <= max {
             buffer.extend_from_slice(&chunk);
         }
     }
-    (seen <= max).then(|| Bytes::from(buffer))
+    if seen > max {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(buffer))
 }
 
-fn body_too_large(max: usize, media: MediaType) -> Response {
-    request_error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "BAD_REQUEST",
-        &format!("the request body exceeds {max} bytes"),
-        media,
-    )
-}
-
-fn is_multipart(headers: &HeaderMap) -> bool {
+/// The content type of a multipart request, if this is one.
+fn multipart_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
+        .filter(|v| {
             v.trim_start()
                 .to_ascii_lowercase()
                 .starts_with("multipart/form-data")
-        })
-}
-
-/// A GraphQL multipart request (file uploads): streamed, its one file kept
-/// in a temporary file, never whole in memory. The whole request may be the
-/// file plus an ordinary body's worth of operations and map; reading stops
-/// there, since the multipart parser would buffer any other field whole.
-async fn parse_multipart(
-    headers: &HeaderMap,
-    body: Body,
-    max_file: usize,
-    max_body: usize,
-) -> Result<BatchRequest, (StatusCode, String)> {
-    use futures_util::TryStreamExt;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let limit = max_file.saturating_add(max_body);
-    let over = Arc::new(AtomicBool::new(false));
-    let mut seen = 0usize;
-    let flag = Arc::clone(&over);
-    let stream = body
-        .into_data_stream()
-        .map_err(std::io::Error::other)
-        .and_then(move |chunk| {
-            seen = seen.saturating_add(chunk.len());
-            let result = if seen > limit {
-                flag.store(true, Ordering::Relaxed);
-                Err(std::io::Error::other("the request is too large"))
-            } else {
-                Ok(chunk)
-            };
-            std::future::ready(result)
-        });
-    let options = MultipartOptions::default()
-        .max_file_size(max_file)
-        .max_num_files(1);
-    let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the uploaded file exceeds {max_file} bytes"),
-        )
-    };
-    async_graphql::http::receive_batch_body(content_type, stream.into_async_read(), options)
-        .await
-        .map_err(|err| match err {
-            _ if over.load(Ordering::Relaxed) => too_large(),
-            ParseRequestError::PayloadTooLarge => too_large(),
-            other => (
-                StatusCode::BAD_REQUEST,
-                format!("the multipart request cannot be read: {other}"),
-            ),
         })
 }
 
@@ -395,7 +527,20 @@ async fn execute(
             BatchRequest::Batch(requests)
         }
     };
-    let response = state.schema.execute_batch(batch.data(principal)).await;
+    let deadline = state.app.settings.http.request_timeout;
+    let Ok(response) =
+        tokio::time::timeout(deadline, state.schema.execute_batch(batch.data(principal))).await
+    else {
+        return request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TIMEOUT",
+            &format!(
+                "the request did not finish within {} ms; ask for less at a time",
+                deadline.as_millis()
+            ),
+            media,
+        );
+    };
     let (status, body) = render(response, media);
     let mut http = (status, body.to_string()).into_response();
     http.headers_mut().insert(
