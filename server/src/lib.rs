@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::PhoneRegion;
+use domain::outbound_target::TargetPolicy;
 use store::Store;
 
 /// Everything a request needs, cloned into each handler.
@@ -49,6 +50,8 @@ pub struct Settings {
     pub token_cache_ttl: Duration,
     /// Meeting reminders go out this long before the start.
     pub reminder_offsets: Vec<Duration>,
+    /// Where integrations may point (`--allow-private-targets`).
+    pub outbound_targets: TargetPolicy,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],
+            outbound_targets: TargetPolicy::default(),
         }
     }
 }

@@ -423,7 +423,8 @@ async fn a_job_cut_off_by_a_crash_resumes_from_its_checkpoint(
 async fn imported_changes_reach_the_outbox(
     #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
 ) {
-    let server = TestServer::start(backend).await;
+    let server =
+        TestServer::start_on(TestDb::new(backend).await, &["--allow-private-targets"]).await;
     let admin = server.create_user("ann", "ADMIN", None);
     create(&server, &admin, json!({ "email": "ann@example.com" })).await;
     // Nobody listens on port 9: deliveries stay in the log, pending.
