@@ -64,7 +64,7 @@ async fn upload(
     (status, response.json().await.unwrap())
 }
 
-async fn start_job(
+pub async fn start_job(
     server: &TestServer,
     token: &str,
     csv: &[u8],
@@ -85,7 +85,7 @@ async fn job(server: &TestServer, token: &str, id: &str) -> Value {
     server.data(token, JOB, json!({ "id": id })).await["importJob"].clone()
 }
 
-async fn finished(server: &TestServer, token: &str, id: &str) -> Value {
+pub async fn finished(server: &TestServer, token: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let job = job(server, token, id).await;

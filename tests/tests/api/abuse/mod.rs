@@ -4,4 +4,5 @@
 //! answered fast throughout, that the server's memory stayed bounded and
 //! that nothing of the refused input was written.
 
+mod look_alike;
 mod outbound;
