@@ -73,6 +73,9 @@ impl PolicyResolver {
         Self { policy }
     }
 
+    /// The addresses of `host` the policy admits. The outer error is a
+    /// failed lookup (told as any unreachable peer); the inner one, a name
+    /// whose every address was refused.
     pub async fn resolve_name(
         &self,
         host: &str,
