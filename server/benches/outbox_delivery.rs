@@ -12,6 +12,7 @@ mod support;
 use axum::http::StatusCode;
 use axum::routing::post;
 use contacts_server::domain::contact::{Raw, RawContactInput};
+use contacts_server::domain::outbound_target::{TargetPolicy, TargetUrl};
 use contacts_server::domain::{ContactPatch, PhoneRegion, Role, Source};
 use contacts_server::propagation::outbox::{self, OutboxConfig};
 use contacts_server::store::save::{self, NewContact};
@@ -19,6 +20,10 @@ use contacts_server::store::{Store, integrations, users};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use support::{env_or, serve};
+
+const LOCAL: TargetPolicy = TargetPolicy {
+    allow_private: true,
+};
 
 async fn pending(store: &Store) -> i64 {
     let backend = store.backend();
@@ -45,7 +50,11 @@ async fn measure(name: &str, url: &str, events: usize, receiver: &str) {
         role: Role::Admin,
         team_ids: vec![],
     };
-    integrations::connect_webhook(&store, &principal, receiver, &["contact.created"])
+    // The receiver is local: the bench runs as under --allow-private-targets.
+    let target = TargetUrl::parse("targetUrl", receiver, LOCAL)
+        .and_then(|url| url.accept("targetUrl", &[], LOCAL))
+        .expect("target");
+    integrations::connect_webhook(&store, &principal, &target, &["contact.created"])
         .await
         .expect("webhook");
     for i in 0..events {
@@ -67,6 +76,7 @@ async fn measure(name: &str, url: &str, events: usize, receiver: &str) {
         OutboxConfig {
             idle_interval: Duration::from_millis(10),
             lease: Duration::from_secs(60),
+            targets: LOCAL,
         },
     )
     .expect("dispatcher");

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use crate::domain::import_mapping::ImportField;
+use crate::domain::outbound_target::TargetPolicy;
 use crate::domain::{PhoneRegion, Role};
 use crate::import::jobs::JobsConfig;
 use crate::propagation::email::EmailSender;
@@ -71,6 +72,11 @@ struct DeliveryArgs {
     /// before another process may take it over from its last checkpoint.
     #[arg(long, env = "CONTACTS_IMPORT_LEASE_SECS", default_value_t = 60)]
     import_lease_secs: u64,
+    /// Let webhooks, calendars and CRMs point at private, loopback and
+    /// other non-public addresses, and at those over plain http (local
+    /// relays, test stand-ins). Off: https to public addresses only.
+    #[arg(long, env = "CONTACTS_ALLOW_PRIVATE_TARGETS")]
+    allow_private_targets: bool,
 }
 
 /// What a client may take of the server: every limit of DESIGN.md section
@@ -327,6 +333,9 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             let store =
                 Store::connect_with(&database.database_url, Some(limits.statement_timeout_secs))
                     .await?;
+            let targets = TargetPolicy {
+                allow_private: delivery.allow_private_targets,
+            };
             let dispatcher = DispatcherConfig {
                 email: delivery
                     .smtp_url
@@ -349,6 +358,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 OutboxConfig {
                     idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
                     lease: Duration::from_secs(delivery.delivery_lease_secs.max(1)),
+                    targets,
                 },
             )
             .map_err(CliError::Config)?;
@@ -362,6 +372,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     max_batch_size: limits.max_batch_size,
                     query_limits: limits.query(),
                     http: limits.http(),
+                    outbound_targets: targets,
                     ..Settings::default()
                 },
             );

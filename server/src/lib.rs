@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::PhoneRegion;
+use domain::outbound_target::TargetPolicy;
 use store::Store;
 
 /// Everything a request needs, cloned into each handler.
@@ -53,6 +54,8 @@ pub struct Settings {
     pub query_limits: graphql::cost::Limits,
     /// Timeouts, connection caps and the rate limit.
     pub http: http::Limits,
+    /// Where integrations may point (`--allow-private-targets`).
+    pub outbound_targets: TargetPolicy,
 }
 
 impl Default for Settings {
@@ -66,6 +69,7 @@ impl Default for Settings {
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],
             query_limits: graphql::cost::Limits::default(),
             http: http::Limits::default(),
+            outbound_targets: TargetPolicy::default(),
         }
     }
 }

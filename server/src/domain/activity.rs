@@ -1,7 +1,10 @@
 //! What customers do (schedule a meeting, talk to a chatbot, fill a routing
 //! form), and the notifications a scheduled meeting plans.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
+
+use chrono::Datelike;
 
 use super::identity::{Email, Phone};
 use super::validation::ValidationError;
@@ -80,6 +83,28 @@ impl ActivityKind {
     }
 }
 
+/// The years a moment of an activity or meeting may fall in (UTC), both
+/// included. Outside them a date is a typo or a probe (year -1 was taken),
+/// and clients, calendars and reminder arithmetic need not cope with it.
+pub const SANE_YEARS: RangeInclusive<i32> = 1900..=2200;
+
+/// `micros` (since the epoch), refused on `field` outside [`SANE_YEARS`].
+pub fn sane_moment(field: &'static str, micros: i64) -> Result<i64, ValidationError> {
+    let year = chrono::DateTime::from_timestamp_micros(micros).map(|at| at.year());
+    if year.is_some_and(|year| SANE_YEARS.contains(&year)) {
+        Ok(micros)
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!(
+                "must fall in the years {} to {}",
+                SANE_YEARS.start(),
+                SANE_YEARS.end()
+            ),
+        ))
+    }
+}
+
 /// A meeting's time span in microseconds since the epoch, end after start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MeetingTimes {
@@ -89,6 +114,8 @@ pub struct MeetingTimes {
 
 impl MeetingTimes {
     pub fn new(starts_at: i64, ends_at: i64) -> Result<Self, ValidationError> {
+        sane_moment("meeting.startsAt", starts_at)?;
+        sane_moment("meeting.endsAt", ends_at)?;
         if ends_at <= starts_at {
             return Err(ValidationError::new(
                 "meeting.endsAt",
@@ -197,10 +224,60 @@ mod tests {
 
     const SECOND: i64 = 1_000_000;
 
+    /// Microseconds at the start of `year`, UTC.
+    fn year_start(year: i32) -> i64 {
+        chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    }
+
     #[test]
     fn end_before_start_names_the_field() {
         assert_eq!(
             MeetingTimes::new(10, 5).unwrap_err().field,
+            "meeting.endsAt"
+        );
+    }
+
+    #[test]
+    fn moments_fall_in_sane_years() {
+        for year in [1900, 1970, 2026, 2200] {
+            assert!(
+                sane_moment("occurredAt", year_start(year)).is_ok(),
+                "{year}"
+            );
+        }
+        let last = year_start(2201) - 1;
+        assert!(sane_moment("occurredAt", last).is_ok());
+        for at in [
+            year_start(1899),
+            year_start(1900) - 1,
+            year_start(2201),
+            year_start(-1),
+            year_start(0),
+            year_start(9999),
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                sane_moment("occurredAt", at).unwrap_err().field,
+                "occurredAt"
+            );
+        }
+    }
+
+    #[test]
+    fn meeting_times_name_the_moment_out_of_range() {
+        let now = year_start(2026);
+        assert_eq!(
+            MeetingTimes::new(year_start(-1), now).unwrap_err().field,
+            "meeting.startsAt"
+        );
+        assert_eq!(
+            MeetingTimes::new(now, year_start(3000)).unwrap_err().field,
             "meeting.endsAt"
         );
     }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono_tz::Tz;
+
 use super::identity::{Email, Phone, PhoneRegion};
 use super::validation::{self, ValidationError};
 
@@ -171,22 +173,26 @@ fn parsed_change<T>(
     })
 }
 
+/// An IANA time zone name (the tz database as chrono-tz compiles it in),
+/// links such as `US/Eastern` included. Any ASCII case is read, and the
+/// database's own spelling is stored: `europe/berlin` is `Europe/Berlin`.
 fn timezone(field: &'static str, raw: &str) -> Result<String, ValidationError> {
     let value = raw.trim();
-    let well_formed = value.len() <= TIMEZONE_MAX
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
-        && !value.starts_with('/')
-        && !value.ends_with('/');
-    if well_formed {
-        Ok(value.to_owned())
-    } else {
-        Err(ValidationError::new(
-            field,
-            "must be an IANA time zone name such as Europe/Paris",
-        ))
+    let refused =
+        || ValidationError::new(field, "must be an IANA time zone name such as Europe/Paris");
+    if value.len() > TIMEZONE_MAX {
+        return Err(refused());
     }
+    let zone = value
+        .parse::<Tz>()
+        .ok()
+        .or_else(|| {
+            chrono_tz::TZ_VARIANTS
+                .into_iter()
+                .find(|zone| zone.name().eq_ignore_ascii_case(value))
+        })
+        .ok_or_else(refused)?;
+    Ok(zone.name().to_owned())
 }
 
 impl ContactPatch {
@@ -330,6 +336,72 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "lastName");
+    }
+
+    fn parse_one(input: RawContactInput) -> Result<ContactPatch, ValidationError> {
+        ContactPatch::parse(&input, PhoneRegion::default())
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_in_their_own_spelling() {
+        for (typed, stored) in [
+            ("Europe/Berlin", "Europe/Berlin"),
+            (" europe/berlin ", "Europe/Berlin"),
+            ("AMERICA/NEW_YORK", "America/New_York"),
+            (
+                "America/Argentina/Buenos_Aires",
+                "America/Argentina/Buenos_Aires",
+            ),
+            ("US/Eastern", "US/Eastern"),
+            ("UTC", "UTC"),
+            ("Etc/GMT+5", "Etc/GMT+5"),
+        ] {
+            let patch = parse_one(RawContactInput {
+                timezone: raw(typed),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(patch.timezone, Change::Set(stored.to_owned()), "{typed}");
+        }
+        for typed in [
+            "Mars/Olympus_Mons",
+            "Europe/Berlin2",
+            "Europe",
+            "+02:00",
+            "CEST",
+            "Europe/Ber\u{200b}lin",
+            &"Europe/Berlin".repeat(10),
+        ] {
+            let err = parse_one(RawContactInput {
+                timezone: raw(typed),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert_eq!(err.field, "timezone", "{typed}");
+        }
+    }
+
+    #[test]
+    fn every_text_field_refuses_hidden_characters() {
+        let fields: [(&str, fn(&mut RawContactInput) -> &mut Raw); 6] = [
+            ("firstName", |r| &mut r.first_name),
+            ("lastName", |r| &mut r.last_name),
+            ("email", |r| &mut r.email),
+            ("mobilePhone", |r| &mut r.mobile_phone),
+            ("company", |r| &mut r.company),
+            ("jobTitle", |r| &mut r.job_title),
+        ];
+        for (field, slot) in fields {
+            for hidden in ['\u{202e}', '\u{200b}', '\u{2028}', '\u{7}'] {
+                let mut input = RawContactInput::default();
+                *slot(&mut input) = raw(&match field {
+                    "email" => format!("a@exam{hidden}ple.com"),
+                    "mobilePhone" => format!("+1415{hidden}5550100"),
+                    _ => format!("Ann{hidden}Smith"),
+                });
+                assert_eq!(parse_one(input).unwrap_err().field, field, "{hidden:?}");
+            }
+        }
     }
 
     #[test]

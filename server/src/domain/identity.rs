@@ -8,7 +8,7 @@ use email_address::{EmailAddress, Options};
 use rlibphonenumber::enums::Region;
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat};
 
-use super::validation::ValidationError;
+use super::validation::{ValidationError, visible};
 
 /// RFC 5321 caps a forward path at 256 octets including the angle brackets.
 const EMAIL_MAX: usize = 254;
@@ -21,7 +21,11 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
-        let normalised = raw.trim().to_lowercase();
+        let trimmed = raw.trim();
+        // Before anything else: a zero-width space or a direction mark
+        // would make a second address that reads like the first.
+        visible(field, trimmed)?;
+        let normalised = trimmed.to_lowercase();
         if normalised.is_empty() {
             return Err(ValidationError::new(field, "must not be empty"));
         }
@@ -117,11 +121,25 @@ impl Phone {
                 format!("must be at most {PHONE_INPUT_MAX} characters"),
             ));
         }
+        visible(field, trimmed)?;
         let number = PHONE_NUMBER_UTIL
             .parse(trimmed, Some(region.0))
             .map_err(|_| ValidationError::new(field, "is not a phone number"))?;
         if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Err(ValidationError::new(field, "is not a valid phone number"));
+        }
+        // E.164 has no room for an extension, and a mobile number never
+        // has one: refused, where storing the number alone would drop
+        // what the caller typed without a word.
+        if number
+            .extension
+            .as_deref()
+            .is_some_and(|ext| !ext.is_empty())
+        {
+            return Err(ValidationError::new(
+                field,
+                "mobile phones have no extension; remove the ext., x or # part",
+            ));
         }
         Ok(Self(
             PHONE_NUMBER_UTIL
@@ -212,6 +230,55 @@ mod tests {
         for raw in ["12", "not a phone", "+1 000 000 0000", "+999 1234"] {
             let err = Phone::parse("mobilePhone", raw, PhoneRegion::default()).unwrap_err();
             assert_eq!(err.field, "mobilePhone", "{raw}");
+        }
+    }
+
+    #[test]
+    fn look_alike_emails_are_refused() {
+        for raw in [
+            "a@exam\u{200b}ple.com",
+            "\u{feff}a@example.com",
+            "a\u{200d}@example.com",
+            "a@example.com\u{202e}",
+            "a@exa\u{ad}mple.com",
+            "a\u{2028}b@example.com",
+            "a@example.com\u{0}",
+        ] {
+            let err = Email::parse("email", raw).unwrap_err();
+            assert_eq!(err.field, "email", "{raw:?}");
+            assert!(err.message.contains("U+"), "{raw:?}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn phones_with_hidden_characters_are_refused() {
+        for raw in [
+            "+1 415\u{200b}555 0100",
+            "\u{202e}+14155550100",
+            "+14155550100\u{2060}",
+        ] {
+            let err = Phone::parse("mobilePhone", raw, PhoneRegion::default()).unwrap_err();
+            assert!(err.message.contains("U+"), "{raw:?}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_mobile_phone_extension_is_refused_not_dropped() {
+        for raw in [
+            "+14155550100;ext=1",
+            "tel:+1-415-555-0100;ext=12",
+            "(415) 555-0100 ext. 12",
+            "(415) 555-0100 ext 12",
+            "415 555 0100 x123",
+            "415-555-0100 #123",
+        ] {
+            let err = Phone::parse("mobilePhone", raw, PhoneRegion::default()).unwrap_err();
+            assert_eq!(err.field, "mobilePhone", "{raw}");
+            assert!(
+                err.message.contains("no extension"),
+                "{raw}: {}",
+                err.message
+            );
         }
     }
 

@@ -8,6 +8,7 @@ pub mod global_id;
 pub mod identity;
 pub mod import_mapping;
 pub mod merge_plan;
+pub mod outbound_target;
 pub mod permissions;
 pub mod validation;
 

@@ -12,6 +12,7 @@ use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::user::User;
 use super::{principal, state};
 use crate::domain::activity as domain;
+use crate::domain::validation;
 use crate::domain::{ContactFields, ContactPatch, Email, PhoneRegion, ValidationError};
 use crate::store::activities::{
     self, ActivityFilter as StoreFilter, ActivityPosition, ActivityRecord, MeetingRecord,
@@ -155,16 +156,16 @@ impl ActivityInput {
                 "an activity needs the customer's email or mobile phone",
             )
         })?;
-        let external_id = match self.external_id.as_deref().map(str::trim) {
-            Some("") | None => None,
-            Some(id) if id.chars().count() > EXTERNAL_ID_MAX => {
-                return Err(ApiError::validation(
-                    "externalId",
-                    format!("must be at most {EXTERNAL_ID_MAX} characters"),
-                ));
-            }
-            Some(id) => Some(id.to_owned()),
-        };
+        let external_id = self
+            .external_id
+            .as_deref()
+            .map(|id| validation::text("externalId", id, EXTERNAL_ID_MAX))
+            .transpose()?
+            .flatten();
+        let occurred_at = self
+            .occurred_at
+            .map(|at| domain::sane_moment("occurredAt", micros(at)))
+            .transpose()?;
         let payload = self.payload.as_ref().map(|json| json.0.clone());
         if payload
             .as_ref()
@@ -194,7 +195,7 @@ impl ActivityInput {
         Ok(NewActivity {
             kind: self.kind.into(),
             external_id,
-            occurred_at: self.occurred_at.map(micros),
+            occurred_at,
             contact,
             meeting,
             payload,
@@ -219,18 +220,9 @@ impl MeetingInput {
         let external_event_id = self
             .external_event_id
             .as_deref()
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned);
-        if external_event_id
-            .as_ref()
-            .is_some_and(|id| id.chars().count() > EXTERNAL_ID_MAX)
-        {
-            return Err(ApiError::validation(
-                "meeting.externalEventId",
-                format!("must be at most {EXTERNAL_ID_MAX} characters"),
-            ));
-        }
+            .map(|id| validation::text("meeting.externalEventId", id, EXTERNAL_ID_MAX))
+            .transpose()?
+            .flatten();
         Ok(NewMeeting {
             times,
             status: self.status.into(),

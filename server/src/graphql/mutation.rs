@@ -10,6 +10,7 @@ use super::integration::{
 };
 use super::{principal, state};
 use crate::domain::{ContactPatch, Principal, Role, Source};
+use crate::propagation::target_guard;
 use crate::store::merge::{self, MergeRequest};
 use crate::store::outbox::EventType;
 use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact, SaveOutcome};
@@ -179,7 +180,10 @@ impl Mutation {
     }
 
     /// Subscribes a URL to contact events (ADMIN). Each POST is signed with
-    /// the returned secret, which is shown only here.
+    /// the returned secret, which is shown only here. Like every
+    /// integration's URL it must be https, without credentials, and resolve
+    /// to public addresses only, when connected and at each delivery
+    /// (unless the server runs with --allow-private-targets).
     async fn connect_webhook(
         &self,
         ctx: &Context<'_>,
@@ -188,14 +192,17 @@ impl Mutation {
     ) -> Result<ConnectWebhookPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
+        integrations::require_admin(caller).map_err(ApiError::from)?;
+        let target = target_guard::vet("targetUrl", &target_url, app.settings.outbound_targets)
+            .await
+            .map_err(ApiError::from)?;
         let names: Vec<&str> = events
             .iter()
             .map(|e| EventType::from(*e).as_str())
             .collect();
-        let (record, secret) =
-            integrations::connect_webhook(&app.store, caller, &target_url, &names)
-                .await
-                .map_err(ApiError::from)?;
+        let (record, secret) = integrations::connect_webhook(&app.store, caller, &target, &names)
+            .await
+            .map_err(ApiError::from)?;
         Ok(ConnectWebhookPayload {
             integration: Integration(record),
             signing_secret: secret,
@@ -226,9 +233,13 @@ impl Mutation {
                 .into());
             }
         };
+        integrations::require_admin(caller).map_err(ApiError::from)?;
+        let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets)
+            .await
+            .map_err(ApiError::from)?;
         let events = [crate::store::outbox::GUEST_CHANGED];
         let record =
-            integrations::connect_api(&app.store, caller, kind, &base_url, &access_token, &events)
+            integrations::connect_api(&app.store, caller, kind, &target, &access_token, &events)
                 .await
                 .map_err(ApiError::from)?;
         Ok(Integration(record))
@@ -252,9 +263,13 @@ impl Mutation {
             Crm::Hubspot => integrations::HUBSPOT,
             Crm::Salesforce => integrations::SALESFORCE,
         };
+        integrations::require_admin(caller).map_err(ApiError::from)?;
+        let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets)
+            .await
+            .map_err(ApiError::from)?;
         let events = [crate::store::outbox::CRM_IDENTITY_CHANGED];
         let record =
-            integrations::connect_api(&app.store, caller, kind, &base_url, &access_token, &events)
+            integrations::connect_api(&app.store, caller, kind, &target, &access_token, &events)
                 .await
                 .map_err(ApiError::from)?;
         Ok(Integration(record))

@@ -4,10 +4,11 @@
 //! the token owner's primary calendar) and Microsoft Graph v1.0 (`GET` /
 //! `PATCH /me/events/{id}`), each at a configurable base URL.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
+use super::refusal::unreachable;
+use super::target_guard;
+use crate::domain::outbound_target::TargetPolicy;
 use crate::store::integrations::Outcome;
 
 /// What one guest-list change asks.
@@ -53,13 +54,10 @@ fn failed(error: String, status: Option<reqwest::StatusCode>) -> Outcome {
 }
 
 impl CalendarSender {
-    pub fn new() -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("calendar client: {e}"))?;
-        Ok(Self { client })
+    pub fn new(policy: TargetPolicy) -> Result<Self, String> {
+        Ok(Self {
+            client: target_guard::client(policy, "calendar")?,
+        })
     }
 
     async fn get(&self, url: &str, token: &str) -> Result<Value, Outcome> {
@@ -69,7 +67,7 @@ impl CalendarSender {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| failed(e.without_url().to_string(), None))?;
+            .map_err(unreachable)?;
         let status = response.status();
         if !status.is_success() {
             return Err(failed(format!("reading the event: {status}"), Some(status)));
@@ -96,7 +94,7 @@ impl CalendarSender {
                 let status = response.status();
                 failed(format!("updating the event: {status}"), Some(status))
             }
-            Err(err) => failed(err.without_url().to_string(), None),
+            Err(err) => unreachable(err),
         }
     }
 

@@ -17,6 +17,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
 use super::refusal::{refused, unreachable};
+use super::target_guard;
+use crate::domain::outbound_target::TargetPolicy;
 use crate::store::integrations::Outcome;
 
 const SALESFORCE_API: &str = "/services/data/v60.0";
@@ -91,14 +93,9 @@ pub struct CrmSender {
 }
 
 impl CrmSender {
-    pub fn new() -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("CRM client: {e}"))?;
+    pub fn new(policy: TargetPolicy) -> Result<Self, String> {
         Ok(Self {
-            client,
+            client: target_guard::client(policy, "CRM")?,
             hubspot_calls: Mutex::new(HashMap::new()),
         })
     }

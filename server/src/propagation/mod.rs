@@ -10,4 +10,5 @@ pub mod notifications;
 pub mod outbox;
 mod refusal;
 pub mod sms;
+pub mod target_guard;
 pub mod webhooks;

@@ -9,7 +9,9 @@ use tokio::task::JoinHandle;
 
 use super::calendars::{CalendarSender, GuestChange};
 use super::crms::{CrmChange, CrmSender};
+use super::target_guard::RefusedTarget;
 use super::webhooks::WebhookSender;
+use crate::domain::outbound_target::{TargetPolicy, refused_literal};
 use crate::store::Store;
 use crate::store::integrations::{
     self, Claimed, GOOGLE_CALENDAR, HUBSPOT, MICROSOFT_GRAPH, Outcome, SALESFORCE, WEBHOOK,
@@ -20,20 +22,24 @@ struct Connectors {
     webhooks: WebhookSender,
     calendars: CalendarSender,
     crms: CrmSender,
+    targets: TargetPolicy,
 }
 
 pub struct OutboxConfig {
     pub idle_interval: Duration,
     pub lease: Duration,
+    /// Where deliveries may connect (`--allow-private-targets`).
+    pub targets: TargetPolicy,
 }
 
 const BATCH: u64 = 20;
 
 pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, String> {
     let connectors = Connectors {
-        webhooks: WebhookSender::new()?,
-        calendars: CalendarSender::new()?,
-        crms: CrmSender::new()?,
+        webhooks: WebhookSender::new(config.targets)?,
+        calendars: CalendarSender::new(config.targets)?,
+        crms: CrmSender::new(config.targets)?,
+        targets: config.targets,
     };
     Ok(tokio::spawn(async move {
         loop {
@@ -89,6 +95,14 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
         }
     };
     let integration = &claimed.integration;
+    // Every request of a connector goes to the integration's host (paths
+    // are appended to its URL); an address literal never reaches the
+    // resolver, so it is judged here.
+    if let Some(ip) = refused_literal(&integration.target_url, connectors.targets) {
+        return Outcome::Refused {
+            error: RefusedTarget::literal(ip).to_string(),
+        };
+    }
     let guest_change = || {
         GuestChange::from_payload(&data).ok_or_else(|| Outcome::Retry {
             error: "stored guest change unreadable".to_owned(),

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::target_guard::RefusedTarget;
 use crate::store::integrations::Outcome;
 
 /// Retry-After in seconds is honoured, up to an hour.
@@ -24,9 +25,15 @@ pub fn refused(response: &reqwest::Response, what: &str) -> Outcome {
     Outcome::from_refusal(status.as_u16(), format!("{what}: {status}"), retry_after)
 }
 
-/// A peer that could not be reached. The error is told without its URL,
-/// which may carry credentials or contact data.
+/// A peer that could not be reached, or was not tried because the
+/// outbound rule refused its address. The error is told without its URL,
+/// which may carry contact data.
 pub fn unreachable(err: reqwest::Error) -> Outcome {
+    if let Some(refused) = RefusedTarget::in_chain(&err) {
+        return Outcome::Refused {
+            error: refused.to_string(),
+        };
+    }
     Outcome::Retry {
         error: err.without_url().to_string(),
         status_code: None,

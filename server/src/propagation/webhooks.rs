@@ -5,13 +5,13 @@
 //! `"<t>.<raw body>"`. A receiver recomputes it and compares, and may
 //! refuse old timestamps to stop replays.
 
-use std::time::Duration;
-
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::refusal::refused;
+use super::refusal::{refused, unreachable};
+use super::target_guard;
+use crate::domain::outbound_target::TargetPolicy;
 use crate::store::integrations::Outcome;
 
 /// Hex HMAC-SHA256 of `message` keyed by `secret`.
@@ -34,13 +34,10 @@ pub struct WebhookSender {
 }
 
 impl WebhookSender {
-    pub fn new() -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("webhook client: {e}"))?;
-        Ok(Self { client })
+    pub fn new(policy: TargetPolicy) -> Result<Self, String> {
+        Ok(Self {
+            client: target_guard::client(policy, "webhook")?,
+        })
     }
 
     pub async fn send(
@@ -74,14 +71,7 @@ impl WebhookSender {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(err) => {
-                return Outcome::Retry {
-                    // Without the URL: it may carry credentials.
-                    error: err.without_url().to_string(),
-                    status_code: None,
-                    retry_after: None,
-                };
-            }
+            Err(err) => return unreachable(err),
         };
         let status = response.status();
         if status.is_success() {

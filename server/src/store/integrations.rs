@@ -15,6 +15,7 @@ use sea_orm::{
 
 use super::entities::{delivery, integration, outbox_event};
 use super::{Store, StoreError, now_micros};
+use crate::domain::outbound_target::CheckedTarget;
 use crate::domain::{Principal, ValidationError};
 
 pub const PENDING: &str = "PENDING";
@@ -32,7 +33,9 @@ pub const SALESFORCE: &str = "SALESFORCE";
 pub type IntegrationRecord = integration::Model;
 pub type DeliveryRecord = delivery::Model;
 
-fn require_admin(principal: &Principal) -> Result<(), StoreError> {
+/// Whether the caller may manage integrations; asked before a target's
+/// name is resolved, so only admins make the server look names up.
+pub fn require_admin(principal: &Principal) -> Result<(), StoreError> {
     if principal.may_administer() {
         Ok(())
     } else {
@@ -40,38 +43,15 @@ fn require_admin(principal: &Principal) -> Result<(), StoreError> {
     }
 }
 
-/// Only https leaves the machine: bearer tokens and contact data must not
-/// travel in clear. Plain http is for loopback (local relays, tests).
-fn check_endpoint(field: &'static str, url: &str) -> Result<String, StoreError> {
-    let parsed =
-        reqwest::Url::parse(url.trim()).map_err(|_| ValidationError::new(field, "is not a URL"))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    let allowed = match parsed.scheme() {
-        "https" => parsed.host_str().is_some(),
-        "http" => loopback,
-        _ => false,
-    };
-    if !allowed {
-        return Err(
-            ValidationError::new(field, "must be an https URL (http only on loopback)").into(),
-        );
-    }
-    if url.len() > 2048 {
-        return Err(ValidationError::new(field, "must be at most 2048 characters").into());
-    }
-    Ok(parsed.to_string())
-}
-
 /// Subscribes `target_url` to `events`; returns the integration and its
 /// signing secret, which is shown this once and never again.
 pub async fn connect_webhook(
     store: &Store,
     principal: &Principal,
-    target_url: &str,
+    target_url: &CheckedTarget,
     events: &[&str],
 ) -> Result<(IntegrationRecord, String), StoreError> {
     require_admin(principal)?;
-    let target_url = check_endpoint("targetUrl", target_url)?;
     if events.is_empty() {
         return Err(ValidationError::new("events", "name at least one event").into());
     }
@@ -81,7 +61,7 @@ pub async fn connect_webhook(
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(WEBHOOK.to_owned()),
-        target_url: Set(target_url),
+        target_url: Set(target_url.as_str().to_owned()),
         secret: Set(secret.clone()),
         events: Set(serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())),
         active: Set(true),
@@ -102,12 +82,11 @@ pub async fn connect_api(
     store: &Store,
     principal: &Principal,
     kind: &'static str,
-    base_url: &str,
+    base_url: &CheckedTarget,
     access_token: &str,
     events: &[&str],
 ) -> Result<IntegrationRecord, StoreError> {
     require_admin(principal)?;
-    let base_url = check_endpoint("baseUrl", base_url)?;
     let token = access_token.trim();
     if token.is_empty() || token.len() > 8192 {
         return Err(ValidationError::new("accessToken", "must be 1 to 8192 characters").into());
@@ -115,7 +94,7 @@ pub async fn connect_api(
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(kind.to_owned()),
-        target_url: Set(base_url.trim_end_matches('/').to_owned()),
+        target_url: Set(base_url.as_str().trim_end_matches('/').to_owned()),
         secret: Set(token.to_owned()),
         events: Set(serde_json::to_string(events).unwrap_or_default()),
         active: Set(true),
@@ -284,6 +263,11 @@ pub enum Outcome {
     },
     /// 410 Gone: the subscriber unsubscribed; the integration is switched off.
     Gone,
+    /// Not sent: the target is, or now resolves to, an address the
+    /// outbound rule refuses. Final; no status code, since nothing answered.
+    Refused {
+        error: String,
+    },
     /// Refused for good (400, 401, 403, 404, 409, 422): retrying cannot
     /// help and would hold up the contact's later deliveries.
     Rejected {
@@ -390,6 +374,16 @@ pub async fn record_outcome(
             .col_expr(
                 delivery::Column::LastStatusCode,
                 Expr::value(i32::from(*status_code)),
+            ),
+        Outcome::Refused { error } => update
+            .col_expr(delivery::Column::Status, Expr::value(DEAD))
+            .col_expr(
+                delivery::Column::LastError,
+                Expr::value(error.chars().take(1000).collect::<String>()),
+            )
+            .col_expr(
+                delivery::Column::LastStatusCode,
+                Expr::value(Option::<i32>::None),
             ),
         Outcome::Gone => update
             .col_expr(delivery::Column::Status, Expr::value(DEAD))

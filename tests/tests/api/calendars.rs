@@ -123,7 +123,7 @@ async fn an_email_edit_updates_future_google_and_exchange_events_only(
 ) {
     let server = TestServer::start_on(
         TestDb::new(backend).await,
-        &["--dispatch-interval-ms", "100"],
+        &["--dispatch-interval-ms", "100", "--allow-private-targets"],
     )
     .await;
     let admin = server.create_user("ann", "ADMIN", None);

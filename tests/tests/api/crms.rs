@@ -230,7 +230,7 @@ async fn crms_update_the_matched_record_and_never_duplicate(
 ) {
     let server = TestServer::start_on(
         TestDb::new(backend).await,
-        &["--dispatch-interval-ms", "100"],
+        &["--dispatch-interval-ms", "100", "--allow-private-targets"],
     )
     .await;
     let admin = server.create_user("ann", "ADMIN", None);

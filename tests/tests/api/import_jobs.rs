@@ -64,7 +64,7 @@ async fn upload(
     (status, response.json().await.unwrap())
 }
 
-async fn start_job(
+pub async fn start_job(
     server: &TestServer,
     token: &str,
     csv: &[u8],
@@ -85,7 +85,7 @@ async fn job(server: &TestServer, token: &str, id: &str) -> Value {
     server.data(token, JOB, json!({ "id": id })).await["importJob"].clone()
 }
 
-async fn finished(server: &TestServer, token: &str, id: &str) -> Value {
+pub async fn finished(server: &TestServer, token: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let job = job(server, token, id).await;
@@ -423,7 +423,8 @@ async fn a_job_cut_off_by_a_crash_resumes_from_its_checkpoint(
 async fn imported_changes_reach_the_outbox(
     #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
 ) {
-    let server = TestServer::start(backend).await;
+    let server =
+        TestServer::start_on(TestDb::new(backend).await, &["--allow-private-targets"]).await;
     let admin = server.create_user("ann", "ADMIN", None);
     create(&server, &admin, json!({ "email": "ann@example.com" })).await;
     // Nobody listens on port 9: deliveries stay in the log, pending.

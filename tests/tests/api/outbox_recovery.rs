@@ -80,6 +80,7 @@ async fn a_killed_dispatcher_loses_nothing(
         "100",
         "--delivery-lease-secs",
         "1",
+        "--allow-private-targets",
     ];
     let mut first = TestServer::start_on(TestDb::new(backend).await, &args).await;
     let admin = first.create_user("ann", "ADMIN", None);
@@ -143,7 +144,7 @@ async fn a_killed_dispatcher_loses_nothing(
 async fn two_processes_share_one_postgres_without_double_delivery(
     #[values(Backend::Postgres)] backend: Backend,
 ) {
-    let args = ["--dispatch-interval-ms", "50"];
+    let args = ["--dispatch-interval-ms", "50", "--allow-private-targets"];
     let first = TestServer::start_on(TestDb::new(backend).await, &args).await;
     let second = TestServer::start_on(TestDb::borrowed(&first.db.url), &args).await;
     let admin = first.create_user("ann", "ADMIN", None);

@@ -122,7 +122,7 @@ async fn connected(server: &TestServer, admin: &str, receiver: &Receiver) -> Str
 async fn fast_server(backend: Backend) -> TestServer {
     TestServer::start_on(
         TestDb::new(backend).await,
-        &["--dispatch-interval-ms", "100"],
+        &["--dispatch-interval-ms", "100", "--allow-private-targets"],
     )
     .await
 }

@@ -6,4 +6,6 @@
 
 mod connections;
 mod graphql_cost;
+mod look_alike;
+mod outbound;
 mod requests;
