@@ -22,6 +22,10 @@ pub enum ApiError {
         field: &'static str,
     },
     Conflict(String),
+    /// The caller has `limit` import jobs queued or running.
+    TooManyJobs {
+        limit: u64,
+    },
     Internal,
 }
 
@@ -34,6 +38,7 @@ impl ApiError {
             ApiError::Validation(_) => "VALIDATION",
             ApiError::CannotSaveContact { .. } => "CANNOT_SAVE_CONTACT",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::TooManyJobs { .. } => "TOO_MANY_JOBS",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -57,6 +62,10 @@ impl ApiError {
             ApiError::Validation(err) => err.to_string(),
             ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT.to_owned(),
             ApiError::Conflict(message) => message.clone(),
+            ApiError::TooManyJobs { limit } => format!(
+                "you have {limit} imports queued or running, the most allowed; \
+                 wait for one to finish"
+            ),
             ApiError::Internal => "internal error".to_owned(),
         }
     }
@@ -94,6 +103,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { expected } => ApiError::Conflict(format!(
                 "the contact changed since version {expected}; reload it and try again"
             )),
+            StoreError::TooManyJobs { limit } => ApiError::TooManyJobs { limit },
             StoreError::ClaimLost => {
                 tracing::error!("an import job was claimed away mid-request");
                 ApiError::Internal
@@ -113,6 +123,9 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", err.code());
             if let Some(field) = field {
                 ext.set("field", field);
+            }
+            if let ApiError::TooManyJobs { limit } = err {
+                ext.set("limit", limit);
             }
         })
     }
