@@ -3,3 +3,5 @@
 //! clear error the attack gets, and where it matters that `/healthz`
 //! answered fast throughout, that the server's memory stayed bounded and
 //! that nothing of the refused input was written.
+
+mod upload;
