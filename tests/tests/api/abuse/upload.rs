@@ -374,3 +374,56 @@ async fn the_queued_jobs_cap_refuses_the_next_upload_and_stores_nothing(
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("errors").is_none(), "{body}");
 }
+
+#[rstest]
+#[tokio::test]
+async fn the_command_line_import_reads_under_the_same_caps(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Runs `import` with `env` (the caps' environment variables); returns
+    // whether it succeeded, stdout and stderr.
+    let import = |csv: &[u8], env: &[(&str, &str)]| {
+        let file = dir.path().join("contacts.csv");
+        std::fs::write(&file, csv).expect("write csv");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_e2e-server"))
+            .args(["import", file.to_str().expect("path"), "--as", "ann"])
+            .env("CONTACTS_DATABASE_URL", &server.db.url)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run import");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let row = format!("long@example.com,{}\n", "x".repeat(100));
+    let csv = format!("Email,Company\na@example.com,A\n{row}b@example.com,B\n");
+    let (ok, out, err) = import(csv.as_bytes(), &[("CONTACTS_IMPORT_MAX_ROW_BYTES", "100")]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "created 2, updated 0, unchanged 0, failed 1");
+    assert!(
+        err.contains("line 3, column -: the row is longer than 100 bytes"),
+        "{err}"
+    );
+    let (ok, _, err) = import(b"Email,a,b\n", &[("CONTACTS_IMPORT_MAX_COLUMNS", "2")]);
+    assert!(!ok);
+    assert!(
+        err.contains("the header row has 3 columns; at most 2 are taken"),
+        "{err}"
+    );
+    let (ok, _, err) = import(
+        b"Email,Company\n",
+        &[("CONTACTS_IMPORT_MAX_HEADER_CHARS", "6")],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("the header of column 2 is 7 characters long; at most 6 are taken"),
+        "{err}"
+    );
+    assert_eq!(visible_count(&server, &admin).await, 2);
+}
