@@ -9,6 +9,7 @@ mod m20261130_000003_activities_meetings_notifications;
 mod m20261130_000004_outbox_and_integrations;
 mod m20261130_000005_import_jobs;
 mod m20261130_000006_bytewise_identities;
+mod m20261130_000007_import_limits;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_outbox_and_integrations::Migration),
             Box::new(m20261130_000005_import_jobs::Migration),
             Box::new(m20261130_000006_bytewise_identities::Migration),
+            Box::new(m20261130_000007_import_limits::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ use tracing_subscriber::EnvFilter;
 use crate::domain::import_mapping::ImportField;
 use crate::domain::outbound_target::TargetPolicy;
 use crate::domain::{PhoneRegion, Role};
+use crate::import::ReadLimits;
 use crate::import::jobs::JobsConfig;
 use crate::propagation::email::EmailSender;
 use crate::propagation::notifications::DispatcherConfig;
@@ -172,6 +173,39 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} must be more than 0 seconds"))
 }
 
+/// What an imported CSV file may hold, read by `serve` (uploads) and
+/// `import` alike. A header past these is refused before anything is
+/// written; a row past the row cap stops the import at its line.
+#[derive(Args, Clone, Copy)]
+struct ImportLimitArgs {
+    /// The most characters one header cell of an imported file may hold.
+    #[arg(long, env = "CONTACTS_IMPORT_MAX_HEADER_CHARS",
+          default_value_t = ReadLimits::default().header_cell_chars as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    import_max_header_chars: u64,
+    /// The most columns an imported file may have.
+    #[arg(long, env = "CONTACTS_IMPORT_MAX_COLUMNS",
+          default_value_t = ReadLimits::default().columns as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    import_max_columns: u64,
+    /// The most bytes one row (the header too) of an imported file may hold.
+    #[arg(long, env = "CONTACTS_IMPORT_MAX_ROW_BYTES",
+          default_value_t = ReadLimits::default().row_bytes as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    import_max_row_bytes: u64,
+}
+
+impl ImportLimitArgs {
+    fn limits(self) -> ReadLimits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        ReadLimits {
+            header_cell_chars: size(self.import_max_header_chars),
+            columns: size(self.import_max_columns),
+            row_bytes: size(self.import_max_row_bytes),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Offsets(Vec<Duration>);
 
@@ -199,6 +233,21 @@ enum Command {
         /// The largest CSV file importContacts takes, in bytes.
         #[arg(long, env = "CONTACTS_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
         max_upload_bytes: usize,
+        #[command(flatten)]
+        import_limits: ImportLimitArgs,
+        /// The most failed rows an import job keeps for its report; the
+        /// rest are counted (`errorsOmitted`).
+        #[arg(
+            long,
+            env = "CONTACTS_IMPORT_MAX_STORED_ERRORS",
+            default_value_t = 10_000
+        )]
+        import_max_stored_errors: u64,
+        /// The most import jobs one user may have queued or running.
+        #[arg(long, env = "CONTACTS_IMPORT_MAX_QUEUED_JOBS",
+              default_value_t = Settings::default().max_queued_imports,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        import_max_queued_jobs: u64,
         #[command(flatten)]
         delivery: DeliveryArgs,
         #[command(flatten)]
@@ -235,6 +284,8 @@ enum Command {
         mapping: Vec<(String, Option<ImportField>)>,
         #[arg(long, env = "CONTACTS_DEFAULT_REGION", default_value = "US")]
         default_region: PhoneRegion,
+        #[command(flatten)]
+        import_limits: ImportLimitArgs,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -324,6 +375,9 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             listen,
             default_region,
             max_upload_bytes,
+            import_limits,
+            import_max_stored_errors,
+            import_max_queued_jobs,
             delivery,
             limits,
         } => {
@@ -367,6 +421,8 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 Settings {
                     default_region,
                     max_upload_bytes,
+                    import_limits: import_limits.limits(),
+                    max_queued_imports: import_max_queued_jobs,
                     reminder_offsets: delivery.reminder_offsets.0,
                     max_body_bytes: limits.max_body_bytes,
                     max_batch_size: limits.max_batch_size,
@@ -382,6 +438,8 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 JobsConfig {
                     idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
                     lease: Duration::from_secs(delivery.import_lease_secs.max(1)),
+                    limits: import_limits.limits(),
+                    max_stored_errors: import_max_stored_errors,
                 },
             );
             serve(state, listen).await
@@ -420,6 +478,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             dry_run,
             mapping,
             default_region,
+            import_limits,
             database,
         } => {
             let store = open(&database).await?;
@@ -429,6 +488,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 dry_run,
                 region: default_region,
                 mapping,
+                limits: import_limits.limits(),
             };
             let totals = import::import_file(&store, &file, &as_user, options, &mut progress)
                 .await
@@ -489,7 +549,7 @@ impl import::Observer for ImportProgress {
             .failed
             .iter()
             .map(|failed| {
-                let column = failed.column.as_deref().unwrap_or("-");
+                let column = failed.column.as_ref().map_or("-", |c| c.name.as_str());
                 format!("line {}, column {column}: {}", failed.line, failed.reason)
             })
             .collect();

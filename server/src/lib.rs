@@ -3,6 +3,7 @@
 //! [`http::app`] and [`AppState`] the same way.
 
 pub mod cli;
+pub mod csv_report;
 pub mod documents;
 pub mod domain;
 pub mod graphql;
@@ -45,6 +46,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// The largest CSV file `importContacts` takes.
     pub max_upload_bytes: usize,
+    /// What an uploaded file's header and rows may hold.
+    pub import_limits: import::reader::ReadLimits,
+    /// Import jobs one user may have queued or running at once.
+    pub max_queued_imports: u64,
     pub max_batch_size: usize,
     /// How long a resolved bearer token is trusted without a lookup.
     pub token_cache_ttl: Duration,
@@ -64,6 +69,8 @@ impl Default for Settings {
             default_region: PhoneRegion::default(),
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 512 * 1024 * 1024,
+            import_limits: import::reader::ReadLimits::default(),
+            max_queued_imports: 5,
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],

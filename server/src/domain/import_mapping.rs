@@ -13,9 +13,46 @@ use super::validation::ValidationError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedRow {
     pub line: u64,
-    /// The header of the offending column, when one is to blame.
-    pub column: Option<String>,
+    /// The offending column, when one is to blame.
+    pub column: Option<ColumnRef>,
     pub reason: String,
+}
+
+/// The most characters of a header an error report names a column by.
+pub const COLUMN_NAME_MAX: usize = 64;
+
+/// A column as an error report names it: its position and its header cut
+/// short. A report is kept per failed row, so a header's whole text (which
+/// only the header cap bounds) would be stored again for every row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRef {
+    /// 1-based, as spreadsheets count columns and the report counts lines.
+    pub number: u32,
+    /// The header, cut to `COLUMN_NAME_MAX` characters with an ellipsis.
+    pub name: String,
+}
+
+impl ColumnRef {
+    /// The column at 0-based `index` of the header row, under `header`.
+    pub fn new(index: usize, header: &str) -> Self {
+        Self {
+            number: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            name: shorten(header, COLUMN_NAME_MAX),
+        }
+    }
+}
+
+/// `text` if it has at most `max` characters, else its first `max - 1`
+/// and an ellipsis.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some(_) => {
+            let keep = max.saturating_sub(1);
+            let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+            format!("{}\u{2026}", &text[..end])
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,13 +224,21 @@ impl ColumnMap {
             .collect()
     }
 
-    /// The header feeding `field`, for error reports.
+    /// The header feeding `field`.
     pub fn column_of(&self, field: &str) -> Option<&str> {
-        self.headers
+        self.position_of(field).map(|i| self.headers[i].as_str())
+    }
+
+    /// The column feeding `field`, as error reports name it.
+    pub fn column_ref(&self, field: &str) -> Option<ColumnRef> {
+        self.position_of(field)
+            .map(|i| ColumnRef::new(i, &self.headers[i]))
+    }
+
+    fn position_of(&self, field: &str) -> Option<usize> {
+        self.fields
             .iter()
-            .zip(&self.fields)
-            .find(|(_, f)| f.is_some_and(|f| f.name() == field))
-            .map(|(h, _)| h.as_str())
+            .position(|f| f.is_some_and(|f| f.name() == field))
     }
 
     /// One row normalised into the fields it brings, or why it cannot be
@@ -204,9 +249,9 @@ impl ColumnMap {
         record: &[&str],
         region: PhoneRegion,
     ) -> Result<ContactFields, FailedRow> {
-        let fail = |column: Option<&str>, reason: String| FailedRow {
+        let fail = |column: Option<ColumnRef>, reason: String| FailedRow {
             line,
-            column: column.map(str::to_owned),
+            column,
             reason,
         };
         // No contact field holds a line break; a cell that does is most
@@ -217,14 +262,14 @@ impl ColumnMap {
             .find(|(cell, field)| field.is_some() && cell.trim().contains(['\n', '\r']));
         if let Some((_, Some(field))) = broken {
             return Err(fail(
-                self.column_of(field.name()),
+                self.column_ref(field.name()),
                 "the cell holds a line break: a quote is probably left open, and the rows \
                  after it are inside this cell"
                     .to_owned(),
             ));
         }
         let patch = ContactPatch::parse(&self.row(record), region)
-            .map_err(|err| fail(self.column_of(err.field), err.message))?;
+            .map_err(|err| fail(self.column_ref(err.field), err.message))?;
         ContactFields::default()
             .patched(&patch)
             .map_err(|_| fail(None, "the row has no email and no mobile phone".to_owned()))
@@ -362,6 +407,32 @@ mod tests {
     #[test]
     fn a_file_without_identity_columns_is_refused() {
         assert!(ColumnMap::new(&headers(&["Name", "Company"]), &[]).is_err());
+    }
+
+    #[test]
+    fn a_failed_row_names_its_column_by_number_and_a_short_name() {
+        let long = format!("Mobile {}", "-".repeat(300_000));
+        let map = ColumnMap::new(&headers(&["Email", &long]), &[]).unwrap();
+        let failed = map
+            .prepare(2, &["a@example.com", "not a phone"], PhoneRegion::default())
+            .unwrap_err();
+        let column = failed.column.unwrap();
+        assert_eq!(column.number, 2);
+        assert_eq!(column.name.chars().count(), COLUMN_NAME_MAX);
+        assert!(column.name.starts_with("Mobile ---"));
+        assert!(column.name.ends_with('\u{2026}'));
+        assert_eq!(failed.reason, "is not a phone number");
+    }
+
+    #[test]
+    fn short_text_is_kept_and_long_text_cut_on_a_char_boundary() {
+        assert_eq!(shorten("Email", 5), "Email");
+        assert_eq!(shorten("E-mails", 5), "E-ma\u{2026}");
+        assert_eq!(
+            shorten("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}", 3),
+            "\u{e9}\u{e9}\u{2026}"
+        );
+        assert_eq!(shorten("", 3), "");
     }
 
     #[test]

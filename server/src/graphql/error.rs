@@ -24,6 +24,10 @@ pub enum ApiError {
     Conflict(String),
     /// The work ran past its deadline (the request's, or a statement's).
     Timeout,
+    /// The caller has `limit` import jobs queued or running.
+    TooManyJobs {
+        limit: u64,
+    },
     Internal,
 }
 
@@ -37,6 +41,7 @@ impl ApiError {
             ApiError::CannotSaveContact { .. } => "CANNOT_SAVE_CONTACT",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Timeout => "TIMEOUT",
+            ApiError::TooManyJobs { .. } => "TOO_MANY_JOBS",
             ApiError::Internal => "INTERNAL",
         }
     }
@@ -64,6 +69,10 @@ impl ApiError {
                 "the database gave up on this request: it took too long; ask for less at a time"
                     .to_owned()
             }
+            ApiError::TooManyJobs { limit } => format!(
+                "you have {limit} imports queued or running, the most allowed; \
+                 wait for one to finish"
+            ),
             ApiError::Internal => "internal error".to_owned(),
         }
     }
@@ -101,6 +110,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { expected } => ApiError::Conflict(format!(
                 "the contact changed since version {expected}; reload it and try again"
             )),
+            StoreError::TooManyJobs { limit } => ApiError::TooManyJobs { limit },
             StoreError::ClaimLost => {
                 tracing::error!("an import job was claimed away mid-request");
                 ApiError::Internal
@@ -124,6 +134,9 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", err.code());
             if let Some(field) = field {
                 ext.set("field", field);
+            }
+            if let ApiError::TooManyJobs { limit } = err {
+                ext.set("limit", limit);
             }
         })
     }

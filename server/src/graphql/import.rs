@@ -10,9 +10,10 @@ use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::{principal, state};
-use crate::domain::import_mapping::{self, ColumnMap, FailedRow};
+use crate::csv_report::CsvReport;
+use crate::domain::import_mapping::{self, ColumnMap};
 use crate::import::{self, FileError, Layout};
-use crate::store::import_jobs::{self, JobStatus, NewJob};
+use crate::store::import_jobs::{self, JobStatus, NewJob, StoredError};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ImportJobStatus {
@@ -74,16 +75,22 @@ pub struct ColumnMappingInput {
 pub struct ImportRowError {
     /// The line of the file the row starts on (the header is line 1).
     pub line: i64,
-    /// The header of the column at fault, when one is.
+    /// The header of the column at fault, when one is, cut to 64
+    /// characters (the last an ellipsis) when longer.
     pub column: Option<String>,
+    /// The position of the column at fault, the first column being 1.
+    pub column_index: Option<i32>,
     pub reason: String,
 }
 
-impl From<FailedRow> for ImportRowError {
-    fn from(row: FailedRow) -> Self {
+impl From<StoredError> for ImportRowError {
+    fn from(row: StoredError) -> Self {
         Self {
             line: i64::try_from(row.line).unwrap_or(i64::MAX),
-            column: row.column,
+            column: row.column_name,
+            column_index: row
+                .column_number
+                .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
             reason: row.reason,
         }
     }
@@ -135,6 +142,12 @@ impl ImportJob {
 
     async fn failed(&self) -> i32 {
         count(self.0.failed)
+    }
+
+    /// Failed rows counted in `failed` that `errors` and `errorReport` do
+    /// not list: a job keeps its first failed rows, up to the server's cap.
+    async fn errors_omitted(&self) -> i32 {
+        count(self.0.errors_omitted)
     }
 
     /// Bytes of the file behind the committed rows.
@@ -199,27 +212,33 @@ impl ImportJob {
         Ok(rows.into_iter().map(ImportRowError::from).collect())
     }
 
-    /// Every failed row as CSV (`line,column,reason`), for download.
+    /// Every kept failed row as CSV (`line,column,columnName,reason`;
+    /// `column` is the column's position, the first being 1), for
+    /// download. A cell a spreadsheet would run as a formula starts with
+    /// `'`.
     async fn error_report(&self, ctx: &Context<'_>) -> Result<String> {
         let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None)
             .await
             .map_err(ApiError::from)?;
-        let failed = |err: &dyn std::fmt::Display| {
+        let written = (|| {
+            let mut report = CsvReport::new();
+            report.row(["line", "column", "columnName", "reason"])?;
+            for row in &rows {
+                let line = row.line.to_string();
+                let number = row.column_number.map(|n| n.to_string());
+                report.row([
+                    line.as_str(),
+                    number.as_deref().unwrap_or(""),
+                    row.column_name.as_deref().unwrap_or(""),
+                    row.reason.as_str(),
+                ])?;
+            }
+            report.finish()
+        })();
+        written.map_err(|err| {
             tracing::error!(error = %err, "writing an error report failed");
-            ApiError::Internal
-        };
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        for row in &rows {
-            let line = row.line.to_string();
-            writer
-                .write_record([&line, row.column.as_deref().unwrap_or(""), &row.reason])
-                .map_err(|e| failed(&e))?;
-        }
-        let bytes = writer.into_inner().map_err(|e| failed(e.error()))?;
-        Ok(format!(
-            "line,column,reason\n{}",
-            String::from_utf8_lossy(&bytes)
-        ))
+            ApiError::Internal.into()
+        })
     }
 }
 
@@ -237,6 +256,9 @@ pub async fn import_contacts(
         return Err(ApiError::forbidden("this role cannot import contacts").into());
     }
     let app = state(ctx)?;
+    import_jobs::ensure_room(app.store.db(), caller, app.settings.max_queued_imports)
+        .await
+        .map_err(ApiError::from)?;
     let mut pairs = Vec::with_capacity(mapping.len());
     let mut fields = Vec::with_capacity(mapping.len());
     for entry in mapping {
@@ -264,9 +286,10 @@ pub async fn import_contacts(
     })?;
     let file_name: String = upload.filename.chars().take(255).collect();
     let region = app.settings.default_region;
+    let limits = app.settings.import_limits;
     let mut file = upload.content;
     let checked = tokio::task::spawn_blocking(move || {
-        import::check_header(&mut file, &fields, region).map(|()| file)
+        import::check_header(&mut file, &fields, region, limits).map(|()| file)
     })
     .await
     .map_err(|err| {
@@ -293,6 +316,7 @@ pub async fn import_contacts(
         },
         &mut content,
         size,
+        app.settings.max_queued_imports,
     )
     .await
     .map_err(ApiError::from)?;

@@ -7,11 +7,11 @@ use std::io::Read;
 
 use tokio::sync::mpsc;
 
-use super::reader::{Batch, FileError, Layout, RowReader, Start};
+use super::reader::{Batch, FileError, Layout, ReadLimits, RowReader, Start};
 use crate::domain::PhoneRegion;
-use crate::domain::import_mapping::ImportField;
+use crate::domain::import_mapping::{ColumnRef, ImportField};
 use crate::store::import::{Importer, Summary};
-use crate::store::import_jobs::{self, Checkpoint};
+use crate::store::import_jobs::Checkpoint;
 use crate::store::{Store, StoreError, now_micros};
 
 /// Rows per transaction: a crash leaves whole batches, never half a row.
@@ -63,7 +63,7 @@ pub enum ImportError {
 
 enum Parsed {
     /// The layout, the columns no field takes, and the phone column.
-    Opened(Layout, Vec<String>, Option<String>),
+    Opened(Layout, Vec<String>, Option<ColumnRef>),
     Batch(Batch),
     Failed(FileError),
 }
@@ -76,6 +76,7 @@ pub struct Input<R> {
     /// Explicit mapping over the aliases: (header, field or `None` to skip).
     pub mapping: Vec<(String, Option<ImportField>)>,
     pub region: PhoneRegion,
+    pub limits: ReadLimits,
 }
 
 /// Imports `input` with `importer`, recording checkpoints in `job` if any.
@@ -91,12 +92,13 @@ pub async fn run<R: Read + Send + 'static>(
         start,
         mapping,
         region,
+        limits,
     } = input;
     let resumed = start.layout.is_some();
     // Two batches in flight: one being applied, one being read.
     let (sender, mut receiver) = mpsc::channel::<Parsed>(1);
     let reading = tokio::task::spawn_blocking(move || {
-        let mut rows = match RowReader::open(source, start, &mapping, region) {
+        let mut rows = match RowReader::open(source, start, &mapping, region, limits) {
             Ok(rows) => rows,
             Err(err) => {
                 let _ = sender.blocking_send(Parsed::Failed(err));
@@ -109,7 +111,7 @@ pub async fn run<R: Read + Send + 'static>(
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let phone_column = rows.map().column_of("mobilePhone").map(str::to_owned);
+        let phone_column = rows.map().column_ref("mobilePhone");
         if sender
             .blocking_send(Parsed::Opened(
                 rows.layout().clone(),
@@ -164,18 +166,7 @@ pub async fn run<R: Read + Send + 'static>(
             lease_until: now_micros() + claim.lease_micros,
         });
         submitted.push_back((batch.rows.len(), batch.bytes_done));
-        let applied = if importer.dry_run() {
-            match importer.apply_batch(store, batch.rows, None).await {
-                Ok(summaries) => match &checkpoint {
-                    Some(checkpoint) => save_dry_progress(store, checkpoint, summaries).await,
-                    None => Ok(summaries),
-                },
-                Err(err) => Err(err),
-            }
-        } else {
-            importer.apply_batch(store, batch.rows, checkpoint).await
-        };
-        match applied {
+        match importer.apply_batch(store, batch.rows, checkpoint).await {
             Ok(summaries) => report(&mut submitted, summaries, &mut totals, observer),
             Err(err) => break Err(err.into()),
         }
@@ -217,16 +208,4 @@ fn report(
         totals.add(rows_read, &summary);
         observer.batch_applied(&summary, bytes_done);
     }
-}
-
-/// A dry run's batch writes only its job's progress.
-async fn save_dry_progress(
-    store: &Store,
-    checkpoint: &Checkpoint,
-    summaries: Vec<Summary>,
-) -> Result<Vec<Summary>, StoreError> {
-    for summary in &summaries {
-        import_jobs::save_progress_alone(store, checkpoint, summary).await?;
-    }
-    Ok(summaries)
 }

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::engine::{self, ImportError, JobClaim, Observer};
-use super::reader::{Layout, Start};
+use super::reader::{Layout, ReadLimits, Start};
 use crate::domain::import_mapping::ImportField;
 use crate::domain::{PhoneRegion, Principal};
 use crate::store::import::Importer;
@@ -25,6 +25,10 @@ pub struct JobsConfig {
     pub idle_interval: Duration,
     /// How long a claimed job is this process's without a checkpoint.
     pub lease: Duration,
+    /// What a file's header and rows may hold.
+    pub limits: ReadLimits,
+    /// The most failed rows a job's report keeps; the rest are counted.
+    pub max_stored_errors: u64,
 }
 
 /// Wakes this process's worker when a job is queued here.
@@ -42,7 +46,7 @@ pub fn spawn(store: Store, queue: JobQueue, config: JobsConfig) -> JoinHandle<()
     tokio::spawn(async move {
         loop {
             match import_jobs::claim_next(&store, lease_micros).await {
-                Ok(Some(job)) => run_job(&store, job, lease_micros).await,
+                Ok(Some(job)) => run_job(&store, job, lease_micros, &config).await,
                 Ok(None) => {
                     tokio::select! {
                         () = tokio::time::sleep(config.idle_interval) => {}
@@ -61,14 +65,14 @@ pub fn spawn(store: Store, queue: JobQueue, config: JobsConfig) -> JoinHandle<()
 struct Quiet;
 impl Observer for Quiet {}
 
-async fn run_job(store: &Store, job: ImportJob, lease_micros: i64) {
+async fn run_job(store: &Store, job: ImportJob, lease_micros: i64, config: &JobsConfig) {
     let claim = JobClaim {
         job_id: job.id,
         attempt: job.attempts,
         lease_micros,
     };
     tracing::info!(job = job.id, attempt = job.attempts, "import job started");
-    let outcome = match execute(store, &job, claim).await {
+    let outcome = match execute(store, &job, claim, config).await {
         Ok(totals) => {
             tracing::info!(job = job.id, ?totals, "import job finished");
             Ok(())
@@ -96,6 +100,7 @@ async fn execute(
     store: &Store,
     job: &ImportJob,
     claim: JobClaim,
+    config: &JobsConfig,
 ) -> Result<engine::Totals, ImportError> {
     let user = users::user_by_id(store.db(), job.user_id)
         .await?
@@ -108,6 +113,10 @@ async fn execute(
         team_ids: users::team_ids_of(store.db(), user.id).await?,
     };
     let mut importer = Importer::new(principal, job.dry_run)?;
+    // The batches before the checkpoint kept what they failed, less what
+    // they omitted.
+    let stored = u64::try_from(job.failed - job.errors_omitted).unwrap_or(0);
+    importer.cap_stored_errors(config.max_stored_errors, stored);
     let mapping = job
         .mapping
         .iter()
@@ -132,6 +141,7 @@ async fn execute(
         start,
         mapping,
         region,
+        limits: config.limits,
     };
     engine::run(store, &mut importer, input, Some(claim), &mut Quiet).await
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 pub use engine::{ImportError, Observer, Totals};
 use reader::RowReader;
-pub use reader::{FileError, Layout, Start};
+pub use reader::{FileError, Layout, ReadLimits, Start};
 
 use crate::domain::import_mapping::ImportField;
 use crate::domain::{PhoneRegion, Principal};
@@ -19,16 +19,17 @@ use crate::store::import::Importer;
 use crate::store::{Store, users};
 
 /// Reads `file`'s header row and maps it, then rewinds the file: what
-/// would stop the whole import (an empty file, a header that is not text,
-/// no identity column, a mapping naming no column) is found before a job
-/// is queued. Blocking: call it off the async threads.
+/// would stop the whole import (an empty file, a header that is not text
+/// or past `limits`, no identity column, a mapping naming no column) is
+/// found before a job is queued. Blocking: call it off the async threads.
 pub fn check_header(
     file: &mut std::fs::File,
     mapping: &[(String, Option<ImportField>)],
     region: PhoneRegion,
+    limits: ReadLimits,
 ) -> Result<(), FileError> {
     use std::io::{Seek, SeekFrom};
-    RowReader::open(&mut *file, Start::TOP, mapping, region)?;
+    RowReader::open(&mut *file, Start::TOP, mapping, region, limits)?;
     file.seek(SeekFrom::Start(0))
         .map_err(|source| FileError::Io { line: 1, source })?;
     Ok(())
@@ -39,6 +40,7 @@ pub struct ImportOptions {
     pub region: PhoneRegion,
     /// Explicit mapping over the aliases: (header, field or `None` to skip).
     pub mapping: Vec<(String, Option<ImportField>)>,
+    pub limits: ReadLimits,
 }
 
 /// Imports `file` acting as the user named `as_user`. Errors that stop the
@@ -70,6 +72,7 @@ pub async fn import_file(
         start: Start::TOP,
         mapping: options.mapping,
         region: options.region,
+        limits: options.limits,
     };
     engine::run(store, &mut importer, input, None, observer)
         .await

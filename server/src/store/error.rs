@@ -32,6 +32,9 @@ pub enum StoreError {
     /// `expectedVersion` is not the contact's version any more.
     #[error("the contact changed since version {expected}")]
     Conflict { expected: i32 },
+    /// The caller has `limit` import jobs queued or running already.
+    #[error("{limit} imports are queued or running already")]
+    TooManyJobs { limit: u64 },
     /// Another process claimed the import job this one was running (its
     /// lease had lapsed); the batch in hand is rolled back.
     #[error("the import job was claimed by another process")]

@@ -40,7 +40,7 @@ use super::import_sqlite::{self, SqliteImport};
 use super::outbox::{self, EventType};
 use super::save::{self, assignment_changes};
 use super::{Store, StoreError, merge, now_micros};
-use crate::domain::import_mapping::FailedRow;
+use crate::domain::import_mapping::{ColumnRef, FailedRow};
 use crate::domain::merge_plan::MergePlan;
 use crate::domain::permissions::CANNOT_SAVE_CONTACT;
 use crate::domain::{ContactFields, FieldChange, Principal, Role, Source, merge_plan};
@@ -58,6 +58,9 @@ pub struct Summary {
     pub updated: u64,
     pub unchanged: u64,
     pub failed: Vec<FailedRow>,
+    /// How many of `failed` the job's report keeps (see
+    /// `Importer::cap_stored_errors`); the rest are only counted.
+    pub errors_kept: u64,
 }
 
 impl Summary {
@@ -66,6 +69,7 @@ impl Summary {
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.failed.extend(other.failed);
+        self.errors_kept += other.errors_kept;
     }
 }
 
@@ -268,9 +272,13 @@ impl FromQueryResult for LookedUp {
 pub struct Importer {
     principal: Principal,
     owner: Option<i64>,
-    /// The header of the file's phone column, named when a row's email and
-    /// phone belong to two contacts.
-    phone_column: Option<String>,
+    /// The file's phone column, named when a row's email and phone belong
+    /// to two contacts.
+    phone_column: Option<ColumnRef>,
+    /// The most failed rows the job's report keeps, and how many its
+    /// committed batches kept.
+    error_cap: u64,
+    errors_stored: u64,
     dry_run: bool,
     /// A real import forgets this after each committed batch, keeping
     /// memory bounded; a dry run keeps it, so later batches see what
@@ -295,6 +303,8 @@ impl Importer {
             principal,
             owner,
             phone_column: None,
+            error_cap: u64::MAX,
+            errors_stored: 0,
             dry_run,
             known: Known::default(),
             sqlite: None,
@@ -303,8 +313,33 @@ impl Importer {
     }
 
     /// Names the file's phone column for the report, once it is known.
-    pub fn set_phone_column(&mut self, column: Option<String>) {
+    pub fn set_phone_column(&mut self, column: Option<ColumnRef>) {
         self.phone_column = column;
+    }
+
+    /// A job's report keeps at most `cap` failed rows, of which `stored`
+    /// are kept already (by the batches before its checkpoint); failed
+    /// rows past the cap are counted, not kept.
+    pub fn cap_stored_errors(&mut self, cap: u64, stored: u64) {
+        self.error_cap = cap;
+        self.errors_stored = stored;
+    }
+
+    /// How many failed rows the next batch's checkpoint may keep: what the
+    /// committed batches and the batch in flight left of the cap.
+    fn error_room(&self) -> u64 {
+        let pending = self
+            .in_flight
+            .as_ref()
+            .map_or(0, |earlier| earlier.summary.errors_kept);
+        self.error_cap
+            .saturating_sub(self.errors_stored.saturating_add(pending))
+    }
+
+    /// Reports `summary`'s batch committed.
+    fn committed(&mut self, applied: &mut Vec<Summary>, summary: Summary) {
+        self.errors_stored = self.errors_stored.saturating_add(summary.errors_kept);
+        applied.push(summary);
     }
 
     pub fn dry_run(&self) -> bool {
@@ -329,7 +364,18 @@ impl Importer {
                 self.apply_postgres(store, pool, rows, checkpoint, &mut applied)
                     .await?;
             }
-            _ => applied.push(self.apply_alone(store, &rows, checkpoint.as_ref()).await?),
+            _ => {
+                let mut summary = self.apply_alone(store, &rows, checkpoint.as_ref()).await?;
+                // A dry run's batch writes only its job's progress.
+                if self.dry_run
+                    && let Some(checkpoint) = &checkpoint
+                {
+                    let room = self.error_room();
+                    summary.errors_kept =
+                        import_jobs::save_progress_alone(store, checkpoint, &summary, room).await?;
+                }
+                self.committed(&mut applied, summary);
+            }
         }
         Ok(applied)
     }
@@ -410,7 +456,7 @@ impl Importer {
                 let summary = self
                     .apply_alone(store, &this.rows, this.checkpoint.as_ref())
                     .await?;
-                applied.push(summary);
+                self.committed(applied, summary);
                 Ok(())
             }
             Err(err) => {
@@ -428,7 +474,8 @@ impl Importer {
         applied: &mut Vec<Summary>,
     ) -> Result<(), StoreError> {
         self.settle(store, applied).await?;
-        applied.push(self.apply_alone(store, rows, checkpoint.as_ref()).await?);
+        let summary = self.apply_alone(store, rows, checkpoint.as_ref()).await?;
+        self.committed(applied, summary);
         Ok(())
     }
 
@@ -445,7 +492,7 @@ impl Importer {
         };
         match joined(in_flight.task).await {
             Ok(()) => {
-                applied.push(in_flight.summary);
+                self.committed(applied, in_flight.summary);
                 Ok(true)
             }
             Err(StoreError::Db(err)) if is_retryable(&err) => {
@@ -453,7 +500,7 @@ impl Importer {
                 let summary = self
                     .apply_alone(store, &in_flight.rows, in_flight.checkpoint.as_ref())
                     .await?;
-                applied.push(summary);
+                self.committed(applied, summary);
                 Ok(false)
             }
             Err(err) => Err(err),
@@ -546,7 +593,9 @@ impl Importer {
         }
         self.insert_created(&*txn).await?;
         if let Some(checkpoint) = checkpoint {
-            import_jobs::save_progress(&*txn, checkpoint, &summary).await?;
+            let room = self.error_room();
+            summary.errors_kept =
+                import_jobs::save_progress(&*txn, checkpoint, &summary, room).await?;
         }
         txn.commit().await?;
         Ok(summary)
@@ -574,7 +623,7 @@ impl Importer {
                 self.learn(found)?;
             }
         }
-        let Some(summary) = self.decide_without_updates(rows) else {
+        let Some(mut summary) = self.decide_without_updates(rows) else {
             return Ok(None);
         };
         let new = self.new_contacts();
@@ -627,7 +676,9 @@ impl Importer {
             .collect();
         batch.insert_many(entries)?;
         if let Some(checkpoint) = checkpoint {
-            let progress = Progress::new(DatabaseBackend::Sqlite, checkpoint, &summary);
+            let room = self.error_room();
+            let progress = Progress::new(DatabaseBackend::Sqlite, checkpoint, &summary, room);
+            summary.errors_kept = progress.kept;
             if batch.execute(&progress.job)? == 0 {
                 return Err(StoreError::ClaimLost);
             }
@@ -662,7 +713,7 @@ impl Importer {
                 self.learn(LookedUp::from_query_result(&found, "")?.0)?;
             }
         }
-        let Some(summary) = self.decide_without_updates(rows) else {
+        let Some(mut summary) = self.decide_without_updates(rows) else {
             return Ok(None);
         };
         let new = self.new_contacts();
@@ -695,8 +746,10 @@ impl Importer {
                 history::active_model(&self.creation_entry(record, &changes), now)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let room = self.error_room();
         let progress = checkpoint
-            .map(|checkpoint| Progress::new(DatabaseBackend::Postgres, checkpoint, &summary));
+            .map(|checkpoint| Progress::new(DatabaseBackend::Postgres, checkpoint, &summary, room));
+        summary.errors_kept = progress.as_ref().map_or(0, |p| p.kept);
         let writes = PgWrites {
             batch,
             created,
@@ -786,7 +839,7 @@ impl Importer {
                 return None;
             }
         };
-        let fail = |column: Option<String>, reason: &str| FailedRow {
+        let fail = |column: Option<ColumnRef>, reason: &str| FailedRow {
             line: row.line,
             column,
             reason: reason.to_owned(),

@@ -13,16 +13,19 @@ use sea_orm::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::entities::{import_job, import_job_chunk, import_job_error};
+use super::entities::{import_job, import_job_chunk, import_job_error, user};
 use super::import::Summary;
 use super::{Store, StoreError, now_micros};
-use crate::domain::import_mapping::FailedRow;
+use crate::domain::import_mapping::shorten;
 use crate::domain::{Principal, Role};
 
 /// The upload is stored in pieces of this size (the last may be shorter).
 pub const CHUNK_BYTES: usize = 1 << 20;
 /// A job whose process died this many times is failed, not retried again.
 const MAX_ATTEMPTS: i32 = 3;
+/// The most characters of a failed row's reason a report keeps. Reasons
+/// are the importer's own sentences, never a cell's text; this keeps it so.
+const REASON_MAX: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
@@ -73,6 +76,9 @@ pub struct ImportJob {
     pub updated: i64,
     pub unchanged: i64,
     pub failed: i64,
+    /// Failed rows counted in `failed` whose report was not kept (past the
+    /// cap of stored errors).
+    pub errors_omitted: i64,
     pub error: Option<String>,
     /// Claims so far; the current claim's fencing token.
     pub attempts: i32,
@@ -100,6 +106,7 @@ impl From<import_job::Model> for ImportJob {
             updated: model.updated,
             unchanged: model.unchanged,
             failed: model.failed,
+            errors_omitted: model.errors_omitted,
             error: model.error,
             attempts: model.attempts,
             created_at: model.created_at,
@@ -120,20 +127,51 @@ fn internal(message: impl Into<String>) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(message.into()))
 }
 
+/// Refuses a caller who has `max_active` jobs queued or running already.
+/// `create` asks again in its transaction; asking first spares reading an
+/// upload that would be refused.
+pub async fn ensure_room(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    max_active: u64,
+) -> Result<(), StoreError> {
+    let active = import_job::Entity::find()
+        .filter(import_job::Column::UserId.eq(principal.user_id))
+        .filter(
+            import_job::Column::Status
+                .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
+        )
+        .count(db)
+        .await?;
+    if active >= max_active {
+        return Err(StoreError::TooManyJobs { limit: max_active });
+    }
+    Ok(())
+}
+
 /// Queues a job holding `content` (`bytes_total` long), stored chunk by
-/// chunk so memory stays bounded whatever the file's size.
+/// chunk so memory stays bounded whatever the file's size; refused when
+/// the caller has `max_active` jobs queued or running.
 pub async fn create(
     store: &Store,
     principal: &Principal,
     job: NewJob,
     content: &mut (impl AsyncRead + Unpin),
     bytes_total: u64,
+    max_active: u64,
 ) -> Result<ImportJob, StoreError> {
     if !principal.may_write_contacts() {
         return Err(StoreError::forbidden("this role cannot import contacts"));
     }
     let mapping = serde_json::to_string(&job.mapping).map_err(|e| internal(e.to_string()))?;
     let txn = store.begin_write().await?;
+    // The user's row is locked so that two uploads at once cannot both
+    // pass the count (SQLite's writes are one at a time already).
+    user::Entity::find_by_id(principal.user_id)
+        .lock_exclusive()
+        .one(&*txn)
+        .await?;
+    ensure_room(&*txn, principal, max_active).await?;
     let model = import_job::ActiveModel {
         user_id: Set(principal.user_id),
         file_name: Set(job.file_name),
@@ -150,6 +188,7 @@ pub async fn create(
         updated: Set(0),
         unchanged: Set(0),
         failed: Set(0),
+        errors_omitted: Set(0),
         error: Set(None),
         attempts: Set(0),
         claimed_until: Set(None),
@@ -232,12 +271,24 @@ fn visible(principal: &Principal) -> sea_orm::Select<import_job::Entity> {
     }
 }
 
+/// A failed row as a job's report keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredError {
+    pub line: u64,
+    /// 1-based; `None` when no column is to blame, or for rows stored
+    /// before the number was kept.
+    pub column_number: Option<u32>,
+    /// The column's short name.
+    pub column_name: Option<String>,
+    pub reason: String,
+}
+
 /// The job's failed rows in file order, the first `limit` of them.
 pub async fn errors(
     db: &impl ConnectionTrait,
     job_id: i64,
     limit: Option<u64>,
-) -> Result<Vec<FailedRow>, StoreError> {
+) -> Result<Vec<StoredError>, StoreError> {
     let rows = import_job_error::Entity::find()
         .filter(import_job_error::Column::JobId.eq(job_id))
         .order_by_asc(import_job_error::Column::Id)
@@ -246,9 +297,10 @@ pub async fn errors(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|row| FailedRow {
+        .map(|row| StoredError {
             line: u64::try_from(row.line).unwrap_or(0),
-            column: row.column,
+            column_number: row.column_index.and_then(|i| u32::try_from(i).ok()),
+            column_name: row.column,
             reason: row.reason,
         })
         .collect())
@@ -316,6 +368,7 @@ pub async fn claim_next(store: &Store, lease_micros: i64) -> Result<Option<Impor
             claimed.updated = Set(0);
             claimed.unchanged = Set(0);
             claimed.failed = Set(0);
+            claimed.errors_omitted = Set(0);
             import_job_error::Entity::delete_many()
                 .filter(import_job_error::Column::JobId.eq(job.id))
                 .exec(&*txn)
@@ -341,38 +394,46 @@ pub struct Checkpoint {
     pub lease_until: i64,
 }
 
-/// Adds a batch's counts and failed rows to the job; fails with
-/// `ClaimLost` when another process has claimed the job since.
+/// Adds a batch's counts and its first `room` failed rows to the job;
+/// returns how many failed rows it kept. Fails with `ClaimLost` when
+/// another process has claimed the job since.
 pub async fn save_progress(
     db: &impl ConnectionTrait,
     checkpoint: &Checkpoint,
     summary: &Summary,
-) -> Result<(), StoreError> {
-    let progress = Progress::new(db.get_database_backend(), checkpoint, summary);
+    room: u64,
+) -> Result<u64, StoreError> {
+    let progress = Progress::new(db.get_database_backend(), checkpoint, summary, room);
     if db.execute_raw(progress.job).await?.rows_affected() == 0 {
         return Err(StoreError::ClaimLost);
     }
     for errors in progress.errors {
         db.execute_raw(errors).await?;
     }
-    Ok(())
+    Ok(progress.kept)
 }
 
 /// The statements of a checkpoint: the job's update, which changes no row
-/// when the claim was lost, then the batch's failed rows.
+/// when the claim was lost, then the failed rows it keeps.
 pub(super) struct Progress {
     pub job: Statement,
     pub errors: Vec<Statement>,
+    /// Failed rows of the batch the statements keep.
+    pub kept: u64,
 }
 
 impl Progress {
+    /// Keeps the batch's first `room` failed rows and counts the rest as
+    /// omitted.
     pub(super) fn new(
         backend: DatabaseBackend,
         checkpoint: &Checkpoint,
         summary: &Summary,
+        room: u64,
     ) -> Self {
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let failed = summary.failed.len() as u64;
+        let kept = Ord::min(failed, room);
         let mut update = import_job::Entity::update_many()
             .col_expr(
                 import_job::Column::BytesDone,
@@ -403,6 +464,10 @@ impl Progress {
                 Expr::col(import_job::Column::Failed).add(count(failed)),
             )
             .col_expr(
+                import_job::Column::ErrorsOmitted,
+                Expr::col(import_job::Column::ErrorsOmitted).add(count(failed - kept)),
+            )
+            .col_expr(
                 import_job::Column::ClaimedUntil,
                 Expr::value(checkpoint.lease_until),
             );
@@ -414,22 +479,25 @@ impl Progress {
             .filter(import_job::Column::Attempts.eq(checkpoint.attempt))
             .filter(import_job::Column::Status.eq(JobStatus::Running.as_str()))
             .build(backend);
-        // 4 bound values a row.
-        let errors = summary
-            .failed
-            .chunks(4000)
+        // 5 bound values a row.
+        let errors = summary.failed[..usize::try_from(kept).unwrap_or(usize::MAX)]
+            .chunks(3000)
             .map(|chunk| {
                 let rows = chunk.iter().map(|failed| import_job_error::ActiveModel {
                     job_id: Set(checkpoint.job_id),
                     line: Set(i64::try_from(failed.line).unwrap_or(i64::MAX)),
-                    column: Set(failed.column.clone()),
-                    reason: Set(failed.reason.clone()),
+                    column: Set(failed.column.as_ref().map(|c| c.name.clone())),
+                    column_index: Set(failed
+                        .column
+                        .as_ref()
+                        .map(|c| i32::try_from(c.number).unwrap_or(i32::MAX))),
+                    reason: Set(shorten(&failed.reason, REASON_MAX)),
                     ..Default::default()
                 });
                 import_job_error::Entity::insert_many(rows).build(backend)
             })
             .collect();
-        Self { job, errors }
+        Self { job, errors, kept }
     }
 }
 
@@ -438,11 +506,12 @@ pub async fn save_progress_alone(
     store: &Store,
     checkpoint: &Checkpoint,
     summary: &Summary,
-) -> Result<(), StoreError> {
+    room: u64,
+) -> Result<u64, StoreError> {
     let txn = store.begin_write().await?;
-    save_progress(&*txn, checkpoint, summary).await?;
+    let kept = save_progress(&*txn, checkpoint, summary, room).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(kept)
 }
 
 /// Ends the job: succeeded, or failed with a message for its owner. The

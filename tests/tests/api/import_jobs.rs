@@ -27,7 +27,7 @@ Dee,,dee@example.com,,
 
 /// POSTs a GraphQL multipart request (the upload spec's operations, map
 /// and one file part), as a browser's FormData would.
-async fn upload(
+pub(crate) async fn upload(
     server: &TestServer,
     token: &str,
     csv: &[u8],
@@ -135,7 +135,7 @@ async fn an_upload_runs_as_a_job_with_counts_and_an_error_report(
     );
     assert_eq!(
         done["errorReport"],
-        "line,column,reason\n3,Mobile Phone,is not a phone number\n"
+        "line,column,columnName,reason\n3,4,Mobile Phone,is not a phone number\n"
     );
     assert_eq!(visible_count(&server, &admin).await, 3);
     let ann = server
@@ -492,7 +492,7 @@ async fn an_upload_over_the_limit_is_refused_and_queues_nothing(
 }
 
 /// The global id of import job `n` (base64url of `ImportJob:n`).
-fn job_id(n: i64) -> String {
+pub(crate) fn job_id(n: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("ImportJob:{n}"))
 }

@@ -586,7 +586,7 @@ async fn import_a_csv_file_dry_run_then_for_real(
     );
     let written = std::fs::read_to_string(&report).expect("the report was written");
     assert!(
-        written.starts_with("line,column,reason\n3,Mobile Phone,"),
+        written.starts_with("line,column,columnName,reason\n3,4,Mobile Phone,"),
         "{written}"
     );
     assert_eq!(written.lines().count(), 2, "{written}");

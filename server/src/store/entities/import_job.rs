@@ -22,6 +22,8 @@ pub struct Model {
     pub updated: i64,
     pub unchanged: i64,
     pub failed: i64,
+    /// Failed rows counted in `failed` but not kept in `import_job_errors`.
+    pub errors_omitted: i64,
     pub error: Option<String>,
     pub attempts: i32,
     pub claimed_until: Option<i64>,

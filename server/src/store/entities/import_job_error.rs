@@ -7,7 +7,10 @@ pub struct Model {
     pub id: i64,
     pub job_id: i64,
     pub line: i64,
+    /// The column's short name (`ColumnRef`).
     pub column: Option<String>,
+    /// 1-based; null in rows stored before it was kept.
+    pub column_index: Option<i32>,
     pub reason: String,
 }
 

@@ -9,3 +9,4 @@ mod graphql_cost;
 mod look_alike;
 mod outbound;
 mod requests;
+mod upload;
