@@ -381,9 +381,12 @@ mod tests {
         }
     }
 
+    /// Where a test writes one field of an input.
+    type Slot = fn(&mut RawContactInput) -> &mut Raw;
+
     #[test]
     fn every_text_field_refuses_hidden_characters() {
-        let fields: [(&str, fn(&mut RawContactInput) -> &mut Raw); 6] = [
+        let fields: [(&str, Slot); 6] = [
             ("firstName", |r| &mut r.first_name),
             ("lastName", |r| &mut r.last_name),
             ("email", |r| &mut r.email),
