@@ -1,0 +1,123 @@
+//! What a hostile document costs the server before any of it runs: the
+//! time from receiving it to refusing (or accepting) it, with the cost
+//! check (`graphql/cost.rs`) and, as "before", with only async-graphql's
+//! own depth (12) and complexity (5,000) limits, as the server was
+//! configured until the check landed.
+//! Run: `cargo bench -p contacts-server --bench query_cost`.
+//! BENCH_LEVELS (default 25) sets the fragment levels of the first document;
+//! BENCH_SKIP_BEFORE=1 skips the slow "before" runs.
+
+use std::time::{Duration, Instant};
+
+use async_graphql::{EmptySubscription, Request, Schema};
+use contacts_server::graphql::cost::{Limits, QueryCost};
+use contacts_server::graphql::{Mutation, Query};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Each fragment spreads the next twice: 2^levels fields once expanded.
+fn doubling_fragments(levels: usize) -> String {
+    let mut doc = String::from("query{...F0}");
+    for i in 0..levels {
+        doc.push_str(&format!(
+            " fragment F{i} on Query{{...F{} ...F{}}}",
+            i + 1,
+            i + 1
+        ));
+    }
+    doc.push_str(&format!(" fragment F{levels} on Query{{me{{id}}}}"));
+    doc
+}
+
+/// 64 KiB of aliases of one cheap field.
+fn aliases_64k() -> String {
+    let mut doc = String::from("{");
+    let mut i = 0;
+    while doc.len() < 64 * 1024 - 32 {
+        doc.push_str(&format!(" a{i}: me {{ id }}"));
+        i += 1;
+    }
+    doc.push_str(" }");
+    doc
+}
+
+/// 64 KiB of one fragment spread under many aliases: each alias expands
+/// the fragment again.
+fn spreads_64k() -> String {
+    let fields: String = (0..200).map(|i| format!(" f{i}: id")).collect();
+    let mut doc = String::from("{");
+    let mut i = 0;
+    while doc.len() < 64 * 1024 - 4096 {
+        doc.push_str(&format!(" a{i}: me {{ ...U }}"));
+        i += 1;
+    }
+    doc.push_str(&format!(" }} fragment U on User {{{fields} }}"));
+    doc
+}
+
+/// Median time of `runs` requests of `document`, and the first error.
+async fn time(
+    schema: &Schema<Query, Mutation, EmptySubscription>,
+    document: &str,
+    runs: usize,
+) -> (Duration, String) {
+    let mut times = Vec::with_capacity(runs);
+    let mut outcome = String::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let response = schema.execute(Request::new(document)).await;
+        times.push(started.elapsed());
+        outcome = response
+            .errors
+            .first()
+            .map_or_else(|| "accepted".to_owned(), |e| e.message.clone());
+    }
+    times.sort();
+    (times[times.len() / 2], outcome)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let levels: usize = env_or("BENCH_LEVELS", 25);
+        let skip_before = std::env::var_os("BENCH_SKIP_BEFORE").is_some();
+        let after = Schema::build(Query, Mutation, EmptySubscription)
+            .extension(QueryCost(Limits::default()))
+            .finish();
+        let before = Schema::build(Query, Mutation, EmptySubscription)
+            .limit_depth(12)
+            .limit_complexity(5_000)
+            .finish();
+        let documents = [
+            (
+                format!("{levels}-level doubling fragments"),
+                doubling_fragments(levels),
+            ),
+            ("64 KiB of aliases".to_owned(), aliases_64k()),
+            (
+                "64 KiB of aliases spreading a 200-field fragment".to_owned(),
+                spreads_64k(),
+            ),
+        ];
+        println!("| document | bytes | with the cost check | before (async-graphql limits only) |");
+        println!("|---|---|---|---|");
+        for (name, document) in &documents {
+            let (with_check, refusal) = time(&after, document, 21).await;
+            let before = if skip_before {
+                "skipped".to_owned()
+            } else {
+                let (took, outcome) = time(&before, document, 1).await;
+                format!("{took:.2?} ({outcome})")
+            };
+            println!(
+                "| {name} | {} | {with_check:.2?} ({refusal}) | {before} |",
+                document.len()
+            );
+        }
+    });
+}
