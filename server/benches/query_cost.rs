@@ -1,16 +1,17 @@
 //! What a hostile document costs the server before any of it runs: the
-//! time from receiving it to refusing (or accepting) it, with the cost
-//! check (`graphql/cost.rs`) and, as "before", with only async-graphql's
-//! own depth (12) and complexity (5,000) limits, as the server was
-//! configured until the check landed.
+//! time from receiving it to refusing (or accepting) it, as the server now
+//! does it (parse, then the cost check of `graphql/cost.rs`, then
+//! async-graphql only if the check lets it through) and, as "before", with
+//! only async-graphql's own depth (12) and complexity (5,000) limits, as
+//! the server was configured until the check landed.
 //! Run: `cargo bench -p contacts-server --bench query_cost`.
 //! BENCH_LEVELS (default 25) sets the fragment levels of the first document;
 //! BENCH_SKIP_BEFORE=1 skips the slow "before" runs.
 
 use std::time::{Duration, Instant};
 
-use async_graphql::{EmptySubscription, Request, Schema};
-use contacts_server::graphql::cost::{Limits, QueryCost};
+use async_graphql::{EmptySubscription, Request, Schema, Variables};
+use contacts_server::graphql::cost::{CostSchema, Limits, check};
 use contacts_server::graphql::{Mutation, Query};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -60,22 +61,55 @@ fn spreads_64k() -> String {
     doc
 }
 
-/// Median time of `runs` requests of `document`, and the first error.
-async fn time(
-    schema: &Schema<Query, Mutation, EmptySubscription>,
-    document: &str,
-    runs: usize,
-) -> (Duration, String) {
+type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// How a request is let in: as now (priced first), or as before.
+enum Door<'a> {
+    Priced(&'a CostSchema, &'a AppSchema),
+    Before(&'a AppSchema),
+}
+
+/// What became of one document, and how long it took.
+async fn admit(door: &Door<'_>, document: &str) -> String {
+    match door {
+        Door::Priced(costs, schema) => {
+            let parsed = match async_graphql::parser::parse_query(document) {
+                Ok(parsed) => parsed,
+                Err(err) => return err.to_string(),
+            };
+            if let Err(refusal) = check(
+                costs,
+                &parsed,
+                &Variables::default(),
+                None,
+                &Limits::default(),
+            ) {
+                return refusal.to_string();
+            }
+            let response = schema.execute(Request::new(document)).await;
+            response
+                .errors
+                .first()
+                .map_or_else(|| "accepted".to_owned(), |e| e.message.clone())
+        }
+        Door::Before(schema) => {
+            let response = schema.execute(Request::new(document)).await;
+            response
+                .errors
+                .first()
+                .map_or_else(|| "accepted".to_owned(), |e| e.message.clone())
+        }
+    }
+}
+
+/// Median time of `runs` requests of `document`, and what became of it.
+async fn time(door: &Door<'_>, document: &str, runs: usize) -> (Duration, String) {
     let mut times = Vec::with_capacity(runs);
     let mut outcome = String::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let response = schema.execute(Request::new(document)).await;
+        outcome = admit(door, document).await;
         times.push(started.elapsed());
-        outcome = response
-            .errors
-            .first()
-            .map_or_else(|| "accepted".to_owned(), |e| e.message.clone());
     }
     times.sort();
     (times[times.len() / 2], outcome)
@@ -86,13 +120,14 @@ fn main() {
     runtime.block_on(async {
         let levels: usize = env_or("BENCH_LEVELS", 25);
         let skip_before = std::env::var_os("BENCH_SKIP_BEFORE").is_some();
-        let after = Schema::build(Query, Mutation, EmptySubscription)
-            .extension(QueryCost(Limits::default()))
-            .finish();
-        let before = Schema::build(Query, Mutation, EmptySubscription)
+        let schema = Schema::build(Query, Mutation, EmptySubscription).finish();
+        let costs = CostSchema::from_sdl(&schema.sdl()).expect("the SDL");
+        let after = Door::Priced(&costs, &schema);
+        let old = Schema::build(Query, Mutation, EmptySubscription)
             .limit_depth(12)
             .limit_complexity(5_000)
             .finish();
+        let before = Door::Before(&old);
         let documents = [
             (
                 format!("{levels}-level doubling fragments"),

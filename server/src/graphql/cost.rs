@@ -9,6 +9,11 @@
 //! the document. A document it lets through expands to at most
 //! [`Limits::max_fields`] fields, which bounds the validation after it.
 //!
+//! It runs in the HTTP layer before the schema is asked to execute, not as
+//! an async-graphql extension: any extension puts every field of every
+//! request through its resolve hook. What it knows of the schema it reads
+//! from the SDL once ([`CostSchema`]).
+//!
 //! It is also the one cost model of the schema (async-graphql's own depth
 //! and complexity limits are off):
 //! - every field costs 1; a page (`first`) multiplies what is asked of
@@ -21,16 +26,12 @@
 //!   (`__schema`, `__type`), whose type references nest deep by design.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
 use async_graphql::parser::types::{
-    ExecutableDocument, Field, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+    BaseType, ExecutableDocument, Field, FragmentDefinition, OperationDefinition, OperationType,
+    Selection, SelectionSet, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::registry::{MetaField, MetaTypeName, Registry};
-use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, Value, Variables};
+use async_graphql::{Name, Positioned, ServerError, Value, Variables};
 
 /// A count over the database: `totalCount` of a connection of the query
 /// root (`contacts`, `activities`, ...).
@@ -75,6 +76,94 @@ impl Default for Limits {
     }
 }
 
+/// What pricing needs of the schema: for each object and interface type,
+/// its fields, the type each returns, whether that is a list, and whether
+/// it is paged by `first` (and its default).
+#[derive(Debug, Default)]
+pub struct CostSchema {
+    query: String,
+    mutation: Option<String>,
+    types: HashMap<String, HashMap<String, FieldShape>>,
+}
+
+#[derive(Debug)]
+struct FieldShape {
+    type_name: String,
+    is_list: bool,
+    /// `Some` when the field takes `first`, with its default if it has one.
+    page: Option<Option<i64>>,
+}
+
+impl CostSchema {
+    /// Reads the schema's SDL (what `schema.graphql` holds).
+    pub fn from_sdl(sdl: &str) -> Result<Self, String> {
+        let document = async_graphql::parser::parse_schema(sdl).map_err(|e| e.to_string())?;
+        let mut schema = CostSchema {
+            query: "Query".to_owned(),
+            ..CostSchema::default()
+        };
+        for definition in document.definitions {
+            match definition {
+                TypeSystemDefinition::Schema(roots) => {
+                    let roots = roots.node;
+                    if let Some(query) = roots.query {
+                        schema.query = query.node.to_string();
+                    }
+                    schema.mutation = roots.mutation.map(|m| m.node.to_string());
+                }
+                TypeSystemDefinition::Type(ty) => {
+                    let ty = ty.node;
+                    let fields = match ty.kind {
+                        TypeKind::Object(object) => object.fields,
+                        TypeKind::Interface(interface) => interface.fields,
+                        _ => continue,
+                    };
+                    let shapes = fields
+                        .into_iter()
+                        .map(|field| {
+                            let field = field.node;
+                            let page = field
+                                .arguments
+                                .iter()
+                                .find(|arg| arg.node.name.node == "first")
+                                .map(|arg| {
+                                    arg.node.default_value.as_ref().and_then(|value| {
+                                        match &value.node {
+                                            Value::Number(n) => n.as_i64(),
+                                            _ => None,
+                                        }
+                                    })
+                                });
+                            let mut base = &field.ty.node.base;
+                            let is_list = matches!(base, BaseType::List(_));
+                            while let BaseType::List(inner) = base {
+                                base = &inner.base;
+                            }
+                            let type_name = match base {
+                                BaseType::Named(name) => name.to_string(),
+                                BaseType::List(_) => String::new(),
+                            };
+                            let shape = FieldShape {
+                                type_name,
+                                is_list,
+                                page,
+                            };
+                            (field.name.node.to_string(), shape)
+                        })
+                        .collect();
+                    schema.types.insert(ty.name.node.to_string(), shapes);
+                }
+                TypeSystemDefinition::Directive(_) => {}
+            }
+        }
+        Ok(schema)
+    }
+
+    fn field(&self, type_name: &str, field: &str) -> Option<&FieldShape> {
+        self.types.get(type_name)?.get(field)
+    }
+}
+
 /// What a selection asks for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Summary {
@@ -115,7 +204,7 @@ pub enum CostError {
 /// Checks every operation `operation_name` selects in `document` (all of
 /// them when it names none).
 pub fn check(
-    registry: &Registry,
+    schema: &CostSchema,
     document: &ExecutableDocument,
     variables: &Variables,
     operation_name: Option<&str>,
@@ -125,7 +214,7 @@ pub fn check(
         return Err(CostError::TooManyFragments(limits.max_fragments));
     }
     let mut walk = Walk {
-        registry,
+        schema,
         fragments: &document.fragments,
         variables,
         limits,
@@ -142,7 +231,7 @@ pub fn check(
 }
 
 struct Walk<'a> {
-    registry: &'a Registry,
+    schema: &'a CostSchema,
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     variables: &'a Variables,
     limits: &'a Limits,
@@ -166,11 +255,10 @@ struct Scope<'a> {
 
 impl<'a> Walk<'a> {
     fn operation(&mut self, operation: &'a OperationDefinition) -> Result<(), CostError> {
-        use async_graphql::parser::types::OperationType;
         let root = match operation.ty {
-            OperationType::Query => Some(self.registry.query_type.as_str()),
-            OperationType::Mutation => self.registry.mutation_type.as_deref(),
-            OperationType::Subscription => self.registry.subscription_type.as_deref(),
+            OperationType::Query => Some(self.schema.query.as_str()),
+            OperationType::Mutation => self.schema.mutation.as_deref(),
+            OperationType::Subscription => None,
         };
         let Some(root) = root else {
             return Ok(());
@@ -258,25 +346,16 @@ impl<'a> Walk<'a> {
 
     fn field(&mut self, scope: Scope<'a>, field: &'a Field) -> Result<Summary, CostError> {
         let name = field.name.node.as_str();
-        let meta = self
-            .registry
-            .types
-            .get(scope.type_name)
-            .and_then(|ty| ty.field_by_name(name));
+        let shape = self.schema.field(scope.type_name, name);
         let introspection = scope.introspection || matches!(name, "__schema" | "__type");
-        let (child_type, is_list, own_page) = match (name, meta) {
-            // The introspection roots are not fields of the query type.
-            ("__schema", _) => ("__Schema", false, None),
-            ("__type", _) => ("__Type", false, None),
-            (_, Some(meta)) => (
-                MetaTypeName::concrete_typename(&meta.ty),
-                matches!(
-                    MetaTypeName::create(meta.ty.trim_end_matches('!')),
-                    MetaTypeName::List(_)
-                ),
-                meta.args
-                    .contains_key("first")
-                    .then(|| self.page_size(field, meta)),
+        let (child_type, is_list, own_page) = match (name, shape) {
+            // The introspection roots and their types are not in the SDL:
+            // under them every field costs 1.
+            ("__schema" | "__type", _) => ("", false, None),
+            (_, Some(shape)) => (
+                shape.type_name.as_str(),
+                shape.is_list,
+                shape.page.map(|default| self.page_size(field, default)),
             ),
             // An unknown field is validation's to report, but what is
             // selected under it is still walked there: it is counted too.
@@ -288,7 +367,7 @@ impl<'a> Walk<'a> {
             (true, Some(page), _) | (true, None, Some(page)) => page,
             _ => 1,
         };
-        let at_root = scope.type_name == self.registry.query_type;
+        let at_root = scope.type_name == self.schema.query;
         let child_scope = Scope {
             type_name: child_type,
             page: if is_list { None } else { own_page },
@@ -327,14 +406,10 @@ impl<'a> Walk<'a> {
 
     /// The `first` a field is asked with: the argument, its variable, the
     /// argument's default, or [`DEFAULT_PAGE`].
-    fn page_size(&self, field: &Field, meta: &MetaField) -> u64 {
+    fn page_size(&self, field: &Field, default: Option<i64>) -> u64 {
         let size = match self.argument(field, "first") {
             Some(Value::Number(n)) => n.as_i64(),
-            _ => meta
-                .args
-                .get("first")
-                .and_then(|arg| arg.default_value.as_deref())
-                .and_then(|default| default.parse().ok()),
+            _ => default,
         };
         size.map_or(DEFAULT_PAGE, |n| {
             u64::try_from(n).unwrap_or(0).min(PAGE_CEILING)
@@ -360,79 +435,61 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The schema extension that runs [`check`] on each request's document.
-///
-/// It runs when the request is prepared, before async-graphql's own parse
-/// step: that step checks the document's recursion depth by following
-/// every fragment spread without memory, itself exponential in the size of
-/// the document. The document parsed here is kept in the request, so it is
-/// parsed once.
-pub struct QueryCost(pub Limits);
-
-impl ExtensionFactory for QueryCost {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryCostExtension(self.0))
-    }
-}
-
-struct QueryCostExtension(Limits);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for QueryCostExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let operation_name = request.operation_name.clone();
-        let variables = request.variables.clone();
-        // A document that does not parse is left for the parse step to
-        // report.
-        if let Ok(document) = request.parsed_query() {
-            check(
-                &ctx.schema_env.registry,
-                document,
-                &variables,
-                operation_name.as_deref(),
-                &self.0,
-            )
-            .map_err(|err| {
-                let mut error = ServerError::new(err.to_string(), None);
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", "BAD_REQUEST");
-                error
-            })?;
-        }
-        next.run(ctx, request).await
+impl CostError {
+    /// The error a refused request answers with: the client's to fix.
+    pub fn into_server_error(self) -> ServerError {
+        let mut error = ServerError::new(self.to_string(), None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "BAD_REQUEST");
+        error
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{EmptySubscription, Request, Schema, Variables};
+    use std::sync::LazyLock;
+
+    use async_graphql::Variables;
     use serde_json::json;
 
     use super::*;
-    use crate::graphql::{Mutation, Query};
+
+    static SCHEMA: LazyLock<CostSchema> =
+        LazyLock::new(|| CostSchema::from_sdl(&crate::graphql::sdl()).unwrap());
 
     /// The message of the cost check's refusal, if it refused.
     async fn refusal(query: &str, variables: serde_json::Value) -> Option<String> {
-        let schema = Schema::build(Query, Mutation, EmptySubscription)
-            .extension(QueryCost(Limits::default()))
-            .finish();
-        let request = Request::new(query).variables(Variables::from_json(variables));
-        let response = schema.execute(request).await;
-        let first = response.errors.first()?;
-        let ours = first
-            .extensions
-            .as_ref()
-            .and_then(|ext| ext.get("code"))
-            .is_some_and(|code| *code == Value::from("BAD_REQUEST"))
-            && response.data == Value::Null;
-        ours.then(|| first.message.clone())
+        refusal_of(query, variables, None)
+    }
+
+    fn refusal_of(
+        query: &str,
+        variables: serde_json::Value,
+        operation: Option<&str>,
+    ) -> Option<String> {
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let variables = Variables::from_json(variables);
+        check(
+            &SCHEMA,
+            &document,
+            &variables,
+            operation,
+            &Limits::default(),
+        )
+        .err()
+        .map(|err| err.to_string())
+    }
+
+    #[test]
+    fn the_sdl_is_read_whole() {
+        let contacts = SCHEMA.field("Query", "contacts").unwrap();
+        assert_eq!(contacts.type_name, "ContactConnection");
+        assert_eq!((contacts.is_list, contacts.page), (false, Some(None)));
+        let errors = SCHEMA.field("ImportJob", "errors").unwrap();
+        assert_eq!((errors.is_list, errors.page), (true, Some(Some(20))));
+        assert_eq!(SCHEMA.mutation.as_deref(), Some("Mutation"));
     }
 
     fn doubling_fragments(levels: usize) -> String {
@@ -527,10 +584,12 @@ mod tests {
                       edges { node { id } } } } } } } } } } } } }";
         let message = refusal(nested, json!({})).await.unwrap();
         assert!(message.contains("nested 13 fields deep"), "{message}");
-        let type_ref = "{ __schema { types { ofType { ofType { ofType { ofType { ofType { \
-                        ofType { ofType { ofType { ofType { ofType { ofType { ofType { name \
-                        } } } } } } } } } } } } } }";
-        assert_eq!(refusal(type_ref, json!({})).await, None);
+        let type_ref = format!(
+            "{{ __schema {{ types {{ {} name {} }} }} }}",
+            "ofType { ".repeat(12),
+            "} ".repeat(12)
+        );
+        assert_eq!(refusal(&type_ref, json!({})).await, None);
     }
 
     #[tokio::test]
@@ -559,25 +618,14 @@ mod tests {
         assert!(message.contains("more than 500 times"), "{message}");
     }
 
-    #[tokio::test]
-    async fn only_the_operation_asked_for_is_priced() {
-        let schema = Schema::build(Query, Mutation, EmptySubscription)
-            .extension(QueryCost(Limits::default()))
-            .finish();
+    #[test]
+    fn only_the_operation_asked_for_is_priced() {
         let costly: String = (0..11)
             .map(|i| format!("c{i}: contacts(first: 0) {{ totalCount }} "))
             .collect();
         let doc = format!("query Costly {{ {costly} }} query Cheap {{ me {{ id }} }}");
-        let response = schema
-            .execute(Request::new(doc.as_str()).operation_name("Cheap"))
-            .await;
-        assert!(
-            response
-                .errors
-                .iter()
-                .all(|e| !e.message.contains("costs more")),
-            "{:?}",
-            response.errors
-        );
+        assert_eq!(refusal_of(&doc, json!({}), Some("Cheap")), None);
+        assert!(refusal_of(&doc, json!({}), Some("Costly")).is_some());
+        assert!(refusal_of(&doc, json!({}), None).is_some());
     }
 }

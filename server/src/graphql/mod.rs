@@ -27,20 +27,16 @@ pub use query::Query;
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema without runtime data: enough to print the SDL. Depth and
-/// cost are limited by [`cost::QueryCost`], not by async-graphql's own
-/// limits, whose validation inlines fragments (see `cost.rs`).
+/// cost are limited by [`cost::check`], which the HTTP layer runs before
+/// execution, not by async-graphql's own limits, whose validation inlines
+/// fragments (see `cost.rs`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {
     let contacts = loaders::contact_loader(state.store.clone());
-    let limits = state.settings.query_limits;
-    schema_builder()
-        .extension(cost::QueryCost(limits))
-        .data(state)
-        .data(contacts)
-        .finish()
+    schema_builder().data(state).data(contacts).finish()
 }
 
 /// The SDL that `schema.graphql` holds.

@@ -31,6 +31,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::AppState;
 use crate::documents::DocumentCache;
 use crate::domain::Principal;
+use crate::graphql::cost::{self, CostSchema};
 use crate::graphql::{AppSchema, build_schema};
 use crate::store::users;
 use crate::token_cache::TokenCache;
@@ -88,12 +89,18 @@ struct HttpState {
     schema: AppSchema,
     tokens: Arc<TokenCache>,
     documents: Arc<DocumentCache>,
+    costs: Arc<CostSchema>,
     rate_limits: Option<Arc<RateLimits>>,
 }
 
 /// The router alone; [`serve`] adds the connection limits around it.
 pub fn app(state: AppState) -> Router {
     let schema = build_schema(state.clone());
+    // Our own SDL always parses; an empty table would price every field 1.
+    let costs = CostSchema::from_sdl(&schema.sdl()).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "the schema's SDL cannot be read for pricing");
+        CostSchema::default()
+    });
     let tokens = Arc::new(TokenCache::new(state.settings.token_cache_ttl));
     let limits = state.settings.http;
     let rate_limits = RateLimits::new(limits.rate_limit_per_minute);
@@ -109,6 +116,7 @@ pub fn app(state: AppState) -> Router {
             schema,
             tokens,
             documents: Arc::new(DocumentCache::default()),
+            costs: Arc::new(costs),
             rate_limits,
         })
 }
@@ -378,7 +386,12 @@ async fn read_request(
             .await
             .map_err(|err| {
                 let (status, message) = err.status_and_message(&budgets);
-                (status, "BAD_REQUEST", message)
+                let code = if status.is_server_error() {
+                    "INTERNAL"
+                } else {
+                    "BAD_REQUEST"
+                };
+                (status, code, message)
             })?
     } else {
         let bytes = read_limited(body, settings.max_body_bytes)
@@ -515,22 +528,23 @@ async fn execute(
     principal: Principal,
     media: MediaType,
 ) -> Response {
-    let batch = match batch {
-        BatchRequest::Single(mut request) => {
-            state.documents.prepare(&mut request);
-            BatchRequest::Single(request)
-        }
-        BatchRequest::Batch(mut requests) => {
-            for request in &mut requests {
-                state.documents.prepare(request);
+    let work = async {
+        match batch {
+            BatchRequest::Single(request) => {
+                BatchResponse::Single(run_one(state, request, &principal).await)
             }
-            BatchRequest::Batch(requests)
+            BatchRequest::Batch(requests) => BatchResponse::Batch(
+                futures_util::future::join_all(
+                    requests
+                        .into_iter()
+                        .map(|request| run_one(state, request, &principal)),
+                )
+                .await,
+            ),
         }
     };
     let deadline = state.app.settings.http.request_timeout;
-    let Ok(response) =
-        tokio::time::timeout(deadline, state.schema.execute_batch(batch.data(principal))).await
-    else {
+    let Ok(response) = tokio::time::timeout(deadline, work).await else {
         return request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "TIMEOUT",
@@ -550,13 +564,37 @@ async fn execute(
     http
 }
 
+/// One operation: its document parsed (or taken from the cache), priced,
+/// and run if it is within the limits.
+async fn run_one(
+    state: &HttpState,
+    mut request: Request,
+    principal: &Principal,
+) -> async_graphql::Response {
+    state.documents.prepare(&mut request);
+    let variables = std::mem::take(&mut request.variables);
+    let operation_name = request.operation_name.clone();
+    // A document that does not parse is left for execution to report.
+    if let Ok(document) = request.parsed_query()
+        && let Err(refusal) = cost::check(
+            &state.costs,
+            document,
+            &variables,
+            operation_name.as_deref(),
+            &state.app.settings.query_limits,
+        )
+    {
+        return async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
+    }
+    request.variables = variables;
+    state.schema.execute(request.data(principal.clone())).await
+}
+
 /// A response whose errors all lack a path never started executing: the
 /// document did not parse or validate. It carries no `data`, and with the
 /// GraphQL response media type it is a 400. Errors of ours always carry a
 /// code; one without is async-graphql refusing the document or an argument
-/// value, which is the client's to fix: BAD_REQUEST. Errors of ours always carry a
-/// code; one without is async-graphql refusing the request or an argument
-/// value, so it is the client's: BAD_REQUEST.
+/// value, which is the client's to fix: BAD_REQUEST.
 fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()

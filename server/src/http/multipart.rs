@@ -30,6 +30,9 @@ pub enum MultipartError {
     Body(BodyError),
     FileTooLarge(usize),
     Malformed(String),
+    /// The temporary file could not be written: ours to fix, not the
+    /// client's.
+    Storage(std::io::Error),
 }
 
 impl MultipartError {
@@ -44,6 +47,13 @@ impl MultipartError {
                 StatusCode::BAD_REQUEST,
                 format!("the multipart request cannot be read: {message}"),
             ),
+            MultipartError::Storage(err) => {
+                tracing::error!(error = %err, "storing an upload failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
+            }
         }
     }
 }
@@ -121,9 +131,7 @@ pub async fn read(
             content,
         };
         for path in paths {
-            let copy = upload
-                .try_clone()
-                .map_err(|e| malformed(format!("the upload cannot be read: {e}")))?;
+            let copy = upload.try_clone().map_err(MultipartError::Storage)?;
             match &mut batch {
                 BatchRequest::Single(request) => request.set_upload(&path, copy),
                 BatchRequest::Batch(requests) => {
@@ -163,7 +171,7 @@ async fn read_file(
     part: &mut multer::Field<'_>,
     max: usize,
 ) -> Result<std::fs::File, MultipartError> {
-    let io = |e: std::io::Error| malformed(format!("the upload cannot be stored: {e}"));
+    let io = MultipartError::Storage;
     let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(io)?);
     let mut written = 0usize;
     while let Some(chunk) = part.chunk().await.map_err(from_multer)? {
