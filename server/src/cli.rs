@@ -11,6 +11,7 @@ use std::io::Write;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::domain::import_mapping::ImportField;
@@ -406,16 +407,26 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
                 lease: Duration::from_secs(300),
             };
-            propagation::notifications::spawn(store.clone(), dispatcher);
-            propagation::outbox::spawn(
+            // Cancelled at Ctrl-C or SIGTERM: the workers finish or give
+            // back what they hold, and the process waits for them.
+            let stop = CancellationToken::new();
+            let mut workers = vec![propagation::notifications::spawn(
                 store.clone(),
-                OutboxConfig {
-                    idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
-                    lease: Duration::from_secs(delivery.delivery_lease_secs.max(1)),
-                    targets,
-                },
-            )
-            .map_err(CliError::Config)?;
+                dispatcher,
+                stop.clone(),
+            )];
+            workers.push(
+                propagation::outbox::spawn(
+                    store.clone(),
+                    OutboxConfig {
+                        idle_interval: Duration::from_millis(delivery.dispatch_interval_ms),
+                        lease: Duration::from_secs(delivery.delivery_lease_secs.max(1)),
+                        targets,
+                    },
+                    stop.clone(),
+                )
+                .map_err(CliError::Config)?,
+            );
             let state = AppState::new(
                 store,
                 Settings {
@@ -432,7 +443,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     ..Settings::default()
                 },
             );
-            import::jobs::spawn(
+            workers.push(import::jobs::spawn(
                 state.store.clone(),
                 state.jobs.clone(),
                 JobsConfig {
@@ -441,8 +452,16 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     limits: import_limits.limits(),
                     max_stored_errors: import_max_stored_errors,
                 },
-            );
-            serve(state, listen).await
+                stop.clone(),
+            ));
+            let served = serve(state, listen, stop.clone()).await;
+            stop.cancel();
+            let stopped = futures_util::future::join_all(workers);
+            if tokio::time::timeout(WORKERS_STOP, stopped).await.is_err() {
+                tracing::warn!("workers still busy after {WORKERS_STOP:?}; exiting anyway");
+            }
+            tracing::info!("stopped");
+            served
         }
         Command::Migrate { database } => {
             open(&database).await?;
@@ -558,14 +577,28 @@ impl import::Observer for ImportProgress {
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM. The one stdout line is the address
-/// actually bound, so `--listen 127.0.0.1:0` can be used by scripts.
-pub async fn serve(state: AppState, listen: SocketAddr) -> Result<(), CliError> {
+/// How long the workers may take, once the server stops accepting, to
+/// finish a batch or give back what they hold.
+const WORKERS_STOP: Duration = Duration::from_secs(30);
+
+/// Serves until Ctrl-C or SIGTERM, which cancels `stop`; requests in
+/// flight are answered first. The one stdout line is the address actually
+/// bound, so `--listen 127.0.0.1:0` can be used by scripts.
+pub async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    stop: CancellationToken,
+) -> Result<(), CliError> {
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
     tracing::info!(%address, "serving GraphQL at /graphql");
-    http::serve(state, listener, shutdown_signal()).await;
+    let signalled = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: answering requests in flight, handing work over");
+        stop.cancel();
+    };
+    http::serve(state, listener, signalled).await;
     Ok(())
 }
 

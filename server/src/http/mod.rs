@@ -20,13 +20,17 @@ use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::documents::DocumentCache;
@@ -94,6 +98,43 @@ struct HttpState {
     rate_limits: Option<Arc<RateLimits>>,
 }
 
+/// Every request has an id: the client's `x-request-id` if it sent a fit
+/// one (so a trace can follow a request across services), else a new
+/// UUID. It is echoed in the response and carried by every log line of
+/// the request, through the span the trace layer opens.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Drops a client's request id that is too long or holds more than
+/// letters, digits and `-_.:`, so one is made in its place: it goes into
+/// every log line.
+async fn drop_unfit_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let fit = request.headers().get(&REQUEST_ID).is_some_and(|id| {
+        id.len() <= 128
+            && id
+                .as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    if !fit {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = %request.uri().path()
+    )
+}
+
 /// The router alone; [`serve`] adds the connection limits around it.
 pub fn app(state: AppState) -> Router {
     let schema = build_schema(state.clone());
@@ -113,7 +154,14 @@ pub fn app(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_request(drop_unfit_request_id))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(RequestBodyTimeoutLayer::new(limits.body_timeout)),
+        )
         .with_state(HttpState {
             app: state,
             schema,

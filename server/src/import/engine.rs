@@ -46,11 +46,14 @@ pub trait Observer: Send {
 }
 
 /// The job a run records its checkpoints in, and the claim it runs under.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct JobClaim {
     pub job_id: i64,
     pub attempt: i32,
     pub lease_micros: i64,
+    /// Cancelled when the process shuts down: the run stops at the next
+    /// batch, with every batch before it committed.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,10 @@ pub enum ImportError {
     File(#[from] FileError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The process is shutting down; the job resumes from its checkpoint
+    /// wherever it is claimed next.
+    #[error("the import was interrupted by the server shutting down")]
+    Interrupted,
 }
 
 enum Parsed {
@@ -156,7 +163,10 @@ pub async fn run<R: Read + Send + 'static>(
             }
             Parsed::Batch(batch) => batch,
         };
-        let checkpoint = job.map(|claim| Checkpoint {
+        if job.as_ref().is_some_and(|claim| claim.stop.is_cancelled()) {
+            break Err(ImportError::Interrupted);
+        }
+        let checkpoint = job.as_ref().map(|claim| Checkpoint {
             job_id: claim.job_id,
             attempt: claim.attempt,
             bytes_done: i64::try_from(batch.bytes_done).unwrap_or(i64::MAX),

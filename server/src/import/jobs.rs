@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::engine::{self, ImportError, JobClaim, Observer};
 use super::reader::{Layout, ReadLimits, Start};
@@ -41,21 +42,32 @@ impl JobQueue {
     }
 }
 
-pub fn spawn(store: Store, queue: JobQueue, config: JobsConfig) -> JoinHandle<()> {
+/// Runs jobs until `stop` is cancelled; a job in hand then stops at its
+/// next batch and is given back, so another process takes it up at once.
+pub fn spawn(
+    store: Store,
+    queue: JobQueue,
+    config: JobsConfig,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let lease_micros = i64::try_from(config.lease.as_micros()).unwrap_or(i64::MAX / 4);
     tokio::spawn(async move {
-        loop {
+        while !stop.is_cancelled() {
             match import_jobs::claim_next(&store, lease_micros).await {
-                Ok(Some(job)) => run_job(&store, job, lease_micros, &config).await,
+                Ok(Some(job)) => run_job(&store, job, lease_micros, &config, &stop).await,
                 Ok(None) => {
                     tokio::select! {
                         () = tokio::time::sleep(config.idle_interval) => {}
                         () = queue.0.notified() => {}
+                        () = stop.cancelled() => {}
                     }
                 }
                 Err(err) => {
                     tracing::error!(error = %err, "claiming an import job failed");
-                    tokio::time::sleep(config.idle_interval).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(config.idle_interval) => {}
+                        () = stop.cancelled() => {}
+                    }
                 }
             }
         }
@@ -65,17 +77,33 @@ pub fn spawn(store: Store, queue: JobQueue, config: JobsConfig) -> JoinHandle<()
 struct Quiet;
 impl Observer for Quiet {}
 
-async fn run_job(store: &Store, job: ImportJob, lease_micros: i64, config: &JobsConfig) {
+async fn run_job(
+    store: &Store,
+    job: ImportJob,
+    lease_micros: i64,
+    config: &JobsConfig,
+    stop: &CancellationToken,
+) {
     let claim = JobClaim {
         job_id: job.id,
         attempt: job.attempts,
         lease_micros,
+        stop: stop.clone(),
     };
     tracing::info!(job = job.id, attempt = job.attempts, "import job started");
     let outcome = match execute(store, &job, claim, config).await {
         Ok(totals) => {
             tracing::info!(job = job.id, ?totals, "import job finished");
             Ok(())
+        }
+        Err(ImportError::Interrupted) => {
+            match import_jobs::release(store, job.id, job.attempts).await {
+                Ok(()) => tracing::info!(job = job.id, "import job given back at shutdown"),
+                Err(err) => {
+                    tracing::error!(job = job.id, error = %err, "giving back an import job failed");
+                }
+            }
+            return;
         }
         Err(ImportError::Store(StoreError::ClaimLost)) => {
             tracing::warn!(job = job.id, "import job was taken over by another process");

@@ -12,3 +12,13 @@ mod refusal;
 pub mod sms;
 pub mod target_guard;
 pub mod webhooks;
+
+/// How long deliveries in flight may go on once the server shuts down;
+/// those still going are given back for another process to make.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Completes [`SHUTDOWN_GRACE`] after `stop` is cancelled.
+async fn grace_after(stop: &tokio_util::sync::CancellationToken) {
+    stop.cancelled().await;
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+}

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::email::EmailSender;
 use super::sms::SmsSender;
@@ -27,7 +28,9 @@ pub struct DispatcherConfig {
 /// so a batch finishes well inside its lease.
 const BATCH: u64 = 10;
 
-pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
+/// Sends until `stop` is cancelled; the notifications of a claimed batch
+/// not sent by then are given back.
+pub fn spawn(store: Store, config: DispatcherConfig, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut channels = Vec::new();
         if config.email.is_some() {
@@ -40,7 +43,7 @@ pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
             tracing::warn!("no SMTP server or SMS gateway configured: notifications stay pending");
             return;
         }
-        loop {
+        while !stop.is_cancelled() {
             let batch = match notifications::claim_due(&store, &channels, config.lease, BATCH).await
             {
                 Ok(batch) => batch,
@@ -50,11 +53,20 @@ pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
                 }
             };
             if batch.is_empty() {
-                tokio::time::sleep(config.idle_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(config.idle_interval) => {}
+                    () = stop.cancelled() => {}
+                }
                 continue;
             }
-            for notification in batch {
-                deliver(&store, &config, &notification).await;
+            for (sent, notification) in batch.iter().enumerate() {
+                if stop.is_cancelled() {
+                    if let Err(err) = notifications::release(&store, &batch[sent..]).await {
+                        tracing::error!(error = %err, "giving back notifications at shutdown failed");
+                    }
+                    break;
+                }
+                deliver(&store, &config, notification).await;
             }
         }
     })

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::calendars::{CalendarSender, GuestChange};
 use super::crms::{CrmChange, CrmSender};
@@ -34,7 +35,13 @@ pub struct OutboxConfig {
 
 const BATCH: u64 = 20;
 
-pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, String> {
+/// Delivers until `stop` is cancelled; deliveries in flight then get
+/// [`super::SHUTDOWN_GRACE`] to end, and those that do not are given back.
+pub fn spawn(
+    store: Store,
+    config: OutboxConfig,
+    stop: CancellationToken,
+) -> Result<JoinHandle<()>, String> {
     let connectors = Connectors {
         webhooks: WebhookSender::new(config.targets)?,
         calendars: CalendarSender::new(config.targets)?,
@@ -42,7 +49,7 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
         targets: config.targets,
     };
     Ok(tokio::spawn(async move {
-        loop {
+        while !stop.is_cancelled() {
             let batch = match integrations::claim_due(&store, config.lease, BATCH).await {
                 Ok(batch) => batch,
                 Err(err) => {
@@ -51,7 +58,10 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
                 }
             };
             if batch.is_empty() {
-                tokio::time::sleep(config.idle_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(config.idle_interval) => {}
+                    () = stop.cancelled() => {}
+                }
                 continue;
             }
             // Deliveries of different contacts go out together (the claim
@@ -78,7 +88,15 @@ pub fn spawn(store: Store, config: OutboxConfig) -> Result<JoinHandle<()>, Strin
                     }
                 }
             });
-            futures_util::future::join_all(work).await;
+            tokio::select! {
+                _ = futures_util::future::join_all(work) => {}
+                () = super::grace_after(&stop) => {
+                    let claims: Vec<_> = batch.iter().map(|claimed| &claimed.delivery).collect();
+                    if let Err(err) = integrations::release(&store, &claims).await {
+                        tracing::error!(error = %err, "giving back deliveries at shutdown failed");
+                    }
+                }
+            }
         }
     }))
 }

@@ -380,6 +380,26 @@ pub async fn claim_next(store: &Store, lease_micros: i64) -> Result<Option<Impor
     }
 }
 
+/// Gives a claimed job back before its lease lapses (this process is
+/// shutting down, every batch it applied committed): its lease ends now,
+/// so any process claims it at once and resumes from its checkpoint. The
+/// claim still counts as an attempt.
+pub async fn release(store: &Store, job_id: i64, attempt: i32) -> Result<(), StoreError> {
+    let txn = store.begin_write().await?;
+    import_job::Entity::update_many()
+        .col_expr(
+            import_job::Column::ClaimedUntil,
+            Expr::value(now_micros() - 1),
+        )
+        .filter(import_job::Column::Id.eq(job_id))
+        .filter(import_job::Column::Attempts.eq(attempt))
+        .filter(import_job::Column::Status.eq(JobStatus::Running.as_str()))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Where a job stands after a batch, written with the batch.
 pub struct Checkpoint {
     pub job_id: i64,

@@ -268,6 +268,31 @@ pub async fn claim_due(
         .collect())
 }
 
+/// Gives back claimed deliveries whose outcome this process will not
+/// record (it is shutting down): another process takes them at once. A
+/// delivery that was sent and not recorded goes again, as after a crash:
+/// at least once, and the event id lets the subscriber see the repeat.
+pub async fn release(store: &Store, claimed: &[&DeliveryRecord]) -> Result<(), StoreError> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let txn = store.begin_write().await?;
+    for delivery in claimed {
+        delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::ClaimedUntil,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(delivery::Column::Id.eq(delivery.id))
+            .filter(delivery::Column::Status.eq(PENDING))
+            .filter(delivery::Column::ClaimedUntil.eq(delivery.claimed_until))
+            .exec(&*txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// How a delivery attempt ended.
 pub enum Outcome {
     Delivered {

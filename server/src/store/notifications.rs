@@ -207,6 +207,30 @@ pub async fn mark_sent(store: &Store, claimed: &NotificationRecord) -> Result<()
     Ok(())
 }
 
+/// Gives back claimed notifications this process will not send (it is
+/// shutting down), so another process sends them without waiting for the
+/// lease; a row whose claim was lost meanwhile is left alone.
+pub async fn release(store: &Store, claimed: &[NotificationRecord]) -> Result<(), StoreError> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let txn = store.begin_write().await?;
+    for row in claimed {
+        notification::Entity::update_many()
+            .col_expr(
+                notification::Column::ClaimedUntil,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(notification::Column::Id.eq(row.id))
+            .filter(notification::Column::Status.eq(PENDING))
+            .filter(notification::Column::ClaimedUntil.eq(row.claimed_until))
+            .exec(&*txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Exponential backoff: 2 s after the first failure, doubling, at most 10 min.
 pub fn backoff(attempts: i32) -> Duration {
     let exponent = u32::try_from(attempts.clamp(0, 9)).unwrap_or(9);

@@ -162,3 +162,173 @@ async fn metrics_are_for_admins_in_the_prometheus_format(
         Some(0.0)
     );
 }
+
+#[rstest]
+#[tokio::test]
+async fn every_request_has_an_id_in_its_answer_and_its_log_lines(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let (server, logs) =
+        TestServer::start_logged(TestDb::new(backend).await, &[], "info,tower_http=debug").await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ask = |id: Option<&str>| {
+        let mut request = server
+            .http()
+            .post(server.graphql_url())
+            .bearer_auth(&admin)
+            .json(&json!({ "query": "{ me { name } }" }));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let kept = ask(Some("trace-4f2a.9:b_c")).await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-4f2a.9:b_c");
+    let made = ask(None).await.unwrap();
+    let made = made.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 36, "a UUID: {made}");
+    let long = "x".repeat(200);
+    let replaced = ask(Some(&long)).await.unwrap();
+    let replaced = replaced.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(replaced.len(), 36, "an unfit id is replaced: {replaced}");
+
+    for id in ["trace-4f2a.9:b_c", made.as_str()] {
+        let line = logs
+            .wait_for(
+                &[id, "finished processing request"],
+                std::time::Duration::from_secs(5),
+            )
+            .await;
+        assert!(line.is_some(), "no log line with {id}: {:?}", logs.lines());
+    }
+    assert!(
+        logs.lines().iter().all(|line| !line.contains(&long)),
+        "an unfit id never reaches the log"
+    );
+}
+
+/// A CSV of `rows` new contacts.
+fn many_rows(rows: usize) -> Vec<u8> {
+    let mut csv = String::from("Email,First Name\n");
+    for i in 0..rows {
+        csv.push_str(&format!("handover{i}@example.com,H{i}\n"));
+    }
+    csv.into_bytes()
+}
+
+/// Waits until the job has committed some batches but not all.
+async fn running(server: &TestServer, token: &str, job: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let data = server
+            .data(
+                token,
+                "query($id: ID!) { importJob(id: $id) { status rowsRead } }",
+                json!({ "id": job }),
+            )
+            .await;
+        let status = &data["importJob"]["status"];
+        assert_ne!(
+            status, "SUCCEEDED",
+            "the job ended before the signal: {data}"
+        );
+        if status == "RUNNING" && data["importJob"]["rowsRead"].as_u64().unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never ran: {data}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[rstest]
+#[tokio::test]
+async fn sigterm_hands_a_running_import_to_another_process_at_once(
+    #[values(Backend::Postgres)] backend: Backend,
+) {
+    // A lease far longer than the test: only a job given back is taken
+    // over in time.
+    let lease = ["--import-lease-secs", "300", "--delivery-lease-secs", "300"];
+    let (mut first, logs) =
+        TestServer::start_logged(TestDb::new(backend).await, &lease, "info").await;
+    let admin = first.create_user("ann", "ADMIN", None);
+    let rows = 60_000;
+    let job =
+        crate::import_jobs::start_job(&first, &admin, &many_rows(rows), false, json!([])).await;
+    running(&first, &admin, &job).await;
+
+    let second = TestServer::start_on(TestDb::borrowed(&first.db.url), &lease).await;
+    let signalled = std::time::Instant::now();
+    let status = first
+        .signal_and_wait("TERM", std::time::Duration::from_secs(40))
+        .expect("the server exits after SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        logs.lines()
+            .iter()
+            .any(|l| l.contains("import job given back at shutdown")),
+        "{:?}",
+        logs.lines()
+    );
+    assert!(
+        logs.lines().iter().all(|l| !l.contains("panicked")),
+        "{:?}",
+        logs.lines()
+    );
+
+    let done = crate::import_jobs::finished(&second, &admin, &job).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert!(
+        signalled.elapsed() < std::time::Duration::from_secs(100),
+        "taken over after {:?}, as if the lease had to lapse",
+        signalled.elapsed()
+    );
+    assert_eq!(done["failed"], 0, "{done}");
+    assert_eq!(
+        done["created"].as_u64().unwrap() + done["unchanged"].as_u64().unwrap(),
+        rows as u64,
+        "{done}"
+    );
+    assert_eq!(
+        visible_count(&second, &admin).await,
+        rows as u64,
+        "nothing doubled"
+    );
+}
+
+#[rstest]
+#[tokio::test]
+async fn ctrl_c_during_an_import_exits_cleanly_and_the_next_start_resumes_at_once(
+    #[values(Backend::Sqlite)] backend: Backend,
+) {
+    let lease = ["--import-lease-secs", "300"];
+    let (mut first, logs) =
+        TestServer::start_logged(TestDb::new(backend).await, &lease, "info").await;
+    let admin = first.create_user("ann", "ADMIN", None);
+    let rows = 60_000;
+    let job =
+        crate::import_jobs::start_job(&first, &admin, &many_rows(rows), false, json!([])).await;
+    running(&first, &admin, &job).await;
+    let status = first
+        .signal_and_wait("INT", std::time::Duration::from_secs(40))
+        .expect("the server exits after Ctrl-C");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        logs.lines().iter().all(|l| !l.contains("panicked")),
+        "{:?}",
+        logs.lines()
+    );
+    let url = first.db.url.clone();
+    let second = TestServer::start_on(TestDb::borrowed(&url), &lease).await;
+    let started = std::time::Instant::now();
+    let done = crate::import_jobs::finished(&second, &admin, &job).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(100));
+    assert_eq!(visible_count(&second, &admin).await, rows as u64);
+    drop(first);
+}

@@ -148,6 +148,22 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDb, extra_args: &[&str]) -> Self {
+        Self::spawn(db, extra_args, None).await
+    }
+
+    /// Like [`TestServer::start_on`], logging at `filter` (`RUST_LOG`) into
+    /// lines the test can read.
+    pub async fn start_logged(db: TestDb, extra_args: &[&str], filter: &str) -> (Self, Logs) {
+        let logs = Logs::default();
+        let server = Self::spawn(db, extra_args, Some((filter, logs.clone()))).await;
+        (server, logs)
+    }
+
+    async fn spawn(db: TestDb, extra_args: &[&str], logged: Option<(&str, Logs)>) -> Self {
+        let filter = match &logged {
+            Some((filter, _)) => (*filter).to_owned(),
+            None => std::env::var("CONTACTS_TEST_SERVER_LOG").unwrap_or_else(|_| "off".into()),
+        };
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -157,14 +173,23 @@ impl TestServer {
                 &db.url,
             ])
             .args(extra_args)
-            .env(
-                "RUST_LOG",
-                std::env::var("CONTACTS_TEST_SERVER_LOG").unwrap_or_else(|_| "off".into()),
-            )
+            .env("RUST_LOG", filter)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if logged.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("spawn contacts-server");
+        if let Some((_, logs)) = logged {
+            let stderr = child.stderr.take().expect("stderr");
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    logs.push(line);
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -204,6 +229,28 @@ impl TestServer {
     /// until the probe is finished; see [`HealthProbe::finish`].
     pub fn probe_health(&self) -> HealthProbe {
         HealthProbe::start(format!("{}/healthz", self.base_url))
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) and waits for the process to exit;
+    /// its exit status, or `None` if it is still running after `within`.
+    pub fn signal_and_wait(
+        &mut self,
+        signal: &str,
+        within: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} failed");
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
@@ -352,5 +399,39 @@ impl HealthProbe {
             slowest <= within,
             "/healthz took {slowest:?} at worst (allowed {within:?})"
         );
+    }
+}
+
+/// What a server started with [`TestServer::start_logged`] wrote to stderr.
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Logs {
+    fn push(&self, line: String) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(line);
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|lines| lines.clone()).unwrap_or_default()
+    }
+
+    /// Waits up to `within` for a line containing every one of `words`.
+    pub async fn wait_for(&self, words: &[&str], within: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(line) = self
+                .lines()
+                .into_iter()
+                .find(|line| words.iter().all(|word| line.contains(word)))
+            {
+                return Some(line);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
