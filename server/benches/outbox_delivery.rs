@@ -78,6 +78,7 @@ async fn measure(name: &str, url: &str, events: usize, receiver: &str) {
             lease: Duration::from_secs(60),
             targets: LOCAL,
         },
+        tokio_util::sync::CancellationToken::new(),
     )
     .expect("dispatcher");
     while pending(&store).await > 0 {
