@@ -33,7 +33,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::documents::DocumentCache;
+use crate::documents::{DocumentCache, PersistedQueryError};
 use crate::domain::Principal;
 use crate::graphql::cost::{self, CostSchema};
 use crate::graphql::{AppSchema, build_schema};
@@ -388,6 +388,17 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
             );
         }
     };
+    // A hash alone says nothing of the operation until its text is found.
+    if let Err(err) = state.documents.resolve_persisted(&mut request) {
+        let body = async_graphql::Response::from_errors(vec![persisted_error(&err)]);
+        let (status, body) = render(BatchResponse::Single(body), media);
+        let mut response = (status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(media.as_str()),
+        );
+        return with_rate(response, rate);
+    }
     if is_mutation(&mut request) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -410,21 +421,23 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
     with_rate(response, rate)
 }
 
-/// Whether the operation the request selects is a mutation. A document
-/// that does not parse is left for execution to report.
+/// Whether the operation the request selects is a mutation; with no name
+/// given, whether any operation of the document is (a named operation,
+/// even alone, is among "multiple" to the parser). A document that does not
+/// parse is left for execution to report.
 fn is_mutation(request: &mut Request) -> bool {
     let operation_name = request.operation_name.clone();
     let Ok(document) = request.parsed_query() else {
         return false;
     };
-    match &document.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match operation_name {
-            Some(name) => ops
-                .get(name.as_str())
-                .is_some_and(|op| op.node.ty == OperationType::Mutation),
-            None => false,
-        },
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op.node.ty == OperationType::Mutation,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get(name.as_str())
+            .is_some_and(|op| op.node.ty == OperationType::Mutation),
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.values().any(|op| op.node.ty == OperationType::Mutation)
+        }
     }
 }
 
@@ -662,6 +675,10 @@ async fn run_one(
     principal: &Principal,
 ) -> async_graphql::Response {
     let started = std::time::Instant::now();
+    if let Err(err) = state.documents.resolve_persisted(&mut request) {
+        telemetry::record_refusal(err.code());
+        return async_graphql::Response::from_errors(vec![persisted_error(&err)]);
+    }
     state.documents.prepare(&mut request);
     let variables = std::mem::take(&mut request.variables);
     let mut operation_name = request.operation_name.clone();
@@ -699,10 +716,20 @@ async fn run_one(
     response
 }
 
+fn persisted_error(err: &PersistedQueryError) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(err.to_string(), None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", err.code());
+    error
+}
+
 /// What a request came to, for the metrics: `ok`, or the code of its first
 /// error (an error without one is async-graphql refusing the document).
 fn outcome(response: &async_graphql::Response) -> &'static str {
-    const CODES: [&str; 11] = [
+    const CODES: [&str; 12] = [
+        "PERSISTED_QUERY_NOT_FOUND",
         "UNAUTHENTICATED",
         "FORBIDDEN",
         "NOT_FOUND",

@@ -6,6 +6,7 @@ mod abuse;
 mod activities;
 mod bad_input;
 mod calendars;
+mod clients;
 mod contacts;
 mod crms;
 mod import;
