@@ -11,6 +11,7 @@ mod crms;
 mod import;
 mod import_jobs;
 mod listing;
+mod logs;
 mod merge;
 mod outbox_recovery;
 mod peers;

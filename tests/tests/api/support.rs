@@ -117,6 +117,8 @@ pub struct TestServer {
     pub base_url: String,
     pub db: TestDb,
     http: reqwest::Client,
+    /// Where stderr goes when started by [`TestServer::start_logging`].
+    log: Option<tempfile::NamedTempFile>,
 }
 
 impl Drop for TestServer {
@@ -148,6 +150,27 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDb, extra_args: &[&str]) -> Self {
+        let filter = std::env::var("CONTACTS_TEST_SERVER_LOG").unwrap_or_else(|_| "off".into());
+        Self::spawn(db, extra_args, &filter, None)
+    }
+
+    /// A server logging at `filter` (`RUST_LOG` syntax) to a file, as when
+    /// its stderr is redirected; [`TestServer::log`] reads what it wrote.
+    pub async fn start_logging(db: TestDb, extra_args: &[&str], filter: &str) -> Self {
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        Self::spawn(db, extra_args, filter, Some(log))
+    }
+
+    fn spawn(
+        db: TestDb,
+        extra_args: &[&str],
+        filter: &str,
+        log: Option<tempfile::NamedTempFile>,
+    ) -> Self {
+        let stderr = match &log {
+            Some(file) => Stdio::from(file.reopen().expect("open the log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -157,12 +180,9 @@ impl TestServer {
                 &db.url,
             ])
             .args(extra_args)
-            .env(
-                "RUST_LOG",
-                std::env::var("CONTACTS_TEST_SERVER_LOG").unwrap_or_else(|_| "off".into()),
-            )
+            .env("RUST_LOG", filter)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn contacts-server");
         let stdout = child.stdout.take().expect("stdout");
@@ -185,7 +205,14 @@ impl TestServer {
             base_url,
             db,
             http: reqwest::Client::new(),
+            log,
         }
+    }
+
+    /// What the server has logged so far; only for [`TestServer::start_logging`].
+    pub fn log(&self) -> String {
+        let file = self.log.as_ref().expect("started with start_logging");
+        std::fs::read_to_string(file.path()).expect("read the server's log")
     }
 
     /// The server process's peak resident memory so far, in KiB (Linux's
