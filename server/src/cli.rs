@@ -352,10 +352,19 @@ pub fn run() -> ExitCode {
 }
 
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Colour codes mean something to a terminal only; in a file or a log
+    // collector they are noise around every level and field. On a terminal
+    // the default stands, which honours NO_COLOR.
+    let builder = if std::io::stderr().is_terminal() {
+        builder
+    } else {
+        builder.with_ansi(false)
+    };
     if std::env::var("CONTACTS_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {

@@ -14,7 +14,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::Router;
@@ -84,6 +83,10 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future
     )
     .await;
 }
+
+/// GraphiQL, its assets pinned by exact version and integrity hash (the
+/// page's head says how to bump them).
+const GRAPHIQL_PAGE: &str = include_str!("graphiql.html");
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -363,7 +366,7 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
     let (parts, _) = request.into_parts();
     let headers = &parts.headers;
     if accepts(headers, "text/html") && !accepts(headers, GRAPHQL_RESPONSE_JSON) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return Html(GRAPHIQL_PAGE).into_response();
     }
     let Some(media) = negotiate(headers) else {
         return StatusCode::NOT_ACCEPTABLE.into_response();

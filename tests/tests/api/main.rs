@@ -12,6 +12,7 @@ mod crms;
 mod import;
 mod import_jobs;
 mod listing;
+mod logs;
 mod merge;
 mod operations;
 mod outbox_recovery;

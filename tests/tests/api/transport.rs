@@ -161,3 +161,95 @@ async fn graphiql_healthz_and_content_types(
         .unwrap();
     assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+/// The exact versions the GraphiQL page loads; a bump is a change of this
+/// list, the page and its hashes together (server/benches/scripts/graphiql_pins.sh).
+const GRAPHIQL_PINS: [&str; 3] = ["graphiql@4.1.2", "react@18.3.1", "react-dom@18.3.1"];
+const CDN: &str = "https://cdn.jsdelivr.net/npm/";
+
+/// The value of `name="..."` in one tag's text.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let len = tag[start..].find('"')?;
+    Some(&tag[start..start + len])
+}
+
+/// Every tag of the page (comments left out), as the text between `<` and `>`.
+fn tags(page: &str) -> Vec<&str> {
+    let mut tags = Vec::new();
+    let mut rest = page;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open..];
+        let end = if rest.starts_with("<!--") {
+            rest.find("-->").map(|i| i + 3)
+        } else {
+            let end = rest.find('>').map(|i| i + 1);
+            tags.extend(end.map(|end| &rest[..end]));
+            end
+        };
+        rest = &rest[end.unwrap_or(rest.len())..];
+    }
+    tags
+}
+
+#[rstest]
+#[tokio::test]
+async fn graphiql_loads_pinned_assets_with_integrity(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    use base64::Engine;
+
+    let server = TestServer::start(backend).await;
+    let response = server
+        .http()
+        .get(server.graphql_url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = response.text().await.unwrap();
+
+    let mut loaded = Vec::new();
+    for tag in tags(&page) {
+        let Some(url) = attribute(tag, "src").or_else(|| attribute(tag, "href")) else {
+            continue;
+        };
+        // Nothing is loaded from anywhere but the one pinned CDN.
+        let path = url
+            .strip_prefix(CDN)
+            .unwrap_or_else(|| panic!("{url} is not on {CDN}: {tag}"));
+        let spec = path.split('/').next().unwrap();
+        let (package, version) = spec.rsplit_once('@').unwrap();
+        assert!(
+            version.split('.').count() == 3 && version.split('.').all(|n| n.parse::<u32>().is_ok()),
+            "{url} names no exact version of {package}"
+        );
+        let integrity =
+            attribute(tag, "integrity").unwrap_or_else(|| panic!("no integrity: {tag}"));
+        let hash = integrity
+            .strip_prefix("sha384-")
+            .unwrap_or_else(|| panic!("not a sha384 hash: {tag}"));
+        let digest = base64::engine::general_purpose::STANDARD
+            .decode(hash)
+            .unwrap_or_else(|err| panic!("{hash} is not base64 ({err}): {tag}"));
+        assert_eq!(digest.len(), 48, "{tag}");
+        assert_eq!(attribute(tag, "crossorigin"), Some("anonymous"), "{tag}");
+        loaded.push(spec.to_owned());
+    }
+    loaded.sort();
+    loaded.dedup();
+    let mut pins = GRAPHIQL_PINS.map(str::to_owned).to_vec();
+    pins.sort();
+    assert_eq!(loaded, pins, "the page loads other versions than the pins");
+
+    // The headers tab takes the bearer token, and keeps it out of storage.
+    assert!(page.contains("isHeadersEditorEnabled: true"));
+    assert!(page.contains("shouldPersistHeaders: false"));
+}
