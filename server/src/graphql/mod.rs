@@ -12,6 +12,7 @@ mod import;
 mod integration;
 mod loaders;
 mod mutation;
+mod node;
 mod page;
 mod query;
 mod user;
@@ -35,8 +36,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    let contacts = loaders::contact_loader(state.store.clone());
-    schema_builder().data(state).data(contacts).finish()
+    let store = state.store.clone();
+    loaders::register(schema_builder().data(state), &store).finish()
 }
 
 /// The SDL that `schema.graphql` holds.

@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Interface, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
 use super::activity::{ActivityConnection, ActivityFilter, activity_page};
 use super::contact::{
@@ -9,21 +9,12 @@ use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::import::{self, ImportJob};
 use super::integration::Integration;
-use super::loaders::ContactLoader;
+use super::loaders;
+use super::node::{self, Node};
 use super::page::{PageInfo, page_size};
-use super::user::{Team, User};
+use super::user::User;
 use super::{principal, state};
-use crate::store::{contacts, import_jobs, listing, users};
-use async_graphql::dataloader::DataLoader;
-
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
-pub enum Node {
-    Contact(Contact),
-    User(User),
-    Team(Team),
-    ImportJob(ImportJob),
-}
+use crate::store::{contacts, listing, users};
 
 pub struct Query;
 
@@ -42,34 +33,7 @@ impl Query {
     /// Any object by its global id; null when it does not exist or the
     /// caller cannot access it.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        let (kind, number) = ids::decode_any("id", &id)?;
-        let caller = principal(ctx)?;
-        let db = state(ctx)?.store.db();
-        Ok(match kind {
-            Kind::Contact => contacts::resolve(db, &caller.access(), number)
-                .await
-                .map_err(ApiError::from)?
-                .map(|c| Node::Contact(Contact(c))),
-            // Users and teams are visible to admins, and to anyone as
-            // themselves or as a team they are in.
-            Kind::User if caller.may_administer() || caller.user_id == number => {
-                users::user_by_id(db, number)
-                    .await
-                    .map_err(ApiError::from)?
-                    .map(|u| Node::User(User(u)))
-            }
-            Kind::Team if caller.may_administer() || caller.team_ids.contains(&number) => {
-                users::team_by_id(db, number)
-                    .await
-                    .map_err(ApiError::from)?
-                    .map(|t| Node::Team(Team(t)))
-            }
-            Kind::ImportJob => import_jobs::find(db, caller, number)
-                .await
-                .map_err(ApiError::from)?
-                .map(|job| Node::ImportJob(ImportJob(job))),
-            _ => None,
-        })
+        Ok(node::node(ctx, &id).await?)
     }
 
     /// An import job the caller started (any, for admins); null otherwise.
@@ -97,15 +61,7 @@ impl Query {
         let caller = principal(ctx)?;
         let loaded = match state(ctx)?.store.point_reads() {
             Some(reads) => reads.contact(number).map_err(ApiError::from)?,
-            None => {
-                let loader = ctx
-                    .data::<DataLoader<ContactLoader>>()
-                    .map_err(|_| ApiError::Internal)?;
-                loader.load_one(number).await.map_err(|err| {
-                    tracing::error!(error = %err, "loading a contact failed");
-                    ApiError::Internal
-                })?
-            }
+            None => loaders::load(ctx, number).await?,
         };
         let found = match loaded {
             Some(record) => caller

@@ -12,6 +12,7 @@ mod import;
 mod import_jobs;
 mod listing;
 mod merge;
+mod nodes;
 mod outbox_recovery;
 mod peers;
 mod permissions;
