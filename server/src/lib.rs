@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod propagation;
 pub mod store;
+pub mod telemetry;
 mod token_cache;
 
 use std::sync::Arc;

@@ -34,6 +34,7 @@ use crate::domain::Principal;
 use crate::graphql::cost::{self, CostSchema};
 use crate::graphql::{AppSchema, build_schema};
 use crate::store::users;
+use crate::telemetry;
 use crate::token_cache::TokenCache;
 pub use listener::ConnectionLimits;
 use rate_limit::{Caller, Decision, RateLimits};
@@ -104,12 +105,14 @@ pub fn app(state: AppState) -> Router {
     let tokens = Arc::new(TokenCache::new(state.settings.token_cache_ttl));
     let limits = state.settings.http;
     let rate_limits = RateLimits::new(limits.rate_limit_per_minute);
+    telemetry::spawn_upkeep();
     if let Some(rate_limits) = &rate_limits {
         rate_limits.spawn_pruning();
     }
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .with_state(HttpState {
             app: state,
@@ -129,6 +132,39 @@ async fn healthz(State(state): State<HttpState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
+}
+
+/// Prometheus's scrape: the text format, for an ADMIN's bearer token
+/// (Prometheus's `authorization` setting), under the same rate limit.
+async fn metrics(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let media = MediaType::Json;
+    let admitted = match admit(&state, &parts.headers, &parts.extensions, media).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    if !admitted.principal.may_administer() {
+        let response = request_error(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "metrics are for admins",
+            media,
+        );
+        return with_rate(response, admitted.rate);
+    }
+    let response = match telemetry::render(&state.app.store).await {
+        Some(text) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            text,
+        )
+            .into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "no metrics recorder").into_response(),
+    };
+    with_rate(response, admitted.rate)
 }
 
 /// The media type the client asked to receive.
@@ -228,6 +264,7 @@ async fn admit(
     if let Some(decision) = rate
         && !decision.allowed
     {
+        telemetry::record_refusal("RATE_LIMITED");
         let response = request_error(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
@@ -242,6 +279,7 @@ async fn admit(
     let principal = match cached {
         Some(principal) => principal,
         None => authenticate(state, token).await.map_err(|message| {
+            telemetry::record_refusal("UNAUTHENTICATED");
             with_rate(
                 request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media),
                 rate,
@@ -355,7 +393,10 @@ async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Re
     let rate = admitted.rate;
     let response = match read_request(&state, headers, body, &admitted.principal).await {
         Ok(batch) => execute(&state, batch, admitted.principal, media).await,
-        Err((status, code, message)) => request_error(status, code, &message, media),
+        Err((status, code, message)) => {
+            telemetry::record_refusal(code);
+            request_error(status, code, &message, media)
+        }
     };
     with_rate(response, rate)
 }
@@ -545,6 +586,7 @@ async fn execute(
     };
     let deadline = state.app.settings.http.request_timeout;
     let Ok(response) = tokio::time::timeout(deadline, work).await else {
+        telemetry::record_refusal("TIMEOUT");
         return request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "TIMEOUT",
@@ -571,23 +613,73 @@ async fn run_one(
     mut request: Request,
     principal: &Principal,
 ) -> async_graphql::Response {
+    let started = std::time::Instant::now();
     state.documents.prepare(&mut request);
     let variables = std::mem::take(&mut request.variables);
-    let operation_name = request.operation_name.clone();
+    let mut operation_name = request.operation_name.clone();
+    let mut refusal = None;
     // A document that does not parse is left for execution to report.
-    if let Ok(document) = request.parsed_query()
-        && let Err(refusal) = cost::check(
+    if let Ok(document) = request.parsed_query() {
+        // One operation needs no name in the request; it may have one.
+        let mut operations = document.operations.iter();
+        if operation_name.is_none()
+            && let (Some((Some(name), _)), None) = (operations.next(), operations.next())
+        {
+            operation_name = Some(name.to_string());
+        }
+        refusal = cost::check(
             &state.costs,
             document,
             &variables,
             operation_name.as_deref(),
             &state.app.settings.query_limits,
         )
-    {
-        return async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
+        .err();
     }
-    request.variables = variables;
-    state.schema.execute(request.data(principal.clone())).await
+    let response = match refusal {
+        Some(refusal) => async_graphql::Response::from_errors(vec![refusal.into_server_error()]),
+        None => {
+            request.variables = variables;
+            state.schema.execute(request.data(principal.clone())).await
+        }
+    };
+    telemetry::record_request(
+        telemetry::operation_label(operation_name.as_deref()),
+        outcome(&response),
+        started.elapsed(),
+    );
+    response
+}
+
+/// What a request came to, for the metrics: `ok`, or the code of its first
+/// error (an error without one is async-graphql refusing the document).
+fn outcome(response: &async_graphql::Response) -> &'static str {
+    const CODES: [&str; 11] = [
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "VALIDATION",
+        "CANNOT_SAVE_CONTACT",
+        "CONFLICT",
+        "RATE_LIMITED",
+        "TIMEOUT",
+        "TOO_MANY_JOBS",
+        "BAD_REQUEST",
+        "INTERNAL",
+    ];
+    let Some(error) = response.errors.first() else {
+        return "ok";
+    };
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(code.as_str()),
+            _ => None,
+        });
+    code.and_then(|code| CODES.into_iter().find(|known| *known == code))
+        .unwrap_or("BAD_REQUEST")
 }
 
 /// A response whose errors all lack a path never started executing: the

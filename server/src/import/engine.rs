@@ -167,7 +167,10 @@ pub async fn run<R: Read + Send + 'static>(
         });
         submitted.push_back((batch.rows.len(), batch.bytes_done));
         match importer.apply_batch(store, batch.rows, checkpoint).await {
-            Ok(summaries) => report(&mut submitted, summaries, &mut totals, observer),
+            Ok(summaries) => {
+                let dry_run = importer.dry_run();
+                report(&mut submitted, summaries, &mut totals, observer, dry_run);
+            }
             Err(err) => break Err(err.into()),
         }
     };
@@ -175,13 +178,14 @@ pub async fn run<R: Read + Send + 'static>(
     // loop: as when batches were written one at a time, every batch before
     // the one that stopped it ends committed. (After a failed batch none
     // is in flight.)
+    let dry_run = importer.dry_run();
     let outcome = match (importer.finish(store).await, outcome) {
         (Ok(summaries), Ok(_)) => {
-            report(&mut submitted, summaries, &mut totals, observer);
+            report(&mut submitted, summaries, &mut totals, observer, dry_run);
             Ok(totals)
         }
         (Ok(summaries), Err(err)) => {
-            report(&mut submitted, summaries, &mut totals, observer);
+            report(&mut submitted, summaries, &mut totals, observer, dry_run);
             Err(err)
         }
         (Err(err), Ok(_)) => Err(err.into()),
@@ -194,18 +198,27 @@ pub async fn run<R: Read + Send + 'static>(
 }
 
 /// Adds the batches the importer reports applied, oldest first, to the
-/// totals and tells the observer.
+/// totals and the process's metrics, and tells the observer.
 fn report(
     submitted: &mut VecDeque<(usize, u64)>,
     summaries: Vec<Summary>,
     totals: &mut Totals,
     observer: &mut dyn Observer,
+    dry_run: bool,
 ) {
     for summary in summaries {
         let Some((rows_read, bytes_done)) = submitted.pop_front() else {
             return;
         };
         totals.add(rows_read, &summary);
+        if !dry_run {
+            crate::telemetry::record_import_rows(
+                summary.created,
+                summary.updated,
+                summary.unchanged,
+                summary.failed.len() as u64,
+            );
+        }
         observer.batch_applied(&summary, bytes_done);
     }
 }

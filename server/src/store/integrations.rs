@@ -9,8 +9,8 @@ use std::time::Duration;
 use rand::RngCore;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{delivery, integration, outbox_event};
@@ -31,6 +31,25 @@ pub const HUBSPOT: &str = "HUBSPOT";
 pub const SALESFORCE: &str = "SALESFORCE";
 
 pub type IntegrationRecord = integration::Model;
+
+/// Deliveries still to make, and given up on, across all integrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub pending: u64,
+    pub dead: u64,
+}
+
+pub async fn delivery_counts(db: &impl ConnectionTrait) -> Result<DeliveryCounts, StoreError> {
+    let with_status = |status: &'static str| {
+        delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(status))
+            .count(db)
+    };
+    Ok(DeliveryCounts {
+        pending: with_status(PENDING).await?,
+        dead: with_status(DEAD).await?,
+    })
+}
 pub type DeliveryRecord = delivery::Model;
 
 /// Whether the caller may manage integrations; asked before a target's

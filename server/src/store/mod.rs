@@ -106,7 +106,8 @@ impl Store {
                 opts.options([("statement_timeout", millis.as_str())])
             });
         }
-        let db = Database::connect(options).await?;
+        let mut db = Database::connect(options).await?;
+        db.set_metric_callback(|_| crate::telemetry::record_statement());
         let write_gate = match db.get_database_backend() {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
             _ => None,
@@ -152,6 +153,22 @@ impl Store {
 
     pub fn point_reads(&self) -> Option<&PointReads> {
         self.point_reads.as_deref()
+    }
+
+    /// Idle connections of the pool, and all it holds now.
+    pub fn pool_use(&self) -> (u32, u32) {
+        let idle = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match self.backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (idle(pool.num_idle()), pool.size())
+            }
+            DatabaseBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (idle(pool.num_idle()), pool.size())
+            }
+            _ => (0, 0),
+        }
     }
 
     pub fn backend(&self) -> DatabaseBackend {

@@ -13,6 +13,7 @@ mod import_jobs;
 mod listing;
 mod merge;
 mod nodes;
+mod operations;
 mod outbox_recovery;
 mod peers;
 mod permissions;
