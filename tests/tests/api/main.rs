@@ -17,6 +17,7 @@ mod operations;
 mod outbox_recovery;
 mod peers;
 mod permissions;
+mod statements;
 mod support;
 mod transport;
 mod webhooks;
