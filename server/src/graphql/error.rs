@@ -128,7 +128,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// A batched read's error, shared by every field the batch served. The
-/// loader logged it once; here it is only answered.
+/// batcher logged it once; here it is only answered.
 impl From<std::sync::Arc<StoreError>> for ApiError {
     fn from(err: std::sync::Arc<StoreError>) -> Self {
         match &*err {
