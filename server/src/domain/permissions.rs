@@ -129,6 +129,28 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// Users are visible to admins, and to anyone as themselves.
+    pub fn may_see_user(&self, user_id: i64) -> bool {
+        self.may_administer() || self.user_id == user_id
+    }
+
+    /// Teams are visible to admins, and to their members.
+    pub fn may_see_team(&self, team_id: i64) -> bool {
+        self.may_administer() || self.team_ids.contains(&team_id)
+    }
+
+    /// A contact's history entries, one by one as in the list: the history
+    /// guard and access to the contact, both.
+    pub fn may_read_history_of(&self, owner_id: Option<i64>, team_id: Option<i64>) -> bool {
+        self.may_read_ownership_and_history() && self.can_access(owner_id, team_id)
+    }
+
+    /// Integrations and their delivery log hold endpoints and what was sent
+    /// to them: admins only.
+    pub fn may_manage_integrations(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     /// A member may only make a contact theirs or share it with a team they
     /// are in, so they cannot hand records to people they cannot see.
     pub fn check_assignment(
@@ -193,6 +215,31 @@ mod tests {
             m.check_assignment(None, Some(4)),
             Err(AssignmentRefused::TeamNotJoined)
         );
+    }
+
+    #[test]
+    fn history_needs_the_guard_and_the_contact() {
+        let m = member();
+        assert!(m.may_read_history_of(Some(7), None));
+        assert!(!m.may_read_history_of(Some(8), Some(4)));
+        let v = Principal {
+            role: Role::Viewer,
+            ..member()
+        };
+        assert!(!v.may_read_history_of(Some(7), None));
+        let i = Principal {
+            role: Role::Integration,
+            ..member()
+        };
+        assert!(!i.may_read_history_of(Some(8), None));
+    }
+
+    #[test]
+    fn only_admins_manage_integrations() {
+        for role in Role::ALL {
+            let p = Principal { role, ..member() };
+            assert_eq!(p.may_manage_integrations(), role == Role::Admin, "{role}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::contact::{Contact, ContactInput, timestamp};
 use super::error::ApiError;
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
+use super::loaders;
 use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::user::User;
 use super::{principal, state};
@@ -18,9 +19,8 @@ use crate::store::activities::{
     self, ActivityFilter as StoreFilter, ActivityPosition, ActivityRecord, MeetingRecord,
     NewActivity, NewMeeting,
 };
-use crate::store::contacts::{self, Lock};
+use crate::store::contacts::ContactRecord;
 use crate::store::notifications::{self, NotificationRecord};
-use crate::store::users;
 
 /// Maps each GraphQL enum to the domain one and back.
 macro_rules! mirror_enum {
@@ -267,14 +267,11 @@ impl ActivitySubmission {
 }
 
 async fn accessible_contact(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Contact>> {
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let access = principal(ctx)?.access();
-    let found = contacts::find_accessible(state(ctx)?.store.db(), &access, id, Lock::None)
-        .await
-        .map_err(ApiError::from)?;
-    Ok(found.map(Contact))
+    let caller = principal(ctx)?;
+    let found: Option<ContactRecord> = loaders::load_opt(ctx, id).await?;
+    Ok(found
+        .filter(|c| caller.can_access(c.owner_id, c.team_id))
+        .map(Contact))
 }
 
 pub struct Activity(pub ActivityRecord);
@@ -315,13 +312,9 @@ impl Activity {
     }
 
     async fn meeting(&self, ctx: &Context<'_>) -> Result<Option<Meeting>> {
-        let Some(id) = self.0.meeting_id else {
-            return Ok(None);
-        };
-        let meeting = activities::meeting_by_id(state(ctx)?.store.db(), id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(meeting.map(Meeting))
+        Ok(loaders::load_opt(ctx, self.0.meeting_id)
+            .await?
+            .map(Meeting))
     }
 
     async fn submitted(&self) -> ActivitySubmission {
@@ -341,7 +334,7 @@ pub struct Meeting(pub MeetingRecord);
 
 #[Object]
 impl Meeting {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ids::encode(Kind::Meeting, self.0.id)
     }
 
@@ -367,13 +360,7 @@ impl Meeting {
 
     #[graphql(guard = "OwnershipAndHistory")]
     async fn host(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(host) = self.0.host_user_id else {
-            return Ok(None);
-        };
-        let user = users::user_by_id(state(ctx)?.store.db(), host)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(user.map(User))
+        Ok(loaders::load_opt(ctx, self.0.host_user_id).await?.map(User))
     }
 
     #[graphql(guard = "PersonalData")]
@@ -383,9 +370,8 @@ impl Meeting {
 
     /// Confirmation and reminders, with where each goes and how it went.
     async fn notifications(&self, ctx: &Context<'_>) -> Result<Vec<Notification>> {
-        let rows = notifications::for_meeting(state(ctx)?.store.db(), self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows: Vec<NotificationRecord> =
+            loaders::load(ctx, self.0.id).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Notification).collect())
     }
 }
@@ -402,7 +388,7 @@ pub struct Notification(pub NotificationRecord);
 
 #[Object]
 impl Notification {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ids::encode(Kind::Notification, self.0.id)
     }
 

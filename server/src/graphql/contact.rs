@@ -9,18 +9,18 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
+use super::loaders;
 use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
 use crate::domain::contact::{Change, Raw, RawContactInput};
 use crate::domain::merge_plan;
 use crate::domain::{self, Access};
-use crate::store::contacts::{self, ContactRecord};
+use crate::store::contacts::ContactRecord;
 use crate::store::history;
 use crate::store::listing::{self, Direction, OrderField, Position, SortKey};
 use crate::store::merge::MergePreview as StoredPreview;
 use crate::store::save::AssignmentPatch;
-use crate::store::users;
 
 pub fn timestamp(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
@@ -108,32 +108,18 @@ impl Contact {
 
     #[graphql(guard = "OwnershipAndHistory")]
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(owner_id) = self.0.owner_id else {
-            return Ok(None);
-        };
-        let user = users::user_by_id(state(ctx)?.store.db(), owner_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(user.map(User))
+        Ok(loaders::load_opt(ctx, self.0.owner_id).await?.map(User))
     }
 
     /// The team the contact is shared with.
     #[graphql(guard = "OwnershipAndHistory")]
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
-        let Some(team_id) = self.0.team_id else {
-            return Ok(None);
-        };
-        let team = users::team_by_id(state(ctx)?.store.db(), team_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(team.map(Team))
+        Ok(loaders::load_opt(ctx, self.0.team_id).await?.map(Team))
     }
 
     /// Ids of contacts merged into this one; they keep resolving to it.
     async fn merged_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
-        let ids = contacts::merged_ids(state(ctx)?.store.db(), self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        let ids: Vec<i64> = loaders::load(ctx, self.0.id).await?.unwrap_or_default();
         Ok(ids
             .into_iter()
             .map(|id| ids::encode(Kind::Contact, id))
@@ -449,13 +435,9 @@ impl ContactChange {
 
     /// Who made the change; null for a user since removed.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(actor_id) = self.0.actor_user_id else {
-            return Ok(None);
-        };
-        let user = users::user_by_id(state(ctx)?.store.db(), actor_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(user.map(User))
+        Ok(loaders::load_opt(ctx, self.0.actor_user_id)
+            .await?
+            .map(User))
     }
 
     /// Field by field. Email and mobile phone values are hidden from callers

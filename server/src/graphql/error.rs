@@ -127,6 +127,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A batched read's error, shared by every field the batch served. The
+/// batcher logged it once; here it is only answered.
+impl From<std::sync::Arc<StoreError>> for ApiError {
+    fn from(err: std::sync::Arc<StoreError>) -> Self {
+        match &*err {
+            StoreError::Db(err) if crate::store::is_statement_timeout(err) => ApiError::Timeout,
+            _ => ApiError::Internal,
+        }
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         let field = err.field();

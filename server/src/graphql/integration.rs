@@ -43,7 +43,7 @@ pub struct Integration(pub IntegrationRecord);
 
 #[Object]
 impl Integration {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ids::encode(Kind::Integration, self.0.id)
     }
 
@@ -81,13 +81,7 @@ impl Integration {
         let rows = integrations::deliveries(state(ctx)?.store.db(), self.0.id, limit)
             .await
             .map_err(ApiError::from)?;
-        Ok(rows
-            .into_iter()
-            .map(|(delivery, event_type)| Delivery {
-                delivery,
-                event_type,
-            })
-            .collect())
+        Ok(rows.into_iter().map(Delivery::from).collect())
     }
 }
 
@@ -96,9 +90,19 @@ pub struct Delivery {
     event_type: String,
 }
 
+/// A delivery and the type of its event, as the store reads them.
+impl From<(DeliveryRecord, String)> for Delivery {
+    fn from((delivery, event_type): (DeliveryRecord, String)) -> Self {
+        Self {
+            delivery,
+            event_type,
+        }
+    }
+}
+
 #[Object]
 impl Delivery {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ids::encode(Kind::Delivery, self.delivery.id)
     }
 

@@ -12,6 +12,7 @@ mod import;
 mod integration;
 mod loaders;
 mod mutation;
+mod node;
 mod page;
 mod query;
 mod user;
@@ -35,8 +36,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {
-    let contacts = loaders::contact_loader(state.store.clone());
-    schema_builder().data(state).data(contacts).finish()
+    let store = state.store.clone();
+    loaders::register(schema_builder().data(state), &store).finish()
 }
 
 /// The SDL that `schema.graphql` holds.
@@ -59,6 +60,48 @@ pub(crate) fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal, ApiError
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use async_graphql::parser::parse_schema;
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    /// Every field of Query and Mutation is what a client developer reads
+    /// first (GraphiQL's docs, generated code); each must say what it does.
+    #[test]
+    fn every_root_field_is_described() {
+        let document = parse_schema(super::sdl()).expect("the SDL parses");
+        let mut undescribed = Vec::new();
+        let mut seen = 0;
+        for definition in &document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let ty = &ty.node;
+            let root = ty.name.node.as_str();
+            if root != "Query" && root != "Mutation" {
+                continue;
+            }
+            let TypeKind::Object(object) = &ty.kind else {
+                continue;
+            };
+            for field in &object.fields {
+                seen += 1;
+                let described = field
+                    .node
+                    .description
+                    .as_ref()
+                    .is_some_and(|d| !d.node.trim().is_empty());
+                if !described {
+                    undescribed.push(format!("{root}.{}", field.node.name.node));
+                }
+            }
+        }
+        assert!(seen > 10, "Query and Mutation were not found in the SDL");
+        assert!(
+            undescribed.is_empty(),
+            "fields without a description (give each a doc comment): {}",
+            undescribed.join(", ")
+        );
+    }
 
     /// `schema.graphql` is what clients generate code from; it must be the
     /// schema the server serves.

@@ -60,16 +60,25 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Creates a contact; it needs an email or a mobile phone. When one of
-    /// them belongs to a contact the caller can access, nothing is written
-    /// and `mergePreview` shows what merging the input into that contact
-    /// would do; `confirmMerge: true` does it. A contact the caller cannot
-    /// access gives CANNOT_SAVE_CONTACT.
+    /// Creates a contact (ADMIN, MEMBER, INTEGRATION); it needs an email or
+    /// a mobile phone. When one of them belongs to a contact the caller can
+    /// access, nothing is written and `mergePreview` shows what merging the
+    /// input into that contact would do; `confirmMerge: true` does it. A
+    /// contact the caller cannot access gives CANNOT_SAVE_CONTACT. Bad
+    /// input is VALIDATION with `extensions.field` naming the field.
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new contact's fields; an email or a mobile phone is required.")]
         input: ContactInput,
-        #[graphql(default_with = "Some(false)")] confirm_merge: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Merge into the contact holding the email or phone instead of answering a preview."
+        )]
+        confirm_merge: Option<bool>,
+        #[graphql(
+            desc = "The survivor's `version` from the preview: a survivor changed since gives CONFLICT."
+        )]
         expected_survivor_version: Option<i32>,
     ) -> Result<SaveContactPayload> {
         let caller = principal(ctx)?;
@@ -100,10 +109,19 @@ impl Mutation {
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The contact to edit; one the caller cannot access is NOT_FOUND.")] id: ID,
+        #[graphql(desc = "Only the fields to change: left out is unchanged, `null` clears.")]
         input: ContactInput,
-        #[graphql(default_with = "Some(false)")] confirm_merge: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Merge into the contact holding the email or phone instead of answering a preview."
+        )]
+        confirm_merge: Option<bool>,
+        #[graphql(desc = "The `version` the client read: a contact changed since gives CONFLICT.")]
         expected_version: Option<i32>,
+        #[graphql(
+            desc = "The survivor's `version` from the preview: a survivor changed since gives CONFLICT."
+        )]
         expected_survivor_version: Option<i32>,
     ) -> Result<SaveContactPayload> {
         let caller = principal(ctx)?;
@@ -131,14 +149,22 @@ impl Mutation {
     /// Merges `mergedId` into `survivorId`: without `confirm`, a preview;
     /// with it, one transaction after which `mergedId` resolves to the
     /// survivor. The merged record's non-empty values fill and overwrite the
-    /// survivor's; empty never clears.
+    /// survivor's; empty never clears. Both must be accessible (else
+    /// NOT_FOUND); confirming needs ADMIN or MEMBER.
     async fn merge_contacts(
         &self,
         ctx: &Context<'_>,
-        survivor_id: ID,
+        #[graphql(desc = "The contact that stays.")] survivor_id: ID,
+        #[graphql(desc = "The contact absorbed; its id resolves to the survivor afterwards.")]
         merged_id: ID,
-        #[graphql(default_with = "Some(false)")] confirm: Option<bool>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "Do the merge; without it only `mergePreview` is answered."
+        )]
+        confirm: Option<bool>,
+        #[graphql(desc = "The survivor's `version` from the preview, else CONFLICT.")]
         expected_survivor_version: Option<i32>,
+        #[graphql(desc = "The merged contact's `version` from the preview, else CONFLICT.")]
         expected_merged_version: Option<i32>,
     ) -> Result<SaveContactPayload> {
         let caller = principal(ctx)?;
@@ -187,8 +213,8 @@ impl Mutation {
     async fn connect_webhook(
         &self,
         ctx: &Context<'_>,
-        target_url: String,
-        events: Vec<WebhookEvent>,
+        #[graphql(desc = "Where events are POSTed: https, public.")] target_url: String,
+        #[graphql(desc = "The events to receive; at least one.")] events: Vec<WebhookEvent>,
     ) -> Result<ConnectWebhookPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
@@ -216,8 +242,13 @@ impl Mutation {
     async fn connect_calendar(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "GOOGLE or EXCHANGE; other providers are VALIDATION.")]
         provider: CalendarProvider,
+        #[graphql(
+            desc = "The API's base URL, e.g. `https://www.googleapis.com/calendar/v3` or `https://graph.microsoft.com/v1.0`."
+        )]
         base_url: String,
+        #[graphql(desc = "An OAuth access token; used as given, never refreshed or read back.")]
         access_token: String,
     ) -> Result<Integration> {
         let caller = principal(ctx)?;
@@ -253,8 +284,12 @@ impl Mutation {
     async fn connect_crm(
         &self,
         ctx: &Context<'_>,
-        crm: Crm,
+        #[graphql(desc = "Which CRM's API `baseUrl` speaks.")] crm: Crm,
+        #[graphql(
+            desc = "The API's base URL, e.g. `https://api.hubapi.com` or the Salesforce instance URL."
+        )]
         base_url: String,
+        #[graphql(desc = "An OAuth access token; used as given, never refreshed or read back.")]
         access_token: String,
     ) -> Result<Integration> {
         let caller = principal(ctx)?;
@@ -275,11 +310,12 @@ impl Mutation {
         Ok(Integration(record))
     }
 
-    /// Disconnects an integration (ADMIN); its pending deliveries are dropped.
+    /// Disconnects an integration (ADMIN); its pending deliveries are
+    /// dropped. An unknown id is NOT_FOUND.
     async fn disconnect_integration(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The integration's `id`.")] id: ID,
     ) -> Result<DisconnectIntegrationPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
@@ -292,27 +328,46 @@ impl Mutation {
         })
     }
 
-    /// Deletes a contact permanently; its email and phone are free again.
-    /// Its activities and meetings stay (their contact becomes null), and
-    /// reminders already planned still go out to the address they carry.
     /// Imports a CSV file (GraphQL multipart request) in the background:
     /// per row, find by email or mobile phone, then create, update (the
     /// row's non-empty values win) or leave unchanged. Poll the returned
     /// job with `importJob`. `mapping` overrides the header aliases. A file
     /// that cannot be imported at all (empty, a header that is not text,
     /// no email or phone column, a mapping naming no column) is refused
-    /// with VALIDATION on `file` or `mapping`, and no job is queued.
+    /// with VALIDATION on `file` or `mapping`, and no job is queued. Needs
+    /// ADMIN, MEMBER or INTEGRATION; a caller with as many jobs queued or
+    /// running as allowed gets TOO_MANY_JOBS.
     async fn import_contacts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The CSV file, as a multipart part: an export of Google Contacts, Outlook, HubSpot or Salesforce, or any file with an email or mobile phone column."
+        )]
         file: Upload,
-        #[graphql(default = false)] dry_run: bool,
-        #[graphql(default)] mapping: Vec<ColumnMappingInput>,
+        #[graphql(
+            default = false,
+            desc = "Count what would be created, updated and failed, and write nothing."
+        )]
+        dry_run: bool,
+        #[graphql(
+            default,
+            desc = "Columns to feed to a field, or to ignore (`field: null`), over the built-in header aliases."
+        )]
+        mapping: Vec<ColumnMappingInput>,
     ) -> Result<ImportJob> {
         import::import_contacts(ctx, file, dry_run, mapping).await
     }
 
-    async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteContactPayload> {
+    /// Deletes a contact permanently (ADMIN, MEMBER); its email and phone
+    /// are free again. Its activities and meetings stay (their contact
+    /// becomes null), and reminders already planned still go out to the
+    /// address they carry. Subscribers hear `contact.deleted`; CRMs are not
+    /// told. A contact the caller cannot access is NOT_FOUND.
+    async fn delete_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact's `id`.")] id: ID,
+    ) -> Result<DeleteContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let number = contact_id("id", &id)?;

@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Interface, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 
 use super::activity::{ActivityConnection, ActivityFilter, activity_page};
 use super::contact::{
@@ -9,27 +9,20 @@ use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::import::{self, ImportJob};
 use super::integration::Integration;
-use super::loaders::ContactLoader;
+use super::loaders;
+use super::node::{self, Node};
 use super::page::{PageInfo, page_size};
-use super::user::{Team, User};
+use super::user::User;
 use super::{principal, state};
-use crate::store::{contacts, import_jobs, listing, users};
-use async_graphql::dataloader::DataLoader;
-
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
-pub enum Node {
-    Contact(Contact),
-    User(User),
-    Team(Team),
-    ImportJob(ImportJob),
-}
+use crate::store::{contacts, listing, users};
 
 pub struct Query;
 
 #[Object]
 impl Query {
-    /// The caller.
+    /// The caller: the user the bearer token belongs to, with its role and
+    /// teams. Clients use it to show who is signed in and to hide what the
+    /// role cannot do.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let caller = principal(ctx)?;
         let user = users::user_by_id(state(ctx)?.store.db(), caller.user_id)
@@ -39,41 +32,28 @@ impl Query {
         Ok(User(user))
     }
 
-    /// Any object by its global id; null when it does not exist or the
-    /// caller cannot access it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        let (kind, number) = ids::decode_any("id", &id)?;
-        let caller = principal(ctx)?;
-        let db = state(ctx)?.store.db();
-        Ok(match kind {
-            Kind::Contact => contacts::resolve(db, &caller.access(), number)
-                .await
-                .map_err(ApiError::from)?
-                .map(|c| Node::Contact(Contact(c))),
-            // Users and teams are visible to admins, and to anyone as
-            // themselves or as a team they are in.
-            Kind::User if caller.may_administer() || caller.user_id == number => {
-                users::user_by_id(db, number)
-                    .await
-                    .map_err(ApiError::from)?
-                    .map(|u| Node::User(User(u)))
-            }
-            Kind::Team if caller.may_administer() || caller.team_ids.contains(&number) => {
-                users::team_by_id(db, number)
-                    .await
-                    .map_err(ApiError::from)?
-                    .map(|t| Node::Team(Team(t)))
-            }
-            Kind::ImportJob => import_jobs::find(db, caller, number)
-                .await
-                .map_err(ApiError::from)?
-                .map(|job| Node::ImportJob(ImportJob(job))),
-            _ => None,
-        })
+    /// Any object by its global id (Relay's refetch): every type with an
+    /// `id` implements `Node`. It is found under the rule of the field that
+    /// lists it (a contact as in `contact`, an activity as in `activities`,
+    /// a history entry as in `Contact.history`, integrations and deliveries
+    /// for admins); null when it does not exist or the caller cannot see it,
+    /// the two alike. A malformed id is VALIDATION on `id`.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id as an object's `id` field gives it.")] id: ID,
+    ) -> Result<Option<Node>> {
+        Ok(node::node(ctx, &id).await?)
     }
 
     /// An import job the caller started (any, for admins); null otherwise.
-    async fn import_job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ImportJob>> {
+    /// Poll it after `importContacts` for `status`, the counts, `bytesDone`
+    /// against `bytesTotal`, and the failed rows.
+    async fn import_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The `id` that `importContacts` returned.")] id: ID,
+    ) -> Result<Option<ImportJob>> {
         import::import_job(ctx, id).await
     }
 
@@ -82,30 +62,28 @@ impl Query {
     async fn import_jobs(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Jobs on the page: 0 to 100, 20 when left out.")] first: Option<i32>,
+        #[graphql(desc = "The previous page's `pageInfo.endCursor`; left out for the first page.")]
         after: Option<String>,
     ) -> Result<import::ImportJobConnection> {
         import::import_job_page(ctx, first, after).await
     }
 
-    /// A contact the caller can access; null otherwise. The id of a contact
-    /// merged into another resolves to the survivor.
-    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {
+    /// A contact the caller can access; null otherwise, whether it does not
+    /// exist or belongs to someone else. The id of a contact merged into
+    /// another resolves to the survivor (compare the `id` you get back).
+    async fn contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact's `id`, or one of its `mergedIds`.")] id: ID,
+    ) -> Result<Option<Contact>> {
         let Some(number) = ids::decode("id", Kind::Contact, &id)? else {
             return Ok(None);
         };
         let caller = principal(ctx)?;
         let loaded = match state(ctx)?.store.point_reads() {
             Some(reads) => reads.contact(number).map_err(ApiError::from)?,
-            None => {
-                let loader = ctx
-                    .data::<DataLoader<ContactLoader>>()
-                    .map_err(|_| ApiError::Internal)?;
-                loader.load_one(number).await.map_err(|err| {
-                    tracing::error!(error = %err, "loading a contact failed");
-                    ApiError::Internal
-                })?
-            }
+            None => loaders::load(ctx, number).await?,
         };
         let found = match loaded {
             Some(record) => caller
@@ -119,20 +97,27 @@ impl Query {
         Ok(found.map(Contact))
     }
 
-    /// Activities, newest first: those of contacts the caller can access,
-    /// and of meetings they host (kept after their contact is deleted).
+    /// Activities (meetings, chats, forms), newest first: those of contacts
+    /// the caller can access, and of meetings they host once the contact is
+    /// deleted. Admins and integrations see all.
     async fn activities(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Activities on the page: 0 to 100, 20 when left out.")] first: Option<i32>,
+        #[graphql(desc = "The previous page's `pageInfo.endCursor`; left out for the first page.")]
         after: Option<String>,
+        #[graphql(
+            desc = "Narrows the list by kind, contact and time; all activities when left out."
+        )]
         filter: Option<ActivityFilter>,
     ) -> Result<ActivityConnection> {
         let filter = filter.unwrap_or_default().to_store()?;
         activity_page(ctx, first, after, filter).await
     }
 
-    /// Connected integrations (ADMIN).
+    /// Every connected integration (webhooks, calendars, CRMs), oldest
+    /// first, with its delivery log. ADMIN only; other roles get FORBIDDEN.
+    /// Secrets and tokens are never returned.
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<Integration>> {
         let rows = crate::store::integrations::list(state(ctx)?.store.db(), principal(ctx)?)
             .await
@@ -140,14 +125,21 @@ impl Query {
         Ok(rows.into_iter().map(Integration).collect())
     }
 
-    /// The contacts the caller can access, a page at a time.
+    /// The contacts the caller can access, a page at a time (Relay
+    /// connection). `totalCount` counts every match, not just the page.
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Contacts on the page: 0 to 100, 20 when left out.")] first: Option<i32>,
+        #[graphql(
+            desc = "The previous page's `pageInfo.endCursor`, asked with the same `orderBy`; left out for the first page."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Narrows the list by a search text, owner, team and source; every accessible contact when left out."
+        )]
         filter: Option<ContactFilter>,
-        order_by: Option<ContactOrder>,
+        #[graphql(desc = "By name, A to Z, when left out.")] order_by: Option<ContactOrder>,
     ) -> Result<ContactConnection> {
         let limit = page_size(first)?;
         let order = order_by.unwrap_or_default();

@@ -5,6 +5,7 @@
 //! contacts are never merged: the activity goes to the email's contact and
 //! notes the conflict.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, Query};
@@ -371,17 +372,6 @@ async fn upsert_meeting(
     Ok(meeting_id)
 }
 
-pub async fn meeting_by_id(
-    db: &impl ConnectionTrait,
-    id: i64,
-) -> Result<Option<MeetingRecord>, StoreError> {
-    meeting::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(MeetingRecord::try_from)
-        .transpose()
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct ActivityFilter {
     pub kind: Option<ActivityKind>,
@@ -474,6 +464,79 @@ pub async fn page(
         .await?
         .into_iter()
         .map(ActivityRecord::try_from)
+        .collect()
+}
+
+/// One activity, when it is on the caller's list ([`page`]); `None`
+/// otherwise, as for one that does not exist.
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<ActivityRecord>, StoreError> {
+    activity::Entity::find()
+        .filter(activity::Column::Id.eq(id))
+        .filter(visible(&principal.access(), principal))
+        .one(db)
+        .await?
+        .map(ActivityRecord::try_from)
+        .transpose()
+}
+
+/// The meetings of the activities the caller sees: a meeting is shown
+/// through `Activity.meeting`, so it is visible exactly when one of its
+/// activities is.
+fn visible_meeting_ids(principal: &Principal) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(activity::Column::MeetingId)
+        .from(activity::Entity)
+        .and_where(activity::Column::MeetingId.is_not_null())
+        .cond_where(visible(&principal.access(), principal))
+        .to_owned()
+}
+
+/// One meeting, when one of the caller's activities is of it.
+pub async fn find_visible_meeting(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<MeetingRecord>, StoreError> {
+    meeting::Entity::find()
+        .filter(meeting::Column::Id.eq(id))
+        .filter(meeting::Column::Id.in_subquery(visible_meeting_ids(principal)))
+        .one(db)
+        .await?
+        .map(MeetingRecord::try_from)
+        .transpose()
+}
+
+/// One notification, when its meeting is visible to the caller
+/// (`Meeting.notifications` is where it is listed).
+pub async fn find_visible_notification(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<notifications::NotificationRecord>, StoreError> {
+    use super::entities::notification;
+    Ok(notification::Entity::find()
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::MeetingId.in_subquery(visible_meeting_ids(principal)))
+        .one(db)
+        .await?)
+}
+
+/// The meetings with these ids, whoever may see them: the caller reached
+/// them through an activity it sees. One query for many ids.
+pub async fn meetings_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, MeetingRecord>, StoreError> {
+    meeting::Entity::find()
+        .filter(meeting::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| MeetingRecord::try_from(model).map(|record| (record.id, record)))
         .collect()
 }
 

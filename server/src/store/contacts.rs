@@ -143,20 +143,27 @@ async fn survivor_of(db: &impl ConnectionTrait, merged_id: i64) -> Result<Option
         .map(|alias| alias.survivor_id))
 }
 
-/// The ids merged into `survivor_id`, oldest merge first.
+/// The ids merged into each of `survivor_ids`, oldest merge first; a
+/// contact nothing was merged into is left out. One query for many.
 pub async fn merged_ids(
     db: &impl ConnectionTrait,
-    survivor_id: i64,
-) -> Result<Vec<i64>, StoreError> {
-    Ok(contact_alias::Entity::find()
+    survivor_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<i64>>, StoreError> {
+    let rows = contact_alias::Entity::find()
         .select_only()
+        .column(contact_alias::Column::SurvivorId)
         .column(contact_alias::Column::MergedId)
-        .filter(contact_alias::Column::SurvivorId.eq(survivor_id))
+        .filter(contact_alias::Column::SurvivorId.is_in(survivor_ids.iter().copied()))
         .order_by_asc(contact_alias::Column::CreatedAt)
         .order_by_asc(contact_alias::Column::MergedId)
-        .into_tuple::<i64>()
+        .into_tuple::<(i64, i64)>()
         .all(db)
-        .await?)
+        .await?;
+    let mut by_survivor: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for (survivor_id, merged_id) in rows {
+        by_survivor.entry(survivor_id).or_default().push(merged_id);
+    }
+    Ok(by_survivor)
 }
 
 pub async fn find_by_email(

@@ -6,9 +6,9 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::entities::contact_change;
+use super::entities::{contact, contact_change};
 use super::{StoreError, now_micros};
-use crate::domain::{FieldChange, Source};
+use crate::domain::{FieldChange, Principal, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeAction {
@@ -155,21 +155,56 @@ pub async fn page(
         .all(db)
         .await?
         .into_iter()
-        .map(|model| {
-            let changes = serde_json::from_str(&model.changes)
-                .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-            Ok(ContactChange {
-                id: model.id,
-                contact_id: model.contact_id,
-                actor_user_id: model.actor_user_id,
-                action: model.action,
-                source: model.source,
-                changes,
-                merged_contact_id: model.merged_contact_id,
-                created_at: model.created_at,
-            })
-        })
+        .map(ContactChange::try_from)
         .collect()
+}
+
+impl TryFrom<contact_change::Model> for ContactChange {
+    type Error = StoreError;
+
+    fn try_from(model: contact_change::Model) -> Result<Self, StoreError> {
+        let changes = serde_json::from_str(&model.changes)
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+        Ok(ContactChange {
+            id: model.id,
+            contact_id: model.contact_id,
+            actor_user_id: model.actor_user_id,
+            action: model.action,
+            source: model.source,
+            changes,
+            merged_contact_id: model.merged_contact_id,
+            created_at: model.created_at,
+        })
+    }
+}
+
+/// One entry, when the caller may read its contact's history
+/// ([`Principal::may_read_history_of`]); `None` otherwise, as for one that
+/// does not exist.
+pub async fn find_readable(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<ContactChange>, StoreError> {
+    if !principal.may_read_ownership_and_history() {
+        return Ok(None);
+    }
+    let Some(model) = contact_change::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let assignment = contact::Entity::find_by_id(model.contact_id)
+        .select_only()
+        .column(contact::Column::OwnerId)
+        .column(contact::Column::TeamId)
+        .into_tuple::<(Option<i64>, Option<i64>)>()
+        .one(db)
+        .await?;
+    match assignment {
+        Some((owner_id, team_id)) if principal.may_read_history_of(owner_id, team_id) => {
+            ContactChange::try_from(model).map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// A merged contact's history becomes the survivor's.

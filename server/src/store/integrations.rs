@@ -55,7 +55,7 @@ pub type DeliveryRecord = delivery::Model;
 /// Whether the caller may manage integrations; asked before a target's
 /// name is resolved, so only admins make the server look names up.
 pub fn require_admin(principal: &Principal) -> Result<(), StoreError> {
-    if principal.may_administer() {
+    if principal.may_manage_integrations() {
         Ok(())
     } else {
         Err(StoreError::forbidden("only admins manage integrations"))
@@ -147,6 +147,39 @@ pub async fn list(
         .order_by_asc(integration::Column::Id)
         .all(db)
         .await?)
+}
+
+/// One integration, for a caller who may manage integrations; `None` for
+/// anyone else, as for one that does not exist.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<IntegrationRecord>, StoreError> {
+    if !principal.may_manage_integrations() {
+        return Ok(None);
+    }
+    Ok(integration::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One delivery with the type of its event, under the rule of [`find`].
+pub async fn find_delivery(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<(DeliveryRecord, String)>, StoreError> {
+    if !principal.may_manage_integrations() {
+        return Ok(None);
+    }
+    let Some(found) = delivery::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let event_type = outbox_event::Entity::find_by_id(found.event_id)
+        .one(db)
+        .await?
+        .map(|e| e.event_type)
+        .unwrap_or_default();
+    Ok(Some((found, event_type)))
 }
 
 /// The newest deliveries of an integration, with the type of their event.

@@ -3,6 +3,7 @@
 //! the state, so any server process can deliver them and a delivery left by
 //! a dead process is taken up by another once its claim expires.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -103,16 +104,25 @@ pub async fn readdress_pending(
     Ok(())
 }
 
-pub async fn for_meeting(
+/// The notifications of each of these meetings, by due time; a meeting
+/// without any is left out. One query for many meetings.
+pub async fn for_meetings(
     db: &impl ConnectionTrait,
-    meeting_id: i64,
-) -> Result<Vec<NotificationRecord>, StoreError> {
-    Ok(notification::Entity::find()
-        .filter(notification::Column::MeetingId.eq(meeting_id))
+    meeting_ids: &[i64],
+) -> Result<HashMap<i64, Vec<NotificationRecord>>, StoreError> {
+    let rows = notification::Entity::find()
+        .filter(notification::Column::MeetingId.is_in(meeting_ids.iter().copied()))
         .order_by_asc(notification::Column::DueAt)
         .order_by_asc(notification::Column::Id)
         .all(db)
-        .await?)
+        .await?;
+    let mut by_meeting: HashMap<i64, Vec<NotificationRecord>> = HashMap::new();
+    for row in rows {
+        if let Some(meeting_id) = row.meeting_id {
+            by_meeting.entry(meeting_id).or_default().push(row);
+        }
+    }
+    Ok(by_meeting)
 }
 
 /// Takes up to `limit` due notifications on `channels` for `lease`. On

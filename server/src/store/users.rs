@@ -2,6 +2,8 @@
 //! their SHA-256 is stored, which is enough for secrets of that entropy and
 //! keeps the per-request lookup a single indexed read.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -205,6 +207,20 @@ pub async fn user_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Use
         .await?
         .map(to_user)
         .transpose()
+}
+
+/// The users with these ids; one query for many.
+pub async fn users_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, User>, StoreError> {
+    user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| to_user(model).map(|user| (user.id, user)))
+        .collect()
 }
 
 pub async fn team_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Team>, StoreError> {
