@@ -10,6 +10,7 @@ mod m20261130_000004_outbox_and_integrations;
 mod m20261130_000005_import_jobs;
 mod m20261130_000006_bytewise_identities;
 mod m20261130_000007_import_limits;
+mod m20261204_000008_long_integration_secrets;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_import_jobs::Migration),
             Box::new(m20261130_000006_bytewise_identities::Migration),
             Box::new(m20261130_000007_import_limits::Migration),
+            Box::new(m20261204_000008_long_integration_secrets::Migration),
         ]
     }
 }

@@ -76,7 +76,7 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(Integrations::Id))
                     .col(string_len(Integrations::Kind, 32))
                     .col(string_len(Integrations::TargetUrl, 2048))
-                    .col(text(Integrations::Secret))
+                    .col(string_len(Integrations::Secret, 255))
                     .col(text(Integrations::Events))
                     .col(boolean(Integrations::Active))
                     .col(big_integer_null(Integrations::CreatedByUserId))

@@ -14,6 +14,7 @@ mod import_jobs;
 mod listing;
 mod logs;
 mod merge;
+mod migrations;
 mod nodes;
 mod operations;
 mod outbox_recovery;
