@@ -190,13 +190,26 @@ fn check_survivor_version(
     }
 }
 
-/// The field an identity clash after all retries is reported on.
-fn clash_field(patch: &ContactPatch) -> &'static str {
-    if patch.email.set_value().is_some() {
-        "email"
-    } else {
-        "mobilePhone"
+/// The field an identity clash after all retries is reported on: the
+/// identity another contact holds now, looked up again (a broken unique
+/// index says which one only in driver message text, worded differently by
+/// each backend). The email if it is taken, else the phone.
+async fn clash_field(
+    db: &impl ConnectionTrait,
+    patch: &ContactPatch,
+    own_id: Option<i64>,
+) -> Result<&'static str, StoreError> {
+    if let Some(email) = patch.email.set_value()
+        && let Some(holder) = contacts::find_by_email(db, email, Lock::None).await?
+        && Some(holder.id) != own_id
+    {
+        return Ok("email");
     }
+    Ok(if patch.mobile_phone.set_value().is_some() {
+        "mobilePhone"
+    } else {
+        "email"
+    })
 }
 
 pub async fn create(
@@ -223,7 +236,7 @@ pub async fn create(
         }
     }
     Err(StoreError::IdentityTaken {
-        field: clash_field(&new.patch),
+        field: clash_field(store.db(), &new.patch, None).await?,
     })
 }
 
@@ -326,7 +339,7 @@ pub async fn update(
         }
     }
     Err(StoreError::IdentityTaken {
-        field: clash_field(&edit.patch),
+        field: clash_field(store.db(), &edit.patch, Some(edit.id)).await?,
     })
 }
 
@@ -487,5 +500,65 @@ pub(super) async fn write_fields(
         Err(StoreError::Conflict {
             expected: current.version,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, Phone, PhoneRegion, Role, Source};
+
+    fn patch(email: &str, phone: &str) -> ContactPatch {
+        ContactPatch {
+            email: Change::Set(Email::parse("email", email).unwrap()),
+            mobile_phone: Change::Set(
+                Phone::parse("mobilePhone", phone, PhoneRegion::default()).unwrap(),
+            ),
+            ..ContactPatch::default()
+        }
+    }
+
+    /// After the retries, the field reported is the identity another
+    /// contact holds, not the email just because one was typed.
+    #[tokio::test]
+    async fn a_clash_names_the_identity_that_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let (user, _) = users::create_user(&store, "ann", Role::Admin, None)
+            .await
+            .unwrap();
+        let principal = crate::domain::Principal {
+            user_id: user.id,
+            role: Role::Admin,
+            team_ids: Vec::new(),
+        };
+        let held = NewContact {
+            patch: patch("held@example.com", "+14155550100"),
+            assignment: AssignmentPatch::default(),
+            source: Source::Api,
+            merge: MergeConfirmation::default(),
+        };
+        let SaveOutcome::Saved(holder) = create(&store, &principal, held).await.unwrap() else {
+            panic!("created");
+        };
+        let phone_taken = patch("new@example.com", "+14155550100");
+        assert_eq!(
+            clash_field(store.db(), &phone_taken, None).await.unwrap(),
+            "mobilePhone"
+        );
+        let email_taken = patch("held@example.com", "+14155550199");
+        assert_eq!(
+            clash_field(store.db(), &email_taken, None).await.unwrap(),
+            "email"
+        );
+        // The contact's own email is no clash.
+        assert_eq!(
+            clash_field(store.db(), &email_taken, Some(holder.id))
+                .await
+                .unwrap(),
+            "mobilePhone"
+        );
     }
 }
