@@ -206,18 +206,37 @@ impl ImportJob {
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<ImportRowError>> {
         let limit = u64::try_from(first.clamp(0, 1000)).unwrap_or(20);
-        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, Some(limit))
+        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None, limit)
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(ImportRowError::from).collect())
     }
 
-    /// Every kept failed row as CSV (`line,column,columnName,reason`;
+    /// The kept failed rows as CSV (`line,column,columnName,reason`;
     /// `column` is the column's position, the first being 1), for
-    /// download. A cell a spreadsheet would run as a formula starts with
-    /// `'`.
-    async fn error_report(&self, ctx: &Context<'_>) -> Result<String> {
-        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None)
+    /// download: a page of at most `first` rows (1 to 10,000) after the
+    /// line `afterLine`, in file order; the header row heads every page.
+    /// A cell a spreadsheet would run as a formula starts with `'`. A
+    /// request may ask for one report.
+    async fn error_report(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10_000)] first: i32,
+        after_line: Option<i64>,
+    ) -> Result<String> {
+        if !(1..=ERROR_REPORT_PAGE).contains(&first) {
+            return Err(
+                ApiError::validation("first", format!("must be 1 to {ERROR_REPORT_PAGE}")).into(),
+            );
+        }
+        let after_line = after_line
+            .map(|line| {
+                u64::try_from(line)
+                    .map_err(|_| ApiError::validation("afterLine", "must not be negative"))
+            })
+            .transpose()?;
+        let limit = u64::try_from(first).unwrap_or(1);
+        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, after_line, limit)
             .await
             .map_err(ApiError::from)?;
         let written = (|| {
@@ -241,6 +260,10 @@ impl ImportJob {
         })
     }
 }
+
+/// The most rows one page of an error report holds: what a request builds
+/// is bounded whatever a job keeps.
+const ERROR_REPORT_PAGE: i32 = 10_000;
 
 /// The longest header an explicit mapping may name.
 const COLUMN_MAX: usize = 255;

@@ -287,14 +287,19 @@ pub struct StoredError {
 pub async fn errors(
     db: &impl ConnectionTrait,
     job_id: i64,
-    limit: Option<u64>,
+    after_line: Option<u64>,
+    limit: u64,
 ) -> Result<Vec<StoredError>, StoreError> {
-    let rows = import_job_error::Entity::find()
+    let mut query = import_job_error::Entity::find()
         .filter(import_job_error::Column::JobId.eq(job_id))
         .order_by_asc(import_job_error::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
+        .limit(limit);
+    if let Some(after) = after_line {
+        // Rows are stored in file order, so lines grow with ids.
+        query = query
+            .filter(import_job_error::Column::Line.gt(i64::try_from(after).unwrap_or(i64::MAX)));
+    }
+    let rows = query.all(db).await?;
     Ok(rows
         .into_iter()
         .map(|row| StoredError {

@@ -544,3 +544,42 @@ async fn identities_created_during_an_import_are_never_doubled(
     assert_eq!(created_or_updated, rows, "{done}");
     assert_eq!(visible_count(&server, &admin).await, rows);
 }
+
+#[rstest]
+#[tokio::test]
+async fn the_error_report_comes_in_pages(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let csv = "Email\nbad1\nbad2\nok@example.com\nbad3\nbad4\nbad5\n";
+    let id = start_job(&server, &admin, csv.as_bytes(), false, json!([])).await;
+    let done = finished(&server, &admin, &id).await;
+    assert_eq!(done["failed"], 5, "{done}");
+    let page = |first: i64, after: Option<i64>| {
+        server.post(
+            &admin,
+            "query($id: ID!, $first: Int!, $after: Int) { importJob(id: $id) { errorReport(first: $first, afterLine: $after) } }",
+            json!({ "id": id, "first": first, "after": after }),
+        )
+    };
+    let lines = |body: &Value| -> Vec<String> {
+        body["data"]["importJob"]["errorReport"]
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(|row| row.split(',').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (_, first) = page(2, None).await;
+    assert_eq!(lines(&first), ["2", "3"], "{first}");
+    let (_, second) = page(2, Some(3)).await;
+    assert_eq!(lines(&second), ["5", "6"], "{second}");
+    let (_, last) = page(2, Some(6)).await;
+    assert_eq!(lines(&last), ["7"], "{last}");
+    for (first, after) in [(0, None), (10_001, None), (2, Some(-1))] {
+        let (_, refused) = page(first, after).await;
+        assert_eq!(error_codes(&refused), ["VALIDATION"], "{refused}");
+    }
+}
