@@ -30,7 +30,7 @@ use contacts_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    TransactionTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -151,8 +151,8 @@ impl Store {
             .then(|| self.db.get_postgres_connection_pool())
     }
 
-    pub fn point_reads(&self) -> Option<&PointReads> {
-        self.point_reads.as_deref()
+    pub fn point_reads(&self) -> Option<&Arc<PointReads>> {
+        self.point_reads.as_ref()
     }
 
     /// Idle connections of the pool, and all it holds now.
@@ -175,9 +175,24 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// A transaction that will write. On SQLite it takes the database's
+    /// write lock when it begins (`BEGIN IMMEDIATE`), waiting up to the
+    /// busy timeout for another process's writer: a deferred transaction
+    /// that reads first and then writes cannot wait, SQLite fails it with
+    /// SQLITE_BUSY at once when another process wrote in between.
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let gate = self.lock_writes().await;
-        let txn = self.db.begin().await?;
+        let txn = match self.backend() {
+            DatabaseBackend::Sqlite => {
+                self.db
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..TransactionOptions::default()
+                    })
+                    .await?
+            }
+            _ => self.db.begin().await?,
+        };
         Ok(WriteTxn { txn, _gate: gate })
     }
 }

@@ -20,6 +20,7 @@ mod operations;
 mod outbox_recovery;
 mod peers;
 mod permissions;
+mod shared_sqlite;
 mod statements;
 mod support;
 mod transport;
