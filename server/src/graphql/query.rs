@@ -14,6 +14,7 @@ use super::node::{self, Node};
 use super::page::{PageInfo, page_size};
 use super::user::User;
 use super::{principal, state};
+use crate::store::point_reads::PointRead;
 use crate::store::{contacts, listing, users};
 
 pub struct Query;
@@ -81,9 +82,13 @@ impl Query {
             return Ok(None);
         };
         let caller = principal(ctx)?;
-        let loaded = match state(ctx)?.store.point_reads() {
+        let point_read = match state(ctx)?.store.point_reads() {
             Some(reads) => reads.contact(number).map_err(ApiError::from)?,
-            None => loaders::load(ctx, number).await?,
+            None => PointRead::Busy,
+        };
+        let loaded = match point_read {
+            PointRead::Done(loaded) => loaded,
+            PointRead::Busy => loaders::load(ctx, number).await?,
         };
         let found = match loaded {
             Some(record) => caller

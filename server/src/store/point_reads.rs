@@ -5,9 +5,17 @@
 //! over HTTP (BENCHMARKS.md). These are read-only connections of rusqlite
 //! on the same SQLite library; in WAL mode they see every committed write
 //! of the sqlx pool. Nothing writes through here.
+//!
+//! A read here must never wait: it runs on an async worker thread, and on
+//! two cores two waiting reads stop the server. So it takes only an idle
+//! connection (a new one is opened on a blocking thread for next time)
+//! and never waits for a lock (busy timeout 0); when either is missing,
+//! the caller reads through the pool instead ([`PointRead::Busy`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -40,6 +48,17 @@ const BY_ID: &str = concat!(
 pub struct PointReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Connections being opened on a blocking thread, so a burst opens a
+    /// few, not one per request.
+    opening: AtomicUsize,
+}
+
+/// What a point read came to.
+#[derive(Debug)]
+pub enum PointRead {
+    Done(Option<ContactRecord>),
+    /// No idle connection, or the database was locked: read elsewhere.
+    Busy,
 }
 
 fn failed(err: rusqlite::Error) -> StoreError {
@@ -60,6 +79,7 @@ impl PointReads {
         Some(Self {
             path: PathBuf::from(path),
             idle: Mutex::new(Vec::new()),
+            opening: AtomicUsize::new(0),
         })
     }
 
@@ -68,24 +88,37 @@ impl PointReads {
         &self.path
     }
 
-    fn connection(&self) -> Result<Connection, StoreError> {
-        if let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
-            return Ok(connection);
-        }
+    fn open(path: &Path) -> Result<Connection, StoreError> {
         let connection = Connection::open_with_flags(
-            &self.path,
+            path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(failed)?;
-        connection
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(failed)?;
+        // Never wait for a lock on the async thread: SQLITE_BUSY at once.
+        connection.busy_timeout(Duration::ZERO).map_err(failed)?;
         // Pages straight from the OS's file cache, without a read() per
         // page; only what is touched counts against memory.
         connection
             .pragma_update(None, "mmap_size", MMAP_BYTES)
             .map_err(failed)?;
         Ok(connection)
+    }
+
+    /// Opens a connection for the idle set on a blocking thread, unless
+    /// enough are being opened already.
+    fn open_in_background(self: &Arc<Self>) {
+        if self.opening.fetch_add(1, Ordering::SeqCst) >= 2 {
+            self.opening.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let reads = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            match Self::open(&reads.path) {
+                Ok(connection) => reads.give_back(connection),
+                Err(err) => tracing::warn!(error = %err, "opening a point-read connection failed"),
+            }
+            reads.opening.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 
     fn give_back(&self, connection: Connection) {
@@ -97,23 +130,36 @@ impl PointReads {
     }
 
     /// The contact with `id`, whoever may access it: the caller checks.
-    pub fn contact(&self, id: i64) -> Result<Option<ContactRecord>, StoreError> {
-        let connection = self.connection()?;
-        let found = read(&connection, id);
-        // A connection whose read failed is dropped, not reused.
-        if found.is_ok() {
-            self.give_back(connection);
+    pub fn contact(self: &Arc<Self>, id: i64) -> Result<PointRead, StoreError> {
+        let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) else {
+            self.open_in_background();
+            return Ok(PointRead::Busy);
+        };
+        match read(&connection, id) {
+            Ok(found) => {
+                self.give_back(connection);
+                Ok(PointRead::Done(
+                    found.map(ContactRecord::try_from).transpose()?,
+                ))
+            }
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if matches!(
+                    err.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                self.give_back(connection);
+                Ok(PointRead::Busy)
+            }
+            // A connection whose read failed otherwise is dropped.
+            Err(err) => Err(failed(err)),
         }
-        found?.map(ContactRecord::try_from).transpose()
     }
 }
 
-fn read(connection: &Connection, id: i64) -> Result<Option<contact::Model>, StoreError> {
-    let mut statement = connection.prepare_cached(BY_ID).map_err(failed)?;
-    statement
-        .query_row([id], contact_from_row)
-        .optional()
-        .map_err(failed)
+fn read(connection: &Connection, id: i64) -> rusqlite::Result<Option<contact::Model>> {
+    let mut statement = connection.prepare_cached(BY_ID)?;
+    statement.query_row([id], contact_from_row).optional()
 }
 
 /// A contact read with `contact_columns!()`, by position.
