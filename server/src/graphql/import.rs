@@ -17,6 +17,9 @@ use crate::store::import_jobs::{self, JobStatus, NewJob, StoredError};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ImportJobStatus {
+    /// The file is still being stored (another request's upload in
+    /// progress); it is queued once whole.
+    Uploading,
     Queued,
     Running,
     Succeeded,
@@ -26,6 +29,7 @@ pub enum ImportJobStatus {
 impl From<JobStatus> for ImportJobStatus {
     fn from(status: JobStatus) -> Self {
         match status {
+            JobStatus::Uploading => ImportJobStatus::Uploading,
             JobStatus::Queued => ImportJobStatus::Queued,
             JobStatus::Running => ImportJobStatus::Running,
             JobStatus::Succeeded => ImportJobStatus::Succeeded,

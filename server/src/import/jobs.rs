@@ -32,6 +32,9 @@ pub struct JobsConfig {
     pub max_stored_errors: u64,
 }
 
+/// How often an idle worker looks for uploads cut off by a crash.
+const CLEANUP_INTERVAL: Duration = Duration::from_secs(600);
+
 /// Wakes this process's worker when a job is queued here.
 #[derive(Clone, Default)]
 pub struct JobQueue(Arc<Notify>);
@@ -52,10 +55,21 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     let lease_micros = i64::try_from(config.lease.as_micros()).unwrap_or(i64::MAX / 4);
     tokio::spawn(async move {
+        let mut next_cleanup = tokio::time::Instant::now();
         while !stop.is_cancelled() {
             match import_jobs::claim_next(&store, lease_micros).await {
                 Ok(Some(job)) => run_job(&store, job, lease_micros, &config, &stop).await,
                 Ok(None) => {
+                    if tokio::time::Instant::now() >= next_cleanup {
+                        next_cleanup += CLEANUP_INTERVAL;
+                        match import_jobs::remove_abandoned_uploads(&store).await {
+                            Ok(0) => {}
+                            Ok(removed) => tracing::info!(removed, "abandoned uploads removed"),
+                            Err(err) => {
+                                tracing::error!(error = %err, "removing abandoned uploads failed")
+                            }
+                        }
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(config.idle_interval) => {}
                         () = queue.0.notified() => {}

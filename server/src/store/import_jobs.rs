@@ -29,6 +29,8 @@ const REASON_MAX: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
+    /// The file is being copied in; no worker takes the job yet.
+    Uploading,
     Queued,
     Running,
     Succeeded,
@@ -38,6 +40,7 @@ pub enum JobStatus {
 impl JobStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            JobStatus::Uploading => "UPLOADING",
             JobStatus::Queued => "QUEUED",
             JobStatus::Running => "RUNNING",
             JobStatus::Succeeded => "SUCCEEDED",
@@ -47,6 +50,7 @@ impl JobStatus {
 
     fn parse(stored: &str) -> Self {
         match stored {
+            "UPLOADING" => JobStatus::Uploading,
             "QUEUED" => JobStatus::Queued,
             "RUNNING" => JobStatus::Running,
             "SUCCEEDED" => JobStatus::Succeeded,
@@ -137,10 +141,11 @@ pub async fn ensure_room(
 ) -> Result<(), StoreError> {
     let active = import_job::Entity::find()
         .filter(import_job::Column::UserId.eq(principal.user_id))
-        .filter(
-            import_job::Column::Status
-                .is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]),
-        )
+        .filter(import_job::Column::Status.is_in([
+            JobStatus::Uploading.as_str(),
+            JobStatus::Queued.as_str(),
+            JobStatus::Running.as_str(),
+        ]))
         .count(db)
         .await?;
     if active >= max_active {
@@ -151,7 +156,14 @@ pub async fn ensure_room(
 
 /// Queues a job holding `content` (`bytes_total` long), stored chunk by
 /// chunk so memory stays bounded whatever the file's size; refused when
-/// the caller has `max_active` jobs queued or running.
+/// the caller has `max_active` jobs uploading, queued or running.
+///
+/// The file goes in one short transaction a chunk, the job marked
+/// uploading until the last, then queued: on SQLite a transaction holds
+/// the database's one write lock, and a copy of hundreds of megabytes in
+/// one would stop every other write (of this process and of others) for
+/// its whole length. A copy that fails is removed; one cut off by a crash
+/// is removed later by [`remove_abandoned_uploads`].
 pub async fn create(
     store: &Store,
     principal: &Principal,
@@ -178,7 +190,7 @@ pub async fn create(
         dry_run: Set(job.dry_run),
         mapping: Set(mapping),
         region: Set(job.region),
-        status: Set(JobStatus::Queued.as_str().to_owned()),
+        status: Set(JobStatus::Uploading.as_str().to_owned()),
         layout: Set(None),
         bytes_total: Set(i64::try_from(bytes_total).unwrap_or(i64::MAX)),
         bytes_done: Set(0),
@@ -199,6 +211,28 @@ pub async fn create(
     }
     .insert(&*txn)
     .await?;
+    txn.commit().await?;
+    let copied = copy_file(store, model.id, content).await;
+    let queued = match copied {
+        Ok(()) => mark_queued(store, model.id).await,
+        Err(err) => Err(err),
+    };
+    match queued {
+        Ok(job) => Ok(job),
+        Err(err) => {
+            if let Err(cleanup) = remove(store, model.id).await {
+                tracing::error!(job = model.id, error = %cleanup, "removing a failed upload failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn copy_file(
+    store: &Store,
+    job_id: i64,
+    content: &mut (impl AsyncRead + Unpin),
+) -> Result<(), StoreError> {
     let mut seq = 0;
     loop {
         let mut buffer = Vec::with_capacity(CHUNK_BYTES);
@@ -208,19 +242,66 @@ pub async fn create(
             .await
             .map_err(|e| internal(format!("reading the upload: {e}")))?;
         if buffer.is_empty() {
-            break;
+            return Ok(());
         }
+        let txn = store.begin_write().await?;
         import_job_chunk::ActiveModel {
-            job_id: Set(model.id),
+            job_id: Set(job_id),
             seq: Set(seq),
             data: Set(buffer),
         }
         .insert(&*txn)
         .await?;
+        txn.commit().await?;
         seq += 1;
     }
+}
+
+async fn mark_queued(store: &Store, job_id: i64) -> Result<ImportJob, StoreError> {
+    let txn = store.begin_write().await?;
+    let queued = import_job::ActiveModel {
+        id: Set(job_id),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        ..Default::default()
+    }
+    .update(&*txn)
+    .await?;
     txn.commit().await?;
-    Ok(model.into())
+    Ok(queued.into())
+}
+
+/// Removes a job and, by cascade, its chunks and errors.
+async fn remove(store: &Store, job_id: i64) -> Result<(), StoreError> {
+    let txn = store.begin_write().await?;
+    import_job::Entity::delete_by_id(job_id).exec(&*txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// How long an upload may stay unfinished before it is taken for one cut
+/// off by a crash.
+const ABANDONED_AFTER_MICROS: i64 = 6 * 3600 * 1_000_000;
+
+/// Removes jobs whose upload was cut off (their process died while
+/// copying the file), with their chunks.
+pub async fn remove_abandoned_uploads(store: &Store) -> Result<u64, StoreError> {
+    let cutoff = now_micros() - ABANDONED_AFTER_MICROS;
+    let stale = import_job::Entity::find()
+        .filter(import_job::Column::Status.eq(JobStatus::Uploading.as_str()))
+        .filter(import_job::Column::CreatedAt.lt(cutoff))
+        .count(store.db())
+        .await?;
+    if stale == 0 {
+        return Ok(0);
+    }
+    let txn = store.begin_write().await?;
+    let removed = import_job::Entity::delete_many()
+        .filter(import_job::Column::Status.eq(JobStatus::Uploading.as_str()))
+        .filter(import_job::Column::CreatedAt.lt(cutoff))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(removed.rows_affected)
 }
 
 /// The job if the caller started it or is an administrator.
