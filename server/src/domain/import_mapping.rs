@@ -55,6 +55,29 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// What applying a batch of rows came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: Vec<FailedRow>,
+    /// How many of `failed` the job's report keeps (see
+    /// `store::import::Importer::cap_stored_errors`); the rest are only
+    /// counted.
+    pub errors_kept: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, other: Summary) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.failed.extend(other.failed);
+        self.errors_kept += other.errors_kept;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportField {
     FirstName,

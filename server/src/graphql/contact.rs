@@ -16,10 +16,10 @@ use super::{principal, state};
 use crate::domain::contact::{Change, Raw, RawContactInput};
 use crate::domain::merge_plan;
 use crate::domain::{self, Access};
+use crate::store::contact_writes::MergePreview as StoredPreview;
 use crate::store::contacts::ContactRecord;
 use crate::store::history;
 use crate::store::listing::{self, Direction, OrderField, Position, SortKey};
-use crate::store::merge::MergePreview as StoredPreview;
 use crate::store::save::AssignmentPatch;
 
 pub fn timestamp(micros: i64) -> DateTime<Utc> {

@@ -11,10 +11,11 @@ use super::integration::{
 use super::{principal, state};
 use crate::domain::{ContactPatch, Principal, Role, Source};
 use crate::propagation::target_guard;
+use crate::store::contact_writes::{self, SaveOutcome};
 use crate::store::merge::{self, MergeRequest};
 use crate::store::outbox::EventType;
-use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact, SaveOutcome};
-use crate::store::{activities, contacts, integrations};
+use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact};
+use crate::store::{activities, integrations};
 
 /// Exactly one of the two is set: the saved contact, or the merge the save
 /// needs confirmed (nothing was written then).
@@ -371,7 +372,7 @@ impl Mutation {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let number = contact_id("id", &id)?;
-        contacts::delete(&app.store, caller, number)
+        contact_writes::delete(&app.store, caller, number)
             .await
             .map_err(ApiError::from)?;
         Ok(DeleteContactPayload {

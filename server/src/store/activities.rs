@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::contacts::{self, ContactRecord, Lock, access_condition};
 use super::entities::{activity, contact, meeting};
 use super::error::is_retryable;
-use super::{Store, StoreError, merge, notifications, now_micros, save};
+use super::{Store, StoreError, contact_writes, notifications, now_micros};
 use crate::domain::activity::{
     ActivityKind, CalendarProvider, MeetingStatus, MeetingTimes, plan_notifications,
 };
@@ -227,11 +227,13 @@ async fn attempt(
             }
             let plan = merge_plan::plan(&current.fields, &incoming);
             let updated =
-                merge::apply_to_survivor(&*txn, principal, &current, &plan, source, None).await?;
+                contact_writes::apply_to_survivor(&*txn, principal, &current, &plan, source, None)
+                    .await?;
             (updated, false)
         }
         None => (
-            save::insert_contact(&*txn, principal, &new.contact, source, (host, None)).await?,
+            contact_writes::insert_contact(&*txn, principal, &new.contact, source, (host, None))
+                .await?,
             true,
         ),
     };
@@ -550,33 +552,4 @@ pub async fn count(
         .filter(filtered(principal, filter))
         .count(db)
         .await?)
-}
-
-/// Everything of a merged contact's activities, meetings and notifications
-/// becomes the survivor's.
-pub async fn move_to(db: &impl ConnectionTrait, from: i64, to: i64) -> Result<(), StoreError> {
-    activity::Entity::update_many()
-        .col_expr(activity::Column::ContactId, Expr::value(to))
-        .filter(activity::Column::ContactId.eq(from))
-        .exec(db)
-        .await?;
-    activity::Entity::update_many()
-        .col_expr(activity::Column::ConflictingContactId, Expr::value(to))
-        .filter(activity::Column::ConflictingContactId.eq(from))
-        .exec(db)
-        .await?;
-    meeting::Entity::update_many()
-        .col_expr(meeting::Column::ContactId, Expr::value(to))
-        .filter(meeting::Column::ContactId.eq(from))
-        .exec(db)
-        .await?;
-    super::entities::notification::Entity::update_many()
-        .col_expr(
-            super::entities::notification::Column::ContactId,
-            Expr::value(to),
-        )
-        .filter(super::entities::notification::Column::ContactId.eq(from))
-        .exec(db)
-        .await?;
-    Ok(())
 }

@@ -5,10 +5,9 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::StoreError;
 use super::entities::{contact, contact_alias};
-use super::outbox::{self, EventType};
-use super::{Store, StoreError};
-use crate::domain::{Access, ContactFields, Email, Phone, Principal, Source};
+use crate::domain::{Access, ContactFields, Email, Phone, Source};
 
 /// A stored contact as the layers above see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +68,22 @@ pub fn access_condition(access: &Access) -> Condition {
 /// Whether a read inside a write transaction locks the row it finds.
 /// PostgreSQL takes a row lock (`FOR UPDATE`), so the row read is the row
 /// written; SQLite ignores it, its write transactions being serial anyway.
+/// The identity a contact is looked up by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Identity {
+    Email,
+    MobilePhone,
+}
+
+impl Identity {
+    pub(super) fn column(self) -> contact::Column {
+        match self {
+            Identity::Email => contact::Column::Email,
+            Identity::MobilePhone => contact::Column::MobilePhone,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lock {
     None,
@@ -190,21 +205,4 @@ pub async fn find_by_phone(
         lock,
     )
     .await
-}
-
-/// Removes the contact for good; its identity is free again at once.
-/// Activities, meetings and notifications keep their rows (the link is
-/// cleared by the schema); subscribers hear `contact.deleted`.
-pub async fn delete(store: &Store, principal: &Principal, id: i64) -> Result<i64, StoreError> {
-    if !principal.may_delete_contacts() {
-        return Err(StoreError::forbidden("this role cannot delete contacts"));
-    }
-    let txn = store.begin_write().await?;
-    let record = find_accessible(&*txn, &principal.access(), id, Lock::ForUpdate)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    contact::Entity::delete_by_id(record.id).exec(&*txn).await?;
-    outbox::enqueue(&*txn, EventType::Deleted, &record, &[], None).await?;
-    txn.commit().await?;
-    Ok(id)
 }

@@ -11,7 +11,7 @@
 //! (`import_postgres`, `Importer::apply_postgres`), and on SQLite through
 //! the import's own rusqlite connection (`import_sqlite`); otherwise
 //! through SeaORM, on PostgreSQL as one JSON parameter a table. Updates of
-//! existing contacts go through `merge::apply_to_survivor` one by one, so
+//! existing contacts go through `contact_writes::apply_to_survivor` one by one, so
 //! they carry history, notifications and outbox events exactly as an edit
 //! does. A contact created by one row and changed by a
 //! later row of the same batch is written once, with its final values,
@@ -30,7 +30,8 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::contacts::{ContactRecord, Lock};
+use super::contact_writes::{self, assignment_changes};
+use super::contacts::{ContactRecord, Identity, Lock};
 use super::entities::{contact, contact_change, integration};
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
@@ -38,8 +39,8 @@ use super::import_jobs::{self, Checkpoint, Progress};
 use super::import_postgres::{self, PgBatch};
 use super::import_sqlite::{self, SqliteImport};
 use super::outbox::{self, EventType};
-use super::save::{self, assignment_changes};
-use super::{Store, StoreError, merge, now_micros};
+use super::{Store, StoreError, now_micros};
+pub use crate::domain::import_mapping::Summary;
 use crate::domain::import_mapping::{ColumnRef, FailedRow};
 use crate::domain::merge_plan::MergePlan;
 use crate::domain::permissions::CANNOT_SAVE_CONTACT;
@@ -50,27 +51,6 @@ use crate::domain::{ContactFields, FieldChange, Principal, Role, Source, merge_p
 pub struct PreparedRow {
     pub line: u64,
     pub row: Result<ContactFields, FailedRow>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub failed: Vec<FailedRow>,
-    /// How many of `failed` the job's report keeps (see
-    /// `Importer::cap_stored_errors`); the rest are only counted.
-    pub errors_kept: u64,
-}
-
-impl Summary {
-    pub fn add(&mut self, other: Summary) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-        self.failed.extend(other.failed);
-        self.errors_kept += other.errors_kept;
-    }
 }
 
 const TWO_HOLDERS: &str = "the email and the mobile phone belong to two different contacts";
@@ -86,22 +66,6 @@ const INSERT_CHUNK: usize = 1000;
 /// the ones taken before it, so a few more settle it.
 const ATTEMPTS: usize = 8;
 const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// The identity a contact is looked up by.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Identity {
-    Email,
-    MobilePhone,
-}
-
-impl Identity {
-    pub(super) fn column(self) -> contact::Column {
-        match self {
-            Identity::Email => contact::Column::Email,
-            Identity::MobilePhone => contact::Column::MobilePhone,
-        }
-    }
-}
 
 /// A change a row brings to a stored contact (contact `index` of `Known`).
 struct StoredUpdate {
@@ -579,7 +543,7 @@ impl Importer {
         for row in rows {
             if let Some(StoredUpdate { index, plan }) = self.decide(row, &mut summary) {
                 let current = &self.known.contacts[index].record;
-                let saved = merge::apply_to_survivor(
+                let saved = contact_writes::apply_to_survivor(
                     &*txn,
                     &self.principal,
                     current,
@@ -1067,7 +1031,7 @@ fn listening(backend: DatabaseBackend) -> sea_orm::Statement {
 }
 
 fn new_contact_model(record: &ContactRecord) -> contact::ActiveModel {
-    save::new_contact_model(
+    contact_writes::new_contact_model(
         &record.fields,
         Source::Import,
         (record.owner_id, record.team_id),

@@ -14,8 +14,8 @@ use sea_orm::{
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::entities::{import_job, import_job_chunk, import_job_error, user};
-use super::import::Summary;
 use super::{Store, StoreError, now_micros};
+use crate::domain::import_mapping::Summary;
 use crate::domain::import_mapping::shorten;
 use crate::domain::{Principal, Role};
 

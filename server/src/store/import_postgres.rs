@@ -28,8 +28,8 @@ use sea_orm::{
 use serde_json::{Map, Value as Json};
 
 use super::StoreError;
+use super::contacts::Identity;
 use super::entities::contact;
-use super::import::Identity;
 
 /// Inserts the rows `models` set (each must set the same columns) and
 /// returns `returning` of each, in no promised order.

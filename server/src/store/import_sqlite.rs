@@ -25,8 +25,8 @@ use sea_orm::{
 };
 
 use super::StoreError;
+use super::contacts::Identity;
 use super::entities::contact;
-use super::import::Identity;
 use super::point_reads::{contact_columns, contact_from_row};
 
 fn failed(err: rusqlite::Error) -> StoreError {

@@ -2,8 +2,17 @@
 //! that change data. Repository functions take `&impl ConnectionTrait`, so
 //! one function serves inside or outside a transaction; a use-case opens
 //! its transaction once, asks the domain what to do, and writes.
+//!
+//! Three layers, each using only those below it, so no two modules import
+//! each other: repositories (`contacts`, `history`, `outbox`,
+//! `notifications`, `integrations`, `users`, `import_jobs`, and the bulk
+//! writers `import_sqlite`, `import_postgres`); `contact_writes`, the one
+//! module that writes a contact and sets off what a change of identity
+//! does; and the use-cases (`save`, `merge`, `activities`, `import`,
+//! `listing`).
 
 pub mod activities;
+pub mod contact_writes;
 pub mod contacts;
 pub mod entities;
 mod error;

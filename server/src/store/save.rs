@@ -2,33 +2,19 @@
 //! saved belongs to another contact, the seed's Merge Contacts protocol
 //! applies: a contact the caller cannot access refuses the save
 //! (`CannotSaveContact`); an accessible one yields a merge preview, and
-//! with confirmation the two become one (see `merge`).
+//! with confirmation the two become one. The writing itself, and what it
+//! sets off, is `contact_writes`.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::ConnectionTrait;
 
+use super::contact_writes::{self, MergePreview, NewVersion, SaveOutcome};
 use super::contacts::{self, ContactRecord, Lock};
-use super::entities::contact;
 use super::error::is_retryable;
-use super::history::{self, ChangeAction, Entry};
-use super::merge::{self, MergePreview};
-use super::outbox::{self, EventType};
-use super::{Store, StoreError, notifications, now_micros, users};
+use super::{Store, StoreError, users};
 use crate::domain::contact::Change;
 use crate::domain::merge_plan;
 use crate::domain::permissions::AssignmentRefused;
-use crate::domain::{
-    ContactFields, ContactPatch, FieldChange, Principal, Role, Source, ValidationError,
-};
-
-/// A save either happened or needs the caller to confirm a merge.
-// A short-lived return value: boxing either variant buys nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum SaveOutcome {
-    Saved(ContactRecord),
-    NeedsMerge(MergePreview),
-}
+use crate::domain::{ContactFields, ContactPatch, Principal, Role, Source, ValidationError};
 
 /// The caller's answer to a merge preview.
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,25 +105,6 @@ async fn check_assignment(
         return Err(ValidationError::new("teamId", "no such team").into());
     }
     Ok(())
-}
-
-pub(super) fn assignment_changes(
-    before: (Option<i64>, Option<i64>),
-    after: (Option<i64>, Option<i64>),
-) -> Vec<FieldChange> {
-    let describe = |v: Option<i64>| v.map(|id| id.to_string());
-    [
-        ("ownerId", before.0, after.0),
-        ("teamId", before.1, after.1),
-    ]
-    .into_iter()
-    .filter(|(_, old, new)| old != new)
-    .map(|(field, old, new)| FieldChange {
-        field,
-        before: describe(old),
-        after: describe(new),
-    })
-    .collect()
 }
 
 /// The one other contact holding an identity that `patch` sets, locked for
@@ -259,69 +226,16 @@ async fn create_attempt(
         }
         check_survivor_version(&survivor, new.merge)?;
         let saved =
-            merge::apply_to_survivor(&*txn, principal, &survivor, &plan, new.source, None).await?;
+            contact_writes::apply_to_survivor(&*txn, principal, &survivor, &plan, new.source, None)
+                .await?;
         txn.commit().await?;
         return Ok(SaveOutcome::Saved(saved));
     }
-    let created = insert_contact(&*txn, principal, fields, new.source, (owner_id, team_id)).await?;
+    let created =
+        contact_writes::insert_contact(&*txn, principal, fields, new.source, (owner_id, team_id))
+            .await?;
     txn.commit().await?;
     Ok(SaveOutcome::Saved(created))
-}
-
-/// Inserts a new contact and its CREATED history entry.
-/// The row of a new contact, at version 1.
-pub(super) fn new_contact_model(
-    fields: &ContactFields,
-    source: Source,
-    (owner_id, team_id): (Option<i64>, Option<i64>),
-    now: i64,
-) -> contact::ActiveModel {
-    contact::ActiveModel {
-        first_name: Set(fields.first_name.clone()),
-        last_name: Set(fields.last_name.clone()),
-        email: Set(fields.email.as_ref().map(|e| e.as_str().to_owned())),
-        mobile_phone: Set(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-        company: Set(fields.company.clone()),
-        job_title: Set(fields.job_title.clone()),
-        timezone: Set(fields.timezone.clone()),
-        source: Set(source.as_str().to_owned()),
-        owner_id: Set(owner_id),
-        team_id: Set(team_id),
-        sort_name: Set(fields.sort_name()),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-}
-
-pub(super) async fn insert_contact(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    fields: &ContactFields,
-    source: Source,
-    (owner_id, team_id): (Option<i64>, Option<i64>),
-) -> Result<ContactRecord, StoreError> {
-    let model = new_contact_model(fields, source, (owner_id, team_id), now_micros())
-        .insert(db)
-        .await?;
-    let mut changes = fields.changes_since(&ContactFields::default());
-    changes.extend(assignment_changes((None, None), (owner_id, team_id)));
-    history::record(
-        db,
-        Entry {
-            contact_id: model.id,
-            actor_user_id: Some(principal.user_id),
-            action: ChangeAction::Created,
-            source,
-            changes: &changes,
-            merged_contact_id: None,
-        },
-    )
-    .await?;
-    let created = ContactRecord::try_from(model)?;
-    outbox::enqueue(db, EventType::Created, &created, &changes, None).await?;
-    Ok(created)
 }
 
 pub async fn update(
@@ -371,7 +285,7 @@ async fn update_attempt(
     {
         // Confirming would remove this record; a caller who may not remove
         // records is told so now rather than after reading a preview.
-        merge::require_merge_permission(principal)?;
+        contact_writes::require_merge_permission(principal)?;
         let plan = merge_plan::plan(&survivor.fields, &fields);
         if !edit.merge.confirm {
             return Ok(SaveOutcome::NeedsMerge(MergePreview {
@@ -382,125 +296,28 @@ async fn update_attempt(
         }
         check_survivor_version(&survivor, edit.merge)?;
         let saved =
-            merge::absorb(&*txn, principal, &current, &survivor, &plan, edit.source).await?;
+            contact_writes::absorb(&*txn, principal, &current, &survivor, &plan, edit.source)
+                .await?;
         txn.commit().await?;
         return Ok(SaveOutcome::Saved(saved));
     }
 
     let mut changes = fields.changes_since(&current.fields);
-    changes.extend(assignment_changes(before, after));
+    changes.extend(contact_writes::assignment_changes(before, after));
     if changes.is_empty() {
         return Ok(SaveOutcome::Saved(current));
     }
-    let now = now_micros();
-    write_fields(&*txn, &current, &fields, after, now).await?;
-    if identity_changed(&current.fields, &fields) {
-        notifications::readdress_pending(
-            &*txn,
-            current.id,
-            fields.email.as_ref(),
-            fields.mobile_phone.as_ref(),
-        )
-        .await?;
-    }
-    history::record(
-        &*txn,
-        Entry {
-            contact_id: current.id,
-            actor_user_id: Some(principal.user_id),
-            action: ChangeAction::Updated,
-            source: edit.source,
-            changes: &changes,
-            merged_contact_id: None,
-        },
-    )
-    .await?;
-    let updated = ContactRecord {
-        fields,
-        owner_id: after.0,
-        team_id: after.1,
-        version: current.version + 1,
-        updated_at: now,
-        ..current
+    let version = NewVersion {
+        current: &current,
+        fields: &fields,
+        assignment: after,
+        changes,
+        source: edit.source,
+        merged: None,
     };
-    outbox::enqueue(&*txn, EventType::Updated, &updated, &changes, None).await?;
-    if let (Some(old), Some(new)) = (&current.fields.email, &updated.fields.email)
-        && old != new
-    {
-        outbox::enqueue_guest_changes(&*txn, updated.id, &[old.as_str()], new.as_str()).await?;
-    }
-    if identity_changed(&current.fields, &updated.fields) {
-        let old_emails: Vec<&str> = current.fields.email.iter().map(|e| e.as_str()).collect();
-        let old_phones: Vec<&str> = current
-            .fields
-            .mobile_phone
-            .iter()
-            .map(|p| p.as_str())
-            .collect();
-        outbox::enqueue_crm_change(&*txn, &updated, &old_emails, &old_phones).await?;
-    }
+    let updated = contact_writes::write_change(&*txn, principal, version).await?;
     txn.commit().await?;
     Ok(SaveOutcome::Saved(updated))
-}
-
-pub(super) fn identity_changed(before: &ContactFields, after: &ContactFields) -> bool {
-    before.email != after.email || before.mobile_phone != after.mobile_phone
-}
-
-/// Writes `fields` and the assignment over `current`, bumping its version;
-/// refuses with `Conflict` when the row is no longer at `current.version`.
-pub(super) async fn write_fields(
-    db: &impl ConnectionTrait,
-    current: &ContactRecord,
-    fields: &ContactFields,
-    (owner_id, team_id): (Option<i64>, Option<i64>),
-    now: i64,
-) -> Result<(), StoreError> {
-    let result = contact::Entity::update_many()
-        .col_expr(
-            contact::Column::FirstName,
-            Expr::value(fields.first_name.clone()),
-        )
-        .col_expr(
-            contact::Column::LastName,
-            Expr::value(fields.last_name.clone()),
-        )
-        .col_expr(
-            contact::Column::Email,
-            Expr::value(fields.email.as_ref().map(|e| e.as_str().to_owned())),
-        )
-        .col_expr(
-            contact::Column::MobilePhone,
-            Expr::value(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-        )
-        .col_expr(
-            contact::Column::Company,
-            Expr::value(fields.company.clone()),
-        )
-        .col_expr(
-            contact::Column::JobTitle,
-            Expr::value(fields.job_title.clone()),
-        )
-        .col_expr(
-            contact::Column::Timezone,
-            Expr::value(fields.timezone.clone()),
-        )
-        .col_expr(contact::Column::OwnerId, Expr::value(owner_id))
-        .col_expr(contact::Column::TeamId, Expr::value(team_id))
-        .col_expr(contact::Column::SortName, Expr::value(fields.sort_name()))
-        .col_expr(contact::Column::Version, Expr::value(current.version + 1))
-        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
-        .filter(contact::Column::Id.eq(current.id))
-        .filter(contact::Column::Version.eq(current.version))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict {
-            expected: current.version,
-        })
-    }
 }
 
 #[cfg(test)]
