@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use async_graphql::{EmptySubscription, Request, Schema, Variables};
-use contacts_server::graphql::cost::{CostSchema, Limits, check};
+use contacts_server::graphql::cost::{CostSchema, Limits, check, doubling_fragments};
 use contacts_server::graphql::{Mutation, Query};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -19,20 +19,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Each fragment spreads the next twice: 2^levels fields once expanded.
-fn doubling_fragments(levels: usize) -> String {
-    let mut doc = String::from("query{...F0}");
-    for i in 0..levels {
-        doc.push_str(&format!(
-            " fragment F{i} on Query{{...F{} ...F{}}}",
-            i + 1,
-            i + 1
-        ));
-    }
-    doc.push_str(&format!(" fragment F{levels} on Query{{me{{id}}}}"));
-    doc
 }
 
 /// 64 KiB of aliases of one cheap field.

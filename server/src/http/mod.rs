@@ -340,6 +340,19 @@ async fn admit(
     Ok(Admitted { principal, rate })
 }
 
+/// The media type to answer in and the admitted caller, or the answer
+/// that ends the request (406, 401, 429).
+async fn negotiate_and_admit(
+    state: &HttpState,
+    parts: &axum::http::request::Parts,
+) -> Result<(MediaType, Admitted), Response> {
+    let Some(media) = negotiate(&parts.headers) else {
+        return Err(StatusCode::NOT_ACCEPTABLE.into_response());
+    };
+    let admitted = admit(state, &parts.headers, &parts.extensions, media).await?;
+    Ok((media, admitted))
+}
+
 fn with_rate(mut response: Response, rate: Option<Decision>) -> Response {
     if let Some(decision) = rate {
         decision.write_headers(response.headers_mut());
@@ -368,10 +381,7 @@ async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Req
     if accepts(headers, "text/html") && !accepts(headers, GRAPHQL_RESPONSE_JSON) {
         return Html(GRAPHIQL_PAGE).into_response();
     }
-    let Some(media) = negotiate(headers) else {
-        return StatusCode::NOT_ACCEPTABLE.into_response();
-    };
-    let admitted = match admit(&state, headers, &parts.extensions, media).await {
+    let (media, admitted) = match negotiate_and_admit(&state, &parts).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -447,10 +457,7 @@ fn is_mutation(request: &mut Request) -> bool {
 async fn graphql_post(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let Some(media) = negotiate(headers) else {
-        return StatusCode::NOT_ACCEPTABLE.into_response();
-    };
-    let admitted = match admit(&state, headers, &parts.extensions, media).await {
+    let (media, admitted) = match negotiate_and_admit(&state, &parts).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };

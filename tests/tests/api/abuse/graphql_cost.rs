@@ -7,22 +7,9 @@ use reqwest::StatusCode;
 use rstest::rstest;
 use serde_json::json;
 
-use crate::support::*;
+use contacts_server::graphql::cost::doubling_fragments;
 
-/// The 1 KB document of the report: each fragment spreads the next twice,
-/// 2^25 fields once expanded.
-fn doubling_fragments(levels: usize) -> String {
-    let mut doc = String::from("query{...F0}");
-    for i in 0..levels {
-        doc.push_str(&format!(
-            " fragment F{i} on Query{{...F{} ...F{}}}",
-            i + 1,
-            i + 1
-        ));
-    }
-    doc.push_str(&format!(" fragment F{levels} on Query{{me{{id}}}}"));
-    doc
-}
+use crate::support::*;
 
 fn refused_before_running(status: StatusCode, body: &serde_json::Value, words: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
