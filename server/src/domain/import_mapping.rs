@@ -155,6 +155,29 @@ impl ImportField {
     }
 }
 
+/// The longest header an explicit mapping may name.
+const COLUMN_MAX: usize = 255;
+
+/// An explicit mapping as an API caller sends it (column, field or `None`
+/// to ignore the column), each column trimmed and 1 to 255 characters.
+pub fn explicit_mapping(
+    entries: impl IntoIterator<Item = (String, Option<ImportField>)>,
+) -> Result<Vec<(String, Option<ImportField>)>, ValidationError> {
+    entries
+        .into_iter()
+        .map(|(column, field)| {
+            let column = column.trim();
+            if column.is_empty() || column.chars().count() > COLUMN_MAX {
+                return Err(ValidationError::new(
+                    "mapping",
+                    format!("a column must be 1 to {COLUMN_MAX} characters"),
+                ));
+            }
+            Ok((column.to_owned(), field))
+        })
+        .collect()
+}
+
 /// One explicit mapping as written on the command line: `Header=field`
 /// (a `ContactInput` field name), or `Header=` to ignore the column.
 pub fn parse_mapping(text: &str) -> Result<(String, Option<ImportField>), String> {

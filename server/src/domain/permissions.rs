@@ -114,6 +114,17 @@ impl Principal {
         matches!(self.role, Role::Admin | Role::Member)
     }
 
+    /// A merge removes a record, so it takes the right to delete.
+    pub fn may_merge(&self) -> bool {
+        self.may_delete_contacts()
+    }
+
+    /// Activities, and the contacts they create, are written on behalf of
+    /// an integration or an admin.
+    pub fn may_record_activities(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Integration)
+    }
+
     /// Email and mobile phone.
     pub fn may_read_personal_data(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Member | Role::Integration)

@@ -138,6 +138,28 @@ impl From<std::sync::Arc<StoreError>> for ApiError {
     }
 }
 
+impl From<crate::import::UploadError> for ApiError {
+    fn from(err: crate::import::UploadError) -> Self {
+        use crate::import::{FileError, UploadError};
+        match err {
+            UploadError::Store(err) => err.into(),
+            UploadError::Validation(err) => ApiError::Validation(err),
+            UploadError::File(FileError::Mapping(message)) => {
+                ApiError::validation("mapping", message)
+            }
+            UploadError::File(FileError::Io { source, .. }) => {
+                tracing::error!(error = %source, "reading an upload failed");
+                ApiError::Internal
+            }
+            UploadError::File(other) => ApiError::validation("file", other.to_string()),
+            UploadError::Checker(message) => {
+                tracing::error!(error = %message, "checking an upload's header failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         let field = err.field();

@@ -12,8 +12,8 @@ use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::{principal, state};
 use crate::csv_report::CsvReport;
 use crate::domain::import_mapping::{self, ColumnMap};
-use crate::import::{self, FileError, Layout};
-use crate::store::import_jobs::{self, JobStatus, NewJob, StoredError};
+use crate::import::{self, Layout};
+use crate::store::import_jobs::{self, JobStatus, StoredError};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ImportJobStatus {
@@ -269,9 +269,6 @@ impl ImportJob {
 /// is bounded whatever a job keeps.
 const ERROR_REPORT_PAGE: i32 = 10_000;
 
-/// The longest header an explicit mapping may name.
-const COLUMN_MAX: usize = 255;
-
 pub async fn import_contacts(
     ctx: &Context<'_>,
     file: Upload,
@@ -279,31 +276,16 @@ pub async fn import_contacts(
     mapping: Vec<ColumnMappingInput>,
 ) -> Result<ImportJob> {
     let caller = principal(ctx)?;
-    if !caller.may_write_contacts() {
-        return Err(ApiError::forbidden("this role cannot import contacts").into());
-    }
     let app = state(ctx)?;
-    import_jobs::ensure_room(app.store.db(), caller, app.settings.max_queued_imports)
-        .await
-        .map_err(ApiError::from)?;
-    let mut pairs = Vec::with_capacity(mapping.len());
-    let mut fields = Vec::with_capacity(mapping.len());
-    for entry in mapping {
-        let column = entry.column.trim();
-        if column.is_empty() || column.len() > COLUMN_MAX {
-            return Err(ApiError::validation(
-                "mapping",
-                format!("a column must be 1 to {COLUMN_MAX} characters"),
+    let mapping = mapping
+        .into_iter()
+        .map(|entry| {
+            (
+                entry.column,
+                entry.field.map(import_mapping::ImportField::from),
             )
-            .into());
-        }
-        let field = entry.field.map(import_mapping::ImportField::from);
-        fields.push((column.to_owned(), field));
-        pairs.push((
-            column.to_owned(),
-            field.map(|f| f.name().to_owned()).unwrap_or_default(),
-        ));
-    }
+        })
+        .collect();
     let upload = file
         .value(ctx)
         .map_err(|_| ApiError::validation("file", "no file was uploaded under this name"))?;
@@ -311,38 +293,22 @@ pub async fn import_contacts(
         tracing::error!(error = %err, "reading an upload's size failed");
         ApiError::Internal
     })?;
-    let file_name: String = upload.filename.chars().take(255).collect();
-    let region = app.settings.default_region;
-    let limits = app.settings.import_limits;
-    let mut file = upload.content;
-    let checked = tokio::task::spawn_blocking(move || {
-        import::check_header(&mut file, &fields, region, limits).map(|()| file)
-    })
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, "checking an upload's header panicked");
-        ApiError::Internal
-    })?;
-    let file = checked.map_err(|err| match err {
-        FileError::Mapping(message) => ApiError::validation("mapping", message),
-        FileError::Io { source, .. } => {
-            tracing::error!(error = %source, "reading an upload failed");
-            ApiError::Internal
-        }
-        other => ApiError::validation("file", other.to_string()),
-    })?;
-    let mut content = tokio::fs::File::from_std(file);
-    let job = import_jobs::create(
+    let upload = import::Upload {
+        file_name: upload.filename,
+        content: upload.content,
+        size,
+    };
+    let options = import::ImportOptions {
+        dry_run,
+        region: app.settings.default_region,
+        mapping,
+        limits: app.settings.import_limits,
+    };
+    let job = import::queue_upload(
         &app.store,
         caller,
-        NewJob {
-            file_name,
-            dry_run,
-            mapping: pairs,
-            region: app.settings.default_region.to_string(),
-        },
-        &mut content,
-        size,
+        upload,
+        options,
         app.settings.max_queued_imports,
     )
     .await

@@ -31,9 +31,11 @@ use async_graphql::Context;
 use async_graphql::futures_util::future::{BoxFuture, FutureExt, Shared};
 
 use super::error::ApiError;
+use crate::domain::Principal;
 use crate::store::activities::{self, MeetingRecord};
 use crate::store::contacts::{self, ContactRecord};
 use crate::store::notifications::{self, NotificationRecord};
+use crate::store::point_reads::PointRead;
 use crate::store::users::{self, Team, User};
 use crate::store::{Store, StoreError};
 
@@ -287,6 +289,32 @@ pub async fn load<V: Clone + Send + Sync + 'static>(
         ApiError::Internal
     })?;
     batcher.load(key).await.map_err(ApiError::from)
+}
+
+/// The contact `id` names if the caller may access it: read where a read
+/// by id is cheapest (a point read on SQLite, else the batcher), and for
+/// an id that is no longer a contact's, the survivor it was merged into.
+pub async fn accessible_contact(
+    ctx: &Context<'_>,
+    caller: &Principal,
+    id: i64,
+) -> Result<Option<ContactRecord>, ApiError> {
+    let store = &super::state(ctx)?.store;
+    let point_read = match store.point_reads() {
+        Some(reads) => reads.contact(id)?,
+        None => PointRead::Busy,
+    };
+    let loaded = match point_read {
+        PointRead::Done(loaded) => loaded,
+        PointRead::Busy => load(ctx, id).await?,
+    };
+    Ok(match loaded {
+        Some(record) => caller
+            .can_access(record.owner_id, record.team_id)
+            .then_some(record),
+        // Not a live id: it may be one absorbed by a merge.
+        None => contacts::resolve(store.db(), &caller.access(), id).await?,
+    })
 }
 
 /// Like [`load`], for optional references: `None` stays `None`.

@@ -14,8 +14,7 @@ use super::node::{self, Node};
 use super::page::{PageInfo, page_size};
 use super::user::User;
 use super::{principal, state};
-use crate::store::point_reads::PointRead;
-use crate::store::{contacts, listing, users};
+use crate::store::{listing, users};
 
 pub struct Query;
 
@@ -81,24 +80,7 @@ impl Query {
         let Some(number) = ids::decode("id", Kind::Contact, &id)? else {
             return Ok(None);
         };
-        let caller = principal(ctx)?;
-        let point_read = match state(ctx)?.store.point_reads() {
-            Some(reads) => reads.contact(number).map_err(ApiError::from)?,
-            None => PointRead::Busy,
-        };
-        let loaded = match point_read {
-            PointRead::Done(loaded) => loaded,
-            PointRead::Busy => loaders::load(ctx, number).await?,
-        };
-        let found = match loaded {
-            Some(record) => caller
-                .can_access(record.owner_id, record.team_id)
-                .then_some(record),
-            // Not a live id: it may be one absorbed by a merge.
-            None => contacts::resolve(state(ctx)?.store.db(), &caller.access(), number)
-                .await
-                .map_err(ApiError::from)?,
-        };
+        let found = loaders::accessible_contact(ctx, principal(ctx)?, number).await?;
         Ok(found.map(Contact))
     }
 

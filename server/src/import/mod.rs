@@ -13,10 +13,12 @@ pub use engine::{ImportError, Observer, Totals};
 use reader::RowReader;
 pub use reader::{FileError, Layout, ReadLimits, Start};
 
-use crate::domain::import_mapping::ImportField;
+use crate::domain::ValidationError;
+use crate::domain::import_mapping::{ImportField, explicit_mapping};
 use crate::domain::{PhoneRegion, Principal};
 use crate::store::import::Importer;
-use crate::store::{Store, users};
+use crate::store::import_jobs::{self, NewJob};
+use crate::store::{Store, StoreError, users};
 
 /// Reads `file`'s header row and maps it, then rewinds the file: what
 /// would stop the whole import (an empty file, a header that is not text
@@ -33,6 +35,82 @@ pub fn check_header(
     file.seek(SeekFrom::Start(0))
         .map_err(|source| FileError::Io { line: 1, source })?;
     Ok(())
+}
+
+/// An uploaded file, kept in a temporary file by the HTTP layer.
+pub struct Upload {
+    pub file_name: String,
+    pub content: std::fs::File,
+    pub size: u64,
+}
+
+/// Why an upload was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("checking the upload's header stopped: {0}")]
+    Checker(String),
+}
+
+/// Queues an uploaded file as an import job acting as `principal`: a
+/// caller who may not import or has too many jobs already (`max_active`),
+/// a mapping that is not one (`explicit_mapping`), and what would stop the
+/// whole import (see [`check_header`]) are refused before the file is
+/// stored.
+pub async fn queue_upload(
+    store: &Store,
+    principal: &Principal,
+    upload: Upload,
+    options: ImportOptions,
+    max_active: u64,
+) -> Result<import_jobs::ImportJob, UploadError> {
+    if !principal.may_write_contacts() {
+        return Err(StoreError::forbidden("this role cannot import contacts").into());
+    }
+    import_jobs::ensure_room(store.db(), principal, max_active).await?;
+    let ImportOptions {
+        dry_run,
+        region,
+        mapping,
+        limits,
+    } = options;
+    let mapping = explicit_mapping(mapping)?;
+    let stored_mapping = mapping
+        .iter()
+        .map(|(column, field)| {
+            (
+                column.clone(),
+                field.map(|f| f.name().to_owned()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut file = upload.content;
+    let checked = tokio::task::spawn_blocking(move || {
+        check_header(&mut file, &mapping, region, limits).map(|()| file)
+    })
+    .await
+    .map_err(|err| UploadError::Checker(err.to_string()))?;
+    let mut content = tokio::fs::File::from_std(checked?);
+    let job = import_jobs::create(
+        store,
+        principal,
+        NewJob {
+            file_name: upload.file_name.chars().take(255).collect(),
+            dry_run,
+            mapping: stored_mapping,
+            region: region.to_string(),
+        },
+        &mut content,
+        upload.size,
+        max_active,
+    )
+    .await?;
+    Ok(job)
 }
 
 pub struct ImportOptions {

@@ -22,7 +22,7 @@ use super::{Store, StoreError, contact_writes, notifications, now_micros};
 use crate::domain::activity::{
     ActivityKind, CalendarProvider, MeetingStatus, MeetingTimes, plan_notifications,
 };
-use crate::domain::{Access, ContactFields, Email, Principal, Role, merge_plan};
+use crate::domain::{Access, ContactFields, Email, Principal, merge_plan};
 
 pub struct NewMeeting {
     pub times: MeetingTimes,
@@ -138,12 +138,6 @@ pub struct Recorded {
     pub created: bool,
 }
 
-/// Activities, and the contacts they create, are written on behalf of an
-/// integration or an admin.
-fn may_record(principal: &Principal) -> bool {
-    matches!(principal.role, Role::Admin | Role::Integration)
-}
-
 /// A unique index may refuse a row that looked free (a concurrent activity
 /// created the contact, or replayed the same external id); one retry sees it.
 const ATTEMPTS: usize = 3;
@@ -154,7 +148,7 @@ pub async fn record(
     new: NewActivity,
     reminder_offsets: &[Duration],
 ) -> Result<Recorded, StoreError> {
-    if !may_record(principal) {
+    if !principal.may_record_activities() {
         return Err(StoreError::forbidden(
             "only integrations and admins record activities",
         ));

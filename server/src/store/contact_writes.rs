@@ -42,9 +42,9 @@ pub struct MergePreview {
     pub fields: Vec<FieldMerge>,
 }
 
-/// A merge removes a record, so it takes the right to delete.
+/// Refuses a caller who may not merge (`Principal::may_merge`).
 pub(super) fn require_merge_permission(principal: &Principal) -> Result<(), StoreError> {
-    if principal.may_delete_contacts() {
+    if principal.may_merge() {
         Ok(())
     } else {
         Err(StoreError::forbidden(
