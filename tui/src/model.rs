@@ -430,6 +430,8 @@ pub fn short_time(rfc3339: &str) -> String {
 /// Where an import job stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportStatus {
+    /// The file is still being copied into the server's database.
+    Uploading,
     Queued,
     Running,
     Succeeded,
@@ -441,6 +443,7 @@ pub enum ImportStatus {
 impl ImportStatus {
     pub fn label(&self) -> &str {
         match self {
+            ImportStatus::Uploading => "uploading",
             ImportStatus::Queued => "queued",
             ImportStatus::Running => "running",
             ImportStatus::Succeeded => "succeeded",

@@ -30,6 +30,7 @@ macro_rules! import_job {
         ImportJob {
             id: job.id,
             status: match job.status {
+                $op::ImportJobStatus::UPLOADING => ImportStatus::Uploading,
                 $op::ImportJobStatus::QUEUED => ImportStatus::Queued,
                 $op::ImportJobStatus::RUNNING => ImportStatus::Running,
                 $op::ImportJobStatus::SUCCEEDED => ImportStatus::Succeeded,

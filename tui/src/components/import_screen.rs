@@ -775,6 +775,9 @@ fn status_spans(job: &ImportJob) -> Vec<Span<'static>> {
         }
         (Some(started), None) => format!("started {}", short_time(started)),
         (None, Some(finished)) => format!("finished {}", short_time(finished)),
+        (None, None) if job.status == ImportStatus::Uploading => {
+            "the server is storing the file".to_owned()
+        }
         (None, None) if job.status == ImportStatus::Queued => {
             "waiting for the server to take it up".to_owned()
         }
