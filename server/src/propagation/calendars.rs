@@ -101,7 +101,7 @@ impl CalendarSender {
     pub async fn google(&self, base: &str, token: &str, change: &GuestChange) -> Outcome {
         let event = format!(
             "{base}/calendar/v3/calendars/primary/events/{}",
-            urlencode(&change.event_id)
+            super::path_segment(&change.event_id)
         );
         let current = match self.get(&event, token).await {
             Ok(current) => current,
@@ -127,7 +127,10 @@ impl CalendarSender {
     }
 
     pub async fn microsoft(&self, base: &str, token: &str, change: &GuestChange) -> Outcome {
-        let event = format!("{base}/v1.0/me/events/{}", urlencode(&change.event_id));
+        let event = format!(
+            "{base}/v1.0/me/events/{}",
+            super::path_segment(&change.event_id)
+        );
         let current = match self.get(&format!("{event}?$select=attendees"), token).await {
             Ok(current) => current,
             Err(outcome) => return outcome,
@@ -153,17 +156,4 @@ impl CalendarSender {
         self.patch(&event, token, &json!({ "attendees": attendees }))
             .await
     }
-}
-
-/// Event ids are opaque strings; keep them one path segment.
-fn urlencode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -150,7 +150,7 @@ impl CrmSender {
             let lookup = if is_email {
                 self.client.get(format!(
                     "{base}/crm/v3/objects/contacts/{}?idProperty=email",
-                    path_segment(&value)
+                    super::path_segment(&value)
                 ))
             } else {
                 self.client
@@ -208,7 +208,7 @@ impl CrmSender {
                 .client
                 .patch(format!(
                     "{base}/crm/v3/objects/contacts/{}",
-                    path_segment(id)
+                    super::path_segment(id)
                 ))
                 .json(&body),
             None => self
@@ -279,7 +279,7 @@ impl CrmSender {
         let request = match &found {
             Some(id) => self.client.patch(format!(
                 "{base}{SALESFORCE_API}/sobjects/Contact/{}",
-                path_segment(id)
+                super::path_segment(id)
             )),
             None => {
                 // Salesforce requires a last name on every contact.
@@ -303,17 +303,4 @@ impl CrmSender {
             Err(err) => unreachable(err),
         }
     }
-}
-
-/// An id or email as one URL path segment.
-fn path_segment(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
