@@ -79,6 +79,20 @@ pub struct ContactFields {
 }
 
 /// One input field as it arrived: left out, explicitly null, or a value.
+/// A stored contact as the layers above the store see it: its fields and
+/// who holds it. `id` is 0 for a contact planned but not yet written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub id: i64,
+    pub fields: ContactFields,
+    pub source: Source,
+    pub owner_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub version: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Raw {
     #[default]

@@ -169,6 +169,37 @@ impl fmt::Display for Phone {
     }
 }
 
+/// Whom a record's email and mobile phone point at, each looked up alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder<T> {
+    /// Neither is anyone's: the record makes a new contact.
+    Nobody,
+    One(T),
+    /// The email is one contact's and the phone another's. Contacts are
+    /// never merged behind anyone's back: an activity goes to the email's
+    /// contact and notes the phone's; an import row fails (store::import
+    /// says why).
+    Two {
+        email: T,
+        phone: T,
+    },
+}
+
+/// The one rule by which activities and imports find their contact: the
+/// email's holder, else the phone's; two holders when they differ (by
+/// `same`).
+pub fn holder<T>(
+    by_email: Option<T>,
+    by_phone: Option<T>,
+    same: impl Fn(&T, &T) -> bool,
+) -> Holder<T> {
+    match (by_email, by_phone) {
+        (Some(email), Some(phone)) if !same(&email, &phone) => Holder::Two { email, phone },
+        (Some(one), _) | (None, Some(one)) => Holder::One(one),
+        (None, None) => Holder::Nobody,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,12 +7,13 @@ pub mod contact;
 pub mod global_id;
 pub mod identity;
 pub mod import_mapping;
+pub mod import_plan;
 pub mod merge_plan;
 pub mod outbound_target;
 pub mod permissions;
 pub mod validation;
 
-pub use contact::{ContactFields, ContactPatch, FieldChange, Source};
+pub use contact::{ContactFields, ContactPatch, ContactRecord, FieldChange, Source};
 pub use identity::{Email, Phone, PhoneRegion};
 pub use permissions::{Access, Principal, Role};
 pub use validation::ValidationError;

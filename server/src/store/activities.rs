@@ -22,6 +22,7 @@ use super::{Store, StoreError, contact_writes, notifications, now_micros};
 use crate::domain::activity::{
     ActivityKind, CalendarProvider, MeetingStatus, MeetingTimes, plan_notifications,
 };
+use crate::domain::identity::{self, Holder};
 use crate::domain::{Access, ContactFields, Email, Principal, merge_plan};
 
 pub struct NewMeeting {
@@ -205,11 +206,10 @@ async fn attempt(
         Some(phone) => contacts::find_by_phone(&*txn, phone, Lock::ForUpdate).await?,
         None => None,
     };
-    let (target, conflicting) = match (by_email, by_phone) {
-        (Some(e), Some(p)) if e.id != p.id => (Some(e), Some(p.id)),
-        (Some(e), _) => (Some(e), None),
-        (None, Some(p)) => (Some(p), None),
-        (None, None) => (None, None),
+    let (target, conflicting) = match identity::holder(by_email, by_phone, |e, p| e.id == p.id) {
+        Holder::Two { email, phone } => (Some(email), Some(phone.id)),
+        Holder::One(contact) => (Some(contact), None),
+        Holder::Nobody => (None, None),
     };
     let host = new.meeting.as_ref().and_then(|m| m.host_user_id);
     let (contact, created) = match target {

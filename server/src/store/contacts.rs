@@ -7,20 +7,9 @@ use sea_orm::{
 
 use super::StoreError;
 use super::entities::{contact, contact_alias};
-use crate::domain::{Access, ContactFields, Email, Phone, Source};
+use crate::domain::{Access, ContactFields, Email, Phone};
 
-/// A stored contact as the layers above see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactRecord {
-    pub id: i64,
-    pub fields: ContactFields,
-    pub source: Source,
-    pub owner_id: Option<i64>,
-    pub team_id: Option<i64>,
-    pub version: i32,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+pub use crate::domain::contact::ContactRecord;
 
 impl TryFrom<contact::Model> for ContactRecord {
     type Error = StoreError;

@@ -18,7 +18,7 @@
 //! under one CREATED history entry; the counts still say one created and
 //! one updated, as the rows did.
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashSet;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -40,20 +40,11 @@ use super::import_postgres::{self, PgBatch};
 use super::import_sqlite::{self, SqliteImport};
 use super::outbox::{self, EventType};
 use super::{Store, StoreError, now_micros};
+use crate::domain::import_mapping::ColumnRef;
 pub use crate::domain::import_mapping::Summary;
-use crate::domain::import_mapping::{ColumnRef, FailedRow};
-use crate::domain::merge_plan::MergePlan;
-use crate::domain::permissions::CANNOT_SAVE_CONTACT;
-use crate::domain::{ContactFields, FieldChange, Principal, Role, Source, merge_plan};
-
-/// One record of the file, read and normalised (or refused).
-#[derive(Debug, Clone)]
-pub struct PreparedRow {
-    pub line: u64,
-    pub row: Result<ContactFields, FailedRow>,
-}
-
-const TWO_HOLDERS: &str = "the email and the mobile phone belong to two different contacts";
+pub use crate::domain::import_plan::PreparedRow;
+use crate::domain::import_plan::{ImportPlan, StoredUpdate};
+use crate::domain::{ContactFields, FieldChange, Principal, Source};
 
 /// Identities per `IN` list, well under every backend's limit on bound values.
 const LOOKUP_CHUNK: usize = 500;
@@ -66,107 +57,6 @@ const INSERT_CHUNK: usize = 1000;
 /// the ones taken before it, so a few more settle it.
 const ATTEMPTS: usize = 8;
 const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// A change a row brings to a stored contact (contact `index` of `Known`).
-struct StoredUpdate {
-    index: usize,
-    plan: MergePlan,
-}
-
-/// A contact the import has seen: loaded from the database, or created by
-/// an earlier row (`id` 0 until it is inserted).
-struct Working {
-    record: ContactRecord,
-    is_new: bool,
-}
-
-/// What an import knows of the contacts its rows touch, by identity.
-#[derive(Default)]
-struct Known {
-    contacts: Vec<Working>,
-    by_id: HashMap<i64, usize>,
-    by_email: HashMap<String, usize>,
-    by_phone: HashMap<String, usize>,
-}
-
-impl Known {
-    fn add(&mut self, working: Working) -> usize {
-        let index = self.contacts.len();
-        if !working.is_new {
-            self.by_id.insert(working.record.id, index);
-        }
-        self.index(index, &working.record.fields);
-        self.contacts.push(working);
-        index
-    }
-
-    fn index(&mut self, index: usize, fields: &ContactFields) {
-        if let Some(email) = &fields.email {
-            self.by_email.insert(email.as_str().to_owned(), index);
-        }
-        if let Some(phone) = &fields.mobile_phone {
-            self.by_phone.insert(phone.as_str().to_owned(), index);
-        }
-    }
-
-    /// Moves contact `index` to `record`, re-indexing its identities.
-    fn replace(&mut self, index: usize, record: ContactRecord) {
-        let before = &self.contacts[index].record.fields;
-        if let Some(email) = &before.email
-            && record.fields.email.as_ref() != Some(email)
-        {
-            self.by_email.remove(email.as_str());
-        }
-        if let Some(phone) = &before.mobile_phone
-            && record.fields.mobile_phone.as_ref() != Some(phone)
-        {
-            self.by_phone.remove(phone.as_str());
-        }
-        self.index(index, &record.fields);
-        self.contacts[index].record = record;
-    }
-
-    /// Gives the new contact holding `email` or `phone` its id. Inserts
-    /// return ids in no promised order; each new contact is found again by
-    /// an identity, unique among them.
-    fn set_id(&mut self, id: i64, email: Option<String>, phone: Option<String>) {
-        let index = email
-            .as_deref()
-            .and_then(|e| self.by_email.get(e))
-            .or_else(|| phone.as_deref().and_then(|p| self.by_phone.get(p)))
-            .copied();
-        if let Some(index) = index {
-            self.contacts[index].record.id = id;
-        }
-    }
-
-    fn check_ids(&self, new: &[usize]) -> Result<(), StoreError> {
-        if new.iter().any(|&i| self.contacts[i].record.id == 0) {
-            return Err(StoreError::Db(sea_orm::DbErr::Custom(
-                "an imported contact came back without its id".to_owned(),
-            )));
-        }
-        Ok(())
-    }
-
-    /// The one contact holding the row's identities; `Err` when the email
-    /// and the phone belong to two.
-    fn holder(&self, fields: &ContactFields) -> Result<Option<usize>, ()> {
-        let by_email = fields
-            .email
-            .as_ref()
-            .and_then(|e| self.by_email.get(e.as_str()).copied());
-        let by_phone = fields
-            .mobile_phone
-            .as_ref()
-            .and_then(|p| self.by_phone.get(p.as_str()).copied());
-        match (by_email, by_phone) {
-            (Some(e), Some(p)) if e != p => Err(()),
-            (Some(e), _) => Ok(Some(e)),
-            (None, p) => Ok(p),
-        }
-    }
-}
 
 /// Every statement of an import finds rows by a unique key, but on
 /// PostgreSQL the planner judges by statistics, and a table an import is
@@ -234,20 +124,15 @@ impl FromQueryResult for LookedUp {
 
 /// One import run: who imports, and what it has seen so far.
 pub struct Importer {
-    principal: Principal,
-    owner: Option<i64>,
-    /// The file's phone column, named when a row's email and phone belong
-    /// to two contacts.
-    phone_column: Option<ColumnRef>,
     /// The most failed rows the job's report keeps, and how many its
     /// committed batches kept.
     error_cap: u64,
     errors_stored: u64,
     dry_run: bool,
-    /// A real import forgets this after each committed batch, keeping
-    /// memory bounded; a dry run keeps it, so later batches see what
-    /// earlier ones would have done.
-    known: Known,
+    /// A real import forgets the plan's contacts after each committed
+    /// batch, keeping memory bounded; a dry run keeps them, so later
+    /// batches see what earlier ones would have done.
+    plan: ImportPlan,
     /// SQLite: the import's own connection, opened at its first batch.
     sqlite: Option<SqliteImport>,
     /// PostgreSQL: the batch whose writes are under way (see `apply_batch`).
@@ -259,18 +144,11 @@ impl Importer {
         if !principal.may_write_contacts() {
             return Err(StoreError::forbidden("this role cannot import contacts"));
         }
-        let owner = match principal.role {
-            Role::Integration => None,
-            _ => Some(principal.user_id),
-        };
         Ok(Self {
-            principal,
-            owner,
-            phone_column: None,
             error_cap: u64::MAX,
             errors_stored: 0,
             dry_run,
-            known: Known::default(),
+            plan: ImportPlan::new(principal),
             sqlite: None,
             in_flight: None,
         })
@@ -278,7 +156,7 @@ impl Importer {
 
     /// Names the file's phone column for the report, once it is known.
     pub fn set_phone_column(&mut self, column: Option<ColumnRef>) {
-        self.phone_column = column;
+        self.plan.set_phone_column(column);
     }
 
     /// A job's report keeps at most `cap` failed rows, of which `stored`
@@ -378,7 +256,7 @@ impl Importer {
         let prepared = self
             .prepare_postgres(pool, &rows, checkpoint.as_ref())
             .await;
-        self.known = Known::default();
+        self.plan.forget();
         let (writes, summary) = match prepared {
             Ok(Some(prepared)) => prepared,
             // Not for this path, or a concurrent writer took one of the
@@ -485,8 +363,8 @@ impl Importer {
             self.load(&txn, rows, Lock::None).await?;
             let mut summary = Summary::default();
             for row in rows {
-                if let Some(update) = self.decide(row, &mut summary) {
-                    self.keep(update.index, update.plan);
+                if let Some(update) = self.plan.decide(row, now_micros(), &mut summary) {
+                    self.plan.keep(update.index, update.plan);
                 }
             }
             return Ok(summary);
@@ -502,7 +380,7 @@ impl Importer {
                 import_sqlite::blocking(|| self.write_sqlite(&mut sqlite, rows, checkpoint));
             drop(gate);
             self.sqlite = Some(sqlite);
-            self.known = Known::default();
+            self.plan.forget();
             if let Some(summary) = written? {
                 return Ok(summary);
             }
@@ -510,7 +388,7 @@ impl Importer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.known = Known::default();
+            self.plan.forget();
             match self.write_batch(store, rows, checkpoint).await {
                 Err(StoreError::Db(err)) if attempt < ATTEMPTS && is_retryable(&err) => {
                     tracing::info!(attempt, error = %err, "an import batch met a concurrent writer; trying again");
@@ -522,7 +400,7 @@ impl Importer {
                     continue;
                 }
                 outcome => {
-                    self.known = Known::default();
+                    self.plan.forget();
                     return outcome;
                 }
             }
@@ -541,18 +419,20 @@ impl Importer {
         self.load(&*txn, rows, Lock::ForUpdate).await?;
         let mut summary = Summary::default();
         for row in rows {
-            if let Some(StoredUpdate { index, plan }) = self.decide(row, &mut summary) {
-                let current = &self.known.contacts[index].record;
+            if let Some(StoredUpdate { index, plan }) =
+                self.plan.decide(row, now_micros(), &mut summary)
+            {
+                let current = self.plan.record(index);
                 let saved = contact_writes::apply_to_survivor(
                     &*txn,
-                    &self.principal,
+                    self.plan.principal(),
                     current,
                     &plan,
                     Source::Import,
                     None,
                 )
                 .await?;
-                self.known.replace(index, saved);
+                self.plan.replace(index, saved);
             }
         }
         self.insert_created(&*txn).await?;
@@ -578,28 +458,28 @@ impl Importer {
         if batch.exists(&listening(DatabaseBackend::Sqlite))? {
             return Ok(None);
         }
-        if !batch.user_exists(self.principal.user_id)? {
+        if !batch.user_exists(self.plan.principal().user_id)? {
             return Err(StoreError::forbidden("the importing user no longer exists"));
         }
         for identity in [Identity::Email, Identity::MobilePhone] {
-            let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
+            let values = self.unknown(rows, identity);
             for found in batch.find_all(identity, &values)? {
                 self.learn(found)?;
             }
         }
-        let Some(mut summary) = self.decide_without_updates(rows) else {
+        let Some(mut summary) = self.plan.decide_creations(rows, now_micros()) else {
             return Ok(None);
         };
-        let new = self.new_contacts();
-        let contacts = &self.known.contacts;
+        let new = self.plan.new_contacts();
+        let plan = &self.plan;
         let models: Vec<_> = new
             .iter()
-            .map(|&index| new_contact_model(&contacts[index].record))
+            .map(|&index| new_contact_model(plan.record(index)))
             .collect();
         let write_out = || {
             new.iter()
                 .map(|&index| {
-                    let changes = creation_changes(&contacts[index].record);
+                    let changes = creation_changes(plan.record(index));
                     let stored = history::stored_changes(&changes)?;
                     Ok((changes, stored))
                 })
@@ -612,7 +492,9 @@ impl Importer {
             let second = std::thread::Builder::new().spawn_scoped(scope, write_out);
             let inserted =
                 batch.insert_many_returning(models, Some("id, email, mobile_phone"), |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    let email: Option<String> = row.get(1)?;
+                    let phone: Option<String> = row.get(2)?;
+                    Ok((row.get(0)?, email, phone))
                 });
             let changes = match second {
                 Ok(second) => second.join().unwrap_or_else(|_| {
@@ -626,15 +508,16 @@ impl Importer {
         });
         let changes = changes?;
         for (id, email, phone) in inserted? {
-            self.known.set_id(id, email, phone);
+            self.plan
+                .set_id_by_identity(id, email.as_deref(), phone.as_deref());
         }
-        self.known.check_ids(&new)?;
+        check_ids(&self.plan, &new)?;
         let now = now_micros();
         let entries = new
             .iter()
             .zip(changes)
             .map(|(&index, (changes, stored))| {
-                let entry = self.creation_entry(&self.known.contacts[index].record, &changes);
+                let entry = self.creation_entry(self.plan.record(index), &changes);
                 history::active_model_with(&entry, stored, now)
             })
             .collect();
@@ -672,15 +555,15 @@ impl Importer {
             return Ok(None);
         }
         for identity in [Identity::Email, Identity::MobilePhone] {
-            let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
+            let values = self.unknown(rows, identity);
             for found in batch.find_all(identity, &LOOKED_UP, &values).await? {
                 self.learn(LookedUp::from_query_result(&found, "")?.0)?;
             }
         }
-        let Some(mut summary) = self.decide_without_updates(rows) else {
+        let Some(mut summary) = self.plan.decide_creations(rows, now_micros()) else {
             return Ok(None);
         };
-        let new = self.new_contacts();
+        let new = self.plan.new_contacts();
         let ids = batch.next_contact_ids(new.len()).await?;
         if ids.len() != new.len() {
             return Err(StoreError::Db(DbErr::Custom(
@@ -688,13 +571,13 @@ impl Importer {
             )));
         }
         for (&index, id) in new.iter().zip(ids) {
-            self.known.contacts[index].record.id = id;
+            self.plan.set_id(index, id);
         }
-        let contacts = &self.known.contacts;
+        let plan = &self.plan;
         let created = new
             .iter()
             .map(|&index| {
-                let record = &contacts[index].record;
+                let record = plan.record(index);
                 contact::ActiveModel {
                     id: ActiveValue::Set(record.id),
                     ..new_contact_model(record)
@@ -705,7 +588,7 @@ impl Importer {
         let history = new
             .iter()
             .map(|&index| {
-                let record = &contacts[index].record;
+                let record = plan.record(index);
                 let changes = creation_changes(record);
                 history::active_model(&self.creation_entry(record, &changes), now)
             })
@@ -723,43 +606,19 @@ impl Importer {
         Ok(Some((writes, summary)))
     }
 
-    /// Decides every row, for a path that only creates contacts: `None`
-    /// as soon as a row would change a stored contact.
-    fn decide_without_updates(&mut self, rows: &[PreparedRow]) -> Option<Summary> {
-        let mut summary = Summary::default();
-        for row in rows {
-            if self.decide(row, &mut summary).is_some() {
-                return None;
-            }
-        }
-        Some(summary)
-    }
-
     /// The identities of one kind the rows name that this import does not
     /// know yet.
-    fn unknown<'r>(&self, rows: &'r [PreparedRow], identity: Identity) -> HashSet<&'r str> {
-        let fields = rows.iter().filter_map(|r| r.row.as_ref().ok());
-        match identity {
-            Identity::Email => fields
-                .filter_map(|f| f.email.as_ref().map(|e| e.as_str()))
-                .filter(|e| !self.known.by_email.contains_key(*e))
-                .collect(),
-            Identity::MobilePhone => fields
-                .filter_map(|f| f.mobile_phone.as_ref().map(|p| p.as_str()))
-                .filter(|p| !self.known.by_phone.contains_key(*p))
-                .collect(),
-        }
+    fn unknown<'r>(&self, rows: &'r [PreparedRow], identity: Identity) -> Vec<&'r str> {
+        let unknown = match identity {
+            Identity::Email => self.plan.unknown_emails(rows),
+            Identity::MobilePhone => self.plan.unknown_phones(rows),
+        };
+        unknown.into_iter().collect()
     }
 
     /// Adds a stored contact to what the import knows, once.
     fn learn(&mut self, found: contact::Model) -> Result<(), StoreError> {
-        if !self.known.by_id.contains_key(&found.id) {
-            let record = ContactRecord::try_from(found)?;
-            self.known.add(Working {
-                record,
-                is_new: false,
-            });
-        }
+        self.plan.learn(ContactRecord::try_from(found)?);
         Ok(())
     }
 
@@ -773,7 +632,7 @@ impl Importer {
         lock: Lock,
     ) -> Result<(), StoreError> {
         for identity in [Identity::Email, Identity::MobilePhone] {
-            let values: Vec<&str> = self.unknown(rows, identity).into_iter().collect();
+            let values = self.unknown(rows, identity);
             for chunk in values.chunks(LOOKUP_CHUNK) {
                 let mut query = contact::Entity::find()
                     .select_only()
@@ -790,88 +649,14 @@ impl Importer {
         Ok(())
     }
 
-    /// Decides `row` against what the import knows: fails it, creates a
-    /// contact (kept here until the batch is written), leaves it unchanged,
-    /// or changes a contact. A change to a contact created earlier in the
-    /// import is kept here too; a change to a stored contact is returned,
-    /// for the caller to write (or, in a dry run, to keep).
-    fn decide(&mut self, row: &PreparedRow, summary: &mut Summary) -> Option<StoredUpdate> {
-        let fields = match &row.row {
-            Ok(fields) => fields,
-            Err(failed) => {
-                summary.failed.push(failed.clone());
-                return None;
-            }
-        };
-        let fail = |column: Option<ColumnRef>, reason: &str| FailedRow {
-            line: row.line,
-            column,
-            reason: reason.to_owned(),
-        };
-        let holder = match self.known.holder(fields) {
-            Ok(holder) => holder,
-            Err(()) => {
-                summary
-                    .failed
-                    .push(fail(self.phone_column.clone(), TWO_HOLDERS));
-                return None;
-            }
-        };
-        let Some(index) = holder else {
-            let now = now_micros();
-            self.known.add(Working {
-                record: ContactRecord {
-                    id: 0,
-                    fields: fields.clone(),
-                    source: Source::Import,
-                    owner_id: self.owner,
-                    team_id: None,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                },
-                is_new: true,
-            });
-            summary.created += 1;
-            return None;
-        };
-        let working = &self.known.contacts[index];
-        let current = &working.record;
-        if !self.principal.can_access(current.owner_id, current.team_id) {
-            summary.failed.push(fail(None, CANNOT_SAVE_CONTACT));
-            return None;
-        }
-        let plan = merge_plan::plan(&current.fields, fields);
-        if plan.result == current.fields {
-            summary.unchanged += 1;
-            return None;
-        }
-        summary.updated += 1;
-        if working.is_new {
-            self.keep(index, plan);
-            return None;
-        }
-        Some(StoredUpdate { index, plan })
-    }
-
-    /// Keeps a change in memory, to be written with the rest (or never, in
-    /// a dry run).
-    fn keep(&mut self, index: usize, plan: MergePlan) {
-        let record = ContactRecord {
-            fields: plan.result,
-            ..self.known.contacts[index].record.clone()
-        };
-        self.known.replace(index, record);
-    }
-
     /// Inserts the contacts this batch created, then their history (and
     /// outbox events, when an integration listens).
     async fn insert_created(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
         let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-        let new = self.new_contacts();
+        let new = self.plan.new_contacts();
         let models: Vec<_> = new
             .iter()
-            .map(|&i| new_contact_model(&self.known.contacts[i].record))
+            .map(|&i| new_contact_model(self.plan.record(i)))
             .collect();
         let mut inserted = Vec::with_capacity(models.len());
         if postgres {
@@ -890,17 +675,16 @@ impl Importer {
             }
         }
         for row in inserted {
-            self.known.set_id(
+            let email: Option<String> = row.try_get_by_index(1)?;
+            let phone: Option<String> = row.try_get_by_index(2)?;
+            self.plan.set_id_by_identity(
                 row.try_get_by_index(0)?,
-                row.try_get_by_index(1)?,
-                row.try_get_by_index(2)?,
+                email.as_deref(),
+                phone.as_deref(),
             );
         }
-        self.known.check_ids(&new)?;
-        let created: Vec<&ContactRecord> = new
-            .iter()
-            .map(|&i| &self.known.contacts[i].record)
-            .collect();
+        check_ids(&self.plan, &new)?;
+        let created: Vec<&ContactRecord> = new.iter().map(|&i| self.plan.record(i)).collect();
         let changes: Vec<_> = created.iter().map(|r| creation_changes(r)).collect();
         let entries: Vec<Entry<'_>> = created
             .iter()
@@ -925,17 +709,10 @@ impl Importer {
         Ok(())
     }
 
-    /// The contacts this batch creates, by index.
-    fn new_contacts(&self) -> Vec<usize> {
-        (0..self.known.contacts.len())
-            .filter(|&i| self.known.contacts[i].is_new)
-            .collect()
-    }
-
     fn creation_entry<'a>(&self, record: &ContactRecord, changes: &'a [FieldChange]) -> Entry<'a> {
         Entry {
             contact_id: record.id,
-            actor_user_id: Some(self.principal.user_id),
+            actor_user_id: Some(self.plan.principal().user_id),
             action: ChangeAction::Created,
             source: Source::Import,
             changes,
@@ -1022,6 +799,17 @@ fn share_identity(earlier: &[PreparedRow], later: &[PreparedRow]) -> bool {
     identities(later).any(|identity| named.contains(identity))
 }
 
+/// Inserts give every new contact its id, or the batch must not go on.
+fn check_ids(plan: &ImportPlan, new: &[usize]) -> Result<(), StoreError> {
+    if plan.all_have_ids(new) {
+        Ok(())
+    } else {
+        Err(StoreError::Db(DbErr::Custom(
+            "an imported contact came back without its id".to_owned(),
+        )))
+    }
+}
+
 /// The query that finds whether an integration listens: then a batch's new
 /// contacts must reach the outbox, which only the general path writes.
 fn listening(backend: DatabaseBackend) -> sea_orm::Statement {
@@ -1051,6 +839,7 @@ mod tests {
     use super::*;
     use crate::domain::PhoneRegion;
     use crate::domain::identity::{Email, Phone};
+    use crate::domain::import_mapping::FailedRow;
 
     fn row(line: u64, email: Option<&str>, phone: Option<&str>) -> PreparedRow {
         let fields = ContactFields {
