@@ -18,7 +18,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 use async_graphql_axum::GraphQL;
 use axum::Router;
 use contacts_server::AppState;
-use contacts_server::domain::{Email, Phone, Role};
+use contacts_server::domain::{Email, Phone, PhoneRegion, Role};
 use contacts_server::store::contacts::Lock;
 use contacts_server::store::point_reads::PointRead;
 use contacts_server::store::{Store, contacts, users};
@@ -123,7 +123,8 @@ async fn lookups(store: &Store, count: u64) {
                     .await
                     .expect("lookup")
             } else {
-                let phone = Phone::from_trusted(phone_of(i / 2));
+                let phone = Phone::parse("mobilePhone", &phone_of(i / 2), PhoneRegion::default())
+                    .expect("phone");
                 contacts::find_by_phone(store.db(), &phone, Lock::None)
                     .await
                     .expect("lookup")

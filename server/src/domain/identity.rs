@@ -54,7 +54,7 @@ impl Email {
 
     /// A value read back from the database, where only parsed values are
     /// ever written.
-    pub fn from_trusted(stored: String) -> Self {
+    pub(crate) fn from_trusted(stored: String) -> Self {
         Self(stored)
     }
 }
@@ -158,7 +158,7 @@ impl Phone {
 
     /// A value read back from the database, where only parsed values are
     /// ever written.
-    pub fn from_trusted(stored: String) -> Self {
+    pub(crate) fn from_trusted(stored: String) -> Self {
         Self(stored)
     }
 }

@@ -22,22 +22,6 @@ use crate::store::activities::{
 use crate::store::contacts::ContactRecord;
 use crate::store::notifications::{self, NotificationRecord};
 
-/// Maps each GraphQL enum to the domain one and back.
-macro_rules! mirror_enum {
-    ($api:ident <=> $domain:ty { $($variant:ident),+ $(,)? }) => {
-        impl From<$api> for $domain {
-            fn from(value: $api) -> Self {
-                match value { $($api::$variant => <$domain>::$variant),+ }
-            }
-        }
-        impl From<$domain> for $api {
-            fn from(value: $domain) -> Self {
-                match value { $(<$domain>::$variant => $api::$variant),+ }
-            }
-        }
-    };
-}
-
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ActivityKind {
     Meeting,
@@ -383,6 +367,7 @@ pub enum NotificationStatus {
     Failed,
     Canceled,
 }
+mirror_enum!(NotificationStatus <=> notifications::NotificationStatus { Pending, Sent, Failed, Canceled });
 
 pub struct Notification(pub NotificationRecord);
 
@@ -411,12 +396,7 @@ impl Notification {
     }
 
     async fn status(&self) -> NotificationStatus {
-        match self.0.status.as_str() {
-            notifications::SENT => NotificationStatus::Sent,
-            notifications::FAILED => NotificationStatus::Failed,
-            notifications::CANCELED => NotificationStatus::Canceled,
-            _ => NotificationStatus::Pending,
-        }
+        self.0.status.into()
     }
 
     async fn attempts(&self) -> i32 {

@@ -39,6 +39,29 @@ pub enum Crm {
     Salesforce,
 }
 
+/// Who hears of contact changes.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IntegrationKind {
+    Webhook,
+    GoogleCalendar,
+    MicrosoftGraph,
+    Hubspot,
+    Salesforce,
+}
+mirror_enum!(IntegrationKind <=> integrations::IntegrationKind {
+    Webhook, GoogleCalendar, MicrosoftGraph, Hubspot, Salesforce
+});
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Not yet delivered; tried again at `nextAttemptAt`.
+    Pending,
+    Delivered,
+    /// Given up on: too many failed attempts, or the subscriber said 410 Gone.
+    Dead,
+}
+mirror_enum!(DeliveryStatus <=> integrations::DeliveryStatus { Pending, Delivered, Dead });
+
 pub struct Integration(pub IntegrationRecord);
 
 #[Object]
@@ -47,9 +70,8 @@ impl Integration {
         ids::encode(Kind::Integration, self.0.id)
     }
 
-    /// WEBHOOK, GOOGLE_CALENDAR, MICROSOFT_GRAPH, HUBSPOT or SALESFORCE.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> IntegrationKind {
+        self.0.kind.into()
     }
 
     /// The webhook's URL, or the API's base URL.
@@ -115,9 +137,8 @@ impl Delivery {
         &self.event_type
     }
 
-    /// PENDING, DELIVERED or DEAD.
-    async fn status(&self) -> &str {
-        &self.delivery.status
+    async fn status(&self) -> DeliveryStatus {
+        self.delivery.status.into()
     }
 
     async fn attempts(&self) -> i32 {

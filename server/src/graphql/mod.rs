@@ -2,6 +2,23 @@
 //! every error mapped here (`error.rs`). Resolvers stay short: read input,
 //! call one store function, wrap the result.
 
+/// Maps each GraphQL enum to the domain (or stored) one and back; declared
+/// before the modules so each of them can use it.
+macro_rules! mirror_enum {
+    ($api:ident <=> $domain:ty { $($variant:ident),+ $(,)? }) => {
+        impl From<$api> for $domain {
+            fn from(value: $api) -> Self {
+                match value { $($api::$variant => <$domain>::$variant),+ }
+            }
+        }
+        impl From<$domain> for $api {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => $api::$variant),+ }
+            }
+        }
+    };
+}
+
 pub mod activity;
 pub mod contact;
 pub mod cost;

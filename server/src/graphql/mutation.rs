@@ -12,6 +12,7 @@ use super::{principal, state};
 use crate::domain::{ContactPatch, Principal, Role, Source};
 use crate::propagation::target_guard;
 use crate::store::contact_writes::{self, SaveOutcome};
+use crate::store::integrations::IntegrationKind;
 use crate::store::merge::{self, MergeRequest};
 use crate::store::outbox::EventType;
 use crate::store::save::{self, ContactEdit, MergeConfirmation, NewContact};
@@ -255,8 +256,8 @@ impl Mutation {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let kind = match provider {
-            CalendarProvider::Google => integrations::GOOGLE_CALENDAR,
-            CalendarProvider::Exchange => integrations::MICROSOFT_GRAPH,
+            CalendarProvider::Google => IntegrationKind::GoogleCalendar,
+            CalendarProvider::Exchange => IntegrationKind::MicrosoftGraph,
             _ => {
                 return Err(ApiError::validation(
                     "provider",
@@ -296,8 +297,8 @@ impl Mutation {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let kind = match crm {
-            Crm::Hubspot => integrations::HUBSPOT,
-            Crm::Salesforce => integrations::SALESFORCE,
+            Crm::Hubspot => IntegrationKind::Hubspot,
+            Crm::Salesforce => IntegrationKind::Salesforce,
         };
         integrations::require_admin(caller).map_err(ApiError::from)?;
         let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets)

@@ -14,9 +14,7 @@ use super::target_guard::RefusedTarget;
 use super::webhooks::WebhookSender;
 use crate::domain::outbound_target::{TargetPolicy, refused_literal};
 use crate::store::Store;
-use crate::store::integrations::{
-    self, Claimed, GOOGLE_CALENDAR, HUBSPOT, MICROSOFT_GRAPH, Outcome, SALESFORCE, WEBHOOK,
-};
+use crate::store::integrations::{self, Claimed, IntegrationKind, Outcome};
 
 /// The connectors a dispatcher delivers through.
 struct Connectors {
@@ -135,8 +133,8 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             retry_after: None,
         })
     };
-    match integration.kind.as_str() {
-        HUBSPOT => match crm_change() {
+    match integration.kind {
+        IntegrationKind::Hubspot => match crm_change() {
             Ok(change) => {
                 connectors
                     .crms
@@ -145,7 +143,7 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             }
             Err(outcome) => outcome,
         },
-        SALESFORCE => match crm_change() {
+        IntegrationKind::Salesforce => match crm_change() {
             Ok(change) => {
                 connectors
                     .crms
@@ -154,7 +152,7 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             }
             Err(outcome) => outcome,
         },
-        GOOGLE_CALENDAR => match guest_change() {
+        IntegrationKind::GoogleCalendar => match guest_change() {
             Ok(change) => {
                 connectors
                     .calendars
@@ -163,7 +161,7 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             }
             Err(outcome) => outcome,
         },
-        MICROSOFT_GRAPH => match guest_change() {
+        IntegrationKind::MicrosoftGraph => match guest_change() {
             Ok(change) => {
                 connectors
                     .calendars
@@ -172,7 +170,7 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             }
             Err(outcome) => outcome,
         },
-        WEBHOOK => {
+        IntegrationKind::Webhook => {
             connectors
                 .webhooks
                 .send(
@@ -185,10 +183,5 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
                 )
                 .await
         }
-        other => Outcome::Retry {
-            error: format!("no connector for {other}"),
-            status_code: None,
-            retry_after: None,
-        },
     }
 }

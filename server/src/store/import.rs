@@ -30,6 +30,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::contact_columns::{CONTACT_COLUMNS, contact_at_positions};
 use super::contact_writes::{self, assignment_changes};
 use super::contacts::{ContactRecord, Identity, Lock};
 use super::entities::{contact, contact_change, integration};
@@ -78,47 +79,12 @@ async fn plan_for_keys(txn: &DatabaseTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The columns a lookup reads, in the order `LookedUp` takes them:
-/// decoding by position spares hashing every column name of every row.
-const LOOKED_UP: [contact::Column; 15] = [
-    contact::Column::Id,
-    contact::Column::FirstName,
-    contact::Column::LastName,
-    contact::Column::Email,
-    contact::Column::MobilePhone,
-    contact::Column::Company,
-    contact::Column::JobTitle,
-    contact::Column::Timezone,
-    contact::Column::Source,
-    contact::Column::OwnerId,
-    contact::Column::TeamId,
-    contact::Column::SortName,
-    contact::Column::Version,
-    contact::Column::CreatedAt,
-    contact::Column::UpdatedAt,
-];
-
+/// A contact as a lookup reads it, its columns in `CONTACT_COLUMNS` order.
 struct LookedUp(contact::Model);
 
 impl FromQueryResult for LookedUp {
     fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
-        Ok(Self(contact::Model {
-            id: row.try_get_by_index(0)?,
-            first_name: row.try_get_by_index(1)?,
-            last_name: row.try_get_by_index(2)?,
-            email: row.try_get_by_index(3)?,
-            mobile_phone: row.try_get_by_index(4)?,
-            company: row.try_get_by_index(5)?,
-            job_title: row.try_get_by_index(6)?,
-            timezone: row.try_get_by_index(7)?,
-            source: row.try_get_by_index(8)?,
-            owner_id: row.try_get_by_index(9)?,
-            team_id: row.try_get_by_index(10)?,
-            sort_name: row.try_get_by_index(11)?,
-            version: row.try_get_by_index(12)?,
-            created_at: row.try_get_by_index(13)?,
-            updated_at: row.try_get_by_index(14)?,
-        }))
+        Ok(Self(contact_at_positions!(row.try_get_by_index)))
     }
 }
 
@@ -556,7 +522,7 @@ impl Importer {
         }
         for identity in [Identity::Email, Identity::MobilePhone] {
             let values = self.unknown(rows, identity);
-            for found in batch.find_all(identity, &LOOKED_UP, &values).await? {
+            for found in batch.find_all(identity, &CONTACT_COLUMNS, &values).await? {
                 self.learn(LookedUp::from_query_result(&found, "")?.0)?;
             }
         }
@@ -636,7 +602,7 @@ impl Importer {
             for chunk in values.chunks(LOOKUP_CHUNK) {
                 let mut query = contact::Entity::find()
                     .select_only()
-                    .columns(LOOKED_UP)
+                    .columns(CONTACT_COLUMNS)
                     .filter(identity.column().is_in(chunk.iter().copied()));
                 if lock == Lock::ForUpdate {
                     query = query.lock_exclusive();

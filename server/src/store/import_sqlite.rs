@@ -25,9 +25,10 @@ use sea_orm::{
 };
 
 use super::StoreError;
+use super::contact_columns::contact_columns;
 use super::contacts::Identity;
 use super::entities::contact;
-use super::point_reads::{contact_columns, contact_from_row};
+use super::point_reads::contact_from_row;
 
 fn failed(err: rusqlite::Error) -> StoreError {
     StoreError::Db(DbErr::Custom(format!("sqlite import: {err}")))

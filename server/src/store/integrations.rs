@@ -18,17 +18,10 @@ use super::{Store, StoreError, now_micros};
 use crate::domain::outbound_target::CheckedTarget;
 use crate::domain::{Principal, ValidationError};
 
-pub const PENDING: &str = "PENDING";
-pub const DELIVERED: &str = "DELIVERED";
-/// Given up on: too many failed attempts, or the subscriber said 410 Gone.
-pub const DEAD: &str = "DEAD";
+pub use super::entities::delivery::DeliveryStatus;
+pub use super::entities::integration::IntegrationKind;
 
 pub const MAX_ATTEMPTS: i32 = 10;
-pub const WEBHOOK: &str = "WEBHOOK";
-pub const GOOGLE_CALENDAR: &str = "GOOGLE_CALENDAR";
-pub const MICROSOFT_GRAPH: &str = "MICROSOFT_GRAPH";
-pub const HUBSPOT: &str = "HUBSPOT";
-pub const SALESFORCE: &str = "SALESFORCE";
 
 pub type IntegrationRecord = integration::Model;
 
@@ -40,14 +33,14 @@ pub struct DeliveryCounts {
 }
 
 pub async fn delivery_counts(db: &impl ConnectionTrait) -> Result<DeliveryCounts, StoreError> {
-    let with_status = |status: &'static str| {
+    let with_status = |status: DeliveryStatus| {
         delivery::Entity::find()
             .filter(delivery::Column::Status.eq(status))
             .count(db)
     };
     Ok(DeliveryCounts {
-        pending: with_status(PENDING).await?,
-        dead: with_status(DEAD).await?,
+        pending: with_status(DeliveryStatus::Pending).await?,
+        dead: with_status(DeliveryStatus::Dead).await?,
     })
 }
 pub type DeliveryRecord = delivery::Model;
@@ -79,7 +72,7 @@ pub async fn connect_webhook(
     let secret = format!("whsec_{}", hex::encode(bytes));
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
-        kind: Set(WEBHOOK.to_owned()),
+        kind: Set(IntegrationKind::Webhook),
         target_url: Set(target_url.as_str().to_owned()),
         secret: Set(secret.clone()),
         events: Set(serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())),
@@ -94,13 +87,12 @@ pub async fn connect_webhook(
     Ok((record, secret))
 }
 
-/// Connects an API integration (`GOOGLE_CALENDAR`, `MICROSOFT_GRAPH`,
-/// `HUBSPOT`, `SALESFORCE`) at `base_url` with an OAuth access token, kept
+/// Connects an API integration (a calendar or a CRM) at `base_url` with an OAuth access token, kept
 /// server-side; it receives the events named.
 pub async fn connect_api(
     store: &Store,
     principal: &Principal,
-    kind: &'static str,
+    kind: IntegrationKind,
     base_url: &CheckedTarget,
     access_token: &str,
     events: &[&str],
@@ -112,7 +104,7 @@ pub async fn connect_api(
     }
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         target_url: Set(base_url.as_str().trim_end_matches('/').to_owned()),
         secret: Set(token.to_owned()),
         events: Set(serde_json::to_string(events).unwrap_or_default()),
@@ -240,7 +232,7 @@ pub async fn claim_due(
             Expr::col((earlier.clone(), delivery::Column::Id))
                 .lt(Expr::col((delivery::Entity, delivery::Column::Id))),
         )
-        .and_where(Expr::col((earlier, delivery::Column::Status)).eq(PENDING))
+        .and_where(Expr::col((earlier, delivery::Column::Status)).eq(DeliveryStatus::Pending))
         .to_owned();
     let active = Query::select()
         .column(integration::Column::Id)
@@ -249,7 +241,7 @@ pub async fn claim_due(
         .to_owned();
     let txn = store.begin_write().await?;
     let due = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .filter(
             Condition::any()
@@ -317,7 +309,7 @@ pub async fn release(store: &Store, claimed: &[&DeliveryRecord]) -> Result<(), S
                 Expr::value(Option::<i64>::None),
             )
             .filter(delivery::Column::Id.eq(delivery.id))
-            .filter(delivery::Column::Status.eq(PENDING))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
             .filter(delivery::Column::ClaimedUntil.eq(delivery.claimed_until))
             .exec(&*txn)
             .await?;
@@ -406,11 +398,14 @@ pub async fn record_outcome(
             Expr::value(Option::<i64>::None),
         )
         .filter(delivery::Column::Id.eq(claimed.id))
-        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .filter(delivery::Column::ClaimedUntil.eq(claimed.claimed_until));
     let update = match &outcome {
         Outcome::Delivered { status_code } => update
-            .col_expr(delivery::Column::Status, Expr::value(DELIVERED))
+            .col_expr(
+                delivery::Column::Status,
+                Expr::value(DeliveryStatus::Delivered),
+            )
             .col_expr(delivery::Column::DeliveredAt, Expr::value(now))
             .col_expr(
                 delivery::Column::LastStatusCode,
@@ -423,9 +418,9 @@ pub async fn record_outcome(
         } => {
             let wait = retry_after.unwrap_or_else(|| backoff(attempts));
             let status = if attempts >= MAX_ATTEMPTS {
-                DEAD
+                DeliveryStatus::Dead
             } else {
-                PENDING
+                DeliveryStatus::Pending
             };
             update
                 .col_expr(delivery::Column::Status, Expr::value(status))
@@ -443,7 +438,7 @@ pub async fn record_outcome(
                 )
         }
         Outcome::Rejected { error, status_code } => update
-            .col_expr(delivery::Column::Status, Expr::value(DEAD))
+            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Dead))
             .col_expr(
                 delivery::Column::LastError,
                 Expr::value(error.chars().take(1000).collect::<String>()),
@@ -453,7 +448,7 @@ pub async fn record_outcome(
                 Expr::value(i32::from(*status_code)),
             ),
         Outcome::Refused { error } => update
-            .col_expr(delivery::Column::Status, Expr::value(DEAD))
+            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Dead))
             .col_expr(
                 delivery::Column::LastError,
                 Expr::value(error.chars().take(1000).collect::<String>()),
@@ -463,7 +458,7 @@ pub async fn record_outcome(
                 Expr::value(Option::<i32>::None),
             ),
         Outcome::Gone => update
-            .col_expr(delivery::Column::Status, Expr::value(DEAD))
+            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Dead))
             .col_expr(
                 delivery::Column::LastError,
                 Expr::value("410 Gone: unsubscribed"),
@@ -487,7 +482,7 @@ pub async fn move_pending(db: &impl ConnectionTrait, from: i64, to: i64) -> Resu
     delivery::Entity::update_many()
         .col_expr(delivery::Column::ContactId, Expr::value(to))
         .filter(delivery::Column::ContactId.eq(from))
-        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .exec(db)
         .await?;
     Ok(())

@@ -17,10 +17,7 @@ use super::{Store, StoreError, now_micros};
 use crate::domain::activity::{self, Channel, MeetingStatus, MeetingTimes, PlannedNotification};
 use crate::domain::{Email, Phone};
 
-pub const PENDING: &str = "PENDING";
-pub const SENT: &str = "SENT";
-pub const FAILED: &str = "FAILED";
-pub const CANCELED: &str = "CANCELED";
+pub use super::entities::notification::NotificationStatus;
 
 /// After this many failed attempts a notification is FAILED for good.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -46,7 +43,7 @@ pub async fn schedule(
             subject: Set(subject),
             body: Set(body),
             due_at: Set(plan.due_at),
-            status: Set(PENDING.to_owned()),
+            status: Set(NotificationStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(plan.due_at),
             created_at: Set(now),
@@ -61,9 +58,12 @@ pub async fn schedule(
 /// Cancels the meeting's pending notifications.
 pub async fn cancel_pending(db: &impl ConnectionTrait, meeting_id: i64) -> Result<(), StoreError> {
     notification::Entity::update_many()
-        .col_expr(notification::Column::Status, Expr::value(CANCELED))
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Canceled),
+        )
         .filter(notification::Column::MeetingId.eq(meeting_id))
-        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
         .exec(db)
         .await?;
     Ok(())
@@ -92,12 +92,15 @@ pub async fn readdress_pending(
     ] {
         let update = notification::Entity::update_many()
             .filter(notification::Column::ContactId.eq(contact_id))
-            .filter(notification::Column::Status.eq(PENDING))
+            .filter(notification::Column::Status.eq(NotificationStatus::Pending))
             .filter(notification::Column::Channel.eq(channel.as_str()))
             .filter(notification::Column::MeetingId.in_subquery(future_meetings.clone()));
         let update = match address {
             Some(address) => update.col_expr(notification::Column::Recipient, Expr::value(address)),
-            None => update.col_expr(notification::Column::Status, Expr::value(CANCELED)),
+            None => update.col_expr(
+                notification::Column::Status,
+                Expr::value(NotificationStatus::Canceled),
+            ),
         };
         update.exec(db).await?;
     }
@@ -140,7 +143,7 @@ pub async fn claim_due(
     let now = now_micros();
     let txn = store.begin_write().await?;
     let due = notification::Entity::find()
-        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
         .filter(notification::Column::NextAttemptAt.lte(now))
         .filter(notification::Column::Channel.is_in(channels.iter().map(|c| c.as_str())))
         .filter(
@@ -187,7 +190,7 @@ pub async fn still_claimed(
     claimed: &NotificationRecord,
 ) -> Result<Option<NotificationRecord>, StoreError> {
     Ok(notification::Entity::find_by_id(claimed.id)
-        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
         .filter(notification::Column::ClaimedUntil.eq(claimed.claimed_until))
         .one(db)
         .await?)
@@ -198,7 +201,10 @@ pub async fn still_claimed(
 pub async fn mark_sent(store: &Store, claimed: &NotificationRecord) -> Result<(), StoreError> {
     let txn = store.begin_write().await?;
     notification::Entity::update_many()
-        .col_expr(notification::Column::Status, Expr::value(SENT))
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Sent),
+        )
         .col_expr(notification::Column::SentAt, Expr::value(now_micros()))
         .col_expr(
             notification::Column::Attempts,
@@ -209,7 +215,7 @@ pub async fn mark_sent(store: &Store, claimed: &NotificationRecord) -> Result<()
             Expr::value(Option::<i64>::None),
         )
         .filter(notification::Column::Id.eq(claimed.id))
-        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
         .filter(notification::Column::ClaimedUntil.eq(claimed.claimed_until))
         .exec(&*txn)
         .await?;
@@ -232,7 +238,7 @@ pub async fn release(store: &Store, claimed: &[NotificationRecord]) -> Result<()
                 Expr::value(Option::<i64>::None),
             )
             .filter(notification::Column::Id.eq(row.id))
-            .filter(notification::Column::Status.eq(PENDING))
+            .filter(notification::Column::Status.eq(NotificationStatus::Pending))
             .filter(notification::Column::ClaimedUntil.eq(row.claimed_until))
             .exec(&*txn)
             .await?;
@@ -254,9 +260,9 @@ pub async fn mark_failed(
 ) -> Result<(), StoreError> {
     let attempts = current.attempts + 1;
     let status = if attempts >= MAX_ATTEMPTS {
-        FAILED
+        NotificationStatus::Failed
     } else {
-        PENDING
+        NotificationStatus::Pending
     };
     let next = now_micros() + i64::try_from(backoff(attempts).as_micros()).unwrap_or(0);
     let txn = store.begin_write().await?;
@@ -273,7 +279,7 @@ pub async fn mark_failed(
             Expr::value(Option::<i64>::None),
         )
         .filter(notification::Column::Id.eq(current.id))
-        .filter(notification::Column::Status.eq(PENDING))
+        .filter(notification::Column::Status.eq(NotificationStatus::Pending))
         .filter(notification::Column::ClaimedUntil.eq(current.claimed_until))
         .exec(&*txn)
         .await?;

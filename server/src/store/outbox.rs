@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 
 use super::contacts::ContactRecord;
 use super::entities::{delivery, integration, meeting, outbox_event};
-use super::integrations::{
-    GOOGLE_CALENDAR, HUBSPOT, MICROSOFT_GRAPH, PENDING, SALESFORCE, WEBHOOK,
-};
+use super::integrations::{DeliveryStatus, IntegrationKind};
 use super::{StoreError, now_micros};
 use crate::domain::FieldChange;
 use crate::domain::activity::{CalendarProvider, MeetingStatus};
@@ -78,7 +76,7 @@ pub async fn enqueue(
     let subscribers = active_integrations(db)
         .await?
         .into_iter()
-        .filter(|i| i.kind == WEBHOOK && wants(i, event.as_str()))
+        .filter(|i| i.kind == IntegrationKind::Webhook && wants(i, event.as_str()))
         .collect::<Vec<_>>();
     insert_event(db, event.as_str(), contact.id, &payload, &subscribers).await
 }
@@ -128,7 +126,7 @@ async fn insert_event(
             event_id: Set(stored.id),
             integration_id: Set(subscriber.id),
             contact_id: Set(contact_id),
-            status: Set(PENDING.to_owned()),
+            status: Set(DeliveryStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(now),
             created_at: Set(now),
@@ -155,7 +153,12 @@ pub async fn enqueue_crm_change(
     let subscribers: Vec<integration::Model> = active_integrations(db)
         .await?
         .into_iter()
-        .filter(|i| i.kind == HUBSPOT || i.kind == SALESFORCE)
+        .filter(|i| {
+            matches!(
+                i.kind,
+                IntegrationKind::Hubspot | IntegrationKind::Salesforce
+            )
+        })
         .collect();
     if subscribers.is_empty() {
         return Ok(());
@@ -170,10 +173,10 @@ pub async fn enqueue_crm_change(
 
 /// The calendar integration that keeps events of `provider` in sync; other
 /// platforms are left alone on purpose (no notification spam).
-fn calendar_kind(provider: CalendarProvider) -> Option<&'static str> {
+fn calendar_kind(provider: CalendarProvider) -> Option<IntegrationKind> {
     match provider {
-        CalendarProvider::Google => Some(GOOGLE_CALENDAR),
-        CalendarProvider::Exchange => Some(MICROSOFT_GRAPH),
+        CalendarProvider::Google => Some(IntegrationKind::GoogleCalendar),
+        CalendarProvider::Exchange => Some(IntegrationKind::MicrosoftGraph),
         _ => None,
     }
 }
@@ -188,7 +191,10 @@ pub async fn enqueue_guest_changes(
     new_email: &str,
 ) -> Result<(), StoreError> {
     let integrations = active_integrations(db).await?;
-    if integrations.iter().all(|i| i.kind == WEBHOOK) {
+    if integrations
+        .iter()
+        .all(|i| i.kind == IntegrationKind::Webhook)
+    {
         return Ok(());
     }
     let meetings = meeting::Entity::find()

@@ -21,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::StoreError;
+use super::contact_columns::{contact_at_positions, contact_columns};
 use super::contacts::ContactRecord;
 use super::entities::contact;
 
@@ -29,15 +30,6 @@ const IDLE_MAX: usize = 8;
 
 /// How much of the database file each connection maps.
 const MMAP_BYTES: i64 = 1 << 30;
-
-/// A contact row's columns, in the order `contact_from_row` reads them.
-macro_rules! contact_columns {
-    () => {
-        "id, first_name, last_name, email, mobile_phone, company, job_title, timezone, \
-         source, owner_id, team_id, sort_name, version, created_at, updated_at"
-    };
-}
-pub(super) use contact_columns;
 
 const BY_ID: &str = concat!(
     "SELECT ",
@@ -166,23 +158,7 @@ fn read(connection: &Connection, id: i64) -> rusqlite::Result<Option<contact::Mo
 
 /// A contact read with `contact_columns!()`, by position.
 pub(super) fn contact_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<contact::Model> {
-    Ok(contact::Model {
-        id: row.get(0)?,
-        first_name: row.get(1)?,
-        last_name: row.get(2)?,
-        email: row.get(3)?,
-        mobile_phone: row.get(4)?,
-        company: row.get(5)?,
-        job_title: row.get(6)?,
-        timezone: row.get(7)?,
-        source: row.get(8)?,
-        owner_id: row.get(9)?,
-        team_id: row.get(10)?,
-        sort_name: row.get(11)?,
-        version: row.get(12)?,
-        created_at: row.get(13)?,
-        updated_at: row.get(14)?,
-    })
+    Ok(contact_at_positions!(row.get))
 }
 
 #[cfg(test)]

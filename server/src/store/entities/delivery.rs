@@ -8,7 +8,7 @@ pub struct Model {
     pub event_id: i64,
     pub integration_id: i64,
     pub contact_id: i64,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub claimed_until: Option<i64>,
@@ -16,6 +16,18 @@ pub struct Model {
     pub last_status_code: Option<i32>,
     pub delivered_at: Option<i64>,
     pub created_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum DeliveryStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    /// Given up on: too many failed attempts, or the subscriber said 410 Gone.
+    #[sea_orm(string_value = "DEAD")]
+    Dead,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

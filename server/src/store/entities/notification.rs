@@ -13,7 +13,7 @@ pub struct Model {
     pub subject: String,
     pub body: String,
     pub due_at: i64,
-    pub status: String,
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     /// A dispatcher holds the row until then; past it, another may take it.
@@ -21,6 +21,20 @@ pub struct Model {
     pub last_error: Option<String>,
     pub sent_at: Option<i64>,
     pub created_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum NotificationStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    /// Failed for good, after `MAX_ATTEMPTS` attempts.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    #[sea_orm(string_value = "CANCELED")]
+    Canceled,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
