@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
-use super::Component;
+use super::{Component, text_field};
 use crate::action::Action;
 use crate::api::FieldError;
 use crate::keymap::{self, Binding, Key};
@@ -205,14 +205,6 @@ fn index_of(field: ContactField) -> usize {
         .unwrap_or(0)
 }
 
-/// The end of `value` that fits `width` columns, so the cursor stays in
-/// sight while typing a long value. Counts chars, not columns: a wide
-/// character may still be clipped by the frame, never overflow it.
-fn tail(value: &str, width: usize) -> String {
-    let count = value.chars().count();
-    value.chars().skip(count.saturating_sub(width)).collect()
-}
-
 impl Component for ContactForm {
     fn title(&self) -> String {
         "Contact form".to_owned()
@@ -284,10 +276,7 @@ impl Component for ContactForm {
             );
             let value = self.values.get(index).map(String::as_str).unwrap_or("");
             let shown = if focused {
-                format!(
-                    "{}▏",
-                    tail(value, usize::from(value_width.saturating_sub(1)))
-                )
+                text_field::with_cursor(value, value_width)
             } else {
                 value.to_owned()
             };

@@ -17,7 +17,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, LineGauge, Padding, Paragraph, Row, Table, TableState, Wrap};
 
-use super::Component;
+use super::selection::{self, MoveWords, Selection};
+use super::{Component, text_field};
 use crate::action::Action;
 use crate::api::ApiError;
 use crate::keymap::{self, Binding, Key};
@@ -68,7 +69,7 @@ pub struct ImportScreen {
     /// Why the last upload or poll went wrong.
     problem: Option<String>,
     /// The selected failed row.
-    selected: usize,
+    selected: Selection,
     /// The report of every failed row is being written.
     saving_report: bool,
     /// Where the report of every failed row went.
@@ -105,7 +106,7 @@ impl ImportScreen {
             polling: false,
             asked_rows: LIVE_ERROR_ROWS,
             problem: None,
-            selected: 0,
+            selected: Selection::default(),
             saving_report: false,
             saved_report: None,
         }
@@ -141,7 +142,7 @@ impl ImportScreen {
     }
 
     pub fn selected_row(&self) -> Option<&ImportRowError> {
-        self.job()?.failed_rows.get(self.selected)
+        self.job()?.failed_rows.get(self.selected.index())
     }
 
     /// Whether this screen watches the job `id` (answers for other jobs
@@ -195,19 +196,18 @@ impl ImportScreen {
             },
             Stage::Uploading => {}
             Stage::Job(job) => {
-                let last = job.failed_rows.len().saturating_sub(1);
                 let finished = job.is_finished();
+                if self
+                    .selected
+                    .apply(action, job.failed_rows.len(), PAGE_STEP)
+                {
+                    return Vec::new();
+                }
                 match action {
-                    Action::Down => self.selected = (self.selected + 1).min(last),
-                    Action::Up => self.selected = self.selected.saturating_sub(1),
-                    Action::PageDown => self.selected = (self.selected + PAGE_STEP).min(last),
-                    Action::PageUp => self.selected = self.selected.saturating_sub(PAGE_STEP),
-                    Action::Top => self.selected = 0,
-                    Action::Bottom => self.selected = last,
                     Action::NewImport if finished => {
                         self.stage = Stage::Entry;
                         self.problem = None;
-                        self.selected = 0;
+                        self.selected.reset();
                         self.saved_report = None;
                         // Answers still out are for the old job and will
                         // be dropped.
@@ -241,7 +241,7 @@ impl ImportScreen {
         self.attempt = next_attempt();
         self.stage = Stage::Uploading;
         self.problem = None;
-        self.selected = 0;
+        self.selected.reset();
         self.asked_rows = LIVE_ERROR_ROWS;
         Some(Request::StartImport {
             attempt: self.attempt,
@@ -334,7 +334,7 @@ impl ImportScreen {
         let rows_missing = usize::try_from(job.failed)
             .is_ok_and(|failed| failed > job.failed_rows.len())
             && self.asked_rows < ALL_ERROR_ROWS;
-        self.selected = self.selected.min(job.failed_rows.len().saturating_sub(1));
+        self.selected.clamp(job.failed_rows.len());
         self.stage = Stage::Job(job);
         self.problem = None;
         let next = if !finished {
@@ -392,52 +392,15 @@ impl ImportScreen {
             Stage::Uploading => vec![(back("back to the contact list (the upload goes on)"), true)],
             Stage::Job(job) => {
                 let finished = job.is_finished();
-                let mut bindings = vec![
-                    (
-                        Binding::new(
-                            &[Key::Char('j'), Key::Code(KeyCode::Down)],
-                            "next failed row",
-                            Action::Down,
-                        ),
-                        false,
-                    ),
-                    (
-                        Binding::new(
-                            &[Key::Char('k'), Key::Code(KeyCode::Up)],
-                            "previous failed row",
-                            Action::Up,
-                        ),
-                        false,
-                    ),
-                    (
-                        Binding::new(
-                            &[Key::Code(KeyCode::PageDown)],
-                            "page down",
-                            Action::PageDown,
-                        ),
-                        false,
-                    ),
-                    (
-                        Binding::new(&[Key::Code(KeyCode::PageUp)], "page up", Action::PageUp),
-                        false,
-                    ),
-                    (
-                        Binding::new(
-                            &[Key::Char('g'), Key::Code(KeyCode::Home)],
-                            "first failed row",
-                            Action::Top,
-                        ),
-                        false,
-                    ),
-                    (
-                        Binding::new(
-                            &[Key::Char('G'), Key::Code(KeyCode::End)],
-                            "last failed row",
-                            Action::Bottom,
-                        ),
-                        false,
-                    ),
-                ];
+                let mut bindings: Vec<(Binding, bool)> = selection::bindings(MoveWords {
+                    next: "next failed row",
+                    previous: "previous failed row",
+                    first: "first failed row",
+                    last: "last failed row",
+                })
+                .into_iter()
+                .map(|binding| (binding, false))
+                .collect();
                 if finished && job.failed > 0 && !self.saving_report {
                     bindings.push((
                         Binding::new(
@@ -501,8 +464,7 @@ impl ImportScreen {
         let editing = matches!(self.stage, Stage::Entry);
         frame.render_widget(Paragraph::new(label("CSV file", editing)), label_area);
         let shown = if editing {
-            let room = usize::from(value_area.width.saturating_sub(1));
-            format!("{}▏", tail(&self.path, room))
+            text_field::with_cursor(&self.path, value_area.width)
         } else {
             self.path.clone()
         };
@@ -716,7 +678,7 @@ impl ImportScreen {
         .row_highlight_style(theme::selected());
         // A fresh state each frame: ratatui scrolls it to keep the
         // selection visible, and `draw` stays free of side effects.
-        let mut state = TableState::default().with_selected(Some(self.selected));
+        let mut state = TableState::default().with_selected(Some(self.selected.index()));
         frame.render_stateful_widget(table, table_area, &mut state);
 
         // The selected row in full: a reason or column can be longer than
@@ -879,23 +841,6 @@ fn byte_size(bytes: u64) -> String {
         unit = next;
     }
     format!("{value:.1} {unit}")
-}
-
-/// The end of `value` that fits in `width` columns, so the cursor stays in
-/// sight while typing a long path; double-width characters count double.
-fn tail(value: &str, width: usize) -> &str {
-    let mut used = 0;
-    let mut start = value.len();
-    for (index, c) in value.char_indices().rev() {
-        let mut buffer = [0; 4];
-        let columns = Span::raw(&*c.encode_utf8(&mut buffer)).width();
-        if used + columns > width {
-            break;
-        }
-        used += columns;
-        start = index;
-    }
-    value.get(start..).unwrap_or("")
 }
 
 impl Component for ImportScreen {
@@ -1088,7 +1033,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_sizes_and_long_paths_fit() {
+    fn numbers_and_sizes_read_well() {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(1_234_567), "1,234,567");
@@ -1096,9 +1041,5 @@ mod tests {
         assert_eq!(byte_size(512), "512 B");
         assert_eq!(byte_size(30_000), "29.3 KiB");
         assert_eq!(byte_size(5 * 1024 * 1024), "5.0 MiB");
-        assert_eq!(tail("abcdef", 3), "def");
-        assert_eq!(tail("漢字かな", 5), "かな");
-        assert_eq!(tail("", 3), "");
-        assert_eq!(tail("abc", 0), "");
     }
 }

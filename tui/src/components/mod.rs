@@ -14,7 +14,9 @@ pub mod import_screen;
 pub mod merge_prompt;
 pub mod notice;
 pub mod popup_area;
+pub mod selection;
 pub mod status_line;
+pub mod text_field;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
