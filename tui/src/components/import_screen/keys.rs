@@ -1,0 +1,102 @@
+//! The keys of each stage, and which of them the footer shows.
+
+use crossterm::event::KeyCode;
+
+use super::{ImportScreen, Stage};
+use crate::action::Action;
+use crate::components::selection::{self, MoveWords};
+use crate::keymap::{Binding, Key};
+
+impl ImportScreen {
+    /// The keys of the current stage; `true` marks those the footer shows.
+    pub(super) fn keyed_bindings(&self) -> Vec<(Binding, bool)> {
+        let back =
+            |description| Binding::new(&[Key::Code(KeyCode::Esc)], description, Action::Back);
+        match &self.stage {
+            Stage::Entry => vec![
+                (
+                    Binding::new(
+                        &[Key::Code(KeyCode::Enter)],
+                        if self.dry_run {
+                            "start the dry run"
+                        } else {
+                            "start the import"
+                        },
+                        Action::StartImport,
+                    ),
+                    true,
+                ),
+                (
+                    Binding::new(&[Key::Ctrl('d')], "dry run on/off", Action::ToggleDryRun),
+                    true,
+                ),
+                (back("cancel"), true),
+                (
+                    Binding::new(
+                        &[Key::Code(KeyCode::Backspace)],
+                        "delete a character",
+                        Action::DeleteBackward,
+                    ),
+                    false,
+                ),
+                (
+                    Binding::new(&[Key::Ctrl('u')], "clear the path", Action::ClearField),
+                    false,
+                ),
+                (Binding::typing("type the CSV file's path"), false),
+            ],
+            Stage::Uploading => vec![(back("back to the contact list (the upload goes on)"), true)],
+            Stage::Job(job) => {
+                let finished = job.is_finished();
+                let mut bindings: Vec<(Binding, bool)> = selection::bindings(MoveWords {
+                    next: "next failed row",
+                    previous: "previous failed row",
+                    first: "first failed row",
+                    last: "last failed row",
+                })
+                .into_iter()
+                .map(|binding| (binding, false))
+                .collect();
+                if finished && job.failed > 0 && !self.saving_report {
+                    bindings.push((
+                        Binding::new(
+                            &[Key::Char('w')],
+                            "save every failed row as CSV, beside the imported file",
+                            Action::SaveErrorReport,
+                        ),
+                        false,
+                    ));
+                }
+                if finished {
+                    bindings.push((
+                        Binding::new(&[Key::Char('n')], "another import", Action::NewImport),
+                        true,
+                    ));
+                }
+                if !self.polling {
+                    bindings.push((
+                        Binding::new(&[Key::Char('r')], "read the job again", Action::Reload),
+                        self.problem.is_some(),
+                    ));
+                }
+                bindings.push((
+                    Binding::new(
+                        &[
+                            Key::Code(KeyCode::Esc),
+                            Key::Char('q'),
+                            Key::Code(KeyCode::Left),
+                        ],
+                        if finished {
+                            "back to the contact list"
+                        } else {
+                            "back to the contact list (the import goes on)"
+                        },
+                        Action::Back,
+                    ),
+                    true,
+                ));
+                bindings
+            }
+        }
+    }
+}
