@@ -95,6 +95,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod config;
+pub mod effect;
 pub mod keymap;
 pub mod model;
 pub mod request;

@@ -12,9 +12,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::Component;
+use super::contact_detail::ContactDetail;
 use super::selection::{self, MoveWords, Selection};
+use super::status_line::Message;
 use crate::action::Action;
 use crate::api::ApiError;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{ActivityKind, ActivityPage, ActivityRow, short_time};
 use crate::request::Request;
@@ -250,6 +253,22 @@ impl Component for ActivityList {
             ),
         ]);
         bindings
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Back => vec![Effect::Close],
+            Action::Open => match self.selected_row() {
+                Some(row) => match &row.contact {
+                    Some(contact) => ContactDetail::opened(contact.id.clone()),
+                    None => vec![Effect::Status(Message::info(
+                        "That contact was deleted; its activity stays for reporting.",
+                    ))],
+                },
+                None => Vec::new(),
+            },
+            action => sends(self.update(action)),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -7,8 +7,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::Component;
+use super::contact_form::ContactForm;
+use super::delete_popup::DeletePopup;
+use super::status_line::Message;
+use super::{Component, Popup, Screen};
 use crate::action::Action;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{Contact, ContactField, HistoryEntry, short_time};
 use crate::request::Request;
@@ -34,6 +38,12 @@ impl ContactDetail {
             error: None,
         };
         (detail, request)
+    }
+
+    /// Opening `id` from a list: the screen, and the request that fills it.
+    pub fn opened(id: String) -> Vec<Effect> {
+        let (detail, request) = ContactDetail::open(id);
+        vec![Effect::open(Screen::Detail(detail)), Effect::Send(request)]
     }
 
     pub fn id(&self) -> &str {
@@ -243,6 +253,26 @@ impl Component for ContactDetail {
                 Action::Back,
             ),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Back => vec![Effect::Close],
+            Action::Edit => match &self.contact {
+                Some(contact) => vec![Effect::open(Screen::Form(ContactForm::edit(contact)))],
+                None => vec![Effect::Status(Message::info(
+                    "Still loading; try again in a moment.",
+                ))],
+            },
+            Action::AskDelete => match &self.contact {
+                Some(contact) => {
+                    let popup = DeletePopup::new(contact.id.clone(), contact.display_name());
+                    vec![Effect::Popup(Popup::Delete(popup))]
+                }
+                None => Vec::new(),
+            },
+            action => sends(self.update(action)),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

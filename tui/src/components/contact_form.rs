@@ -8,9 +8,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
+use super::status_line::Message;
 use super::{Component, text_field};
 use crate::action::Action;
 use crate::api::FieldError;
+use crate::effect::Effect;
 use crate::keymap::{self, Binding, Key};
 use crate::model::{Contact, ContactField};
 use crate::request::{Request, SaveRequest, SaveTarget};
@@ -236,6 +238,27 @@ impl Component for ContactForm {
             Binding::new(&[Key::Ctrl('u')], "clear the field", Action::ClearField),
             Binding::typing("type into the field"),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Cancel => vec![Effect::Close, Effect::ClearStatus],
+            Action::Save => match self.save() {
+                SaveStep::Send(request) => vec![
+                    Effect::Status(Message::info("Saving…")),
+                    Effect::Send(request),
+                ],
+                SaveStep::NothingChanged => vec![
+                    Effect::Close,
+                    Effect::Status(Message::info("Nothing changed.")),
+                ],
+                SaveStep::Busy => Vec::new(),
+            },
+            action => {
+                self.update(action);
+                Vec::new()
+            }
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -7,10 +7,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::Component;
+use super::activity_list::ActivityList;
+use super::contact_detail::ContactDetail;
+use super::contact_form::ContactForm;
+use super::import_screen::ImportScreen;
 use super::selection::{self, MoveWords, Selection};
+use super::{Component, Screen};
 use crate::action::Action;
 use crate::api::ApiError;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{ContactPage, ContactRow, ListQuery, Source, short_time};
 use crate::request::Request;
@@ -275,6 +280,25 @@ impl Component for ContactList {
             Binding::new(&[Key::Char('q')], "quit", Action::Quit),
         ]);
         bindings
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Open => match self.selected_row() {
+                Some(row) => ContactDetail::opened(row.id.clone()),
+                None => Vec::new(),
+            },
+            Action::New => vec![Effect::open(Screen::Form(ContactForm::create()))],
+            Action::OpenActivities => {
+                let (activities, request) = ActivityList::open();
+                vec![
+                    Effect::open(Screen::Activities(activities)),
+                    Effect::Send(request),
+                ]
+            }
+            Action::OpenImport => vec![Effect::open(Screen::Import(ImportScreen::new()))],
+            action => sends(self.update(action)),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

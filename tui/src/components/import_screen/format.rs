@@ -2,8 +2,26 @@
 
 use ratatui::text::Span;
 
+use crate::components::status_line::Message;
 use crate::model::{ImportJob, ImportStatus, short_time};
 use crate::theme;
+
+/// The status line's summary of a job that has just finished.
+pub(super) fn finished_summary(job: &ImportJob) -> Message {
+    if job.status == ImportStatus::Failed {
+        let what = if job.dry_run { "Dry run" } else { "Import" };
+        let why = job.error.as_deref().unwrap_or("see the screen");
+        Message::error(format!("{what} of {} failed: {why}", job.file_name))
+    } else if job.dry_run {
+        Message::success(format!(
+            "Dry run of {}: {}; nothing written.",
+            job.file_name,
+            job.counts()
+        ))
+    } else {
+        Message::success(format!("Imported {}: {}.", job.file_name, job.counts()))
+    }
+}
 
 pub(super) fn status_spans(job: &ImportJob) -> Vec<Span<'static>> {
     let style = match job.status {

@@ -1,13 +1,54 @@
-//! The keys of each stage, and which of them the footer shows.
+//! The keys of each stage, which of them the footer shows, and what they
+//! ask the app to do beyond the screen.
 
 use crossterm::event::KeyCode;
 
 use super::{ImportScreen, Stage};
 use crate::action::Action;
 use crate::components::selection::{self, MoveWords};
+use crate::components::status_line::Message;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 
 impl ImportScreen {
+    pub(super) fn handle_key(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Back => self.leave(),
+            Action::StartImport | Action::SaveErrorReport => {
+                let requests = self.update(action);
+                if requests.is_empty() {
+                    return Vec::new();
+                }
+                let doing = if *action == Action::StartImport {
+                    "Uploading the file…"
+                } else {
+                    "Saving the failed rows…"
+                };
+                let mut effects = vec![Effect::Status(Message::info(doing))];
+                effects.extend(sends(requests));
+                effects
+            }
+            action => sends(self.update(action)),
+        }
+    }
+
+    /// Leaving stops the watching, not the job; the status line says so.
+    fn leave(&self) -> Vec<Effect> {
+        let mut effects = vec![Effect::Close];
+        if self.may_still_write() {
+            effects.push(Effect::Status(Message::info(
+                "The import goes on on the server; r reloads the list.",
+            )));
+            // Rows committed so far are already contacts.
+            effects.push(Effect::ReloadList);
+        } else if self.is_busy() {
+            effects.push(Effect::Status(Message::info(
+                "The dry run goes on on the server.",
+            )));
+        }
+        effects
+    }
+
     /// The keys of the current stage; `true` marks those the footer shows.
     pub(super) fn keyed_bindings(&self) -> Vec<(Binding, bool)> {
         let back =

@@ -10,9 +10,11 @@
 //!
 //! The screen is split by what each part holds: `state` (what keys and
 //! answers change), `keys` (the keys of each stage and what they ask the
-//! app to do), `view` (drawing) and `format` (numbers and summaries as
-//! the screen words them).
+//! app to do), `answers` (what the server's answers ask the app to do),
+//! `view` (drawing) and `format` (numbers and summaries as the screen
+//! words them).
 
+mod answers;
 mod format;
 mod keys;
 mod state;
@@ -26,7 +28,9 @@ use ratatui::layout::Rect;
 
 use super::Component;
 use super::selection::Selection;
+use crate::action::Action;
 use crate::api::ApiError;
+use crate::effect::Effect;
 use crate::keymap::Binding;
 use crate::model::{ImportJob, ImportRowError};
 use crate::request::Request;
@@ -39,6 +43,8 @@ pub const LIVE_ERROR_ROWS: i64 = 20;
 /// Failed rows read once the job has finished: as many as the server
 /// gives in one answer.
 pub const ALL_ERROR_ROWS: i64 = 1000;
+
+pub use answers::{report_effects, upload_effects_after_leaving};
 
 /// Attempts are unique across every import screen ever opened, so the
 /// answer to an upload from a closed screen cannot land in a new one.
@@ -188,6 +194,10 @@ impl Component for ImportScreen {
             .into_iter()
             .map(|(binding, _)| binding)
             .collect()
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        self.handle_key(action)
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
