@@ -262,14 +262,7 @@ impl App {
     fn retry(&mut self) -> Vec<Request> {
         let mut requests = vec![Request::Me, self.list.reload()];
         for screen in &mut self.screens {
-            match screen {
-                Screen::Detail(detail) => requests.push(detail.reload()),
-                Screen::Activities(activities) => requests.push(activities.reload()),
-                // A job polled before the server went away is polled again;
-                // an upload that failed is not re-sent behind the user's back.
-                Screen::Import(import) => requests.extend(import.reload()),
-                Screen::Form(_) => {}
-            }
+            requests.extend(screen.reload_after_reconnect());
         }
         requests
     }
@@ -582,3 +575,6 @@ fn global_bindings() -> Vec<Binding> {
         Binding::new(&[Key::Ctrl('c')], "quit", Action::Quit),
     ]
 }
+
+#[cfg(test)]
+mod tests;

@@ -333,3 +333,45 @@ impl Component for ContactDetail {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_and_delete_wait_for_the_contact() {
+        let (mut detail, _) = ContactDetail::open("c1".to_owned());
+        let effects = detail.handle(&Action::Edit);
+        let [Effect::Status(message)] = effects.as_slice() else {
+            panic!("nothing to edit yet: {effects:?}");
+        };
+        assert_eq!(message.text, "Still loading; try again in a moment.");
+        assert!(detail.handle(&Action::AskDelete).is_empty());
+
+        detail.set_contact(Contact {
+            id: "c1".to_owned(),
+            first_name: Some("Ada".to_owned()),
+            ..Contact::default()
+        });
+        let effects = detail.handle(&Action::Edit);
+        let [Effect::Open(screen)] = effects.as_slice() else {
+            panic!("e opens the form: {effects:?}");
+        };
+        let Screen::Form(form) = screen.as_ref() else {
+            panic!("e opens the form: {screen:?}");
+        };
+        assert_eq!(form.editing_id(), Some("c1"));
+        assert!(matches!(
+            detail.handle(&Action::AskDelete).as_slice(),
+            [Effect::Popup(Popup::Delete(_))]
+        ));
+        assert!(matches!(
+            detail.handle(&Action::Reload).as_slice(),
+            [Effect::Send(Request::Contact { id })] if id == "c1"
+        ));
+        assert!(matches!(
+            detail.handle(&Action::Back).as_slice(),
+            [Effect::Close]
+        ));
+    }
+}

@@ -32,6 +32,7 @@ use ratatui::layout::Rect;
 use crate::action::Action;
 use crate::effect::Effect;
 use crate::keymap::Binding;
+use crate::request::Request;
 use activity_list::ActivityList;
 use contact_detail::ContactDetail;
 use contact_form::ContactForm;
@@ -81,6 +82,19 @@ impl Screen {
             Screen::Form(form) => form,
             Screen::Activities(activities) => activities,
             Screen::Import(import) => import,
+        }
+    }
+
+    /// What this screen asks again once the server is back.
+    pub fn reload_after_reconnect(&mut self) -> Option<Request> {
+        match self {
+            Screen::Detail(detail) => Some(detail.reload()),
+            Screen::Activities(activities) => Some(activities.reload()),
+            // A job polled before the server went away is polled again; an
+            // upload that failed is not re-sent behind the user's back.
+            Screen::Import(import) => import.reload(),
+            // What was typed stays; saving sends it again.
+            Screen::Form(_) => None,
         }
     }
 }

@@ -85,3 +85,60 @@ pub fn upload_effects_after_leaving(result: &Result<Box<ImportJob>, ApiError>) -
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::import_screen::state::tests::{job, started};
+    use crate::components::status_line::Tone;
+    use crate::model::ImportStatus;
+    use crate::request::Request;
+
+    #[test]
+    fn a_real_import_polls_then_summarises_and_reloads_the_list() {
+        let mut screen = ImportScreen::new();
+        let attempt = started(&mut screen, "a.csv");
+        let effects = screen.upload_effects(attempt, Ok(job(ImportStatus::Queued, 0, 0)));
+        let [
+            Effect::Status(message),
+            Effect::Send(Request::ImportJob { .. }),
+        ] = effects.as_slice()
+        else {
+            panic!("a queued job is watched: {effects:?}");
+        };
+        assert_eq!(message.text, "Importing contacts.csv…");
+
+        let effects = screen.job_effects(Ok(Some(job(ImportStatus::Succeeded, 0, 0))));
+        let [Effect::Status(message), Effect::ReloadList] = effects.as_slice() else {
+            panic!("a finished import: {effects:?}");
+        };
+        assert_eq!(message.tone, Tone::Success);
+        assert!(message.text.starts_with("Imported contacts.csv: "));
+    }
+
+    #[test]
+    fn a_lost_server_is_the_apps_to_show_and_other_failures_the_status_lines() {
+        let mut screen = ImportScreen::new();
+        let attempt = started(&mut screen, "a.csv");
+        screen.upload_answered(attempt, Ok(job(ImportStatus::Running, 0, 0)));
+        let effects = screen.job_effects(Err(ApiError::Unreachable("gone".to_owned())));
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::Error(ApiError::Unreachable(_))]
+        ));
+        let effects = screen.job_effects(Err(ApiError::Server("boom".to_owned())));
+        let [Effect::Status(message)] = effects.as_slice() else {
+            panic!("a failed poll: {effects:?}");
+        };
+        assert_eq!(
+            message.text,
+            "Lost track of the import job; r reads it again."
+        );
+
+        assert!(matches!(
+            report_effects(Err(ApiError::Unauthenticated)).as_slice(),
+            [Effect::Error(ApiError::Unauthenticated)]
+        ));
+        assert!(upload_effects_after_leaving(&Err(ApiError::NotFound)).is_empty());
+    }
+}

@@ -141,3 +141,58 @@ impl ImportScreen {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::import_screen::state::tests::{job, started};
+    use crate::model::ImportStatus;
+    use crate::request::Request;
+
+    #[test]
+    fn leaving_says_what_goes_on_and_reloads_after_a_real_import() {
+        let mut screen = ImportScreen::new();
+        assert!(matches!(
+            screen.handle_key(&Action::Back).as_slice(),
+            [Effect::Close]
+        ));
+
+        let attempt = started(&mut screen, "a.csv");
+        screen.upload_answered(attempt, Ok(job(ImportStatus::Running, 0, 0)));
+        let effects = screen.handle_key(&Action::Back);
+        let [Effect::Close, Effect::Status(message), Effect::ReloadList] = effects.as_slice()
+        else {
+            panic!("leaving a running import: {effects:?}");
+        };
+        assert_eq!(
+            message.text,
+            "The import goes on on the server; r reloads the list."
+        );
+
+        let mut dry = ImportScreen::new();
+        dry.update(&Action::ToggleDryRun);
+        started(&mut dry, "a.csv");
+        let effects = dry.handle_key(&Action::Back);
+        let [Effect::Close, Effect::Status(message)] = effects.as_slice() else {
+            panic!("leaving a dry run writes nothing to reload: {effects:?}");
+        };
+        assert_eq!(message.text, "The dry run goes on on the server.");
+    }
+
+    #[test]
+    fn starting_says_so_only_when_something_is_sent() {
+        let mut screen = ImportScreen::new();
+        assert!(screen.handle_key(&Action::StartImport).is_empty());
+        screen.update(&Action::Insert('a'));
+        let effects = screen.handle_key(&Action::StartImport);
+        let [
+            Effect::Status(message),
+            Effect::Send(Request::StartImport { path, .. }),
+        ] = effects.as_slice()
+        else {
+            panic!("Enter with a path uploads it: {effects:?}");
+        };
+        assert_eq!(message.text, "Uploading the file…");
+        assert_eq!(path, "a");
+    }
+}

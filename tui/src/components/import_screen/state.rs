@@ -194,13 +194,17 @@ impl ImportScreen {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::components::Component;
     use crate::keymap::Key;
     use crate::model::{ImportRowError, ImportStatus};
 
-    fn job(status: ImportStatus, failed: i64, rows: usize) -> Box<ImportJob> {
+    pub(in crate::components::import_screen) fn job(
+        status: ImportStatus,
+        failed: i64,
+        rows: usize,
+    ) -> Box<ImportJob> {
         Box::new(ImportJob {
             id: "job-1".to_owned(),
             status,
@@ -227,7 +231,10 @@ mod tests {
         })
     }
 
-    fn started(screen: &mut ImportScreen, path: &str) -> u64 {
+    pub(in crate::components::import_screen) fn started(
+        screen: &mut ImportScreen,
+        path: &str,
+    ) -> u64 {
         for c in path.chars() {
             screen.update(&Action::Insert(c));
         }
