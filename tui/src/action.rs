@@ -1,5 +1,6 @@
 //! Everything that can change the client's state: what a key means, and
-//! what a finished request brings back. `App::update` is the only reader.
+//! what a finished request brings back. `App::update` takes them all; a
+//! key's action it hands to the focused component's `handle`.
 
 use crate::api::ApiError;
 use crate::model::{ActivityPage, Contact, ContactPage, ImportJob, Me, SaveOutcome};

@@ -9,41 +9,22 @@ use tokio::sync::mpsc;
 use crate::action::Action;
 use crate::api::{ApiClient, ApiError};
 use crate::components::Component;
-use crate::components::activity_list::ActivityList;
 use crate::components::connection_screen::{ConnectionScreen, Problem};
 use crate::components::contact_detail::ContactDetail;
-use crate::components::contact_form::{ContactForm, SaveStep};
 use crate::components::contact_list::ContactList;
-use crate::components::delete_popup::DeletePopup;
 use crate::components::help_overlay::HelpOverlay;
-use crate::components::import_screen::{ImportScreen, JobStep};
+use crate::components::import_screen::{self, ImportScreen};
 use crate::components::merge_prompt::MergePrompt;
 use crate::components::notice::Notice;
-use crate::components::status_line::{Message, StatusLine, Tone};
+use crate::components::status_line::{Message, StatusLine};
 use crate::config::Config;
+use crate::effect::Effect;
 use crate::keymap::{self, Binding, Key};
-use crate::model::{ImportJob, ImportStatus, Me, SaveOutcome};
+use crate::model::{Me, SaveOutcome};
 use crate::request::Request;
 
-/// A screen pushed over the contact list, which is always at the bottom.
-#[derive(Debug)]
-pub enum Screen {
-    Detail(ContactDetail),
-    Form(ContactForm),
-    /// Opened from the contact list; a contact opened from it is pushed
-    /// over it, and deleting that contact comes back to it.
-    Activities(ActivityList),
-    /// Opened from the contact list; nothing is pushed over it.
-    Import(ImportScreen),
-}
-
-/// A modal popup over the current screen; it takes every key.
-#[derive(Debug)]
-pub enum Popup {
-    Merge(MergePrompt),
-    Delete(DeletePopup),
-    Notice(Notice),
-}
+/// Re-exported where they always were: scripts and tests match on them.
+pub use crate::components::{Popup, Screen};
 
 pub struct App {
     config: Config,
@@ -162,30 +143,40 @@ impl App {
             .or_else(|| keymap::route(&global_bindings(), key))
     }
 
-    /// The keys of the layer that has focus, with its help heading.
-    fn focused(&self) -> (String, Vec<Binding>) {
-        let component: &dyn Component = if let Some(connection) = &self.connection {
+    /// The layer that has focus under the help overlay: its keys are
+    /// the ones routed, and the overlay lists them.
+    fn focused(&self) -> &dyn Component {
+        if let Some(connection) = &self.connection {
             connection
         } else if let Some(popup) = &self.popup {
-            match popup {
-                Popup::Merge(merge) => merge,
-                Popup::Delete(delete) => delete,
-                Popup::Notice(notice) => notice,
-            }
+            popup.component()
         } else {
             match self.screens.last() {
-                Some(Screen::Detail(detail)) => detail,
-                Some(Screen::Form(form)) => form,
-                Some(Screen::Activities(activities)) => activities,
-                Some(Screen::Import(import)) => import,
+                Some(screen) => screen.component(),
                 None => &self.list,
             }
-        };
-        (component.title(), component.bindings())
+        }
+    }
+
+    /// Where key actions go: the help overlay while it is open, else the
+    /// focused layer.
+    fn focused_mut(&mut self) -> &mut dyn Component {
+        if let Some(help) = &mut self.help {
+            help
+        } else if let Some(connection) = &mut self.connection {
+            connection
+        } else if let Some(popup) = &mut self.popup {
+            popup.component_mut()
+        } else {
+            match self.screens.last_mut() {
+                Some(screen) => screen.component_mut(),
+                None => &mut self.list,
+            }
+        }
     }
 
     fn focused_bindings(&self) -> Vec<Binding> {
-        self.focused().1
+        self.focused().bindings()
     }
 
     /// The first key of the global help binding that the focused layer
@@ -208,10 +199,13 @@ impl App {
             Action::ToggleHelp => {
                 self.help = match self.help {
                     Some(_) => None,
-                    None => Some(HelpOverlay::new(vec![
-                        self.focused(),
-                        ("Everywhere".to_owned(), global_bindings()),
-                    ])),
+                    None => {
+                        let focused = self.focused();
+                        Some(HelpOverlay::new(vec![
+                            (focused.title(), focused.bindings()),
+                            ("Everywhere".to_owned(), global_bindings()),
+                        ]))
+                    }
                 };
                 Vec::new()
             }
@@ -235,181 +229,40 @@ impl App {
         }
     }
 
-    /// Actions that come from keys go to whatever has focus.
+    /// Actions that come from keys go to whatever has focus, which says
+    /// what it wants done.
     fn on_key_action(&mut self, action: Action) -> Vec<Request> {
-        if let Some(help) = &mut self.help {
-            help.update(&action);
-            return Vec::new();
-        }
-        if let Some(connection) = &mut self.connection {
-            if action == Action::Reload {
-                connection.set_retrying();
-                return self.retry();
-            }
-            return Vec::new();
-        }
-        if let Some(popup) = &mut self.popup {
-            return match (popup, action) {
-                (Popup::Merge(merge), Action::Confirm) => {
-                    self.status = Some(info("Merging…"));
-                    merge.confirm().into_iter().collect()
-                }
-                (Popup::Delete(delete), Action::Confirm) => {
-                    self.status = Some(info("Deleting…"));
-                    delete.confirm().into_iter().collect()
-                }
-                (_, Action::Cancel) => {
-                    self.popup = None;
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            };
-        }
-        match self.screens.last_mut() {
-            None => self.on_list_action(action),
-            Some(Screen::Detail(detail)) => match action {
-                Action::Back => {
-                    self.screens.pop();
-                    Vec::new()
-                }
-                Action::Edit => {
-                    match detail.contact() {
-                        Some(contact) => {
-                            let form = ContactForm::edit(contact);
-                            self.screens.push(Screen::Form(form));
-                        }
-                        None => self.status = Some(info("Still loading; try again in a moment.")),
-                    }
-                    Vec::new()
-                }
-                Action::AskDelete => {
-                    if let Some(contact) = detail.contact() {
-                        let popup = DeletePopup::new(contact.id.clone(), contact.display_name());
-                        self.popup = Some(Popup::Delete(popup));
-                    }
-                    Vec::new()
-                }
-                action => detail.update(&action),
-            },
-            Some(Screen::Activities(activities)) => match action {
-                Action::Back => {
-                    self.screens.pop();
-                    Vec::new()
-                }
-                Action::Open => match activities.selected_row() {
-                    Some(row) => match &row.contact {
-                        Some(contact) => {
-                            let (detail, request) = ContactDetail::open(contact.id.clone());
-                            self.screens.push(Screen::Detail(detail));
-                            vec![request]
-                        }
-                        None => {
-                            self.status = Some(info(
-                                "That contact was deleted; its activity stays for reporting.",
-                            ));
-                            Vec::new()
-                        }
-                    },
-                    None => Vec::new(),
-                },
-                action => activities.update(&action),
-            },
-            Some(Screen::Import(import)) => match action {
-                Action::Back => {
-                    let busy = import.is_busy();
-                    let may_write = import.may_still_write();
-                    self.screens.pop();
-                    if may_write {
-                        self.status = Some(info(
-                            "The import goes on on the server; r reloads the list.",
-                        ));
-                    } else if busy {
-                        self.status = Some(info("The dry run goes on on the server."));
-                    }
-                    // Rows committed so far are already contacts.
-                    if may_write {
-                        vec![self.list.reload()]
-                    } else {
-                        Vec::new()
-                    }
-                }
-                Action::StartImport | Action::SaveErrorReport => {
-                    let requests = import.update(&action);
-                    if !requests.is_empty() {
-                        self.status = Some(info(if action == Action::StartImport {
-                            "Uploading the file…"
-                        } else {
-                            "Saving the failed rows…"
-                        }));
-                    }
-                    requests
-                }
-                action => import.update(&action),
-            },
-            Some(Screen::Form(form)) => match action {
-                Action::Cancel => {
-                    self.screens.pop();
-                    self.status = None;
-                    Vec::new()
-                }
-                Action::Save => match form.save() {
-                    SaveStep::Send(request) => {
-                        self.status = Some(info("Saving…"));
-                        vec![request]
-                    }
-                    SaveStep::NothingChanged => {
-                        self.screens.pop();
-                        self.status = Some(info("Nothing changed."));
-                        Vec::new()
-                    }
-                    SaveStep::Busy => Vec::new(),
-                },
-                action => {
-                    form.update(&action);
-                    Vec::new()
-                }
-            },
-        }
+        let effects = self.focused_mut().handle(&action);
+        self.carry_out(effects)
     }
 
-    fn on_list_action(&mut self, action: Action) -> Vec<Request> {
-        match action {
-            Action::Open => match self.list.selected_row() {
-                Some(row) => {
-                    let (detail, request) = ContactDetail::open(row.id.clone());
-                    self.screens.push(Screen::Detail(detail));
-                    vec![request]
+    /// Does what components asked for, in order; returns the requests to
+    /// send.
+    fn carry_out(&mut self, effects: Vec<Effect>) -> Vec<Request> {
+        let mut requests = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Send(request) => requests.push(request),
+                Effect::Open(screen) => self.screens.push(*screen),
+                Effect::Close => {
+                    self.screens.pop();
                 }
-                None => Vec::new(),
-            },
-            Action::New => {
-                self.screens.push(Screen::Form(ContactForm::create()));
-                Vec::new()
+                Effect::Popup(popup) => self.popup = Some(popup),
+                Effect::ClosePopup => self.popup = None,
+                Effect::Status(message) => self.status = Some(message),
+                Effect::ClearStatus => self.status = None,
+                Effect::ReloadList => requests.push(self.list.reload()),
+                Effect::Reconnect => requests.extend(self.retry()),
+                Effect::Error(err) => requests.extend(self.on_error(err)),
             }
-            Action::OpenActivities => {
-                let (activities, request) = ActivityList::open();
-                self.screens.push(Screen::Activities(activities));
-                vec![request]
-            }
-            Action::OpenImport => {
-                self.screens.push(Screen::Import(ImportScreen::new()));
-                Vec::new()
-            }
-            action => self.list.update(&action),
         }
+        requests
     }
 
     fn retry(&mut self) -> Vec<Request> {
         let mut requests = vec![Request::Me, self.list.reload()];
         for screen in &mut self.screens {
-            match screen {
-                Screen::Detail(detail) => requests.push(detail.reload()),
-                Screen::Activities(activities) => requests.push(activities.reload()),
-                // A job polled before the server went away is polled again;
-                // an upload that failed is not re-sent behind the user's back.
-                Screen::Import(import) => requests.extend(import.reload()),
-                Screen::Form(_) => {}
-            }
+            requests.extend(screen.reload_after_reconnect());
         }
         requests
     }
@@ -420,7 +273,7 @@ impl App {
                 let was_down = self.connection.take().is_some();
                 self.me = Some(me);
                 if was_down {
-                    self.status = Some(success("Connected."));
+                    self.status = Some(Message::success("Connected."));
                 }
                 Vec::new()
             }
@@ -436,7 +289,7 @@ impl App {
             ApiError::Unreachable(reason) => Problem::Unreachable(reason),
             ApiError::Unauthenticated => Problem::Unauthenticated,
             other => {
-                self.status = Some(error(other.to_string()));
+                self.status = Some(Message::error(other.to_string()));
                 return Vec::new();
             }
         };
@@ -473,7 +326,7 @@ impl App {
             }
             Ok(None) => {
                 self.popup = None;
-                self.status = Some(error("That contact no longer exists."));
+                self.status = Some(Message::error("That contact no longer exists."));
                 self.back_past_contact_screens()
             }
             Err(err) if err.is_connection_problem() => self.on_error(err),
@@ -510,14 +363,18 @@ impl App {
                 }
                 let (detail, load) = ContactDetail::open(id);
                 self.screens.push(Screen::Detail(detail));
-                self.status = Some(success(if merged { "Contacts merged." } else { "Saved." }));
+                self.status = Some(Message::success(if merged {
+                    "Contacts merged."
+                } else {
+                    "Saved."
+                }));
                 vec![load, self.list.reload()]
             }
             Ok(SaveOutcome::NeedsMerge(preview)) => {
                 if let Some(form) = form {
                     form.save_ended();
                 }
-                self.status = Some(info("Saving needs a merge: review it."));
+                self.status = Some(Message::info("Saving needs a merge: review it."));
                 self.popup = Some(Popup::Merge(MergePrompt::new(preview, request)));
                 Vec::new()
             }
@@ -541,11 +398,11 @@ impl App {
                 }
                 match err {
                     ApiError::Validation(_) => {
-                        self.status = Some(error("Not saved: fix the marked fields."));
+                        self.status = Some(Message::error("Not saved: fix the marked fields."));
                         Vec::new()
                     }
                     ApiError::CannotSave { .. } | ApiError::Conflict(_) => {
-                        self.status = Some(error("Not saved."));
+                        self.status = Some(Message::error("Not saved."));
                         Vec::new()
                     }
                     err => self.on_error(err),
@@ -563,7 +420,7 @@ impl App {
         self.popup = None;
         match result {
             Ok(_) => {
-                self.status = Some(success(format!("Deleted {name}.")));
+                self.status = Some(Message::success(format!("Deleted {name}.")));
                 self.back_past_contact_screens()
             }
             Err(err) => self.on_error(err),
@@ -589,67 +446,33 @@ impl App {
     fn on_import_started(
         &mut self,
         attempt: u64,
-        result: Result<Box<ImportJob>, ApiError>,
+        result: Result<Box<crate::model::ImportJob>, ApiError>,
     ) -> Vec<Request> {
-        let Some(import) = self.import_screen(|import| import.awaits_upload(attempt)) else {
-            // The screen was left during the upload: the job runs all the same.
-            if let Ok(job) = &result
-                && !job.dry_run
-            {
-                self.status = Some(info(format!(
-                    "The import of {} runs on the server; r reloads the list.",
-                    job.file_name
-                )));
-            }
-            return Vec::new();
+        let effects = match self.import_screen(|import| import.awaits_upload(attempt)) {
+            Some(import) => import.upload_effects(attempt, result),
+            None => import_screen::upload_effects_after_leaving(&result),
         };
-        let step = import.upload_answered(attempt, result);
-        let outcome = finished_outcome(&step, import);
-        if let (JobStep::Poll(_), Some(job)) = (&step, import.job()) {
-            let what = if job.dry_run {
-                "Dry run of"
-            } else {
-                "Importing"
-            };
-            self.status = Some(info(format!("{what} {}…", job.file_name)));
-        }
-        self.on_job_step(step, outcome, "Import not started.")
+        self.carry_out(effects)
     }
 
     fn on_import_job(
         &mut self,
         id: String,
-        result: Result<Option<Box<ImportJob>>, ApiError>,
+        result: Result<Option<Box<crate::model::ImportJob>>, ApiError>,
     ) -> Vec<Request> {
-        let Some(import) = self.import_screen(|import| import.watches(&id)) else {
-            return Vec::new();
+        let effects = match self.import_screen(|import| import.watches(&id)) {
+            Some(import) => import.job_effects(result),
+            None => Vec::new(),
         };
-        let step = import.job_answered(result);
-        let outcome = finished_outcome(&step, import);
-        self.on_job_step(
-            step,
-            outcome,
-            "Lost track of the import job; r reads it again.",
-        )
+        self.carry_out(effects)
     }
 
     fn on_error_report(&mut self, id: String, result: Result<String, ApiError>) -> Vec<Request> {
-        // Written even when the screen was left meanwhile: say where.
         let result = match self.import_screen(|import| import.watches(&id)) {
             Some(import) => import.report_answered(result),
             None => result,
         };
-        match result {
-            Ok(path) => {
-                self.status = Some(success(format!("Every failed row saved to {path}")));
-                Vec::new()
-            }
-            Err(err) if err.is_connection_problem() => self.on_error(err),
-            Err(_) => {
-                self.status = Some(error("Failed rows not saved."));
-                Vec::new()
-            }
-        }
+        self.carry_out(import_screen::report_effects(result))
     }
 
     fn import_screen(
@@ -663,34 +486,6 @@ impl App {
                 Screen::Import(import) if wanted(import) => Some(import),
                 _ => None,
             })
-    }
-
-    fn on_job_step(
-        &mut self,
-        step: JobStep,
-        finished: Option<(Message, bool)>,
-        failure: &str,
-    ) -> Vec<Request> {
-        match step {
-            JobStep::Ignored => Vec::new(),
-            JobStep::Poll(request) => vec![request],
-            JobStep::Finished => match finished {
-                Some((message, wrote)) => {
-                    self.status = Some(message);
-                    if wrote {
-                        vec![self.list.reload()]
-                    } else {
-                        Vec::new()
-                    }
-                }
-                None => Vec::new(),
-            },
-            JobStep::Failed(err) if err.is_connection_problem() => self.on_error(err),
-            JobStep::Failed(_) => {
-                self.status = Some(error(failure));
-                Vec::new()
-            }
-        }
     }
 
     /// After a contact is gone: closes its screens (detail, form) and
@@ -746,16 +541,10 @@ impl App {
 
         match self.screens.last() {
             None => self.list.draw(frame, main),
-            Some(Screen::Detail(detail)) => detail.draw(frame, main),
-            Some(Screen::Form(form)) => form.draw(frame, main),
-            Some(Screen::Activities(activities)) => activities.draw(frame, main),
-            Some(Screen::Import(import)) => import.draw(frame, main),
+            Some(screen) => screen.component().draw(frame, main),
         }
-        match &self.popup {
-            Some(Popup::Merge(merge)) => merge.draw(frame, main),
-            Some(Popup::Delete(delete)) => delete.draw(frame, main),
-            Some(Popup::Notice(notice)) => notice.draw(frame, main),
-            None => {}
+        if let Some(popup) = &self.popup {
+            popup.component().draw(frame, main);
         }
         if let Some(connection) = &self.connection {
             connection.draw(frame, main);
@@ -787,47 +576,5 @@ fn global_bindings() -> Vec<Binding> {
     ]
 }
 
-/// For a job that has just finished: the status line's summary, and
-/// whether the contact list needs reloading (a real import, even a failed
-/// one, may have committed rows).
-fn finished_outcome(step: &JobStep, import: &ImportScreen) -> Option<(Message, bool)> {
-    if *step != JobStep::Finished {
-        return None;
-    }
-    let job = import.job()?;
-    let message = if job.status == ImportStatus::Failed {
-        let what = if job.dry_run { "Dry run" } else { "Import" };
-        let why = job.error.as_deref().unwrap_or("see the screen");
-        error(format!("{what} of {} failed: {why}", job.file_name))
-    } else if job.dry_run {
-        success(format!(
-            "Dry run of {}: {}; nothing written.",
-            job.file_name,
-            job.counts()
-        ))
-    } else {
-        success(format!("Imported {}: {}.", job.file_name, job.counts()))
-    };
-    Some((message, !job.dry_run))
-}
-
-fn info(text: impl Into<String>) -> Message {
-    Message {
-        text: text.into(),
-        tone: Tone::Info,
-    }
-}
-
-fn success(text: impl Into<String>) -> Message {
-    Message {
-        text: text.into(),
-        tone: Tone::Success,
-    }
-}
-
-fn error(text: impl Into<String>) -> Message {
-    Message {
-        text: text.into(),
-        tone: Tone::Error,
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -5,10 +5,12 @@
 //! One loop, one state, one direction:
 //!
 //! ```text
-//!  key ──► keymap::route ──► Action ──► App::update ──► state changes
-//!                                            │
-//!                                            └──► Vec<Request> ──► tokio task per request
-//!                                                                       │
+//!  key ──► keymap::route ──► Action ──► focused Component::handle ──► Vec<Effect>
+//!                                                                        │
+//!          App::carry_out ◄──────────────────────────────────────────────┘
+//!            │  screens, popup, status line
+//!            └──► Vec<Request> ──► tokio task per request
+//!                                       │
 //!  App::update ◄── Action (ContactsLoaded, Saved, ...) ◄── channel ◄────┘
 //!
 //!  after every key or answer: App::draw(&self) ──► components' draw(&self, frame, area)
@@ -25,7 +27,12 @@
 //!   keymap and the help cannot disagree. Keys no layer takes fall to the
 //!   global bindings (`?`, Ctrl-C). A layer that takes text (search box,
 //!   form) keeps `?` as a character; the status line then names F1.
-//! - [`app::App::update`] is the only place state changes. It never does
+//! - A key's action goes to the focused layer's `handle`, which changes
+//!   that component and returns [`effect::Effect`]s for everything beyond
+//!   it: a request, a screen to open or close, a popup, a status message.
+//!   The app carries them out and knows no screen's keys; only `Quit` and
+//!   `ToggleHelp`, which mean the same everywhere, it takes itself.
+//! - [`app::App::update`] is the one entry for actions. It never does
 //!   I/O: it returns [`request::Request`]s. The shell around it
 //!   (`handle_key`, `apply_answer`) spawns one tokio task per request; the
 //!   task performs the typed GraphQL call ([`api`]) and sends exactly one
@@ -53,11 +60,14 @@
 //! # Where things go next
 //!
 //! A new screen is a variant of [`app::Screen`], a component in
-//! `components/`, its operations in `tui/graphql/`, and `Request`/`Action`
-//! variants for its calls, the way the import screen (`i` on the contact
-//! list) was built: `Screen::Import`, `components/import_screen.rs`,
-//! `graphql/import.graphql`, `Request::StartImport` answered by
-//! `Action::ImportStarted`, `Request::ImportJob` by `Action::ImportJobLoaded`.
+//! `components/` whose `handle` returns effects (the screen that opens it
+//! returns `Effect::Open`), its operations in `tui/graphql/`, and
+//! `Request`/`Action` variants for its calls, the way the import screen
+//! (`i` on the contact list) was built: `Screen::Import`,
+//! `components/import_screen/`, `graphql/import.graphql`,
+//! `Request::StartImport` answered by `Action::ImportStarted`,
+//! `Request::ImportJob` by `Action::ImportJobLoaded`; the app routes each
+//! answer to the screen it belongs to, which turns it into effects too.
 //!
 //! # Known warts
 //!
@@ -69,8 +79,12 @@
 //!   panicking path, and reqwest's timeouts bound the wait on the network.
 //! - `Action` mixes key intents and network answers in one enum, and some
 //!   key intents (`Up`, `Confirm`) mean different things to different
-//!   components. It keeps routing simple; the price is that `update` must
-//!   know which layer has focus.
+//!   components. It keeps routing simple; the price is that a component's
+//!   `handle` could in principle be given an answer, which `update` never
+//!   does.
+//! - Answers other than the import's (a contact, a save, a delete, a page)
+//!   are still handled in `App`: a save's answer closes the form, opens a
+//!   detail and chooses a popup at once.
 //! - The activities list reloads itself when a contact opened from it is
 //!   deleted, but not after an edit or merge there; `r` refreshes it.
 //! - Text fields edit at the end only (no cursor movement inside a value);
@@ -95,6 +109,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod config;
+pub mod effect;
 pub mod keymap;
 pub mod model;
 pub mod request;

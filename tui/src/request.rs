@@ -1,7 +1,7 @@
-//! Effects: what `App::update` asks the network to do. Each request runs
-//! in a tokio task of its own and ends by sending exactly one `Action`
-//! back, so the UI thread never waits on the network and `App` can count
-//! what is in flight.
+//! What the app asks the network to do (a component asks with
+//! `Effect::Send`). Each request runs in a tokio task of its own and ends
+//! by sending exactly one `Action` back, so the UI thread never waits on
+//! the network and `App` can count what is in flight.
 
 use std::time::Duration;
 

@@ -12,8 +12,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::Component;
+use super::contact_detail::ContactDetail;
+use super::selection::{self, MoveWords, Selection};
+use super::status_line::Message;
 use crate::action::Action;
 use crate::api::ApiError;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{ActivityKind, ActivityPage, ActivityRow, short_time};
 use crate::request::Request;
@@ -36,7 +40,7 @@ pub struct ActivityList {
     kind: Option<ActivityKind>,
     rows: Vec<ActivityRow>,
     total: Option<i64>,
-    selected: usize,
+    selected: Selection,
     end_cursor: Option<String>,
     has_next_page: bool,
     /// Bumped for every new query; answers to older ones are dropped.
@@ -55,7 +59,7 @@ impl ActivityList {
             kind: None,
             rows: Vec::new(),
             total: None,
-            selected: 0,
+            selected: Selection::default(),
             end_cursor: None,
             has_next_page: false,
             generation: 0,
@@ -80,7 +84,7 @@ impl ActivityList {
     }
 
     pub fn selected_row(&self) -> Option<&ActivityRow> {
-        self.rows.get(self.selected)
+        self.rows.get(self.selected.index())
     }
 
     /// Asks for the first page of the current filter; the rows on screen
@@ -97,7 +101,7 @@ impl ActivityList {
     }
 
     fn load_more_if_near_end(&mut self) -> Option<Request> {
-        let near_end = self.selected + PREFETCH_ROWS >= self.rows.len();
+        let near_end = self.selected.near_end(self.rows.len(), PREFETCH_ROWS);
         if !near_end || !self.has_next_page || self.loading {
             return None;
         }
@@ -132,7 +136,7 @@ impl ActivityList {
                     // Keep the selection where it was (a reload after a
                     // delete), as far as the new rows reach.
                     self.rows = page.rows;
-                    self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+                    self.selected.clamp(self.rows.len());
                 } else {
                     self.rows.extend(page.rows);
                 }
@@ -151,17 +155,13 @@ impl ActivityList {
 
     /// Handles the actions that stay inside the list.
     pub fn update(&mut self, action: &Action) -> Vec<Request> {
-        let last = self.rows.len().saturating_sub(1);
+        if self.selected.apply(action, self.rows.len(), PAGE_STEP) {
+            return self.load_more_if_near_end().into_iter().collect();
+        }
         match action {
-            Action::Down => self.selected = (self.selected + 1).min(last),
-            Action::Up => self.selected = self.selected.saturating_sub(1),
-            Action::PageDown => self.selected = (self.selected + PAGE_STEP).min(last),
-            Action::PageUp => self.selected = self.selected.saturating_sub(PAGE_STEP),
-            Action::Top => self.selected = 0,
-            Action::Bottom => self.selected = last,
             Action::CycleKind => {
                 self.kind = ActivityKind::cycle(self.kind);
-                self.selected = 0;
+                self.selected.reset();
                 return vec![self.reload()];
             }
             Action::Reload => return vec![self.reload()],
@@ -224,33 +224,13 @@ impl Component for ActivityList {
     }
 
     fn bindings(&self) -> Vec<Binding> {
-        vec![
-            Binding::new(
-                &[Key::Char('j'), Key::Code(KeyCode::Down)],
-                "next activity",
-                Action::Down,
-            ),
-            Binding::new(
-                &[Key::Char('k'), Key::Code(KeyCode::Up)],
-                "previous activity",
-                Action::Up,
-            ),
-            Binding::new(
-                &[Key::Code(KeyCode::PageDown)],
-                "page down",
-                Action::PageDown,
-            ),
-            Binding::new(&[Key::Code(KeyCode::PageUp)], "page up", Action::PageUp),
-            Binding::new(
-                &[Key::Char('g'), Key::Code(KeyCode::Home)],
-                "newest activity",
-                Action::Top,
-            ),
-            Binding::new(
-                &[Key::Char('G'), Key::Code(KeyCode::End)],
-                "last loaded activity",
-                Action::Bottom,
-            ),
+        let mut bindings = selection::bindings(MoveWords {
+            next: "next activity",
+            previous: "previous activity",
+            first: "newest activity",
+            last: "last loaded activity",
+        });
+        bindings.extend([
             Binding::new(
                 &[Key::Code(KeyCode::Enter)],
                 "open the activity's contact",
@@ -271,7 +251,24 @@ impl Component for ActivityList {
                 "back to the contact list",
                 Action::Back,
             ),
-        ]
+        ]);
+        bindings
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Back => vec![Effect::Close],
+            Action::Open => match self.selected_row() {
+                Some(row) => match &row.contact {
+                    Some(contact) => ContactDetail::opened(contact.id.clone()),
+                    None => vec![Effect::Status(Message::info(
+                        "That contact was deleted; its activity stays for reporting.",
+                    ))],
+                },
+                None => Vec::new(),
+            },
+            action => sends(self.update(action)),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
@@ -357,7 +354,7 @@ impl Component for ActivityList {
             .row_highlight_style(theme::selected());
         // A fresh state each frame: ratatui scrolls it to keep the
         // selection visible, and `draw` stays free of side effects.
-        let mut state = TableState::default().with_selected(Some(self.selected));
+        let mut state = TableState::default().with_selected(Some(self.selected.index()));
         frame.render_stateful_widget(table, inner, &mut state);
 
         if self.loading && inner.height > 0 {

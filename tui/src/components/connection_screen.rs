@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::{Component, popup_area};
 use crate::action::Action;
+use crate::effect::Effect;
 use crate::keymap::{self, Binding, Key};
 use crate::theme;
 
@@ -37,10 +38,6 @@ impl ConnectionScreen {
 
     pub fn problem(&self) -> &Problem {
         &self.problem
-    }
-
-    pub fn set_retrying(&mut self) {
-        self.retrying = true;
     }
 
     fn lines(&self) -> (String, Vec<Line<'static>>) {
@@ -88,6 +85,16 @@ impl Component for ConnectionScreen {
             Binding::new(&[Key::Char('r')], "try again", Action::Reload),
             Binding::new(&[Key::Char('q')], "quit", Action::Quit),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Reload => {
+                self.retrying = true;
+                vec![Effect::Reconnect]
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -7,8 +7,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::Component;
+use super::contact_form::ContactForm;
+use super::delete_popup::DeletePopup;
+use super::status_line::Message;
+use super::{Component, Popup, Screen};
 use crate::action::Action;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{Contact, ContactField, HistoryEntry, short_time};
 use crate::request::Request;
@@ -34,6 +38,12 @@ impl ContactDetail {
             error: None,
         };
         (detail, request)
+    }
+
+    /// Opening `id` from a list: the screen, and the request that fills it.
+    pub fn opened(id: String) -> Vec<Effect> {
+        let (detail, request) = ContactDetail::open(id);
+        vec![Effect::open(Screen::Detail(detail)), Effect::Send(request)]
     }
 
     pub fn id(&self) -> &str {
@@ -245,6 +255,26 @@ impl Component for ContactDetail {
         ]
     }
 
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Back => vec![Effect::Close],
+            Action::Edit => match &self.contact {
+                Some(contact) => vec![Effect::open(Screen::Form(ContactForm::edit(contact)))],
+                None => vec![Effect::Status(Message::info(
+                    "Still loading; try again in a moment.",
+                ))],
+            },
+            Action::AskDelete => match &self.contact {
+                Some(contact) => {
+                    let popup = DeletePopup::new(contact.id.clone(), contact.display_name());
+                    vec![Effect::Popup(Popup::Delete(popup))]
+                }
+                None => Vec::new(),
+            },
+            action => sends(self.update(action)),
+        }
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect) {
         let Some(contact) = &self.contact else {
             let block = Block::bordered().title(" Contact ");
@@ -301,5 +331,47 @@ impl Component for ContactDetail {
                 .block(block),
             history_area,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_and_delete_wait_for_the_contact() {
+        let (mut detail, _) = ContactDetail::open("c1".to_owned());
+        let effects = detail.handle(&Action::Edit);
+        let [Effect::Status(message)] = effects.as_slice() else {
+            panic!("nothing to edit yet: {effects:?}");
+        };
+        assert_eq!(message.text, "Still loading; try again in a moment.");
+        assert!(detail.handle(&Action::AskDelete).is_empty());
+
+        detail.set_contact(Contact {
+            id: "c1".to_owned(),
+            first_name: Some("Ada".to_owned()),
+            ..Contact::default()
+        });
+        let effects = detail.handle(&Action::Edit);
+        let [Effect::Open(screen)] = effects.as_slice() else {
+            panic!("e opens the form: {effects:?}");
+        };
+        let Screen::Form(form) = screen.as_ref() else {
+            panic!("e opens the form: {screen:?}");
+        };
+        assert_eq!(form.editing_id(), Some("c1"));
+        assert!(matches!(
+            detail.handle(&Action::AskDelete).as_slice(),
+            [Effect::Popup(Popup::Delete(_))]
+        ));
+        assert!(matches!(
+            detail.handle(&Action::Reload).as_slice(),
+            [Effect::Send(Request::Contact { id })] if id == "c1"
+        ));
+        assert!(matches!(
+            detail.handle(&Action::Back).as_slice(),
+            [Effect::Close]
+        ));
     }
 }

@@ -8,9 +8,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
-use super::Component;
+use super::status_line::Message;
+use super::{Component, text_field};
 use crate::action::Action;
 use crate::api::FieldError;
+use crate::effect::Effect;
 use crate::keymap::{self, Binding, Key};
 use crate::model::{Contact, ContactField};
 use crate::request::{Request, SaveRequest, SaveTarget};
@@ -205,14 +207,6 @@ fn index_of(field: ContactField) -> usize {
         .unwrap_or(0)
 }
 
-/// The end of `value` that fits `width` columns, so the cursor stays in
-/// sight while typing a long value. Counts chars, not columns: a wide
-/// character may still be clipped by the frame, never overflow it.
-fn tail(value: &str, width: usize) -> String {
-    let count = value.chars().count();
-    value.chars().skip(count.saturating_sub(width)).collect()
-}
-
 impl Component for ContactForm {
     fn title(&self) -> String {
         "Contact form".to_owned()
@@ -244,6 +238,27 @@ impl Component for ContactForm {
             Binding::new(&[Key::Ctrl('u')], "clear the field", Action::ClearField),
             Binding::typing("type into the field"),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Cancel => vec![Effect::Close, Effect::ClearStatus],
+            Action::Save => match self.save() {
+                SaveStep::Send(request) => vec![
+                    Effect::Status(Message::info("Saving…")),
+                    Effect::Send(request),
+                ],
+                SaveStep::NothingChanged => vec![
+                    Effect::Close,
+                    Effect::Status(Message::info("Nothing changed.")),
+                ],
+                SaveStep::Busy => Vec::new(),
+            },
+            action => {
+                self.update(action);
+                Vec::new()
+            }
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
@@ -284,10 +299,7 @@ impl Component for ContactForm {
             );
             let value = self.values.get(index).map(String::as_str).unwrap_or("");
             let shown = if focused {
-                format!(
-                    "{}▏",
-                    tail(value, usize::from(value_width.saturating_sub(1)))
-                )
+                text_field::with_cursor(value, value_width)
             } else {
                 value.to_owned()
             };

@@ -7,9 +7,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::Component;
+use super::activity_list::ActivityList;
+use super::contact_detail::ContactDetail;
+use super::contact_form::ContactForm;
+use super::import_screen::ImportScreen;
+use super::selection::{self, MoveWords, Selection};
+use super::{Component, Screen};
 use crate::action::Action;
 use crate::api::ApiError;
+use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{ContactPage, ContactRow, ListQuery, Source, short_time};
 use crate::request::Request;
@@ -25,7 +31,7 @@ pub struct ContactList {
     query: ListQuery,
     rows: Vec<ContactRow>,
     total: Option<i64>,
-    selected: usize,
+    selected: Selection,
     end_cursor: Option<String>,
     has_next_page: bool,
     /// Bumped for every new query; answers to older ones are dropped, so
@@ -57,7 +63,7 @@ impl ContactList {
     }
 
     pub fn selected_row(&self) -> Option<&ContactRow> {
-        self.rows.get(self.selected)
+        self.rows.get(self.selected.index())
     }
 
     /// Asks for the first page of the current query; the rows on screen
@@ -74,7 +80,7 @@ impl ContactList {
     }
 
     fn load_more_if_near_end(&mut self) -> Option<Request> {
-        let near_end = self.selected + PREFETCH_ROWS >= self.rows.len();
+        let near_end = self.selected.near_end(self.rows.len(), PREFETCH_ROWS);
         if !near_end || !self.has_next_page || self.loading {
             return None;
         }
@@ -102,7 +108,7 @@ impl ContactList {
             Ok(page) => {
                 if self.replacing {
                     self.rows = page.rows;
-                    self.selected = 0;
+                    self.selected.reset();
                 } else {
                     self.rows.extend(page.rows);
                 }
@@ -121,14 +127,10 @@ impl ContactList {
 
     /// Handles the actions that stay inside the list.
     pub fn update(&mut self, action: &Action) -> Vec<Request> {
-        let last = self.rows.len().saturating_sub(1);
+        if self.selected.apply(action, self.rows.len(), PAGE_STEP) {
+            return self.load_more_if_near_end().into_iter().collect();
+        }
         match action {
-            Action::Down => self.selected = (self.selected + 1).min(last),
-            Action::Up => self.selected = self.selected.saturating_sub(1),
-            Action::PageDown => self.selected = (self.selected + PAGE_STEP).min(last),
-            Action::PageUp => self.selected = self.selected.saturating_sub(PAGE_STEP),
-            Action::Top => self.selected = 0,
-            Action::Bottom => self.selected = last,
             Action::StartSearch => self.searching = true,
             Action::EndSearch => self.searching = false,
             Action::ClearSearch => {
@@ -230,33 +232,13 @@ impl Component for ContactList {
                 Binding::typing("search name, email, phone, company as you type"),
             ];
         }
-        vec![
-            Binding::new(
-                &[Key::Char('j'), Key::Code(KeyCode::Down)],
-                "next contact",
-                Action::Down,
-            ),
-            Binding::new(
-                &[Key::Char('k'), Key::Code(KeyCode::Up)],
-                "previous contact",
-                Action::Up,
-            ),
-            Binding::new(
-                &[Key::Code(KeyCode::PageDown)],
-                "page down",
-                Action::PageDown,
-            ),
-            Binding::new(&[Key::Code(KeyCode::PageUp)], "page up", Action::PageUp),
-            Binding::new(
-                &[Key::Char('g'), Key::Code(KeyCode::Home)],
-                "first contact",
-                Action::Top,
-            ),
-            Binding::new(
-                &[Key::Char('G'), Key::Code(KeyCode::End)],
-                "last loaded contact",
-                Action::Bottom,
-            ),
+        let mut bindings = selection::bindings(MoveWords {
+            next: "next contact",
+            previous: "previous contact",
+            first: "first contact",
+            last: "last loaded contact",
+        });
+        bindings.extend([
             Binding::new(
                 &[Key::Code(KeyCode::Enter)],
                 "open the contact",
@@ -296,7 +278,27 @@ impl Component for ContactList {
             ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(&[Key::Char('q')], "quit", Action::Quit),
-        ]
+        ]);
+        bindings
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Open => match self.selected_row() {
+                Some(row) => ContactDetail::opened(row.id.clone()),
+                None => Vec::new(),
+            },
+            Action::New => vec![Effect::open(Screen::Form(ContactForm::create()))],
+            Action::OpenActivities => {
+                let (activities, request) = ActivityList::open();
+                vec![
+                    Effect::open(Screen::Activities(activities)),
+                    Effect::Send(request),
+                ]
+            }
+            Action::OpenImport => vec![Effect::open(Screen::Import(ImportScreen::new()))],
+            action => sends(self.update(action)),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
@@ -376,7 +378,7 @@ impl Component for ContactList {
         .row_highlight_style(theme::selected());
         // A fresh state each frame: ratatui scrolls it to keep the
         // selection visible, and `draw` stays free of side effects.
-        let mut state = TableState::default().with_selected(Some(self.selected));
+        let mut state = TableState::default().with_selected(Some(self.selected.index()));
         frame.render_stateful_widget(table, inner, &mut state);
 
         if self.loading && !self.rows.is_empty() && inner.height > 0 {

@@ -7,8 +7,10 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use super::status_line::Message;
 use super::{Component, popup_area};
 use crate::action::Action;
+use crate::effect::{Effect, sends};
 use crate::keymap::{self, Binding, Key};
 use crate::request::Request;
 use crate::theme;
@@ -59,6 +61,18 @@ impl Component for DeletePopup {
                 Action::Cancel,
             ),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Confirm => {
+                let mut effects = vec![Effect::Status(Message::info("Deleting…"))];
+                effects.extend(sends(self.confirm()));
+                effects
+            }
+            Action::Cancel => vec![Effect::ClosePopup],
+            _ => Vec::new(),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

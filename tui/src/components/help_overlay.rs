@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::{Component, popup_area};
 use crate::action::Action;
+use crate::effect::Effect;
 use crate::keymap::{Binding, Key};
 use crate::theme;
 
@@ -26,7 +27,7 @@ impl HelpOverlay {
         }
     }
 
-    pub fn update(&mut self, action: &Action) {
+    fn scroll(&mut self, action: &Action) {
         // The height is known only when drawing, which clamps further;
         // this keeps `k` from having to climb back from far past the end.
         let last = u16::try_from(self.lines(true).len().saturating_sub(1)).unwrap_or(u16::MAX);
@@ -90,6 +91,11 @@ impl Component for HelpOverlay {
                 Action::Up,
             ),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        self.scroll(action);
+        Vec::new()
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -9,8 +9,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
 
+use super::status_line::Message;
 use super::{Component, popup_area};
 use crate::action::Action;
+use crate::effect::{Effect, sends};
 use crate::keymap::{self, Binding, Key};
 use crate::model::{ContactField, MergeOutcome, MergePreview};
 use crate::request::{Request, SaveRequest};
@@ -93,6 +95,18 @@ impl Component for MergePrompt {
                 Action::Cancel,
             ),
         ]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Confirm => {
+                let mut effects = vec![Effect::Status(Message::info("Merging…"))];
+                effects.extend(sends(self.confirm()));
+                effects
+            }
+            Action::Cancel => vec![Effect::ClosePopup],
+            _ => Vec::new(),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -1,7 +1,15 @@
 //! The screens and popups. Each component owns its state, says which keys
-//! it answers (`bindings`), changes in `update`-like methods called by
-//! `App::update`, and draws with `draw(&self, ..)`, which cannot change
-//! anything. See the crate documentation for how they fit together.
+//! it answers (`bindings`), takes the actions of those keys in `handle`
+//! and returns the [`Effect`]s it wants beyond its own state (a request,
+//! a screen to open, a status message), and draws with `draw(&self, ..)`,
+//! which cannot change anything. The app routes a key to the layer that
+//! has focus and carries out what comes back; it knows no screen's keys.
+//! See the crate documentation for how they fit together.
+//!
+//! Known wart: answers from the server are still routed by the app to the
+//! screen they belong to (by id or generation), and a save's answer is
+//! handled there too, since it closes the form, opens a detail and
+//! chooses a popup at once.
 
 pub mod activity_list;
 pub mod connection_screen;
@@ -14,12 +22,24 @@ pub mod import_screen;
 pub mod merge_prompt;
 pub mod notice;
 pub mod popup_area;
+pub mod selection;
 pub mod status_line;
+pub mod text_field;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use crate::action::Action;
+use crate::effect::Effect;
 use crate::keymap::Binding;
+use crate::request::Request;
+use activity_list::ActivityList;
+use contact_detail::ContactDetail;
+use contact_form::ContactForm;
+use delete_popup::DeletePopup;
+use import_screen::ImportScreen;
+use merge_prompt::MergePrompt;
+use notice::Notice;
 
 pub trait Component {
     /// The heading of this component's keys in the help overlay.
@@ -27,5 +47,80 @@ pub trait Component {
     /// The keys this component answers in its current state. The router
     /// and the help overlay both read this list.
     fn bindings(&self) -> Vec<Binding>;
+    /// Takes the action of one of its own bindings. `Quit` and
+    /// `ToggleHelp` never arrive here: they mean the same everywhere, and
+    /// the app takes them first.
+    fn handle(&mut self, action: &Action) -> Vec<Effect>;
     fn draw(&self, frame: &mut Frame, area: Rect);
+}
+
+/// A screen pushed over the contact list, which is always at the bottom.
+#[derive(Debug)]
+pub enum Screen {
+    Detail(ContactDetail),
+    Form(ContactForm),
+    /// Opened from the contact list; a contact opened from it is pushed
+    /// over it, and deleting that contact comes back to it.
+    Activities(ActivityList),
+    /// Opened from the contact list; nothing is pushed over it.
+    Import(ImportScreen),
+}
+
+impl Screen {
+    pub fn component(&self) -> &dyn Component {
+        match self {
+            Screen::Detail(detail) => detail,
+            Screen::Form(form) => form,
+            Screen::Activities(activities) => activities,
+            Screen::Import(import) => import,
+        }
+    }
+
+    pub fn component_mut(&mut self) -> &mut dyn Component {
+        match self {
+            Screen::Detail(detail) => detail,
+            Screen::Form(form) => form,
+            Screen::Activities(activities) => activities,
+            Screen::Import(import) => import,
+        }
+    }
+
+    /// What this screen asks again once the server is back.
+    pub fn reload_after_reconnect(&mut self) -> Option<Request> {
+        match self {
+            Screen::Detail(detail) => Some(detail.reload()),
+            Screen::Activities(activities) => Some(activities.reload()),
+            // A job polled before the server went away is polled again; an
+            // upload that failed is not re-sent behind the user's back.
+            Screen::Import(import) => import.reload(),
+            // What was typed stays; saving sends it again.
+            Screen::Form(_) => None,
+        }
+    }
+}
+
+/// A modal popup over the current screen; it takes every key.
+#[derive(Debug)]
+pub enum Popup {
+    Merge(MergePrompt),
+    Delete(DeletePopup),
+    Notice(Notice),
+}
+
+impl Popup {
+    pub fn component(&self) -> &dyn Component {
+        match self {
+            Popup::Merge(merge) => merge,
+            Popup::Delete(delete) => delete,
+            Popup::Notice(notice) => notice,
+        }
+    }
+
+    pub fn component_mut(&mut self) -> &mut dyn Component {
+        match self {
+            Popup::Merge(merge) => merge,
+            Popup::Delete(delete) => delete,
+            Popup::Notice(notice) => notice,
+        }
+    }
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::{Component, popup_area};
 use crate::action::Action;
+use crate::effect::Effect;
 use crate::keymap::{self, Binding, Key};
 use crate::model::ContactField;
 use crate::theme;
@@ -76,6 +77,13 @@ impl Component for Notice {
             "close",
             Action::Cancel,
         )]
+    }
+
+    fn handle(&mut self, action: &Action) -> Vec<Effect> {
+        match action {
+            Action::Cancel => vec![Effect::ClosePopup],
+            _ => Vec::new(),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {

@@ -21,6 +21,29 @@ pub struct Message {
     pub tone: Tone,
 }
 
+impl Message {
+    pub fn info(text: impl Into<String>) -> Message {
+        Message {
+            text: text.into(),
+            tone: Tone::Info,
+        }
+    }
+
+    pub fn success(text: impl Into<String>) -> Message {
+        Message {
+            text: text.into(),
+            tone: Tone::Success,
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Message {
+        Message {
+            text: text.into(),
+            tone: Tone::Error,
+        }
+    }
+}
+
 /// Everything the line shows, gathered by the app for one frame.
 pub struct StatusLine<'a> {
     pub message: Option<&'a Message>,

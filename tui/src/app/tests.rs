@@ -1,0 +1,152 @@
+//! The app's own part of key handling: which layer a key reaches, and
+//! carrying out what the layer asked for.
+
+use super::*;
+use crate::components::contact_form::ContactForm;
+use crate::components::delete_popup::DeletePopup;
+use crate::components::status_line::Tone;
+use crate::keymap::KeyModifiers;
+use crate::model::{ContactPage, ContactRow};
+
+fn app() -> App {
+    App::new(Config {
+        url: "http://127.0.0.1:9/graphql".to_owned(),
+        token: None,
+    })
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// The list with two contacts loaded.
+fn list_app() -> App {
+    let mut app = app();
+    let generation = app
+        .startup_requests()
+        .iter()
+        .find_map(|request| match request {
+            Request::Contacts { generation, .. } => Some(*generation),
+            _ => None,
+        });
+    let row = |id: &str| ContactRow {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        email: None,
+        mobile_phone: None,
+        company: None,
+        owner: None,
+        updated_at: String::new(),
+    };
+    app.update(Action::ContactsLoaded {
+        generation: generation.unwrap_or_default(),
+        result: Ok(ContactPage {
+            rows: vec![row("c1"), row("c2")],
+            total: 2,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    app
+}
+
+fn delete_popup() -> Popup {
+    Popup::Delete(DeletePopup::new("c1".to_owned(), "Ada".to_owned()))
+}
+
+#[test]
+fn effects_are_carried_out_in_order() {
+    let mut app = app();
+    let requests = app.carry_out(vec![
+        Effect::open(Screen::Form(ContactForm::create())),
+        Effect::open(Screen::Form(ContactForm::create())),
+        Effect::Close,
+        Effect::Status(Message::info("one")),
+        Effect::Send(Request::Me),
+        Effect::ReloadList,
+        Effect::Status(Message::error("two")),
+        Effect::Popup(delete_popup()),
+    ]);
+    assert_eq!(app.screens.len(), 1, "two opened, one closed");
+    assert!(matches!(app.screen(), Some(Screen::Form(_))));
+    assert_eq!(app.status(), Some(&Message::error("two")), "the last wins");
+    assert!(matches!(app.popup(), Some(Popup::Delete(_))));
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [Request::Me, Request::Contacts { after: None, .. }]
+        ),
+        "sent in the order asked: {requests:?}"
+    );
+
+    let requests = app.carry_out(vec![
+        Effect::ClosePopup,
+        Effect::ClearStatus,
+        Effect::Close,
+        Effect::Close,
+    ]);
+    assert!(requests.is_empty());
+    assert!(app.popup().is_none());
+    assert!(app.status().is_none());
+    assert!(
+        app.screen().is_none(),
+        "closing past the list leaves the list"
+    );
+}
+
+#[test]
+fn an_error_covers_the_screens_only_when_the_server_is_gone() {
+    let mut app = app();
+    app.carry_out(vec![Effect::Error(ApiError::Server("boom".to_owned()))]);
+    assert_eq!(app.status().map(|message| message.tone), Some(Tone::Error));
+    assert_eq!(app.connection_problem(), None);
+
+    app.carry_out(vec![Effect::Error(ApiError::Unauthenticated)]);
+    assert_eq!(app.connection_problem(), Some(&Problem::Unauthenticated));
+    // The connection screen now has the keys; r asks again for what is on
+    // screen.
+    let requests = app.press(key(KeyCode::Char('r')));
+    assert!(
+        matches!(requests.as_slice(), [Request::Me, Request::Contacts { .. }]),
+        "{requests:?}"
+    );
+    assert!(
+        app.press(key(KeyCode::Enter)).is_empty(),
+        "the list is covered"
+    );
+    assert!(app.screen().is_none());
+}
+
+#[test]
+fn keys_reach_the_topmost_layer_only() {
+    let mut app = list_app();
+    app.press(key(KeyCode::Char('j')));
+    assert_eq!(
+        app.press(key(KeyCode::Enter)),
+        vec![Request::Contact {
+            id: "c2".to_owned()
+        }],
+        "the list moved its selection and opened that contact"
+    );
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))));
+
+    // A popup over the detail takes Esc; the detail stays.
+    app.carry_out(vec![Effect::Popup(delete_popup())]);
+    assert!(app.press(key(KeyCode::Esc)).is_empty());
+    assert!(app.popup().is_none());
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))));
+
+    // The help overlay is above everything: Esc closes it, nothing else.
+    app.press(key(KeyCode::Char('?')));
+    assert!(app.help_is_open());
+    app.press(key(KeyCode::Esc));
+    assert!(!app.help_is_open());
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))));
+
+    // q is the detail's way back, and the list's way out.
+    app.press(key(KeyCode::Char('q')));
+    assert!(app.screen().is_none());
+    assert!(!app.should_quit());
+    app.press(key(KeyCode::Char('q')));
+    assert!(app.should_quit());
+}
