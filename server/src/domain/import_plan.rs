@@ -18,7 +18,7 @@ use super::contact::{ContactFields, ContactRecord, Source};
 use super::identity::{self, Holder};
 use super::import_mapping::{ColumnRef, FailedRow, Summary};
 use super::merge_plan::{self, MergePlan};
-use super::permissions::{CANNOT_SAVE_CONTACT, Principal, Role};
+use super::permissions::{CANNOT_SAVE_CONTACT, Principal};
 
 pub const TWO_HOLDERS: &str = "the email and the mobile phone belong to two different contacts";
 
@@ -63,10 +63,7 @@ pub struct ImportPlan {
 
 impl ImportPlan {
     pub fn new(principal: Principal) -> Self {
-        let owner = match principal.role {
-            Role::Integration => None,
-            _ => Some(principal.user_id),
-        };
+        let owner = principal.default_owner();
         Self {
             principal,
             owner,

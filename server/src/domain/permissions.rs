@@ -156,6 +156,28 @@ impl Principal {
         self.may_read_ownership_and_history() && self.can_access(owner_id, team_id)
     }
 
+    /// Whom a contact this caller creates belongs to when no owner is
+    /// given: the caller, unless an integration creates it (its contacts
+    /// belong to no one until assigned).
+    pub fn default_owner(&self) -> Option<i64> {
+        match self.role {
+            Role::Integration => None,
+            _ => Some(self.user_id),
+        }
+    }
+
+    /// A member may not place a contact where they would lose it; admins
+    /// and integrations reach every contact anyway.
+    pub fn keeps_in_reach(&self, owner_id: Option<i64>, team_id: Option<i64>) -> bool {
+        self.role != Role::Member || self.can_access(owner_id, team_id)
+    }
+
+    /// An import job, its progress and its report: whoever started it, and
+    /// admins.
+    pub fn may_see_import_job(&self, started_by: i64) -> bool {
+        self.may_administer() || self.user_id == started_by
+    }
+
     /// Integrations and their delivery log hold endpoints and what was sent
     /// to them: admins only.
     pub fn may_manage_integrations(&self) -> bool {
@@ -201,6 +223,41 @@ mod tests {
         assert!(m.can_access(Some(8), Some(3)));
         assert!(!m.can_access(Some(8), Some(4)));
         assert!(!m.can_access(None, None));
+    }
+
+    #[test]
+    fn new_contacts_belong_to_their_creator_unless_an_integration_creates_them() {
+        assert_eq!(member().default_owner(), Some(7));
+        let integration = Principal {
+            role: Role::Integration,
+            ..member()
+        };
+        assert_eq!(integration.default_owner(), None);
+    }
+
+    #[test]
+    fn only_members_can_place_a_contact_out_of_their_own_reach() {
+        let m = member();
+        assert!(m.keeps_in_reach(Some(7), None));
+        assert!(m.keeps_in_reach(Some(8), Some(3)));
+        assert!(!m.keeps_in_reach(Some(8), None));
+        let admin = Principal {
+            role: Role::Admin,
+            ..member()
+        };
+        assert!(admin.keeps_in_reach(Some(8), None));
+    }
+
+    #[test]
+    fn import_jobs_are_seen_by_their_starter_and_admins() {
+        let m = member();
+        assert!(m.may_see_import_job(7));
+        assert!(!m.may_see_import_job(8));
+        let admin = Principal {
+            role: Role::Admin,
+            ..member()
+        };
+        assert!(admin.may_see_import_job(8));
     }
 
     #[test]

@@ -15,9 +15,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::entities::{import_job, import_job_chunk, import_job_error, user};
 use super::{Store, StoreError, now_micros};
+use crate::domain::Principal;
 use crate::domain::import_mapping::Summary;
 use crate::domain::import_mapping::shorten;
-use crate::domain::{Principal, Role};
 
 /// The upload is stored in pieces of this size (the last may be shorter).
 pub const CHUNK_BYTES: usize = 1 << 20;
@@ -312,7 +312,7 @@ pub async fn find(
 ) -> Result<Option<ImportJob>, StoreError> {
     let job = import_job::Entity::find_by_id(id).one(db).await?;
     Ok(job
-        .filter(|job| principal.role == Role::Admin || job.user_id == principal.user_id)
+        .filter(|job| principal.may_see_import_job(job.user_id))
         .map(ImportJob::from))
 }
 
@@ -345,7 +345,8 @@ pub async fn count(db: &impl ConnectionTrait, principal: &Principal) -> Result<u
 
 fn visible(principal: &Principal) -> sea_orm::Select<import_job::Entity> {
     let jobs = import_job::Entity::find();
-    if principal.role == Role::Admin {
+    // The SQL form of `may_see_import_job`.
+    if principal.may_administer() {
         jobs
     } else {
         jobs.filter(import_job::Column::UserId.eq(principal.user_id))

@@ -14,7 +14,7 @@ use super::{Store, StoreError, users};
 use crate::domain::contact::Change;
 use crate::domain::merge_plan;
 use crate::domain::permissions::AssignmentRefused;
-use crate::domain::{ContactFields, ContactPatch, Principal, Role, Source, ValidationError};
+use crate::domain::{ContactFields, ContactPatch, Principal, Source, ValidationError};
 
 /// The caller's answer to a merge preview.
 #[derive(Debug, Clone, Copy, Default)]
@@ -83,7 +83,7 @@ async fn check_assignment(
                 reason: "members can only share contacts with their own teams",
             },
         })?;
-    if principal.role == Role::Member && !principal.can_access(after.0, after.1) {
+    if !principal.keeps_in_reach(after.0, after.1) {
         let field = if after.1 != before.1 {
             "teamId"
         } else {
@@ -190,8 +190,7 @@ pub async fn create(
     let fields = ContactFields::default().patched(&new.patch)?;
     let owner_id = match &new.assignment.owner_id {
         Change::Set(id) => Some(*id),
-        _ if principal.role == Role::Integration => None,
-        _ => Some(principal.user_id),
+        _ => principal.default_owner(),
     };
     let team_id = apply_change(&new.assignment.team_id, None);
     check_assignment(store.db(), principal, (None, None), (owner_id, team_id)).await?;

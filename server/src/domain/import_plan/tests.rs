@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::domain::{Email, Phone, PhoneRegion};
+use crate::domain::{Email, Phone, PhoneRegion, Role};
 
 const NOW: i64 = 1_700_000_000_000_000;
 
