@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, Simple
 use chrono::{DateTime, Utc};
 
 use super::contact::{Contact, ContactInput, timestamp};
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
 use super::loaders;
@@ -250,7 +250,7 @@ impl ActivitySubmission {
     }
 }
 
-async fn accessible_contact(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Contact>> {
+async fn accessible_contact(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<Contact>> {
     let caller = principal(ctx)?;
     let found: Option<ContactRecord> = loaders::load_opt(ctx, id).await?;
     Ok(found
@@ -280,7 +280,7 @@ impl Activity {
 
     /// The contact, while it exists and the caller can access it; null once
     /// the contact is deleted (the activity stays for reporting).
-    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+    async fn contact(&self, ctx: &Context<'_>) -> ApiResult<Option<Contact>> {
         accessible_contact(ctx, self.0.contact_id).await
     }
 
@@ -291,11 +291,11 @@ impl Activity {
     }
 
     /// The other contact of an identity conflict, if the caller can access it.
-    async fn conflicting_contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+    async fn conflicting_contact(&self, ctx: &Context<'_>) -> ApiResult<Option<Contact>> {
         accessible_contact(ctx, self.0.conflicting_contact_id).await
     }
 
-    async fn meeting(&self, ctx: &Context<'_>) -> Result<Option<Meeting>> {
+    async fn meeting(&self, ctx: &Context<'_>) -> ApiResult<Option<Meeting>> {
         Ok(loaders::load_opt(ctx, self.0.meeting_id)
             .await?
             .map(Meeting))
@@ -343,7 +343,7 @@ impl Meeting {
     }
 
     #[graphql(guard = "OwnershipAndHistory")]
-    async fn host(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn host(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         Ok(loaders::load_opt(ctx, self.0.host_user_id).await?.map(User))
     }
 
@@ -353,7 +353,7 @@ impl Meeting {
     }
 
     /// Confirmation and reminders, with where each goes and how it went.
-    async fn notifications(&self, ctx: &Context<'_>) -> Result<Vec<Notification>> {
+    async fn notifications(&self, ctx: &Context<'_>) -> ApiResult<Vec<Notification>> {
         let rows: Vec<NotificationRecord> =
             loaders::load(ctx, self.0.id).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Notification).collect())
@@ -471,12 +471,8 @@ impl ActivityConnection {
         PageInfo::new(&cursors, self.has_next_page)
     }
 
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(
-            activities::count(state(ctx)?.store.db(), principal(ctx)?, &self.filter)
-                .await
-                .map_err(ApiError::from)?,
-        )
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(activities::count(state(ctx)?.store.db(), principal(ctx)?, &self.filter).await?)
     }
 }
 
@@ -486,7 +482,7 @@ pub async fn activity_page(
     first: Option<i32>,
     after: Option<String>,
     filter: StoreFilter,
-) -> Result<ActivityConnection> {
+) -> ApiResult<ActivityConnection> {
     let limit = page_size(first)?;
     let after = after
         .as_deref()
@@ -499,8 +495,7 @@ pub async fn activity_page(
         after,
         limit + 1,
     )
-    .await
-    .map_err(ApiError::from)?;
+    .await?;
     let has_next_page = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     Ok(ActivityConnection {

@@ -6,7 +6,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
 use super::loaders;
@@ -107,18 +107,18 @@ impl Contact {
     }
 
     #[graphql(guard = "OwnershipAndHistory")]
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         Ok(loaders::load_opt(ctx, self.0.owner_id).await?.map(User))
     }
 
     /// The team the contact is shared with.
     #[graphql(guard = "OwnershipAndHistory")]
-    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+    async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
         Ok(loaders::load_opt(ctx, self.0.team_id).await?.map(Team))
     }
 
     /// Ids of contacts merged into this one; they keep resolving to it.
-    async fn merged_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+    async fn merged_ids(&self, ctx: &Context<'_>) -> ApiResult<Vec<ID>> {
         let ids: Vec<i64> = loaders::load(ctx, self.0.id).await?.unwrap_or_default();
         Ok(ids
             .into_iter()
@@ -145,7 +145,7 @@ impl Contact {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<super::activity::ActivityConnection> {
+    ) -> ApiResult<super::activity::ActivityConnection> {
         let filter = crate::store::activities::ActivityFilter {
             contact_id: Some(self.0.id),
             ..Default::default()
@@ -160,13 +160,11 @@ impl Contact {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<ContactChangeConnection> {
+    ) -> ApiResult<ContactChangeConnection> {
         let limit = page_size(first)?;
         let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
         let db = state(ctx)?.store.db();
-        let mut rows = history::page(db, self.0.id, before_id, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let mut rows = history::page(db, self.0.id, before_id, limit + 1).await?;
         let has_next_page = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         Ok(ContactChangeConnection {
@@ -387,12 +385,8 @@ pub struct ContactConnection {
 #[ComplexObject]
 impl ContactConnection {
     /// All contacts matching the filter that the caller can access.
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(
-            listing::count(state(ctx)?.store.db(), &self.access, &self.filter)
-                .await
-                .map_err(ApiError::from)?,
-        )
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(listing::count(state(ctx)?.store.db(), &self.access, &self.filter).await?)
     }
 }
 
@@ -434,7 +428,7 @@ impl ContactChange {
     }
 
     /// Who made the change; null for a user since removed.
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         Ok(loaders::load_opt(ctx, self.0.actor_user_id)
             .await?
             .map(User))
@@ -442,7 +436,7 @@ impl ContactChange {
 
     /// Field by field. Email and mobile phone values are hidden from callers
     /// without the personal-data permission.
-    async fn changes(&self, ctx: &Context<'_>) -> Result<Vec<ContactFieldChange>> {
+    async fn changes(&self, ctx: &Context<'_>) -> ApiResult<Vec<ContactFieldChange>> {
         let personal = principal(ctx)?.may_read_personal_data();
         Ok(self
             .0
@@ -483,10 +477,8 @@ impl ContactChangeConnection {
         PageInfo::new(&cursors, self.has_next_page)
     }
 
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(history::count(state(ctx)?.store.db(), self.contact_id)
-            .await
-            .map_err(ApiError::from)?)
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(history::count(state(ctx)?.store.db(), self.contact_id).await?)
     }
 }
 

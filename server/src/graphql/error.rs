@@ -9,7 +9,7 @@ use crate::domain::ValidationError;
 use crate::domain::permissions::CANNOT_SAVE_CONTACT;
 use crate::store::StoreError;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     Unauthenticated,
     Forbidden {
@@ -175,4 +175,8 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+/// What a resolver returns. Its error converts from every layer's error
+/// by the `From` impls below, so `?` keeps `extensions.code`; with
+/// `async_graphql::Result`, `?` on a store error would compile through
+/// async-graphql's blanket conversion from any `Display` and lose it.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -2,11 +2,11 @@
 //! multipart request spec), queues an `ImportJob` and returns it at once;
 //! the job runs in the background and clients poll `importJob`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject, Upload};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 
 use super::contact::timestamp;
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
 use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
 use super::{principal, state};
@@ -208,11 +208,9 @@ impl ImportJob {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
-    ) -> Result<Vec<ImportRowError>> {
+    ) -> ApiResult<Vec<ImportRowError>> {
         let limit = u64::try_from(first.clamp(0, 1000)).unwrap_or(20);
-        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None, limit)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, None, limit).await?;
         Ok(rows.into_iter().map(ImportRowError::from).collect())
     }
 
@@ -227,11 +225,12 @@ impl ImportJob {
         ctx: &Context<'_>,
         #[graphql(default = 10_000)] first: i32,
         after_line: Option<i64>,
-    ) -> Result<String> {
+    ) -> ApiResult<String> {
         if !(1..=ERROR_REPORT_PAGE).contains(&first) {
-            return Err(
-                ApiError::validation("first", format!("must be 1 to {ERROR_REPORT_PAGE}")).into(),
-            );
+            return Err(ApiError::validation(
+                "first",
+                format!("must be 1 to {ERROR_REPORT_PAGE}"),
+            ));
         }
         let after_line = after_line
             .map(|line| {
@@ -240,9 +239,8 @@ impl ImportJob {
             })
             .transpose()?;
         let limit = u64::try_from(first).unwrap_or(1);
-        let rows = import_jobs::errors(state(ctx)?.store.db(), self.0.id, after_line, limit)
-            .await
-            .map_err(ApiError::from)?;
+        let rows =
+            import_jobs::errors(state(ctx)?.store.db(), self.0.id, after_line, limit).await?;
         let written = (|| {
             let mut report = CsvReport::new();
             report.row(["line", "column", "columnName", "reason"])?;
@@ -260,7 +258,7 @@ impl ImportJob {
         })();
         written.map_err(|err| {
             tracing::error!(error = %err, "writing an error report failed");
-            ApiError::Internal.into()
+            ApiError::Internal
         })
     }
 }
@@ -274,7 +272,7 @@ pub async fn import_contacts(
     file: Upload,
     dry_run: bool,
     mapping: Vec<ColumnMappingInput>,
-) -> Result<ImportJob> {
+) -> ApiResult<ImportJob> {
     let caller = principal(ctx)?;
     let app = state(ctx)?;
     let mapping = mapping
@@ -311,8 +309,7 @@ pub async fn import_contacts(
         options,
         app.settings.max_queued_imports,
     )
-    .await
-    .map_err(ApiError::from)?;
+    .await?;
     app.jobs.queued();
     Ok(ImportJob(job))
 }
@@ -339,10 +336,8 @@ impl ImportJobConnection {
         PageInfo::new(&cursors, self.has_next_page)
     }
 
-    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(import_jobs::count(state(ctx)?.store.db(), principal(ctx)?)
-            .await
-            .map_err(ApiError::from)?)
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(import_jobs::count(state(ctx)?.store.db(), principal(ctx)?).await?)
     }
 }
 
@@ -352,7 +347,7 @@ pub async fn import_job_page(
     ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
-) -> Result<ImportJobConnection> {
+) -> ApiResult<ImportJobConnection> {
     let limit = page_size(first)?;
     let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
     let mut jobs = import_jobs::page(
@@ -361,8 +356,7 @@ pub async fn import_job_page(
         before_id,
         limit + 1,
     )
-    .await
-    .map_err(ApiError::from)?;
+    .await?;
     let has_next_page = jobs.len() as u64 > limit;
     jobs.truncate(limit as usize);
     Ok(ImportJobConnection {
@@ -377,12 +371,10 @@ pub async fn import_job_page(
     })
 }
 
-pub async fn import_job(ctx: &Context<'_>, id: ID) -> Result<Option<ImportJob>> {
+pub async fn import_job(ctx: &Context<'_>, id: ID) -> ApiResult<Option<ImportJob>> {
     let Some(number) = ids::decode("id", Kind::ImportJob, &id)? else {
         return Ok(None);
     };
-    let job = import_jobs::find(state(ctx)?.store.db(), principal(ctx)?, number)
-        .await
-        .map_err(ApiError::from)?;
+    let job = import_jobs::find(state(ctx)?.store.db(), principal(ctx)?, number).await?;
     Ok(job.map(ImportJob))
 }

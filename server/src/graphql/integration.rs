@@ -1,11 +1,11 @@
 //! Integrations as admins manage them: webhook subscriptions and their
 //! delivery log. Secrets are shown once, when created, and never again.
 
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::contact::timestamp;
-use super::error::ApiError;
+use super::error::ApiResult;
 use super::ids::{self, Kind};
 use super::state;
 use crate::store::integrations::{self, DeliveryRecord, IntegrationRecord};
@@ -98,11 +98,9 @@ impl Integration {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
-    ) -> Result<Vec<Delivery>> {
+    ) -> ApiResult<Vec<Delivery>> {
         let limit = u64::try_from(first.clamp(0, 100)).unwrap_or(20);
-        let rows = integrations::deliveries(state(ctx)?.store.db(), self.0.id, limit)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = integrations::deliveries(state(ctx)?.store.db(), self.0.id, limit).await?;
         Ok(rows.into_iter().map(Delivery::from).collect())
     }
 }

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject, Upload};
 
 use super::activity::{Activity, ActivityInput, CalendarProvider, RecordActivityPayload};
 use super::contact::{Contact, ContactInput, MergePreview};
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
 use super::import::{self, ColumnMappingInput, ImportJob};
 use super::integration::{
@@ -82,11 +82,10 @@ impl Mutation {
             desc = "The survivor's `version` from the preview: a survivor changed since gives CONFLICT."
         )]
         expected_survivor_version: Option<i32>,
-    ) -> Result<SaveContactPayload> {
+    ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
-        let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)
-            .map_err(ApiError::from)?;
+        let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)?;
         let new = NewContact {
             patch,
             assignment: input.assignment()?,
@@ -96,9 +95,7 @@ impl Mutation {
                 expected_survivor_version,
             },
         };
-        let outcome = save::create(&app.store, caller, new)
-            .await
-            .map_err(ApiError::from)?;
+        let outcome = save::create(&app.store, caller, new).await?;
         Ok(outcome.into())
     }
 
@@ -125,12 +122,11 @@ impl Mutation {
             desc = "The survivor's `version` from the preview: a survivor changed since gives CONFLICT."
         )]
         expected_survivor_version: Option<i32>,
-    ) -> Result<SaveContactPayload> {
+    ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let id = contact_id("id", &id)?;
-        let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)
-            .map_err(ApiError::from)?;
+        let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)?;
         let edit = ContactEdit {
             id,
             patch,
@@ -142,9 +138,7 @@ impl Mutation {
                 expected_survivor_version,
             },
         };
-        let outcome = save::update(&app.store, caller, edit)
-            .await
-            .map_err(ApiError::from)?;
+        let outcome = save::update(&app.store, caller, edit).await?;
         Ok(outcome.into())
     }
 
@@ -168,7 +162,7 @@ impl Mutation {
         expected_survivor_version: Option<i32>,
         #[graphql(desc = "The merged contact's `version` from the preview, else CONFLICT.")]
         expected_merged_version: Option<i32>,
-    ) -> Result<SaveContactPayload> {
+    ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let request = MergeRequest {
@@ -179,9 +173,7 @@ impl Mutation {
             expected_merged_version,
             source: source_of(caller),
         };
-        let outcome = merge::merge_contacts(&app.store, caller, request)
-            .await
-            .map_err(ApiError::from)?;
+        let outcome = merge::merge_contacts(&app.store, caller, request).await?;
         Ok(outcome.into())
     }
 
@@ -193,13 +185,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: ActivityInput,
-    ) -> Result<RecordActivityPayload> {
+    ) -> ApiResult<RecordActivityPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let new = input.to_store(app.settings.default_region)?;
-        let recorded = activities::record(&app.store, caller, new, &app.settings.reminder_offsets)
-            .await
-            .map_err(ApiError::from)?;
+        let recorded =
+            activities::record(&app.store, caller, new, &app.settings.reminder_offsets).await?;
         Ok(RecordActivityPayload {
             activity: Activity(recorded.activity),
             contact: recorded.contact.map(Contact),
@@ -217,20 +208,18 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Where events are POSTed: https, public.")] target_url: String,
         #[graphql(desc = "The events to receive; at least one.")] events: Vec<WebhookEvent>,
-    ) -> Result<ConnectWebhookPayload> {
+    ) -> ApiResult<ConnectWebhookPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
-        integrations::require_admin(caller).map_err(ApiError::from)?;
-        let target = target_guard::vet("targetUrl", &target_url, app.settings.outbound_targets)
-            .await
-            .map_err(ApiError::from)?;
+        integrations::require_admin(caller)?;
+        let target =
+            target_guard::vet("targetUrl", &target_url, app.settings.outbound_targets).await?;
         let names: Vec<&str> = events
             .iter()
             .map(|e| EventType::from(*e).as_str())
             .collect();
-        let (record, secret) = integrations::connect_webhook(&app.store, caller, &target, &names)
-            .await
-            .map_err(ApiError::from)?;
+        let (record, secret) =
+            integrations::connect_webhook(&app.store, caller, &target, &names).await?;
         Ok(ConnectWebhookPayload {
             integration: Integration(record),
             signing_secret: secret,
@@ -252,7 +241,7 @@ impl Mutation {
         base_url: String,
         #[graphql(desc = "An OAuth access token; used as given, never refreshed or read back.")]
         access_token: String,
-    ) -> Result<Integration> {
+    ) -> ApiResult<Integration> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let kind = match provider {
@@ -262,19 +251,15 @@ impl Mutation {
                 return Err(ApiError::validation(
                     "provider",
                     "only GOOGLE and EXCHANGE events are kept in sync; other platforms are left alone",
-                )
-                .into());
+                ));
             }
         };
-        integrations::require_admin(caller).map_err(ApiError::from)?;
-        let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets)
-            .await
-            .map_err(ApiError::from)?;
+        integrations::require_admin(caller)?;
+        let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets).await?;
         let events = [crate::store::outbox::GUEST_CHANGED];
         let record =
             integrations::connect_api(&app.store, caller, kind, &target, &access_token, &events)
-                .await
-                .map_err(ApiError::from)?;
+                .await?;
         Ok(Integration(record))
     }
 
@@ -293,22 +278,19 @@ impl Mutation {
         base_url: String,
         #[graphql(desc = "An OAuth access token; used as given, never refreshed or read back.")]
         access_token: String,
-    ) -> Result<Integration> {
+    ) -> ApiResult<Integration> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let kind = match crm {
             Crm::Hubspot => IntegrationKind::Hubspot,
             Crm::Salesforce => IntegrationKind::Salesforce,
         };
-        integrations::require_admin(caller).map_err(ApiError::from)?;
-        let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets)
-            .await
-            .map_err(ApiError::from)?;
+        integrations::require_admin(caller)?;
+        let target = target_guard::vet("baseUrl", &base_url, app.settings.outbound_targets).await?;
         let events = [crate::store::outbox::CRM_IDENTITY_CHANGED];
         let record =
             integrations::connect_api(&app.store, caller, kind, &target, &access_token, &events)
-                .await
-                .map_err(ApiError::from)?;
+                .await?;
         Ok(Integration(record))
     }
 
@@ -318,13 +300,11 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The integration's `id`.")] id: ID,
-    ) -> Result<DisconnectIntegrationPayload> {
+    ) -> ApiResult<DisconnectIntegrationPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let number = ids::decode("id", Kind::Integration, &id)?.ok_or(ApiError::NotFound)?;
-        integrations::disconnect(&app.store, caller, number)
-            .await
-            .map_err(ApiError::from)?;
+        integrations::disconnect(&app.store, caller, number).await?;
         Ok(DisconnectIntegrationPayload {
             disconnected_integration_id: id,
         })
@@ -356,7 +336,7 @@ impl Mutation {
             desc = "Columns to feed to a field, or to ignore (`field: null`), over the built-in header aliases."
         )]
         mapping: Vec<ColumnMappingInput>,
-    ) -> Result<ImportJob> {
+    ) -> ApiResult<ImportJob> {
         import::import_contacts(ctx, file, dry_run, mapping).await
     }
 
@@ -369,13 +349,11 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The contact's `id`.")] id: ID,
-    ) -> Result<DeleteContactPayload> {
+    ) -> ApiResult<DeleteContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let number = contact_id("id", &id)?;
-        contact_writes::delete(&app.store, caller, number)
-            .await
-            .map_err(ApiError::from)?;
+        contact_writes::delete(&app.store, caller, number).await?;
         Ok(DeleteContactPayload {
             deleted_contact_id: id,
         })

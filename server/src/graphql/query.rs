@@ -1,11 +1,11 @@
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 
 use super::activity::{ActivityConnection, ActivityFilter, activity_page};
 use super::contact::{
     Contact, ContactConnection, ContactEdge, ContactFilter, ContactOrder, contact_cursor,
     contact_position,
 };
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
 use super::import::{self, ImportJob};
 use super::integration::Integration;
@@ -23,11 +23,10 @@ impl Query {
     /// The caller: the user the bearer token belongs to, with its role and
     /// teams. Clients use it to show who is signed in and to hide what the
     /// role cannot do.
-    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let caller = principal(ctx)?;
         let user = users::user_by_id(state(ctx)?.store.db(), caller.user_id)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(User(user))
     }
@@ -42,7 +41,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "A global id as an object's `id` field gives it.")] id: ID,
-    ) -> Result<Option<Node>> {
+    ) -> ApiResult<Option<Node>> {
         Ok(node::node(ctx, &id).await?)
     }
 
@@ -53,7 +52,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The `id` that `importContacts` returned.")] id: ID,
-    ) -> Result<Option<ImportJob>> {
+    ) -> ApiResult<Option<ImportJob>> {
         import::import_job(ctx, id).await
     }
 
@@ -65,7 +64,7 @@ impl Query {
         #[graphql(desc = "Jobs on the page: 0 to 100, 20 when left out.")] first: Option<i32>,
         #[graphql(desc = "The previous page's `pageInfo.endCursor`; left out for the first page.")]
         after: Option<String>,
-    ) -> Result<import::ImportJobConnection> {
+    ) -> ApiResult<import::ImportJobConnection> {
         import::import_job_page(ctx, first, after).await
     }
 
@@ -76,7 +75,7 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The contact's `id`, or one of its `mergedIds`.")] id: ID,
-    ) -> Result<Option<Contact>> {
+    ) -> ApiResult<Option<Contact>> {
         let Some(number) = ids::decode("id", Kind::Contact, &id)? else {
             return Ok(None);
         };
@@ -97,7 +96,7 @@ impl Query {
             desc = "Narrows the list by kind, contact and time; all activities when left out."
         )]
         filter: Option<ActivityFilter>,
-    ) -> Result<ActivityConnection> {
+    ) -> ApiResult<ActivityConnection> {
         let filter = filter.unwrap_or_default().to_store()?;
         activity_page(ctx, first, after, filter).await
     }
@@ -105,10 +104,9 @@ impl Query {
     /// Every connected integration (webhooks, calendars, CRMs), oldest
     /// first, with its delivery log. ADMIN only; other roles get FORBIDDEN.
     /// Secrets and tokens are never returned.
-    async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<Integration>> {
-        let rows = crate::store::integrations::list(state(ctx)?.store.db(), principal(ctx)?)
-            .await
-            .map_err(ApiError::from)?;
+    async fn integrations(&self, ctx: &Context<'_>) -> ApiResult<Vec<Integration>> {
+        let rows =
+            crate::store::integrations::list(state(ctx)?.store.db(), principal(ctx)?).await?;
         Ok(rows.into_iter().map(Integration).collect())
     }
 
@@ -127,7 +125,7 @@ impl Query {
         )]
         filter: Option<ContactFilter>,
         #[graphql(desc = "By name, A to Z, when left out.")] order_by: Option<ContactOrder>,
-    ) -> Result<ContactConnection> {
+    ) -> ApiResult<ContactConnection> {
         let limit = page_size(first)?;
         let order = order_by.unwrap_or_default();
         let after = after
@@ -147,8 +145,7 @@ impl Query {
             after.as_ref(),
             limit + 1,
         )
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
         let has_next_page = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         let edges: Vec<ContactEdge> = rows

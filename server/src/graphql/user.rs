@@ -1,6 +1,6 @@
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, Object};
 
-use super::error::ApiError;
+use super::error::ApiResult;
 use super::ids::{self, Kind};
 use super::state;
 use crate::domain;
@@ -41,14 +41,10 @@ impl User {
         self.0.role.into()
     }
 
-    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+    async fn teams(&self, ctx: &Context<'_>) -> ApiResult<Vec<Team>> {
         let db = state(ctx)?.store.db();
-        let team_ids = users::team_ids_of(db, self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        let teams = users::teams_by_ids(db, &team_ids)
-            .await
-            .map_err(ApiError::from)?;
+        let team_ids = users::team_ids_of(db, self.0.id).await?;
+        let teams = users::teams_by_ids(db, &team_ids).await?;
         Ok(teams.into_iter().map(Team).collect())
     }
 }
