@@ -9,7 +9,7 @@ use super::error::{ApiError, ApiResult};
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
 use super::loaders;
-use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
+use super::page::{Connection, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::user::User;
 use super::{principal, state};
 use crate::domain::activity as domain;
@@ -448,33 +448,16 @@ impl ActivityFilter {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct ActivityEdge {
-    pub cursor: String,
-    pub node: Activity,
-}
+/// The activities a filter finds among those the caller sees.
+pub struct ActivityTotal(StoreFilter);
 
-pub struct ActivityConnection {
-    edges: Vec<ActivityEdge>,
-    has_next_page: bool,
-    filter: StoreFilter,
-}
-
-#[Object]
-impl ActivityConnection {
-    async fn edges(&self) -> &[ActivityEdge] {
-        &self.edges
-    }
-
-    async fn page_info(&self) -> PageInfo {
-        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
-        PageInfo::new(&cursors, self.has_next_page)
-    }
-
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(activities::count(state(ctx)?.store.db(), principal(ctx)?, &self.filter).await?)
+impl Total for ActivityTotal {
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(activities::count(state(ctx)?.store.db(), principal(ctx)?, &self.0).await?)
     }
 }
+
+pub type ActivityConnection = Connection<Activity, ActivityTotal>;
 
 /// A page of the activities the caller sees, newest first.
 pub async fn activity_page(
@@ -488,7 +471,7 @@ pub async fn activity_page(
         .as_deref()
         .map(decode_cursor::<ActivityPosition>)
         .transpose()?;
-    let mut rows = activities::page(
+    let rows = activities::page(
         state(ctx)?.store.db(),
         principal(ctx)?,
         &filter,
@@ -496,20 +479,16 @@ pub async fn activity_page(
         limit + 1,
     )
     .await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    Ok(ActivityConnection {
-        edges: rows
-            .into_iter()
-            .map(|record| ActivityEdge {
-                cursor: encode_cursor(&ActivityPosition {
-                    occurred_at: record.occurred_at,
-                    id: record.id,
-                }),
-                node: Activity(record),
-            })
-            .collect(),
-        has_next_page,
-        filter,
-    })
+    Ok(Connection::from_rows(
+        rows,
+        limit,
+        ActivityTotal(filter),
+        |record| Edge {
+            cursor: encode_cursor(&ActivityPosition {
+                occurred_at: record.occurred_at,
+                id: record.id,
+            }),
+            node: Activity(record),
+        },
+    ))
 }

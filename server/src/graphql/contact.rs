@@ -1,8 +1,6 @@
 //! The Contact type, its inputs and its connection.
 
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +8,7 @@ use super::error::{ApiError, ApiResult};
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
 use super::loaders;
-use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
+use super::page::{Connection, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
 use crate::domain::contact::{Change, Raw, RawContactInput};
@@ -164,20 +162,16 @@ impl Contact {
         let limit = page_size(first)?;
         let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
         let db = state(ctx)?.store.db();
-        let mut rows = history::page(db, self.0.id, before_id, limit + 1).await?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        Ok(ContactChangeConnection {
-            contact_id: self.0.id,
-            edges: rows
-                .into_iter()
-                .map(|change| ContactChangeEdge {
-                    cursor: encode_cursor(&change.id),
-                    node: ContactChange(change),
-                })
-                .collect(),
-            has_next_page,
-        })
+        let rows = history::page(db, self.0.id, before_id, limit + 1).await?;
+        Ok(Connection::from_rows(
+            rows,
+            limit,
+            HistoryTotal(self.0.id),
+            |change| Edge {
+                cursor: encode_cursor(&change.id),
+                node: ContactChange(change),
+            },
+        ))
     }
 }
 
@@ -365,30 +359,19 @@ pub fn contact_position(order: ContactOrder, cursor: &str) -> Result<Position, A
     Ok(Position { key, id: cursor.id })
 }
 
-#[derive(SimpleObject)]
-pub struct ContactEdge {
-    pub cursor: String,
-    pub node: Contact,
-}
-
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct ContactConnection {
-    pub edges: Vec<ContactEdge>,
-    pub page_info: PageInfo,
-    #[graphql(skip)]
+/// The contacts a filter finds among those the caller can access.
+pub struct ContactTotal {
     pub access: Access,
-    #[graphql(skip)]
     pub filter: listing::ContactFilter,
 }
 
-#[ComplexObject]
-impl ContactConnection {
-    /// All contacts matching the filter that the caller can access.
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+impl Total for ContactTotal {
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
         Ok(listing::count(state(ctx)?.store.db(), &self.access, &self.filter).await?)
     }
 }
+
+pub type ContactConnection = Connection<Contact, ContactTotal>;
 
 #[derive(SimpleObject)]
 pub struct ContactFieldChange {
@@ -454,33 +437,16 @@ impl ContactChange {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct ContactChangeEdge {
-    pub cursor: String,
-    pub node: ContactChange,
-}
+/// A contact's history entries.
+pub struct HistoryTotal(i64);
 
-pub struct ContactChangeConnection {
-    contact_id: i64,
-    edges: Vec<ContactChangeEdge>,
-    has_next_page: bool,
-}
-
-#[Object]
-impl ContactChangeConnection {
-    async fn edges(&self) -> &[ContactChangeEdge] {
-        &self.edges
-    }
-
-    async fn page_info(&self) -> PageInfo {
-        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
-        PageInfo::new(&cursors, self.has_next_page)
-    }
-
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(history::count(state(ctx)?.store.db(), self.contact_id).await?)
+impl Total for HistoryTotal {
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(history::count(state(ctx)?.store.db(), self.0).await?)
     }
 }
+
+pub type ContactChangeConnection = Connection<ContactChange, HistoryTotal>;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MergeOutcome {

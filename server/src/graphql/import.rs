@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::contact::timestamp;
 use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
-use super::page::{PageInfo, decode_cursor, encode_cursor, page_size};
+use super::page::{Connection, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::{principal, state};
 use crate::csv_report::CsvReport;
 use crate::domain::import_mapping::{self, ColumnMap};
@@ -314,32 +314,16 @@ pub async fn import_contacts(
     Ok(ImportJob(job))
 }
 
-#[derive(SimpleObject)]
-pub struct ImportJobEdge {
-    pub cursor: String,
-    pub node: ImportJob,
-}
+/// The jobs the caller started (everyone's, for admins).
+pub struct ImportJobTotal;
 
-pub struct ImportJobConnection {
-    edges: Vec<ImportJobEdge>,
-    has_next_page: bool,
-}
-
-#[Object]
-impl ImportJobConnection {
-    async fn edges(&self) -> &[ImportJobEdge] {
-        &self.edges
-    }
-
-    async fn page_info(&self) -> PageInfo {
-        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
-        PageInfo::new(&cursors, self.has_next_page)
-    }
-
-    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+impl Total for ImportJobTotal {
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
         Ok(import_jobs::count(state(ctx)?.store.db(), principal(ctx)?).await?)
     }
 }
+
+pub type ImportJobConnection = Connection<ImportJob, ImportJobTotal>;
 
 /// A page of the jobs the caller started (everyone's, for admins), newest
 /// first.
@@ -350,25 +334,19 @@ pub async fn import_job_page(
 ) -> ApiResult<ImportJobConnection> {
     let limit = page_size(first)?;
     let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
-    let mut jobs = import_jobs::page(
+    let jobs = import_jobs::page(
         state(ctx)?.store.db(),
         principal(ctx)?,
         before_id,
         limit + 1,
     )
     .await?;
-    let has_next_page = jobs.len() as u64 > limit;
-    jobs.truncate(limit as usize);
-    Ok(ImportJobConnection {
-        edges: jobs
-            .into_iter()
-            .map(|job| ImportJobEdge {
-                cursor: encode_cursor(&job.id),
-                node: ImportJob(job),
-            })
-            .collect(),
-        has_next_page,
-    })
+    Ok(Connection::from_rows(jobs, limit, ImportJobTotal, |job| {
+        Edge {
+            cursor: encode_cursor(&job.id),
+            node: ImportJob(job),
+        }
+    }))
 }
 
 pub async fn import_job(ctx: &Context<'_>, id: ID) -> ApiResult<Option<ImportJob>> {

@@ -1,12 +1,19 @@
-//! Relay pagination pieces shared by every connection: page size, page
-//! info and opaque cursors.
+//! Relay pagination shared by every list: one connection type (edges,
+//! page info, total count), page size and opaque cursors. Each list names
+//! its node and what its `totalCount` counts; the schema sees one concrete
+//! type per list (`ContactConnection`, `ContactEdge`, ...).
 
-use async_graphql::SimpleObject;
+use std::future::Future;
+
+use async_graphql::{Context, Object, OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::error::ApiError;
+use super::activity::{Activity, ActivityTotal};
+use super::contact::{Contact, ContactChange, ContactTotal, HistoryTotal};
+use super::error::{ApiError, ApiResult};
+use super::import::{ImportJob, ImportJobTotal};
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -53,4 +60,75 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
     let malformed = || ApiError::validation("after", "is not a cursor of this list");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| malformed())?;
     serde_json::from_slice(&bytes).map_err(|_| malformed())
+}
+
+/// One item of a page, and the cursor a next page starts after.
+#[derive(SimpleObject)]
+#[graphql(
+    concrete(name = "ActivityEdge", params(Activity)),
+    concrete(name = "ContactEdge", params(Contact)),
+    concrete(name = "ContactChangeEdge", params(ContactChange)),
+    concrete(name = "ImportJobEdge", params(ImportJob))
+)]
+pub struct Edge<N: OutputType> {
+    pub cursor: String,
+    pub node: N,
+}
+
+/// What one list's `totalCount` counts: the same filter and access rules
+/// as its pages, counted only when asked for.
+pub trait Total: Send + Sync {
+    fn total(&self, ctx: &Context<'_>) -> impl Future<Output = ApiResult<u64>> + Send;
+}
+
+/// A page of a list, read forward.
+pub struct Connection<N: OutputType, T> {
+    edges: Vec<Edge<N>>,
+    has_next_page: bool,
+    total: T,
+}
+
+impl<N: OutputType, T: Total> Connection<N, T> {
+    /// A page from `rows` as fetched: `limit + 1` were asked for, so a row
+    /// past `limit` says a next page exists (and is not shown).
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: u64,
+        total: T,
+        edge: impl FnMut(R) -> Edge<N>,
+    ) -> Self {
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Self {
+            edges: rows.into_iter().map(edge).collect(),
+            has_next_page,
+            total,
+        }
+    }
+}
+
+#[Object(
+    concrete(name = "ActivityConnection", params(Activity, ActivityTotal)),
+    concrete(name = "ContactConnection", params(Contact, ContactTotal)),
+    concrete(name = "ContactChangeConnection", params(ContactChange, HistoryTotal)),
+    concrete(name = "ImportJobConnection", params(ImportJob, ImportJobTotal))
+)]
+impl<N: OutputType, T: Total> Connection<N, T>
+where
+    Edge<N>: OutputType,
+{
+    async fn edges(&self) -> &[Edge<N>] {
+        &self.edges
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        let cursors: Vec<String> = self.edges.iter().map(|e| e.cursor.clone()).collect();
+        PageInfo::new(&cursors, self.has_next_page)
+    }
+
+    /// How many items the whole list holds, across its pages, under the
+    /// same filter and access rules.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        self.total.total(ctx).await
+    }
 }

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::activity::{ActivityConnection, ActivityFilter, activity_page};
 use super::contact::{
-    Contact, ContactConnection, ContactEdge, ContactFilter, ContactOrder, contact_cursor,
+    Contact, ContactConnection, ContactFilter, ContactOrder, ContactTotal, contact_cursor,
     contact_position,
 };
 use super::error::{ApiError, ApiResult};
@@ -11,7 +11,7 @@ use super::import::{self, ImportJob};
 use super::integration::Integration;
 use super::loaders;
 use super::node::{self, Node};
-use super::page::{PageInfo, page_size};
+use super::page::{Connection, Edge, page_size};
 use super::user::User;
 use super::{principal, state};
 use crate::store::{listing, users};
@@ -137,7 +137,7 @@ impl Query {
             .unwrap_or_default()
             .to_store(caller.may_read_personal_data())?;
         let access = caller.access();
-        let mut rows = listing::page(
+        let rows = listing::page(
             state(ctx)?.store.db(),
             &access,
             &filter,
@@ -146,21 +146,14 @@ impl Query {
             limit + 1,
         )
         .await?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let edges: Vec<ContactEdge> = rows
-            .into_iter()
-            .map(|record| ContactEdge {
+        Ok(Connection::from_rows(
+            rows,
+            limit,
+            ContactTotal { access, filter },
+            |record| Edge {
                 cursor: contact_cursor(order, &record),
                 node: Contact(record),
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
-        Ok(ContactConnection {
-            page_info: PageInfo::new(&cursors, has_next_page),
-            edges,
-            access,
-            filter,
-        })
+            },
+        ))
     }
 }
