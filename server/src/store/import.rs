@@ -328,8 +328,9 @@ impl Importer {
             plan_for_keys(&txn).await?;
             self.load(&txn, rows, Lock::None).await?;
             let mut summary = Summary::default();
+            let now = now_micros();
             for row in rows {
-                if let Some(update) = self.plan.decide(row, now_micros(), &mut summary) {
+                if let Some(update) = self.plan.decide(row, now, &mut summary) {
                     self.plan.keep(update.index, update.plan);
                 }
             }
@@ -384,10 +385,9 @@ impl Importer {
         plan_for_keys(&txn).await?;
         self.load(&*txn, rows, Lock::ForUpdate).await?;
         let mut summary = Summary::default();
+        let now = now_micros();
         for row in rows {
-            if let Some(StoredUpdate { index, plan }) =
-                self.plan.decide(row, now_micros(), &mut summary)
-            {
+            if let Some(StoredUpdate { index, plan }) = self.plan.decide(row, now, &mut summary) {
                 let current = self.plan.record(index);
                 let saved = contact_writes::apply_to_survivor(
                     &*txn,
