@@ -511,13 +511,9 @@ pub async fn save_progress(
     room: u64,
 ) -> Result<u64, StoreError> {
     let progress = Progress::new(db.get_database_backend(), checkpoint, summary, room);
-    if db.execute_raw(progress.job).await?.rows_affected() == 0 {
-        return Err(StoreError::ClaimLost);
-    }
-    for errors in progress.errors {
-        db.execute_raw(errors).await?;
-    }
-    Ok(progress.kept)
+    let kept = progress.kept;
+    progress.save(db).await?;
+    Ok(kept)
 }
 
 /// The statements of a checkpoint: the job's update, which changes no row
@@ -530,6 +526,18 @@ pub(super) struct Progress {
 }
 
 impl Progress {
+    /// Runs the statements in `db`'s transaction: `ClaimLost` when the
+    /// job's update changed nothing.
+    pub async fn save(self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
+        if db.execute_raw(self.job).await?.rows_affected() == 0 {
+            return Err(StoreError::ClaimLost);
+        }
+        for errors in self.errors {
+            db.execute_raw(errors).await?;
+        }
+        Ok(())
+    }
+
     /// Keeps the batch's first `room` failed rows and counts the rest as
     /// omitted.
     pub(super) fn new(

@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::types::Value as SqliteValue;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params_from_iter};
+use rusqlite::{Connection, OpenFlags, params_from_iter};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, Statement,
     Value,
@@ -93,12 +93,12 @@ impl SqliteImport {
             self.batches = 0;
             self.checkpointer.caught_up();
         }
-        let txn = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        self.connection
+            .execute_batch("BEGIN IMMEDIATE")
             .map_err(failed)?;
         Ok(SqliteBatch {
-            txn,
+            txn: &mut self.connection,
+            open: true,
             inserts: &mut self.inserts,
             checkpointer: &self.checkpointer,
         })
@@ -231,9 +231,13 @@ impl Drop for Checkpointer {
     }
 }
 
-/// One batch's transaction; dropped without `commit`, it rolls back.
+/// One batch's transaction; dropped without `commit`, it rolls back. It
+/// holds the connection itself, begun and ended by statement, rather than
+/// a `rusqlite::Transaction`: that one shares the connection, which is not
+/// `Sync`, so a batch held across an await could not move between threads.
 pub(super) struct SqliteBatch<'c> {
-    txn: rusqlite::Transaction<'c>,
+    txn: &'c mut Connection,
+    open: bool,
     inserts: &'c mut HashMap<InsertShape, String>,
     checkpointer: &'c Checkpointer,
 }
@@ -355,10 +359,23 @@ impl SqliteBatch<'_> {
         Ok(out)
     }
 
-    pub(super) fn commit(self) -> Result<(), StoreError> {
-        self.txn.commit().map_err(failed)?;
+    pub(super) fn commit(mut self) -> Result<(), StoreError> {
+        // A commit that fails leaves the transaction open: the drop after
+        // it rolls back.
+        self.txn.execute_batch("COMMIT").map_err(failed)?;
+        self.open = false;
         self.checkpointer.committed();
         Ok(())
+    }
+}
+
+impl Drop for SqliteBatch<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(err) = self.txn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %err, "rolling an import batch back failed");
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! `listing`).
 
 pub mod activities;
+mod bulk;
 mod contact_columns;
 pub mod contact_writes;
 pub mod contacts;

@@ -1,0 +1,91 @@
+//! The dry run's writer: reads as the general writer does, without locks,
+//! keeps every change in the plan, and writes only the job's progress (in
+//! a transaction of its own: the batch's reads are rolled back).
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
+};
+
+use super::super::contact_columns::CONTACT_COLUMNS;
+use super::super::contacts::{ContactRecord, Identity};
+use super::super::entities::contact;
+use super::super::import_jobs::Progress;
+use super::super::{Store, StoreError};
+use super::{BulkWriter, LOOKUP_CHUNK, LookedUp, PLAN_FOR_KEYS};
+use crate::domain::Principal;
+use crate::domain::import_plan::ImportPlan;
+use crate::domain::merge_plan::MergePlan;
+
+pub(in crate::store) struct DryRunWriter<'s> {
+    store: &'s Store,
+    txn: DatabaseTransaction,
+}
+
+impl<'s> DryRunWriter<'s> {
+    pub(in crate::store) async fn begin(store: &'s Store) -> Result<Self, StoreError> {
+        let txn = store.db().begin().await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared(PLAN_FOR_KEYS).await?;
+        }
+        Ok(Self { store, txn })
+    }
+}
+
+impl BulkWriter for DryRunWriter<'_> {
+    type Finished = ();
+
+    fn backend(&self) -> DatabaseBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn accepts(&mut self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn find(
+        &mut self,
+        identity: Identity,
+        values: &[&str],
+    ) -> Result<Vec<contact::Model>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in values.chunks(LOOKUP_CHUNK) {
+            let rows = contact::Entity::find()
+                .select_only()
+                .columns(CONTACT_COLUMNS)
+                .filter(identity.column().is_in(chunk.iter().copied()))
+                .into_model::<LookedUp>()
+                .all(&self.txn)
+                .await?;
+            found.extend(rows.into_iter().map(|row| row.0));
+        }
+        Ok(found)
+    }
+
+    /// The contact as the change would leave it, written nowhere.
+    async fn update(
+        &mut self,
+        _principal: &Principal,
+        current: &ContactRecord,
+        plan: &MergePlan,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        Ok(Some(ContactRecord {
+            fields: plan.result.clone(),
+            ..current.clone()
+        }))
+    }
+
+    async fn create(&mut self, _plan: &mut ImportPlan, _new: &[usize]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn finish(self, progress: Option<Progress>) -> Result<(), StoreError> {
+        drop(self.txn);
+        if let Some(progress) = progress {
+            let txn = self.store.begin_write().await?;
+            progress.save(&*txn).await?;
+            txn.commit().await?;
+        }
+        Ok(())
+    }
+}
