@@ -1,5 +1,6 @@
-// glibc's malloc and free were about 15% of an import's CPU time, and
-// mimalloc served contact(id) 40% faster (BENCHMARKS.md).
+// mimalloc, unless built with `--features system-allocator`. Measured A/B
+// with server/benches/scripts/allocator_ab.sh (BENCHMARKS.md, "Allocator").
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
