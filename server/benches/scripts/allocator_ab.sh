@@ -8,8 +8,9 @@
 #
 # Then, if IMPORT_ROWS is set and target/bench-data/import-$IMPORT_ROWS.csv
 # exists (the import bench writes it: BENCH_ROWS=N cargo bench -p
-# contacts-server --bench import), the release binary built both ways
-# imports that file into an empty SQLite database, in turn, AB_ROUNDS times.
+# contacts-server --bench import), the `contacts-server` binary of each of
+# the two bench builds imports that file into an empty SQLite database, in
+# turn, AB_ROUNDS times, timed by GNU time.
 #
 #   server/benches/scripts/allocator_ab.sh
 #   BENCH_CONTACTS=1000000 BENCH_SECONDS=10 AB_ROUNDS=2 IMPORT_ROWS=1000000 server/benches/scripts/allocator_ab.sh
@@ -25,9 +26,17 @@ target="${CARGO_TARGET_DIR:-target}"
 echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- server || echo ' (with uncommitted changes under server/)')"
 echo "knobs: BENCH_CONTACTS=$BENCH_CONTACTS BENCH_SECONDS=$BENCH_SECONDS AB_ROUNDS=$rounds"
 
-# Build both first, so no run shares the machine with a compile.
-cargo bench -q -p contacts-server --bench contact_lookup --no-run 2>/dev/null
-cargo bench -q -p contacts-server --bench contact_lookup --features system-allocator --no-run 2>/dev/null
+# Build both first, so no run shares the machine with a compile. Each
+# build leaves its `contacts-server` binary (built with the same features)
+# in $target/release; keep both for the import runs. (`cargo build
+# --release` would build the library again: without the dev-dependencies,
+# its dependencies get other features.)
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+for features in "" "system-allocator"; do
+  cargo bench -q -p contacts-server --bench contact_lookup ${features:+--features "$features"} --no-run 2>/dev/null
+  cp "$target/release/contacts-server" "$work/contacts-server-${features:-mimalloc}"
+done
 
 for round in $(seq 1 "$rounds"); do
   for features in "" "system-allocator"; do
@@ -47,21 +56,17 @@ if [ ! -f "$csv" ]; then
   echo "no $csv: run BENCH_ROWS=$rows cargo bench -p contacts-server --bench import first" >&2
   exit 1
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-for features in "" "system-allocator"; do
-  cargo build -q --release -p contacts-server ${features:+--features "$features"}
-  cp "$target/release/contacts-server" "$work/contacts-server-${features:-mimalloc}"
-done
 for round in $(seq 1 "$rounds"); do
   for variant in mimalloc system-allocator; do
     db="sqlite://$work/import-$variant-$round.db?mode=rwc"
-    CONTACTS_DATABASE_URL="$db" "$work/contacts-server-$variant" user create --name bench --role ADMIN >/dev/null
+    CONTACTS_DATABASE_URL="$db" RUST_LOG=warn "$work/contacts-server-$variant" user create --name bench --role ADMIN >/dev/null
     echo
     echo "== import of $rows rows into an empty SQLite database, round $round, binary: $variant"
     echo "load: $(uptime)"
-    CONTACTS_DATABASE_URL="$db" RUST_LOG=warn /usr/bin/time -f "wall %e s, user %U s, system %S s, peak RSS %M KiB" \
+    CONTACTS_DATABASE_URL="$db" RUST_LOG=warn /usr/bin/time -o "$work/time" \
+      -f "wall %e s, user %U s, system %S s, peak RSS %M KiB" \
       "$work/contacts-server-$variant" import "$csv" --as bench
+    cat "$work/time"
     rm -f "$work/import-$variant-$round".db*
   done
 done
