@@ -22,7 +22,8 @@ scope=()
 echo "command: $*"
 echo "load: $(uptime)"
 perf record -q -F "$freq" "${scope[@]}" -o "$work/perf.data" -- "$@" >/dev/null
-report() { perf report -i "$work/perf.data" --stdio --no-children "$@" 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$top"; }
+# head closes the pipe early; perf's SIGPIPE is not a failure.
+report() { perf report -i "$work/perf.data" --stdio --no-children "$@" 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$top" || true; }
 if [ "${SYSTEM:-}" = 1 ]; then
   echo "== by process"
   report --sort pid
