@@ -25,7 +25,7 @@ use contacts_server::store::{Store, contacts, users};
 use rand::Rng;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use support::{bench_settings, env_or, load, serve, serve_api};
+use support::{ALLOCATOR_NAME, bench_settings, env_or, load, serve, serve_api};
 
 fn email_of(i: u64) -> String {
     format!("person{i}@example{}.com", i % 97)
@@ -176,6 +176,7 @@ fn main() {
         let count: u64 = env_or("BENCH_CONTACTS", 1_000_000);
         let seconds: u64 = env_or("BENCH_SECONDS", 10);
         let connections: usize = env_or("BENCH_CONNECTIONS", 32);
+        println!("allocator: {ALLOCATOR_NAME}");
         let (store, token) = prepared_store(count).await;
 
         lookups(&store, count).await;

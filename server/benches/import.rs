@@ -12,7 +12,7 @@ use std::time::Instant;
 
 mod support;
 
-use support::env_or;
+use support::{ALLOCATOR_NAME, env_or};
 
 const BIN: &str = env!("CARGO_BIN_EXE_contacts-server");
 
@@ -127,6 +127,7 @@ fn main() {
         file.display(),
         size as f64 / 1_048_576.0
     );
+    println!("allocator of {BIN}: {ALLOCATOR_NAME}");
     let dir = tempfile::tempdir().expect("temp dir");
 
     let sqlite = format!(

@@ -19,7 +19,7 @@ use contacts_server::store::save::{self, NewContact};
 use contacts_server::store::{Store, integrations, users};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, Database, Statement};
-use support::{env_or, serve};
+use support::{ALLOCATOR_NAME, env_or, serve};
 
 const LOCAL: TargetPolicy = TargetPolicy {
     allow_private: true,
@@ -95,6 +95,7 @@ async fn measure(name: &str, url: &str, events: usize, receiver: &str) {
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
+        println!("allocator: {ALLOCATOR_NAME}");
         let events: usize = env_or("BENCH_EVENTS", 5000);
         let receiver =
             serve(axum::Router::new().route("/hook", post(|| async { StatusCode::OK }))).await;

@@ -10,16 +10,13 @@
 
 use std::time::{Duration, Instant};
 
+mod support;
+
 use async_graphql::{EmptySubscription, Request, Schema, Variables};
 use contacts_server::graphql::cost::{CostSchema, Limits, check, doubling_fragments};
 use contacts_server::graphql::{Mutation, Query};
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{ALLOCATOR_NAME, env_or};
 
 /// 64 KiB of aliases of one cheap field.
 fn aliases_64k() -> String {
@@ -125,6 +122,7 @@ fn main() {
                 spreads_64k(),
             ),
         ];
+        println!("allocator: {ALLOCATOR_NAME}");
         println!("| document | bytes | with the cost check | before (async-graphql limits only) |");
         println!("|---|---|---|---|");
         for (name, document) in &documents {

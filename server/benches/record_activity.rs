@@ -15,7 +15,7 @@ use contacts_server::store::{Store, users};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
-use support::{bench_settings, env_or, load, serve_api};
+use support::{ALLOCATOR_NAME, bench_settings, env_or, load, serve_api};
 
 const QUERY: &str =
     "mutation($input: ActivityInput!) { recordActivity(input: $input) { created contact { id } } }";
@@ -66,6 +66,7 @@ async fn measure(name: &str, url: &str, seconds: u64, connections: usize) {
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
+        println!("allocator: {ALLOCATOR_NAME}");
         let seconds: u64 = env_or("BENCH_SECONDS", 10);
         let connections: usize = env_or("BENCH_CONNECTIONS", 32);
         let suffix: u64 = rand::rng().random();

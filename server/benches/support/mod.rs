@@ -11,6 +11,20 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 
+/// The allocator of the `contacts-server` binary (`server/src/main.rs`):
+/// mimalloc, or the system's with `--features system-allocator`, so what
+/// runs in process here allocates as the server does.
+#[cfg(not(feature = "system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Printed by the benches, so every pasted output says which one ran.
+pub const ALLOCATOR_NAME: &str = if cfg!(feature = "system-allocator") {
+    "system (glibc malloc; --features system-allocator)"
+} else {
+    "mimalloc (the default)"
+};
+
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()

@@ -431,9 +431,9 @@ fn written(outcome: Option<((), Summary)>) -> Result<Summary, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ContactFields, PhoneRegion};
     use crate::domain::identity::{Email, Phone};
     use crate::domain::import_mapping::FailedRow;
+    use crate::domain::{ContactFields, PhoneRegion};
 
     fn row(line: u64, email: Option<&str>, phone: Option<&str>) -> PreparedRow {
         let fields = ContactFields {
