@@ -34,31 +34,9 @@ pub enum ContactSource {
     RoutingForm,
 }
 
-impl From<domain::Source> for ContactSource {
-    fn from(source: domain::Source) -> Self {
-        match source {
-            domain::Source::Manual => ContactSource::Manual,
-            domain::Source::Api => ContactSource::Api,
-            domain::Source::Import => ContactSource::Import,
-            domain::Source::Meeting => ContactSource::Meeting,
-            domain::Source::Chatbot => ContactSource::Chatbot,
-            domain::Source::RoutingForm => ContactSource::RoutingForm,
-        }
-    }
-}
-
-impl From<ContactSource> for domain::Source {
-    fn from(source: ContactSource) -> Self {
-        match source {
-            ContactSource::Manual => domain::Source::Manual,
-            ContactSource::Api => domain::Source::Api,
-            ContactSource::Import => domain::Source::Import,
-            ContactSource::Meeting => domain::Source::Meeting,
-            ContactSource::Chatbot => domain::Source::Chatbot,
-            ContactSource::RoutingForm => domain::Source::RoutingForm,
-        }
-    }
-}
+mirror_enum!(ContactSource <=> domain::Source {
+    Manual, Api, Import, Meeting, Chatbot, RoutingForm
+});
 
 pub struct Contact(pub ContactRecord);
 
@@ -460,16 +438,7 @@ pub enum MergeOutcome {
     Unchanged,
 }
 
-impl From<merge_plan::MergeOutcome> for MergeOutcome {
-    fn from(outcome: merge_plan::MergeOutcome) -> Self {
-        match outcome {
-            merge_plan::MergeOutcome::Filled => MergeOutcome::Filled,
-            merge_plan::MergeOutcome::Overwritten => MergeOutcome::Overwritten,
-            merge_plan::MergeOutcome::Retained => MergeOutcome::Retained,
-            merge_plan::MergeOutcome::Unchanged => MergeOutcome::Unchanged,
-        }
-    }
-}
+mirror_enum!(MergeOutcome <=> merge_plan::MergeOutcome { Filled, Overwritten, Retained, Unchanged });
 
 #[derive(SimpleObject)]
 pub struct FieldMerge {

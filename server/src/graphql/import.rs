@@ -26,17 +26,7 @@ pub enum ImportJobStatus {
     Failed,
 }
 
-impl From<JobStatus> for ImportJobStatus {
-    fn from(status: JobStatus) -> Self {
-        match status {
-            JobStatus::Uploading => ImportJobStatus::Uploading,
-            JobStatus::Queued => ImportJobStatus::Queued,
-            JobStatus::Running => ImportJobStatus::Running,
-            JobStatus::Succeeded => ImportJobStatus::Succeeded,
-            JobStatus::Failed => ImportJobStatus::Failed,
-        }
-    }
-}
+mirror_enum!(ImportJobStatus <=> JobStatus { Uploading, Queued, Running, Succeeded, Failed });
 
 /// The contact fields a column can feed.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -50,20 +40,9 @@ pub enum ImportField {
     Timezone,
 }
 
-impl From<ImportField> for import_mapping::ImportField {
-    fn from(field: ImportField) -> Self {
-        use import_mapping::ImportField as F;
-        match field {
-            ImportField::FirstName => F::FirstName,
-            ImportField::LastName => F::LastName,
-            ImportField::Email => F::Email,
-            ImportField::MobilePhone => F::MobilePhone,
-            ImportField::Company => F::Company,
-            ImportField::JobTitle => F::JobTitle,
-            ImportField::Timezone => F::Timezone,
-        }
-    }
-}
+mirror_enum!(ImportField <=> import_mapping::ImportField {
+    FirstName, LastName, Email, MobilePhone, Company, JobTitle, Timezone
+});
 
 /// Which field a column feeds, over the built-in header aliases.
 #[derive(InputObject)]

@@ -14,16 +14,7 @@ pub enum Role {
     Integration,
 }
 
-impl From<domain::Role> for Role {
-    fn from(role: domain::Role) -> Self {
-        match role {
-            domain::Role::Admin => Role::Admin,
-            domain::Role::Member => Role::Member,
-            domain::Role::Viewer => Role::Viewer,
-            domain::Role::Integration => Role::Integration,
-        }
-    }
-}
+mirror_enum!(Role <=> domain::Role { Admin, Member, Viewer, Integration });
 
 pub struct User(pub users::User);
 
