@@ -2,17 +2,13 @@
 //! keeps every change in the plan, and writes only the job's progress (in
 //! a transaction of its own: the batch's reads are rolled back).
 
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait};
 
-use super::super::contact_columns::CONTACT_COLUMNS;
-use super::super::contacts::{ContactRecord, Identity};
+use super::super::contacts::{ContactRecord, Identity, Lock};
 use super::super::entities::contact;
 use super::super::import_jobs::Progress;
 use super::super::{Store, StoreError};
-use super::{BulkWriter, LOOKUP_CHUNK, LookedUp, PLAN_FOR_KEYS};
+use super::{BulkWriter, PLAN_FOR_KEYS, find_with_seaorm};
 use crate::domain::Principal;
 use crate::domain::import_plan::ImportPlan;
 use crate::domain::merge_plan::MergePlan;
@@ -48,18 +44,7 @@ impl BulkWriter for DryRunWriter<'_> {
         identity: Identity,
         values: &[&str],
     ) -> Result<Vec<contact::Model>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let rows = contact::Entity::find()
-                .select_only()
-                .columns(CONTACT_COLUMNS)
-                .filter(identity.column().is_in(chunk.iter().copied()))
-                .into_model::<LookedUp>()
-                .all(&self.txn)
-                .await?;
-            found.extend(rows.into_iter().map(|row| row.0));
-        }
-        Ok(found)
+        find_with_seaorm(&self.txn, identity, values, Lock::None).await
     }
 
     /// The contact as the change would leave it, written nowhere.

@@ -5,14 +5,10 @@
 //! table, see `import_postgres::insert_rows`).
 
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, QueryTrait};
 
-use super::super::contact_columns::CONTACT_COLUMNS;
 use super::super::contact_writes;
-use super::super::contacts::{ContactRecord, Identity};
+use super::super::contacts::{ContactRecord, Identity, Lock};
 use super::super::entities::contact;
 use super::super::history::{self, Entry};
 use super::super::import_jobs::Progress;
@@ -20,7 +16,7 @@ use super::super::import_postgres;
 use super::super::outbox::{self, EventType};
 use super::super::{Store, StoreError, WriteTxn, now_micros};
 use super::{
-    BulkWriter, LOOKUP_CHUNK, LookedUp, PLAN_FOR_KEYS, check_ids, creation_changes, creation_entry,
+    BulkWriter, PLAN_FOR_KEYS, check_ids, creation_changes, creation_entry, find_with_seaorm,
     new_contact_model,
 };
 use crate::domain::import_plan::ImportPlan;
@@ -62,17 +58,7 @@ impl BulkWriter for GeneralWriter {
         identity: Identity,
         values: &[&str],
     ) -> Result<Vec<contact::Model>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in values.chunks(LOOKUP_CHUNK) {
-            let query = contact::Entity::find()
-                .select_only()
-                .columns(CONTACT_COLUMNS)
-                .filter(identity.column().is_in(chunk.iter().copied()))
-                .lock_exclusive();
-            let rows = query.into_model::<LookedUp>().all(&*self.txn).await?;
-            found.extend(rows.into_iter().map(|row| row.0));
-        }
-        Ok(found)
+        find_with_seaorm(&*self.txn, identity, values, Lock::ForUpdate).await
     }
 
     async fn update(

@@ -27,14 +27,14 @@ pub(super) mod sqlite;
 use std::future::Future;
 
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult,
-    QueryTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryResult, QuerySelect, QueryTrait,
 };
 
 use super::StoreError;
-use super::contact_columns::contact_at_positions;
+use super::contact_columns::{CONTACT_COLUMNS, contact_at_positions};
 use super::contact_writes::{self, assignment_changes};
-use super::contacts::{ContactRecord, Identity};
+use super::contacts::{ContactRecord, Identity, Lock};
 use super::entities::{contact, integration};
 use super::history::{ChangeAction, Entry};
 use super::import_jobs::Progress;
@@ -108,6 +108,31 @@ impl FromQueryResult for LookedUp {
     fn from_query_result(row: &QueryResult, _prefix: &str) -> Result<Self, DbErr> {
         Ok(Self(contact_at_positions!(row.try_get_by_index)))
     }
+}
+
+/// The contacts holding any of `values` as their `identity`, through
+/// SeaORM, `LOOKUP_CHUNK` at a time; `lock`ed on PostgreSQL, so the row
+/// read is the row written (SQLite's write transaction holds the database
+/// already, and SeaORM writes no lock clause for it).
+async fn find_with_seaorm(
+    db: &impl ConnectionTrait,
+    identity: Identity,
+    values: &[&str],
+    lock: Lock,
+) -> Result<Vec<contact::Model>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in values.chunks(LOOKUP_CHUNK) {
+        let mut query = contact::Entity::find()
+            .select_only()
+            .columns(CONTACT_COLUMNS)
+            .filter(identity.column().is_in(chunk.iter().copied()));
+        if lock == Lock::ForUpdate {
+            query = query.lock_exclusive();
+        }
+        let rows = query.into_model::<LookedUp>().all(db).await?;
+        found.extend(rows.into_iter().map(|row| row.0));
+    }
+    Ok(found)
 }
 
 /// The query that finds whether an integration listens: then a batch's new
