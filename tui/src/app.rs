@@ -211,10 +211,8 @@ impl App {
             }
             Action::MeLoaded(result) => self.on_me(result),
             Action::ContactsLoaded { generation, result } => {
-                match self.list.apply_page(generation, result) {
-                    Some(err) => self.on_error(err),
-                    None => Vec::new(),
-                }
+                let effects = self.list.apply_page(generation, result);
+                self.carry_out(effects)
             }
             Action::ContactLoaded { id, result } => self.on_contact(id, result),
             Action::ActivitiesLoaded { generation, result } => {

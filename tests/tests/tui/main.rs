@@ -427,6 +427,51 @@ Bo,Berg,bo@example.com,not a phone
 Søren,Kierkegaard,soren@example.dk,
 ";
 
+/// Among 100,000 contacts, a search typed and Enter pressed at once (before
+/// the search answers): Enter opens a contact of the new results, never
+/// the row that was highlighted before the search (issue 18).
+#[rstest]
+#[tokio::test]
+async fn enter_right_after_typing_a_search_opens_one_of_its_results(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("many.csv");
+    let mut csv = String::from("First Name,Last Name,E-mail Address\n");
+    for i in 0..99_999 {
+        csv.push_str(&format!("Act{i},Person,act{i}@example.com\n"));
+    }
+    csv.push_str("Maximilian,Wayne,max@example.com\n");
+    std::fs::write(&file, csv).expect("write the CSV file");
+    support::cli(
+        &server.db.url,
+        &["import", file.to_str().expect("UTF-8 path"), "--as", "ann"],
+    );
+
+    let mut app = client(&server, &admin);
+    app.start();
+    app.settle().await;
+    assert_eq!(app.list().total(), Some(100_000));
+    let highlighted = app.list().selected_row().map(|row| row.id.clone());
+    assert!(highlighted.is_some());
+
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "maximil");
+    press(&mut app, KeyCode::Enter); // keep the search, back to the table
+    press(&mut app, KeyCode::Enter); // open, before any answer came
+    app.settle().await;
+    let Some(Screen::Detail(detail)) = app.screen() else {
+        panic!("Enter opens a contact once the search answers");
+    };
+    assert_ne!(Some(detail.id().to_owned()), highlighted);
+    assert_eq!(
+        detail.contact().and_then(|c| c.email.as_deref()),
+        Some("max@example.com")
+    );
+}
+
 /// The import screen against a real server: a missing file is explained;
 /// a dry run of a small CSV (Ada exists, Søren is new, Bo's phone is bad)
 /// reports what it would do and writes nothing; `n`, dry run off, Enter:

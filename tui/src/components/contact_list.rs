@@ -12,6 +12,7 @@ use super::contact_detail::ContactDetail;
 use super::contact_form::ContactForm;
 use super::import_screen::ImportScreen;
 use super::selection::{self, MoveWords, Selection};
+use super::status_line::Message;
 use super::{Component, Screen};
 use crate::action::Action;
 use crate::api::ApiError;
@@ -42,6 +43,9 @@ pub struct ContactList {
     replacing: bool,
     loading: bool,
     searching: bool,
+    /// Enter was pressed while the rows on screen were an older query's:
+    /// the first row of the new answer is opened when it comes.
+    open_when_loaded: bool,
     error: Option<String>,
 }
 
@@ -64,6 +68,12 @@ impl ContactList {
 
     pub fn selected_row(&self) -> Option<&ContactRow> {
         self.rows.get(self.selected.index())
+    }
+
+    /// Whether the rows on screen belong to an older query than the one
+    /// asked for (a search typed since): nothing may act on them.
+    pub fn is_stale(&self) -> bool {
+        self.replacing && self.loading
     }
 
     /// Asks for the first page of the current query; the rows on screen
@@ -93,20 +103,21 @@ impl ContactList {
         })
     }
 
-    /// Takes a page answer; returns the error for the app to show when the
-    /// answer is one.
+    /// Takes a page answer: what the app is to do, the answer's error to
+    /// show, or the contact to open when Enter waited for this answer.
     pub fn apply_page(
         &mut self,
         generation: u64,
         result: Result<ContactPage, ApiError>,
-    ) -> Option<ApiError> {
+    ) -> Vec<Effect> {
         if generation != self.generation {
-            return None;
+            return Vec::new();
         }
         self.loading = false;
         match result {
             Ok(page) => {
-                if self.replacing {
+                let new_query = self.replacing;
+                if new_query {
                     self.rows = page.rows;
                     self.selected.reset();
                 } else {
@@ -116,11 +127,18 @@ impl ContactList {
                 self.has_next_page = page.has_next_page;
                 self.end_cursor = page.end_cursor;
                 self.error = None;
-                None
+                if new_query && std::mem::take(&mut self.open_when_loaded) {
+                    return match self.selected_row() {
+                        Some(row) => ContactDetail::opened(row.id.clone()),
+                        None => vec![Effect::Status(Message::info("No contacts match."))],
+                    };
+                }
+                Vec::new()
             }
             Err(err) => {
+                self.open_when_loaded = false;
                 self.error = Some(err.to_string());
-                Some(err)
+                vec![Effect::Error(err)]
             }
         }
     }
@@ -128,6 +146,8 @@ impl ContactList {
     /// Handles the actions that stay inside the list.
     pub fn update(&mut self, action: &Action) -> Vec<Request> {
         if self.selected.apply(action, self.rows.len(), PAGE_STEP) {
+            // A move is the user choosing among the rows on screen.
+            self.open_when_loaded = false;
             return self.load_more_if_near_end().into_iter().collect();
         }
         match action {
@@ -184,6 +204,9 @@ impl ContactList {
     }
 
     fn count_title(&self) -> String {
+        if self.is_stale() && !self.query.search.is_empty() {
+            return " Contacts: searching… ".to_owned();
+        }
         match self.total {
             Some(total) => format!(" Contacts: {} of {total} loaded ", self.rows.len()),
             None => " Contacts ".to_owned(),
@@ -284,6 +307,12 @@ impl Component for ContactList {
 
     fn handle(&mut self, action: &Action) -> Vec<Effect> {
         match action {
+            // The rows on screen may be an older search's: Enter then opens
+            // the first row of the answer on its way, never a stale one.
+            Action::Open if self.is_stale() => {
+                self.open_when_loaded = true;
+                Vec::new()
+            }
             Action::Open => match self.selected_row() {
                 Some(row) => ContactDetail::opened(row.id.clone()),
                 None => Vec::new(),
@@ -429,7 +458,7 @@ mod tests {
         list.update(&Action::Insert('a'));
         assert!(
             list.apply_page(first, Ok(page(&["stale"], false)))
-                .is_none()
+                .is_empty()
         );
         assert!(
             list.rows().is_empty(),
@@ -456,5 +485,76 @@ mod tests {
         list.apply_page(current, Ok(page(&["d"], false)));
         assert_eq!(list.rows().len(), 4);
         assert_eq!(list.selected_row().map(|r| r.name.as_str()), Some("c"));
+    }
+
+    /// The id of the contact an effect list opens, if it opens one.
+    fn opens(effects: &[Effect]) -> Option<String> {
+        effects.iter().find_map(|effect| match effect {
+            Effect::Open(screen) => match &**screen {
+                Screen::Detail(detail) => Some(detail.id().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn enter_on_an_older_search_s_rows_opens_the_first_row_of_the_new_answer() {
+        let mut list = ContactList::default();
+        list.reload();
+        let first = list.generation;
+        list.apply_page(first, Ok(page(&["act10", "bo"], false)));
+        assert_eq!(
+            opens(&list.handle(&Action::Open)).as_deref(),
+            Some("id-act10")
+        );
+
+        // Typed "max", then Enter before the answer: the rows on screen
+        // are the old ones, so nothing opens yet and the title says why.
+        for c in "max".chars() {
+            list.handle(&Action::Insert(c));
+        }
+        assert!(list.is_stale());
+        assert_eq!(list.count_title(), " Contacts: searching… ");
+        assert_eq!(opens(&list.handle(&Action::Open)), None);
+
+        // An answer to a superseded query opens nothing either.
+        assert!(
+            list.apply_page(first, Ok(page(&["stale"], false)))
+                .is_empty()
+        );
+        let current = list.generation;
+        let effects = list.apply_page(current, Ok(page(&["maximilian", "maxine"], false)));
+        assert_eq!(opens(&effects).as_deref(), Some("id-maximilian"));
+        assert!(!list.is_stale());
+
+        // Once opened, the next answer opens nothing by itself.
+        list.update(&Action::Insert('i'));
+        let current = list.generation;
+        assert!(opens(&list.apply_page(current, Ok(page(&["maximilian"], false)))).is_none());
+    }
+
+    #[test]
+    fn moving_the_selection_while_a_search_loads_cancels_the_waiting_enter() {
+        let mut list = ContactList::default();
+        list.reload();
+        list.apply_page(list.generation, Ok(page(&["a", "b"], false)));
+        list.update(&Action::Insert('z'));
+        list.handle(&Action::Open);
+        list.update(&Action::Down);
+        let effects = list.apply_page(list.generation, Ok(page(&["zed"], false)));
+        assert_eq!(opens(&effects), None);
+    }
+
+    #[test]
+    fn a_search_that_finds_nothing_says_so_when_enter_waited_for_it() {
+        let mut list = ContactList::default();
+        list.reload();
+        list.apply_page(list.generation, Ok(page(&["a"], false)));
+        list.update(&Action::Insert('q'));
+        list.handle(&Action::Open);
+        let effects = list.apply_page(list.generation, Ok(page(&[], false)));
+        assert!(opens(&effects).is_none());
+        assert!(matches!(effects.as_slice(), [Effect::Status(_)]));
     }
 }
