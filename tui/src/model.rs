@@ -418,6 +418,22 @@ pub fn display_name(
         .unwrap_or_else(|| "(no name)".to_owned())
 }
 
+/// `1234567` as `1,234,567`: counts on every screen read this way.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// `2025-11-30T04:29:01.123Z` as `2025-11-30 04:29`: minutes are enough on
 /// a screen, and the server always sends RFC 3339 in UTC.
 pub fn short_time(rfc3339: &str) -> String {
@@ -512,4 +528,17 @@ pub struct ImportRowError {
     /// The header of the column at fault, when one is.
     pub column: Option<String>,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(grouped(-1000), "-1,000");
+    }
 }

@@ -19,7 +19,7 @@ use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
-use crate::model::{ActivityKind, ActivityPage, ActivityRow, short_time};
+use crate::model::{ActivityKind, ActivityPage, ActivityRow, grouped, short_time};
 use crate::request::Request;
 use crate::theme;
 
@@ -172,7 +172,11 @@ impl ActivityList {
 
     fn count_title(&self) -> String {
         match self.total {
-            Some(total) => format!(" Activities: {} of {total} loaded ", self.rows.len()),
+            Some(total) => format!(
+                " Activities: {} of {} loaded ",
+                grouped(i64::try_from(self.rows.len()).unwrap_or(i64::MAX)),
+                grouped(total)
+            ),
             None => " Activities ".to_owned(),
         }
     }

@@ -18,7 +18,7 @@ use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
-use crate::model::{ContactPage, ContactRow, ListQuery, Source, short_time};
+use crate::model::{ContactPage, ContactRow, ListQuery, Source, grouped, short_time};
 use crate::request::Request;
 use crate::theme;
 
@@ -208,7 +208,11 @@ impl ContactList {
             return " Contacts: searching… ".to_owned();
         }
         match self.total {
-            Some(total) => format!(" Contacts: {} of {total} loaded ", self.rows.len()),
+            Some(total) => format!(
+                " Contacts: {} of {} loaded ",
+                grouped(i64::try_from(self.rows.len()).unwrap_or(i64::MAX)),
+                grouped(total)
+            ),
             None => " Contacts ".to_owned(),
         }
     }
@@ -532,6 +536,16 @@ mod tests {
         list.update(&Action::Insert('i'));
         let current = list.generation;
         assert!(opens(&list.apply_page(current, Ok(page(&["maximilian"], false)))).is_none());
+    }
+
+    #[test]
+    fn the_title_counts_in_thousands() {
+        let mut list = ContactList::default();
+        list.reload();
+        let mut answer = page(&["a", "b"], true);
+        answer.total = 1_100_355;
+        list.apply_page(list.generation, Ok(answer));
+        assert_eq!(list.count_title(), " Contacts: 2 of 1,100,355 loaded ");
     }
 
     #[test]

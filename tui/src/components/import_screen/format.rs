@@ -3,7 +3,7 @@
 use ratatui::text::Span;
 
 use crate::components::status_line::Message;
-use crate::model::{ImportJob, ImportStatus, short_time};
+use crate::model::{ImportJob, ImportStatus, grouped, short_time};
 use crate::theme;
 
 /// The status line's summary of a job that has just finished.
@@ -113,22 +113,6 @@ pub(super) fn plural(n: usize, what: &str) -> String {
     }
 }
 
-/// `1234567` as `1,234,567`.
-fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 /// A file size as people read it: `512 B`, `29.3 KiB`, `1.2 MiB`.
 pub(super) fn byte_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -152,11 +136,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_and_sizes_read_well() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-        assert_eq!(grouped(-1000), "-1,000");
+    fn sizes_read_well() {
         assert_eq!(byte_size(512), "512 B");
         assert_eq!(byte_size(30_000), "29.3 KiB");
         assert_eq!(byte_size(5 * 1024 * 1024), "5.0 MiB");
