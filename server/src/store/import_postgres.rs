@@ -100,6 +100,19 @@ fn failed(err: sqlx::Error) -> StoreError {
     StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err))))
 }
 
+/// Every statement of an import finds rows by a unique key, but on
+/// PostgreSQL the planner judges by statistics, and a table an import is
+/// filling outgrows its statistics within minutes: an `IN` list of 500
+/// identities was planned as a scan of the whole table, batch after batch,
+/// so a million rows took time by the square of their number. Within the
+/// import's transactions the planner may use a scan only where no index
+/// serves. (Planning every execution afresh instead cost more than it
+/// saved, BENCHMARKS.md.) The lookups' text is the import's own, so no
+/// plan of it is cached under other settings. With scans priced out, a
+/// query that has no index to use (the check for integrations) looks
+/// expensive enough to be compiled by the JIT, which took 20 ms each time.
+pub(super) const PLAN_FOR_KEYS: &str = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
+
 /// Bytes of `COPY` text handed to the connection at a time.
 const COPY_CHUNK: usize = 256 * 1024;
 
@@ -112,8 +125,7 @@ pub(super) struct PgBatch {
 impl PgBatch {
     pub(super) async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
         let mut txn = pool.begin().await.map_err(failed)?;
-        // As `import::plan_for_keys` sets them for the general path.
-        sqlx::raw_sql("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+        sqlx::raw_sql(PLAN_FOR_KEYS)
             .execute(&mut *txn)
             .await
             .map_err(failed)?;

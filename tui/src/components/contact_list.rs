@@ -30,6 +30,8 @@ const PAGE_STEP: usize = 20;
 #[derive(Debug, Default)]
 pub struct ContactList {
     query: ListQuery,
+    /// The query the rows on screen answer (none before the first answer).
+    shown: Option<ListQuery>,
     rows: Vec<ContactRow>,
     total: Option<i64>,
     selected: Selection,
@@ -70,10 +72,11 @@ impl ContactList {
         self.rows.get(self.selected.index())
     }
 
-    /// Whether the rows on screen belong to an older query than the one
-    /// asked for (a search typed since): nothing may act on them.
+    /// Whether the rows on screen answer another query than the one asked
+    /// for (a search typed since, another sort): nothing may act on them.
+    /// A reload of the same query leaves them valid.
     pub fn is_stale(&self) -> bool {
-        self.replacing && self.loading
+        self.replacing && self.loading && self.shown.as_ref() != Some(&self.query)
     }
 
     /// Asks for the first page of the current query; the rows on screen
@@ -119,6 +122,7 @@ impl ContactList {
                 let new_query = self.replacing;
                 if new_query {
                     self.rows = page.rows;
+                    self.shown = Some(self.query.clone());
                     self.selected.reset();
                 } else {
                     self.rows.extend(page.rows);
@@ -536,6 +540,17 @@ mod tests {
         list.update(&Action::Insert('i'));
         let current = list.generation;
         assert!(opens(&list.apply_page(current, Ok(page(&["maximilian"], false)))).is_none());
+    }
+
+    #[test]
+    fn a_reload_of_the_same_query_leaves_the_rows_on_screen_valid() {
+        let mut list = ContactList::default();
+        list.reload();
+        list.apply_page(list.generation, Ok(page(&["a", "b"], false)));
+        list.update(&Action::Down);
+        list.update(&Action::Reload);
+        assert!(!list.is_stale());
+        assert_eq!(opens(&list.handle(&Action::Open)).as_deref(), Some("id-b"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::super::contacts::{ContactRecord, Identity, Lock};
 use super::super::entities::contact;
 use super::super::import_jobs::Progress;
 use super::super::{Store, StoreError};
-use super::{BulkWriter, PLAN_FOR_KEYS, find_with_seaorm};
+use super::{BulkWriter, find_with_seaorm, plan_for_keys};
 use crate::domain::Principal;
 use crate::domain::import_plan::ImportPlan;
 use crate::domain::merge_plan::MergePlan;
@@ -21,9 +21,7 @@ pub(in crate::store) struct DryRunWriter<'s> {
 impl<'s> DryRunWriter<'s> {
     pub(in crate::store) async fn begin(store: &'s Store) -> Result<Self, StoreError> {
         let txn = store.db().begin().await?;
-        if txn.get_database_backend() == DatabaseBackend::Postgres {
-            txn.execute_unprepared(PLAN_FOR_KEYS).await?;
-        }
+        plan_for_keys(&txn).await?;
         Ok(Self { store, txn })
     }
 }

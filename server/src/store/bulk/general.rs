@@ -16,8 +16,8 @@ use super::super::import_postgres;
 use super::super::outbox::{self, EventType};
 use super::super::{Store, StoreError, WriteTxn, now_micros};
 use super::{
-    BulkWriter, PLAN_FOR_KEYS, check_ids, creation_changes, creation_entry, find_with_seaorm,
-    new_contact_model,
+    BulkWriter, check_ids, creation_changes, creation_entry, find_with_seaorm, new_contact_model,
+    plan_for_keys,
 };
 use crate::domain::import_plan::ImportPlan;
 use crate::domain::merge_plan::MergePlan;
@@ -33,9 +33,7 @@ pub(in crate::store) struct GeneralWriter {
 impl GeneralWriter {
     pub(in crate::store) async fn begin(store: &Store) -> Result<Self, StoreError> {
         let txn = store.begin_write().await?;
-        if txn.get_database_backend() == DatabaseBackend::Postgres {
-            txn.execute_unprepared(PLAN_FOR_KEYS).await?;
-        }
+        plan_for_keys(&*txn).await?;
         Ok(Self { txn })
     }
 }

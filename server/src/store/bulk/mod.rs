@@ -38,6 +38,7 @@ use super::contacts::{ContactRecord, Identity, Lock};
 use super::entities::{contact, integration};
 use super::history::{ChangeAction, Entry};
 use super::import_jobs::Progress;
+use super::import_postgres::PLAN_FOR_KEYS;
 use crate::domain::import_plan::ImportPlan;
 use crate::domain::merge_plan::MergePlan;
 use crate::domain::{ContactFields, FieldChange, Principal, Source};
@@ -88,18 +89,14 @@ pub(super) trait BulkWriter: Send {
 /// Identities per `IN` list, well under every backend's limit on bound values.
 const LOOKUP_CHUNK: usize = 500;
 
-/// Every statement of an import finds rows by a unique key, but on
-/// PostgreSQL the planner judges by statistics, and a table an import is
-/// filling outgrows its statistics within minutes: an `IN` list of 500
-/// identities was planned as a scan of the whole table, batch after batch,
-/// so a million rows took time by the square of their number. Within the
-/// import's transactions the planner may use a scan only where no index
-/// serves. (Planning every execution afresh instead cost more than it
-/// saved, BENCHMARKS.md.) The lookups' text is the import's own, so no
-/// plan of it is cached under other settings. With scans priced out, a
-/// query that has no index to use (the check for integrations) looks
-/// expensive enough to be compiled by the JIT, which took 20 ms each time.
-const PLAN_FOR_KEYS: &str = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
+/// Prices scans out of an import transaction on PostgreSQL (see
+/// `import_postgres::PLAN_FOR_KEYS`); nothing on SQLite.
+async fn plan_for_keys(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared(PLAN_FOR_KEYS).await?;
+    }
+    Ok(())
+}
 
 /// A contact as a lookup reads it, its columns in `CONTACT_COLUMNS` order.
 struct LookedUp(contact::Model);
