@@ -11,6 +11,8 @@ mod m20261130_000005_import_jobs;
 mod m20261130_000006_bytewise_identities;
 mod m20261130_000007_import_limits;
 mod m20261204_000008_long_integration_secrets;
+mod m20261204_000009_search_index;
+mod m20261204_000010_administration;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_bytewise_identities::Migration),
             Box::new(m20261130_000007_import_limits::Migration),
             Box::new(m20261204_000008_long_integration_secrets::Migration),
+            Box::new(m20261204_000009_search_index::Migration),
+            Box::new(m20261204_000010_administration::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 mod support;
 
-use support::{ALLOCATOR_NAME, env_or};
+use support::{ALLOCATOR_NAME, cli, env_or, psql};
 
 const BIN: &str = env!("CARGO_BIN_EXE_contacts-server");
 
@@ -78,32 +78,6 @@ fn import(database_url: &str, file: &Path) -> (f64, f64, String) {
             .env("CONTACTS_DATABASE_URL", database_url)
             .env("RUST_LOG", "warn"),
     )
-}
-
-fn cli(database_url: &str, args: &[&str]) {
-    let output = Command::new(BIN)
-        .args(args)
-        .env("CONTACTS_DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run contacts-server");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn psql(admin_url: &str, sql: &str) {
-    let output = Command::new("psql")
-        .args([admin_url, "-q", "-c", sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn report(name: &str, rows: u64, (seconds, peak, summary): &(f64, f64, String)) {

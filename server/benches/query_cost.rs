@@ -103,10 +103,10 @@ fn main() {
     runtime.block_on(async {
         let levels: usize = env_or("BENCH_LEVELS", 25);
         let skip_before = std::env::var_os("BENCH_SKIP_BEFORE").is_some();
-        let schema = Schema::build(Query, Mutation, EmptySubscription).finish();
+        let schema = Schema::build(Query, Mutation::default(), EmptySubscription).finish();
         let costs = CostSchema::from_sdl(&schema.sdl()).expect("the SDL");
         let after = Door::Priced(&costs, &schema);
-        let old = Schema::build(Query, Mutation, EmptySubscription)
+        let old = Schema::build(Query, Mutation::default(), EmptySubscription)
             .limit_depth(12)
             .limit_complexity(5_000)
             .finish();

@@ -249,6 +249,12 @@ enum Command {
               default_value_t = Settings::default().max_queued_imports,
               value_parser = clap::value_parser!(u64).range(1..))]
         import_max_queued_jobs: u64,
+        /// A contact search counts its matches up to this many; past it
+        /// `totalCount` is this number and `totalCountCapped` is true.
+        #[arg(long, env = "CONTACTS_SEARCH_COUNT_CAP",
+              default_value_t = Settings::default().search_count_cap,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        search_count_cap: u64,
         #[command(flatten)]
         delivery: DeliveryArgs,
         #[command(flatten)]
@@ -268,6 +274,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// Import contacts from a CSV file as a user; prints
     /// "created N, updated N, unchanged N, failed N" (failed rows on stderr).
@@ -315,6 +326,47 @@ enum UserCommand {
         /// Name of a team the user joins.
         #[arg(long)]
         team: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Change a user, as `updateUser` does; prints the user's name.
+    Update {
+        /// The user's name now.
+        name: String,
+        #[arg(long)]
+        rename: Option<String>,
+        #[arg(long)]
+        role: Option<Role>,
+        /// The user's teams by name, all of them (repeat the flag);
+        /// `--team ""` leaves the user in none.
+        #[arg(long = "team")]
+        teams: Option<Vec<String>>,
+        /// false refuses the user's tokens from the next request on.
+        #[arg(long)]
+        active: Option<bool>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a user and print it, nothing else.
+    Issue {
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: Option<String>,
+        /// The token is refused this many days from now.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a token by its id (`ApiToken.id`).
+    Revoke {
+        id: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -378,6 +430,12 @@ async fn open(database: &DatabaseArgs) -> Result<Store, CliError> {
     Ok(store)
 }
 
+async fn user_named(store: &Store, name: &str) -> Result<store::users::User, CliError> {
+    store::users::user_by_name(store.db(), name)
+        .await?
+        .ok_or_else(|| CliError::Config(format!("no user is named {name:?}")))
+}
+
 async fn dispatch(command: Command) -> Result<(), CliError> {
     match command {
         Command::Serve {
@@ -388,6 +446,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             import_limits,
             import_max_stored_errors,
             import_max_queued_jobs,
+            search_count_cap,
             delivery,
             limits,
         } => {
@@ -443,6 +502,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     max_upload_bytes,
                     import_limits: import_limits.limits(),
                     max_queued_imports: import_max_queued_jobs,
+                    search_count_cap,
                     reminder_offsets: delivery.reminder_offsets.0,
                     max_body_bytes: limits.max_body_bytes,
                     max_batch_size: limits.max_batch_size,
@@ -498,6 +558,74 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             let (_, token) =
                 store::users::create_user(&store, &name, role, team.as_deref()).await?;
             println!("{token}");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Update {
+                    name,
+                    rename,
+                    role,
+                    teams,
+                    active,
+                    database,
+                },
+        } => {
+            let store = open(&database).await?;
+            let user = user_named(&store, &name).await?;
+            let team_ids = match teams {
+                Some(names) => {
+                    let mut ids = Vec::new();
+                    for name in names.iter().filter(|n| !n.trim().is_empty()) {
+                        let team = store::users::team_by_name(store.db(), name)
+                            .await?
+                            .ok_or_else(|| {
+                                CliError::Config(format!("no team is named {name:?}"))
+                            })?;
+                        ids.push(team.id);
+                    }
+                    Some(ids)
+                }
+                None => None,
+            };
+            let patch = store::users::UserPatch {
+                name: rename,
+                role,
+                team_ids,
+                active,
+            };
+            let user = store::users::update_user(&store, user.id, patch).await?;
+            println!("{}", user.name);
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Issue {
+                    user,
+                    label,
+                    expires_in_days,
+                    database,
+                },
+        } => {
+            let store = open(&database).await?;
+            let user = user_named(&store, &user).await?;
+            let expires_at =
+                expires_in_days.map(|days| store::now_micros() + i64::from(days) * 86_400_000_000);
+            let (_, token) =
+                store::tokens::issue_for(&store, user.id, label.as_deref(), expires_at).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id, database },
+        } => {
+            let store = open(&database).await?;
+            let number = match crate::domain::global_id::decode(id.trim()) {
+                Some((crate::domain::global_id::Kind::ApiToken, number)) => number,
+                _ => return Err(CliError::Config(format!("{id:?} is not a token id"))),
+            };
+            store::tokens::revoke(&store, number).await?;
+            println!("revoked");
             Ok(())
         }
         Command::Import {

@@ -117,3 +117,33 @@ pub async fn load(
     }
     counted as f64 / elapsed
 }
+
+/// Runs the release `contacts-server` (the bench's own build) against
+/// `database_url`; returns its stdout.
+pub fn cli(database_url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(args)
+        .env("CONTACTS_DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run contacts-server");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// One SQL command through psql.
+pub fn psql(url: &str, sql: &str) {
+    let output = std::process::Command::new("psql")
+        .args([url, "-q", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

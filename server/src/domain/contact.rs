@@ -187,6 +187,17 @@ fn parsed_change<T>(
     })
 }
 
+/// The change, or `Keep` with the error noted, so every field is checked.
+fn checked<T>(
+    errors: &mut Vec<ValidationError>,
+    result: Result<Change<T>, ValidationError>,
+) -> Change<T> {
+    result.unwrap_or_else(|err| {
+        errors.push(err);
+        Change::Keep
+    })
+}
+
 /// An IANA time zone name (the tz database as chrono-tz compiles it in),
 /// links such as `US/Eastern` included. Any ASCII case is read, and the
 /// database's own spelling is stored: `europe/berlin` is `Europe/Berlin`.
@@ -210,17 +221,42 @@ fn timezone(field: &'static str, raw: &str) -> Result<String, ValidationError> {
 }
 
 impl ContactPatch {
+    /// The edit, or the first field that breaks a rule.
     pub fn parse(raw: &RawContactInput, region: PhoneRegion) -> Result<Self, ValidationError> {
-        Ok(Self {
-            first_name: text_change("firstName", &raw.first_name, NAME_MAX)?,
-            last_name: text_change("lastName", &raw.last_name, NAME_MAX)?,
-            email: parsed_change(&raw.email, |v| Email::parse("email", v))?,
-            mobile_phone: parsed_change(&raw.mobile_phone, |v| {
+        Self::parse_every(raw, region).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// The edit, or every field that breaks a rule (never an empty list),
+    /// so a form can mark them all at once.
+    pub fn parse_every(
+        raw: &RawContactInput,
+        region: PhoneRegion,
+    ) -> Result<Self, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let first_name = checked(e, text_change("firstName", &raw.first_name, NAME_MAX));
+        let last_name = checked(e, text_change("lastName", &raw.last_name, NAME_MAX));
+        let email = checked(e, parsed_change(&raw.email, |v| Email::parse("email", v)));
+        let mobile_phone = checked(
+            e,
+            parsed_change(&raw.mobile_phone, |v| {
                 Phone::parse("mobilePhone", v, region)
-            })?,
-            company: text_change("company", &raw.company, COMPANY_MAX)?,
-            job_title: text_change("jobTitle", &raw.job_title, JOB_TITLE_MAX)?,
-            timezone: parsed_change(&raw.timezone, |v| timezone("timezone", v))?,
+            }),
+        );
+        let company = checked(e, text_change("company", &raw.company, COMPANY_MAX));
+        let job_title = checked(e, text_change("jobTitle", &raw.job_title, JOB_TITLE_MAX));
+        let timezone = checked(e, parsed_change(&raw.timezone, |v| timezone("timezone", v)));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self {
+            first_name,
+            last_name,
+            email,
+            mobile_phone,
+            company,
+            job_title,
+            timezone,
         })
     }
 }
@@ -433,6 +469,26 @@ mod tests {
                 before: None,
                 after: Some("Acme".into())
             }]
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once_in_input_order() {
+        let input = RawContactInput {
+            first_name: raw(&"x".repeat(NAME_MAX + 1)),
+            email: raw("not an email"),
+            mobile_phone: raw("12"),
+            timezone: raw("Mars/Olympus"),
+            company: raw("Acme"),
+            ..Default::default()
+        };
+        let errors =
+            ContactPatch::parse_every(&input, PhoneRegion::default()).expect_err("four bad fields");
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["firstName", "email", "mobilePhone", "timezone"]);
+        assert_eq!(
+            ContactPatch::parse(&input, PhoneRegion::default()).map_err(|e| e.field),
+            Err("firstName")
         );
     }
 

@@ -17,10 +17,11 @@ pub enum Kind {
     Integration,
     Delivery,
     ImportJob,
+    ApiToken,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::Contact,
         Kind::User,
         Kind::Team,
@@ -31,6 +32,7 @@ impl Kind {
         Kind::Integration,
         Kind::Delivery,
         Kind::ImportJob,
+        Kind::ApiToken,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Kind {
             Kind::Integration => "Integration",
             Kind::Delivery => "Delivery",
             Kind::ImportJob => "ImportJob",
+            Kind::ApiToken => "ApiToken",
         }
     }
 }

@@ -100,6 +100,15 @@ impl FromStr for PhoneRegion {
     }
 }
 
+impl PhoneRegion {
+    /// The country calling code a national number of this region gets.
+    pub fn country_code(self) -> Option<u32> {
+        PHONE_NUMBER_UTIL
+            .get_country_code_for_region(self.0)
+            .and_then(|code| u32::try_from(code).ok())
+    }
+}
+
 /// A phone number in E.164 form (`+14155550100`), valid by libphonenumber's
 /// metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

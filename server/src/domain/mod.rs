@@ -11,6 +11,7 @@ pub mod import_plan;
 pub mod merge_plan;
 pub mod outbound_target;
 pub mod permissions;
+pub mod search;
 pub mod validation;
 
 pub use contact::{ContactFields, ContactPatch, ContactRecord, FieldChange, Source};

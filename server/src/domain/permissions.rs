@@ -136,6 +136,13 @@ impl Principal {
         matches!(self.role, Role::Admin | Role::Member)
     }
 
+    /// Setting or clearing an owner or team is reading who exists: a role
+    /// that may not read ownership may not write it either (else an unknown
+    /// `ownerId` would tell it which users exist).
+    pub fn may_write_ownership(&self) -> bool {
+        self.may_read_ownership_and_history()
+    }
+
     pub fn may_administer(&self) -> bool {
         self.role == Role::Admin
     }

@@ -9,7 +9,7 @@ use super::error::{ApiError, ApiResult};
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
 use super::loaders;
-use super::page::{Connection, Edge, Total, decode_cursor, encode_cursor, page_size};
+use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::user::User;
 use super::{principal, state};
 use crate::domain::activity as domain;
@@ -452,8 +452,11 @@ impl ActivityFilter {
 pub struct ActivityTotal(StoreFilter);
 
 impl Total for ActivityTotal {
-    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(activities::count(state(ctx)?.store.db(), principal(ctx)?, &self.0).await?)
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<Counted> {
+        let db = state(ctx)?.store.db();
+        Ok(Counted::exact(
+            activities::count(db, principal(ctx)?, &self.0).await?,
+        ))
     }
 }
 

@@ -2,23 +2,27 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::guards::{OwnershipAndHistory, PersonalData};
 use super::ids::{self, Kind};
 use super::loaders;
-use super::page::{Connection, Edge, Total, decode_cursor, encode_cursor, page_size};
+use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
+use crate::domain::PhoneRegion;
 use crate::domain::contact::{Change, Raw, RawContactInput};
 use crate::domain::merge_plan;
+use crate::domain::search::{Rank, Search};
 use crate::domain::{self, Access};
+use crate::store::contact_search::PreparedSearch;
 use crate::store::contact_writes::MergePreview as StoredPreview;
 use crate::store::contacts::ContactRecord;
-use crate::store::history;
 use crate::store::listing::{self, Direction, OrderField, Position, SortKey};
 use crate::store::save::AssignmentPatch;
+use crate::store::{history, users};
 
 pub fn timestamp(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
@@ -203,7 +207,22 @@ impl ContactInput {
         }
     }
 
-    pub fn assignment(&self) -> Result<AssignmentPatch, ApiError> {
+    /// The owner and team asked for; refused (FORBIDDEN on the field) to
+    /// a role that may not write ownership, even to clear it.
+    pub fn assignment(&self, caller: &domain::Principal) -> Result<AssignmentPatch, ApiError> {
+        if !caller.may_write_ownership() {
+            for (field, given) in [
+                ("ownerId", !self.owner_id.is_undefined()),
+                ("teamId", !self.team_id.is_undefined()),
+            ] {
+                if given {
+                    return Err(ApiError::Forbidden {
+                        field: Some(field),
+                        message: "this role cannot assign owners or teams".to_owned(),
+                    });
+                }
+            }
+        }
         Ok(AssignmentPatch {
             owner_id: id_change("ownerId", Kind::User, &self.owner_id)?,
             team_id: id_change("teamId", Kind::Team, &self.team_id)?,
@@ -213,7 +232,15 @@ impl ContactInput {
 
 #[derive(InputObject, Default)]
 pub struct ContactFilter {
-    /// Matches inside name, email, company and mobile phone.
+    /// Finds contacts whose name or company contains the text (three
+    /// characters or more; a shorter text matches names beginning with it),
+    /// whose email begins with it, or whose mobile phone begins with the
+    /// number typed, in any format ("(415) 555" finds +1415555...; digits
+    /// without + or 00 are read in the server's default region). Email and
+    /// phone are searched only for a caller who may read them. Results come
+    /// in three groups, each in `orderBy`: the contact whose email or phone
+    /// is the text, then names beginning with it, then the other matches.
+    /// At most 200 characters.
     pub search: Option<String>,
     pub owner_id: Option<ID>,
     pub team_id: Option<ID>,
@@ -223,7 +250,30 @@ pub struct ContactFilter {
 const SEARCH_MAX: usize = 200;
 
 impl ContactFilter {
-    pub fn to_store(&self, search_personal_data: bool) -> Result<listing::ContactFilter, ApiError> {
+    /// The filter as the store reads it; a search is made ready here, once
+    /// for the page and its count. Filtering by owner or team is reading
+    /// them: refused (FORBIDDEN on the field) to a role that may not.
+    pub async fn to_store(
+        &self,
+        db: &impl ConnectionTrait,
+        region: PhoneRegion,
+        caller: &domain::Principal,
+    ) -> Result<listing::ContactFilter, ApiError> {
+        if !caller.may_read_ownership_and_history() {
+            for (field, set) in [
+                ("ownerId", self.owner_id.is_some()),
+                ("teamId", self.team_id.is_some()),
+            ] {
+                if set {
+                    return Err(ApiError::Forbidden {
+                        field: Some(field),
+                        message: "this role cannot read ownership, so cannot filter by it"
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+        let may_read_personal_data = caller.may_read_personal_data();
         if self
             .search
             .as_ref()
@@ -234,9 +284,16 @@ impl ContactFilter {
                 format!("must be at most {SEARCH_MAX} characters"),
             ));
         }
+        let search = match self
+            .search
+            .as_deref()
+            .and_then(|text| Search::parse(text, region, may_read_personal_data))
+        {
+            Some(search) => Some(PreparedSearch::prepare(db, search).await?),
+            None => None,
+        };
         Ok(listing::ContactFilter {
-            search: self.search.clone(),
-            search_personal_data,
+            search,
             owner_id: self
                 .owner_id
                 .as_ref()
@@ -294,27 +351,36 @@ impl ContactOrder {
 struct ContactCursor {
     field: ContactOrderField,
     direction: OrderDirection,
+    /// With a search: the rank the position is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rank: Option<u8>,
     text: Option<String>,
     int: Option<i64>,
     id: i64,
 }
 
-pub fn contact_cursor(order: ContactOrder, record: &ContactRecord) -> String {
-    let position = order.to_store().0.position_of(record);
-    let (text, int) = match position.key {
-        SortKey::Text(text) => (Some(text), None),
-        SortKey::Int(int) => (None, Some(int)),
+pub fn contact_cursor(order: ContactOrder, position: &Position) -> String {
+    let (text, int) = match &position.key {
+        SortKey::Text(text) => (Some(text.clone()), None),
+        SortKey::Int(int) => (None, Some(*int)),
     };
     encode_cursor(&ContactCursor {
         field: order.field,
         direction: order.direction,
+        rank: position.rank.map(Rank::index),
         text,
         int,
         id: position.id,
     })
 }
 
-pub fn contact_position(order: ContactOrder, cursor: &str) -> Result<Position, ApiError> {
+/// The position a cursor holds, checked against the list it is used on:
+/// the same order, and a rank exactly when the list is searched.
+pub fn contact_position(
+    order: ContactOrder,
+    searched: bool,
+    cursor: &str,
+) -> Result<Position, ApiError> {
     let cursor: ContactCursor = decode_cursor(cursor)?;
     if cursor.field != order.field || cursor.direction != order.direction {
         return Err(ApiError::validation(
@@ -322,6 +388,19 @@ pub fn contact_position(order: ContactOrder, cursor: &str) -> Result<Position, A
             "the cursor belongs to another order; start again without it",
         ));
     }
+    let rank = match (searched, cursor.rank) {
+        (true, Some(index)) => Some(
+            Rank::from_index(index)
+                .ok_or_else(|| ApiError::validation("after", "is not a cursor of this list"))?,
+        ),
+        (false, None) => None,
+        _ => {
+            return Err(ApiError::validation(
+                "after",
+                "the cursor belongs to a list with another search; start again without it",
+            ));
+        }
+    };
     let key = match (order.field, cursor.text, cursor.int) {
         (ContactOrderField::Name, Some(text), None) => SortKey::Text(text),
         (ContactOrderField::CreatedAt | ContactOrderField::UpdatedAt, None, Some(int)) => {
@@ -334,7 +413,11 @@ pub fn contact_position(order: ContactOrder, cursor: &str) -> Result<Position, A
             ));
         }
     };
-    Ok(Position { key, id: cursor.id })
+    Ok(Position {
+        rank,
+        key,
+        id: cursor.id,
+    })
 }
 
 /// The contacts a filter finds among those the caller can access.
@@ -344,19 +427,82 @@ pub struct ContactTotal {
 }
 
 impl Total for ContactTotal {
-    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(listing::count(state(ctx)?.store.db(), &self.access, &self.filter).await?)
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<Counted> {
+        let state = state(ctx)?;
+        let cap = state.settings.search_count_cap;
+        Ok(listing::count(state.store.db(), &self.access, &self.filter, cap).await?)
     }
 }
 
 pub type ContactConnection = Connection<Contact, ContactTotal>;
 
-#[derive(SimpleObject)]
 pub struct ContactFieldChange {
+    field: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl ContactFieldChange {
+    /// What kind of record a value of this field names: history stores
+    /// owners and teams by their database number.
+    fn names(&self) -> Option<Kind> {
+        match self.field.as_str() {
+            "ownerId" => Some(Kind::User),
+            "teamId" => Some(Kind::Team),
+            _ => None,
+        }
+    }
+
+    fn shown(&self, raw: &Option<String>) -> Option<String> {
+        let raw = raw.as_ref()?;
+        match (self.names(), raw.parse::<i64>()) {
+            (Some(kind), Ok(id)) => Some(ids::encode(kind, id).to_string()),
+            _ => Some(raw.clone()),
+        }
+    }
+
+    async fn name_of(&self, ctx: &Context<'_>, raw: &Option<String>) -> ApiResult<Option<String>> {
+        let id = raw.as_deref().and_then(|raw| raw.parse::<i64>().ok());
+        Ok(match self.names() {
+            Some(Kind::User) => loaders::load_opt::<users::User>(ctx, id)
+                .await?
+                .map(|user| user.name),
+            Some(Kind::Team) => loaders::load_opt::<users::Team>(ctx, id)
+                .await?
+                .map(|team| team.name),
+            _ => None,
+        })
+    }
+}
+
+#[Object]
+impl ContactFieldChange {
     /// The field's name in `ContactInput` (`email`, `ownerId`, ...).
-    pub field: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    async fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The value before the change; for `ownerId` and `teamId` the user's
+    /// or team's id.
+    async fn before(&self) -> Option<String> {
+        self.shown(&self.before)
+    }
+
+    async fn after(&self) -> Option<String> {
+        self.shown(&self.after)
+    }
+
+    /// For `ownerId` and `teamId`: the name of the user or team `before`
+    /// names, while it exists.
+    async fn before_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.name_of(ctx, &self.before).await
+    }
+
+    /// For `ownerId` and `teamId`: the name of the user or team `after`
+    /// names, while it exists.
+    async fn after_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        self.name_of(ctx, &self.after).await
+    }
 }
 
 pub struct ContactChange(pub history::ContactChange);
@@ -419,8 +565,10 @@ impl ContactChange {
 pub struct HistoryTotal(i64);
 
 impl Total for HistoryTotal {
-    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(history::count(state(ctx)?.store.db(), self.0).await?)
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<Counted> {
+        Ok(Counted::exact(
+            history::count(state(ctx)?.store.db(), self.0).await?,
+        ))
     }
 }
 

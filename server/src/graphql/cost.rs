@@ -384,7 +384,7 @@ impl<'a> Walk<'a> {
             self.selection_set(child_scope, &field.selection_set.node)?
         };
         let own_cost = match name {
-            "totalCount" => scope.count_cost,
+            "totalCount" | "totalCountCapped" => scope.count_cost,
             "errorReport" => ERROR_REPORT_COST,
             "contacts" if self.searches(field) => SEARCH_COST,
             _ => 1,

@@ -18,6 +18,8 @@ pub enum ApiError {
     },
     NotFound,
     Validation(ValidationError),
+    /// Several fields of one input break rules (never fewer than two).
+    InvalidFields(Vec<ValidationError>),
     CannotSaveContact {
         field: &'static str,
     },
@@ -37,7 +39,7 @@ impl ApiError {
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::Forbidden { .. } => "FORBIDDEN",
             ApiError::NotFound => "NOT_FOUND",
-            ApiError::Validation(_) => "VALIDATION",
+            ApiError::Validation(_) | ApiError::InvalidFields(_) => "VALIDATION",
             ApiError::CannotSaveContact { .. } => "CANNOT_SAVE_CONTACT",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::Timeout => "TIMEOUT",
@@ -63,6 +65,11 @@ impl ApiError {
             ApiError::Forbidden { message, .. } => message.clone(),
             ApiError::NotFound => "not found".to_owned(),
             ApiError::Validation(err) => err.to_string(),
+            ApiError::InvalidFields(errors) => errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
             ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT.to_owned(),
             ApiError::Conflict(message) => message.clone(),
             ApiError::Timeout => {
@@ -80,9 +87,22 @@ impl ApiError {
     fn field(&self) -> Option<&'static str> {
         match self {
             ApiError::Validation(err) => Some(err.field),
+            ApiError::InvalidFields(errors) => errors.first().map(|err| err.field),
             ApiError::Forbidden { field, .. } => *field,
             ApiError::CannotSaveContact { field } => Some(field),
             _ => None,
+        }
+    }
+}
+
+/// Every bad field of an input: one error, whose `field` is the first and
+/// whose `extensions.fieldErrors` lists each (`{ field, message }`).
+impl From<Vec<ValidationError>> for ApiError {
+    fn from(mut errors: Vec<ValidationError>) -> Self {
+        match errors.len() {
+            0 => ApiError::Internal,
+            1 => ApiError::Validation(errors.swap_remove(0)),
+            _ => ApiError::InvalidFields(errors),
         }
     }
 }
@@ -170,6 +190,21 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let ApiError::TooManyJobs { limit } = err {
                 ext.set("limit", limit);
+            }
+            if let ApiError::InvalidFields(errors) = &err {
+                let list: Vec<async_graphql::Value> = errors
+                    .iter()
+                    .map(|e| {
+                        let mut entry = async_graphql::indexmap::IndexMap::new();
+                        entry.insert(async_graphql::Name::new("field"), e.field.into());
+                        entry.insert(
+                            async_graphql::Name::new("message"),
+                            e.message.clone().into(),
+                        );
+                        async_graphql::Value::Object(entry)
+                    })
+                    .collect();
+                ext.set("fieldErrors", list);
             }
         })
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::contact::timestamp;
 use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
-use super::page::{Connection, Edge, Total, decode_cursor, encode_cursor, page_size};
+use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::{principal, state};
 use crate::csv_report::CsvReport;
 use crate::domain::import_mapping::{self, ColumnMap};
@@ -297,8 +297,10 @@ pub async fn import_contacts(
 pub struct ImportJobTotal;
 
 impl Total for ImportJobTotal {
-    async fn total(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        Ok(import_jobs::count(state(ctx)?.store.db(), principal(ctx)?).await?)
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<Counted> {
+        Ok(Counted::exact(
+            import_jobs::count(state(ctx)?.store.db(), principal(ctx)?).await?,
+        ))
     }
 }
 

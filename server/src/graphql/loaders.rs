@@ -36,7 +36,7 @@ use crate::store::activities::{self, MeetingRecord};
 use crate::store::contacts::{self, ContactRecord};
 use crate::store::notifications::{self, NotificationRecord};
 use crate::store::point_reads::PointRead;
-use crate::store::users::{self, Team, User};
+use crate::store::users::{self, Team, TeamIds, User};
 use crate::store::{Store, StoreError};
 
 /// Turns the executor takes before a batch closes. One is enough for the
@@ -249,6 +249,12 @@ pub fn register<Q, M, S>(
                     Ok(teams.into_iter().map(|team| (team.id, team)).collect())
                 })
             },
+            None,
+        ))
+        .data(Batcher::<TeamIds>::new(
+            store,
+            "team memberships",
+            |store, ids| Box::pin(async move { users::team_ids_of_users(store.db(), &ids).await }),
             None,
         ))
         .data(Batcher::<MeetingRecord>::new(

@@ -20,6 +20,7 @@ macro_rules! mirror_enum {
 }
 
 pub mod activity;
+mod admin;
 pub mod contact;
 pub mod cost;
 pub mod error;
@@ -39,7 +40,9 @@ use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 use crate::AppState;
 use crate::domain::Principal;
 use error::ApiError;
-pub use mutation::Mutation;
+/// Every mutation: contacts and their data, and administration.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(mutation::CoreMutation, admin::AdminMutation);
 pub use query::Query;
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -49,7 +52,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// execution, not by async-graphql's own limits, whose validation inlines
 /// fragments (see `cost.rs`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation::default(), EmptySubscription)
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {

@@ -58,10 +58,11 @@ fn contact_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
     ids::decode(field, Kind::Contact, id)?.ok_or(ApiError::NotFound)
 }
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Creates a contact (ADMIN, MEMBER, INTEGRATION); it needs an email or
     /// a mobile phone. When one of them belongs to a contact the caller can
     /// access, nothing is written and `mergePreview` shows what merging the
@@ -85,10 +86,10 @@ impl Mutation {
     ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
-        let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)?;
+        let patch = ContactPatch::parse_every(&input.raw_fields(), app.settings.default_region)?;
         let new = NewContact {
             patch,
-            assignment: input.assignment()?,
+            assignment: input.assignment(caller)?,
             source: source_of(caller),
             merge: MergeConfirmation {
                 confirm: confirm_merge.unwrap_or(false),
@@ -126,11 +127,11 @@ impl Mutation {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let id = contact_id("id", &id)?;
-        let patch = ContactPatch::parse(&input.raw_fields(), app.settings.default_region)?;
+        let patch = ContactPatch::parse_every(&input.raw_fields(), app.settings.default_region)?;
         let edit = ContactEdit {
             id,
             patch,
-            assignment: input.assignment()?,
+            assignment: input.assignment(caller)?,
             expected_version,
             source: source_of(caller),
             merge: MergeConfirmation {

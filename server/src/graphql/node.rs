@@ -11,10 +11,12 @@ use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::import::ImportJob;
 use super::integration::{Delivery, Integration};
-use super::user::{Team, User};
+use super::user::{ApiToken, Team, User};
 use super::{principal, state};
 use crate::domain::Principal;
-use crate::store::{StoreError, activities, contacts, history, import_jobs, integrations, users};
+use crate::store::{
+    StoreError, activities, contacts, history, import_jobs, integrations, tokens, users,
+};
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -29,6 +31,7 @@ pub enum Node {
     ContactChange(ContactChange),
     Integration(Integration),
     Delivery(Delivery),
+    ApiToken(ApiToken),
 }
 
 pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>, ApiError> {
@@ -56,6 +59,11 @@ async fn find(
             .await?
             .map(|t| Node::Team(Team(t))),
         Kind::User | Kind::Team => None,
+        // `User.tokens`: admins and the token's user.
+        Kind::ApiToken => tokens::find(db, number)
+            .await?
+            .filter(|token| caller.may_see_user(token.user_id))
+            .map(|token| Node::ApiToken(ApiToken(token))),
         // `importJob(id)`.
         Kind::ImportJob => import_jobs::find(db, caller, number)
             .await?

@@ -9,11 +9,15 @@ use async_graphql::{Context, Object, OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::OnceCell;
+
+pub use crate::store::listing::Count as Counted;
 
 use super::activity::{Activity, ActivityTotal};
 use super::contact::{Contact, ContactChange, ContactTotal, HistoryTotal};
 use super::error::{ApiError, ApiResult};
 use super::import::{ImportJob, ImportJobTotal};
+use super::user::{ApiToken, Team, TeamTotal, TokenTotal, User, UserTotal};
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -68,7 +72,10 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
     concrete(name = "ActivityEdge", params(Activity)),
     concrete(name = "ContactEdge", params(Contact)),
     concrete(name = "ContactChangeEdge", params(ContactChange)),
-    concrete(name = "ImportJobEdge", params(ImportJob))
+    concrete(name = "ImportJobEdge", params(ImportJob)),
+    concrete(name = "UserEdge", params(User)),
+    concrete(name = "TeamEdge", params(Team)),
+    concrete(name = "ApiTokenEdge", params(ApiToken))
 )]
 pub struct Edge<N: OutputType> {
     pub cursor: String,
@@ -78,7 +85,7 @@ pub struct Edge<N: OutputType> {
 /// What one list's `totalCount` counts: the same filter and access rules
 /// as its pages, counted only when asked for.
 pub trait Total: Send + Sync {
-    fn total(&self, ctx: &Context<'_>) -> impl Future<Output = ApiResult<u64>> + Send;
+    fn total(&self, ctx: &Context<'_>) -> impl Future<Output = ApiResult<Counted>> + Send;
 }
 
 /// A page of a list, read forward.
@@ -86,6 +93,8 @@ pub struct Connection<N: OutputType, T> {
     edges: Vec<Edge<N>>,
     has_next_page: bool,
     total: T,
+    /// `totalCount` and `totalCountCapped` share one count.
+    counted: OnceCell<Counted>,
 }
 
 impl<N: OutputType, T: Total> Connection<N, T> {
@@ -103,6 +112,7 @@ impl<N: OutputType, T: Total> Connection<N, T> {
             edges: rows.into_iter().map(edge).collect(),
             has_next_page,
             total,
+            counted: OnceCell::new(),
         }
     }
 }
@@ -111,7 +121,10 @@ impl<N: OutputType, T: Total> Connection<N, T> {
     concrete(name = "ActivityConnection", params(Activity, ActivityTotal)),
     concrete(name = "ContactConnection", params(Contact, ContactTotal)),
     concrete(name = "ContactChangeConnection", params(ContactChange, HistoryTotal)),
-    concrete(name = "ImportJobConnection", params(ImportJob, ImportJobTotal))
+    concrete(name = "ImportJobConnection", params(ImportJob, ImportJobTotal)),
+    concrete(name = "UserConnection", params(User, UserTotal)),
+    concrete(name = "TeamConnection", params(Team, TeamTotal)),
+    concrete(name = "ApiTokenConnection", params(ApiToken, TokenTotal))
 )]
 impl<N: OutputType, T: Total> Connection<N, T>
 where
@@ -127,8 +140,26 @@ where
     }
 
     /// How many items the whole list holds, across its pages, under the
-    /// same filter and access rules.
+    /// same filter and access rules. Exact, except for a contact search
+    /// matching more than the server's search count cap (1,000 unless set
+    /// otherwise): counting stops there, this is the cap and
+    /// `totalCountCapped` is true.
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        self.total.total(ctx).await
+        Ok(self.counted(ctx).await?.value)
+    }
+
+    /// True when the list holds more than `totalCount` items: counting
+    /// stopped there (show it as "1,000+").
+    async fn total_count_capped(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(self.counted(ctx).await?.capped)
+    }
+}
+
+impl<N: OutputType, T: Total> Connection<N, T> {
+    async fn counted(&self, ctx: &Context<'_>) -> ApiResult<Counted> {
+        self.counted
+            .get_or_try_init(|| self.total.total(ctx))
+            .await
+            .copied()
     }
 }

@@ -12,7 +12,9 @@ use super::integration::Integration;
 use super::loaders;
 use super::node::{self, Node};
 use super::page::{Connection, Edge, page_size};
-use super::user::User;
+use super::user::{
+    NameCursor, Team, TeamConnection, TeamTotal, User, UserConnection, UserFilter, UserTotal,
+};
 use super::{principal, state};
 use crate::store::{listing, users};
 
@@ -29,6 +31,57 @@ impl Query {
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(User(user))
+    }
+
+    /// Users by name, A to Z: for ADMIN.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Users on the page: 0 to 100, 20 when left out.")] first: Option<i32>,
+        #[graphql(desc = "The previous page's `pageInfo.endCursor`.")] after: Option<String>,
+        filter: Option<UserFilter>,
+    ) -> ApiResult<UserConnection> {
+        if !principal(ctx)?.may_administer() {
+            return Err(ApiError::forbidden("only admins list users"));
+        }
+        let limit = page_size(first)?;
+        let after = NameCursor::decode(after.as_deref())?;
+        let filter = filter.unwrap_or_default().to_store()?;
+        let rows = users::list(state(ctx)?.store.db(), &filter, after, limit + 1).await?;
+        Ok(Connection::from_rows(
+            rows,
+            limit,
+            UserTotal(filter),
+            |user| Edge {
+                cursor: NameCursor::encode(&user.name, user.id),
+                node: User(user),
+            },
+        ))
+    }
+
+    /// Teams by name, A to Z: every team for ADMIN, the caller's own for
+    /// others.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Teams on the page: 0 to 100, 20 when left out.")] first: Option<i32>,
+        #[graphql(desc = "The previous page's `pageInfo.endCursor`.")] after: Option<String>,
+    ) -> ApiResult<TeamConnection> {
+        let caller = principal(ctx)?;
+        let only = (!caller.may_administer()).then(|| caller.team_ids.clone());
+        let limit = page_size(first)?;
+        let after = NameCursor::decode(after.as_deref())?;
+        let rows =
+            users::list_teams(state(ctx)?.store.db(), only.as_deref(), after, limit + 1).await?;
+        Ok(Connection::from_rows(
+            rows,
+            limit,
+            TeamTotal(only),
+            |team| Edge {
+                cursor: NameCursor::encode(&team.name, team.id),
+                node: Team(team),
+            },
+        ))
     }
 
     /// Any object by its global id (Relay's refetch): every type with an
@@ -128,17 +181,20 @@ impl Query {
     ) -> ApiResult<ContactConnection> {
         let limit = page_size(first)?;
         let order = order_by.unwrap_or_default();
-        let after = after
-            .as_deref()
-            .map(|cursor| contact_position(order, cursor))
-            .transpose()?;
         let caller = principal(ctx)?;
+        let state = state(ctx)?;
+        let db = state.store.db();
         let filter = filter
             .unwrap_or_default()
-            .to_store(caller.may_read_personal_data())?;
+            .to_store(db, state.settings.default_region, caller)
+            .await?;
+        let after = after
+            .as_deref()
+            .map(|cursor| contact_position(order, filter.search.is_some(), cursor))
+            .transpose()?;
         let access = caller.access();
         let rows = listing::page(
-            state(ctx)?.store.db(),
+            db,
             &access,
             &filter,
             order.to_store(),
@@ -150,9 +206,9 @@ impl Query {
             rows,
             limit,
             ContactTotal { access, filter },
-            |record| Edge {
-                cursor: contact_cursor(order, &record),
-                node: Contact(record),
+            |listed| Edge {
+                cursor: contact_cursor(order, &listed.position),
+                node: Contact(listed.record),
             },
         ))
     }

@@ -36,7 +36,8 @@ use crate::documents::{DocumentCache, PersistedQueryError};
 use crate::domain::Principal;
 use crate::graphql::cost::{self, CostSchema};
 use crate::graphql::{AppSchema, build_schema};
-use crate::store::users;
+use crate::store::now_micros;
+use crate::store::tokens::{self, Authenticated};
 use crate::telemetry;
 use crate::token_cache::TokenCache;
 pub use listener::ConnectionLimits;
@@ -304,7 +305,17 @@ async fn admit(
     media: MediaType,
 ) -> Result<Admitted, Response> {
     let token = bearer(headers);
-    let cached = token.and_then(|token| state.tokens.get(token));
+    // Whether cached tokens still stand: one primary-key read. When it
+    // fails, nothing cached is trusted and the lookup reports the trouble.
+    let generation = match token {
+        Some(_) => tokens::current_generation(&state.app.store).await.ok(),
+        None => None,
+    };
+    let now = now_micros();
+    let cached = token
+        .zip(generation)
+        .and_then(|(token, generation)| state.tokens.get(token, generation))
+        .filter(|caller| !caller.expired(now));
     let rate = state.rate_limits.as_ref().map(|limits| {
         let caller = match (token, &cached) {
             (Some(token), Some(_)) => Caller::Token(token),
@@ -327,17 +338,27 @@ async fn admit(
         );
         return Err(with_rate(response, rate));
     }
-    let principal = match cached {
-        Some(principal) => principal,
-        None => authenticate(state, token).await.map_err(|message| {
-            telemetry::record_refusal("UNAUTHENTICATED");
-            with_rate(
-                request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media),
-                rate,
-            )
-        })?,
+    let caller = match (token, cached) {
+        (Some(token), Some(caller)) => {
+            if state.tokens.claim_last_used(token, now) {
+                note_use(state, caller.token_id, now);
+            }
+            caller
+        }
+        _ => authenticate(state, token, generation, now)
+            .await
+            .map_err(|message| {
+                telemetry::record_refusal("UNAUTHENTICATED");
+                with_rate(
+                    request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message, media),
+                    rate,
+                )
+            })?,
     };
-    Ok(Admitted { principal, rate })
+    Ok(Admitted {
+        principal: caller.principal,
+        rate,
+    })
 }
 
 /// The media type to answer in and the admitted caller, or the answer
@@ -360,19 +381,43 @@ fn with_rate(mut response: Response, rate: Option<Decision>) -> Response {
     response
 }
 
-async fn authenticate(state: &HttpState, token: Option<&str>) -> Result<Principal, &'static str> {
+/// Looks the token up; a caller found is cached under the generation read
+/// before the lookup, so a change committed meanwhile makes the next
+/// request look again.
+async fn authenticate(
+    state: &HttpState,
+    token: Option<&str>,
+    generation: Option<i64>,
+    now: i64,
+) -> Result<Authenticated, &'static str> {
     let token = token.ok_or("an Authorization: Bearer <token> header is required")?;
-    match users::principal_for_token(state.app.store.db(), token).await {
-        Ok(Some(principal)) => {
-            state.tokens.insert(token, principal.clone());
-            Ok(principal)
+    match tokens::authenticate(state.app.store.db(), token).await {
+        Ok(Some(mut caller)) => {
+            if caller.last_used_due(now) {
+                note_use(state, caller.token_id, now);
+                caller.last_used_at = Some(now);
+            }
+            if let Some(generation) = generation {
+                state.tokens.insert(token, caller.clone(), generation);
+            }
+            Ok(caller)
         }
-        Ok(None) => Err("the token is not valid"),
+        Ok(None) => Err("the token is not valid, revoked or expired, or its user is deactivated"),
         Err(err) => {
             tracing::error!(error = %err, "token lookup failed");
             Err("the token could not be checked")
         }
     }
+}
+
+/// Writes a token's `lastUsedAt` without making the request wait for it.
+fn note_use(state: &HttpState, token_id: i64, now: i64) {
+    let db = state.app.store.db().clone();
+    tokio::spawn(async move {
+        if let Err(err) = tokens::touch(&db, token_id, now).await {
+            tracing::warn!(error = %err, "could not note a token's last use");
+        }
+    });
 }
 
 async fn graphql_get(State(state): State<HttpState>, request: axum::extract::Request) -> Response {

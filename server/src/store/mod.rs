@@ -5,15 +5,16 @@
 //!
 //! Three layers, each using only those below it, so no two modules import
 //! each other: repositories (`contacts`, `history`, `outbox`,
-//! `notifications`, `integrations`, `users`, `import_jobs`, and the bulk
-//! writers `import_sqlite`, `import_postgres`); `contact_writes`, the one
-//! module that writes a contact and sets off what a change of identity
-//! does; and the use-cases (`save`, `merge`, `activities`, `import`,
-//! `listing`).
+//! `notifications`, `integrations`, `users`, `tokens`, `import_jobs`,
+//! `contact_search`, and the bulk writers `import_sqlite`,
+//! `import_postgres`); `contact_writes`, the one module that writes a
+//! contact and sets off what a change of identity does; and the use-cases
+//! (`save`, `merge`, `activities`, `import`, `listing`).
 
 pub mod activities;
 mod bulk;
 mod contact_columns;
+pub mod contact_search;
 pub mod contact_writes;
 pub mod contacts;
 pub mod entities;
@@ -30,6 +31,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod point_reads;
 pub mod save;
+pub mod tokens;
 pub mod users;
 
 use std::ops::Deref;
@@ -88,7 +90,8 @@ impl Store {
     }
 
     /// Like [`Store::connect`]; on PostgreSQL every statement of the pool is
-    /// cancelled past `statement_timeout` (SQLite has no such setting).
+    /// cancelled past `statement_timeout` (SQLite has no such setting), and
+    /// every statement is planned for its own parameters.
     pub async fn connect_with(
         url: &str,
         statement_timeout: Option<Duration>,
@@ -111,12 +114,20 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
             });
-        if let Some(timeout) = statement_timeout {
-            let millis = timeout.as_millis().max(1).to_string();
-            options.map_sqlx_postgres_opts(move |opts| {
-                opts.options([("statement_timeout", millis.as_str())])
-            });
-        }
+        let timeout_millis = statement_timeout.map(|t| t.as_millis().max(1).to_string());
+        options.map_sqlx_postgres_opts(move |opts| {
+            // Search texts are bound parameters. After five runs of one
+            // prepared statement PostgreSQL may plan it once for any text,
+            // guessing how many rows `%text%` matches, and then walks the
+            // name index for a text one contact in a thousand holds (200 ms
+            // instead of 15, BENCHMARKS.md). Planning every run costs a
+            // fraction of a millisecond.
+            let opts = opts.options([("plan_cache_mode", "force_custom_plan")]);
+            match &timeout_millis {
+                Some(millis) => opts.options([("statement_timeout", millis.as_str())]),
+                None => opts,
+            }
+        });
         let mut db = Database::connect(options).await?;
         db.set_metric_callback(|_| crate::telemetry::record_statement());
         let write_gate = match db.get_database_backend() {

@@ -1,4 +1,5 @@
-//! SQLite reads of one contact by id, run on the calling thread. sqlx's
+//! SQLite reads of one contact by id, and of the token generation every
+//! request asks for, run on the calling thread. sqlx's
 //! SQLite driver hands every statement and every row across threads to a
 //! worker per connection; for a read by primary key (microseconds of
 //! SQLite's own work) that hand-off was most of the cost of `contact(id)`
@@ -30,6 +31,8 @@ const IDLE_MAX: usize = 8;
 
 /// How much of the database file each connection maps.
 const MMAP_BYTES: i64 = 1 << 30;
+
+const GENERATION: &str = "SELECT value FROM auth_generation WHERE id = 1";
 
 const BY_ID: &str = concat!(
     "SELECT ",
@@ -125,16 +128,37 @@ impl PointReads {
 
     /// The contact with `id`, whoever may access it: the caller checks.
     pub fn contact(self: &Arc<Self>, id: i64) -> Result<PointRead, StoreError> {
+        Ok(match self.with_idle(|connection| read(connection, id))? {
+            Some(found) => PointRead::Done(found.map(ContactRecord::try_from).transpose()?),
+            None => PointRead::Busy,
+        })
+    }
+
+    /// The token generation (`tokens::generation`); None when busy.
+    pub fn token_generation(self: &Arc<Self>) -> Result<Option<i64>, StoreError> {
+        self.with_idle(|connection| {
+            connection
+                .prepare_cached(GENERATION)?
+                .query_row([], |row| row.get(0))
+                .optional()
+                .map(|found| found.unwrap_or(0))
+        })
+    }
+
+    /// `read` on an idle connection, or None when there is none or the
+    /// database is locked: never waiting.
+    fn with_idle<T>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, StoreError> {
         let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) else {
             self.open_in_background();
-            return Ok(PointRead::Busy);
+            return Ok(None);
         };
-        match read(&connection, id) {
+        match read(&connection) {
             Ok(found) => {
                 self.give_back(connection);
-                Ok(PointRead::Done(
-                    found.map(ContactRecord::try_from).transpose()?,
-                ))
+                Ok(Some(found))
             }
             Err(rusqlite::Error::SqliteFailure(err, _))
                 if matches!(
@@ -143,7 +167,7 @@ impl PointReads {
                 ) =>
             {
                 self.give_back(connection);
-                Ok(PointRead::Busy)
+                Ok(None)
             }
             // A connection whose read failed otherwise is dropped.
             Err(err) => Err(failed(err)),

@@ -82,6 +82,40 @@ async fn invalid_fields_are_named_and_nothing_is_written(
 
 #[rstest]
 #[tokio::test]
+async fn every_bad_field_of_a_save_is_named_at_once(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let input = json!({
+        "firstName": "x".repeat(201),
+        "email": "not an email",
+        "mobilePhone": "12",
+        "company": "Acme",
+    });
+    let (_, body) = server.post(&admin, CREATE, json!({ "input": input })).await;
+    assert_eq!(error_codes(&body), ["VALIDATION"]);
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["field"], "firstName");
+    let fields: Vec<&str> = error["extensions"]["fieldErrors"]
+        .as_array()
+        .expect("fieldErrors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["firstName", "email", "mobilePhone"]);
+    assert_eq!(visible_count(&server, &admin).await, 0);
+
+    // One bad field: no list, as before.
+    let (_, body) = server
+        .post(&admin, CREATE, json!({ "input": { "email": "nope" } }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+    assert!(body["errors"][0]["extensions"].get("fieldErrors").is_none());
+}
+
+#[rstest]
+#[tokio::test]
 async fn unknown_and_malformed_ids(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.create_user("ann", "ADMIN", None);

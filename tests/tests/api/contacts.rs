@@ -90,6 +90,48 @@ async fn history_records_who_changed_what(
 
 #[rstest]
 #[tokio::test]
+async fn history_names_owners_and_teams(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    let admin = server.create_user("ann", "ADMIN", None);
+    let bo = server.create_user("bo", "MEMBER", Some("Sales"));
+    let me = server
+        .data(&bo, "{ me { id teams { id } } }", json!({}))
+        .await;
+    let (bo_id, sales) = (me["me"]["id"].clone(), me["me"]["teams"][0]["id"].clone());
+    let id = create(&server, &admin, json!({ "email": "cy@example.com" })).await["id"].clone();
+    server
+        .data(
+            &admin,
+            UPDATE,
+            json!({ "id": id, "input": { "ownerId": bo_id, "teamId": sales } }),
+        )
+        .await;
+    let data = server
+        .data(
+            &admin,
+            "query($id: ID!) { contact(id: $id) { history(first: 1) { edges { node {
+                changes { field before after beforeName afterName } } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let changes = &data["contact"]["history"]["edges"][0]["node"]["changes"];
+    let ann_id = server.data(&admin, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    assert_eq!(
+        changes,
+        &json!([
+            { "field": "ownerId", "before": ann_id, "after": bo_id,
+              "beforeName": "ann", "afterName": "bo" },
+            { "field": "teamId", "before": null, "after": sales,
+              "beforeName": null, "afterName": "Sales" },
+        ])
+    );
+}
+
+#[rstest]
+#[tokio::test]
 async fn concurrent_creates_of_one_email_leave_one_contact(
     #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
 ) {

@@ -162,7 +162,8 @@ async fn an_upload_runs_as_a_job_with_counts_and_an_error_report(
             { "field": "ownerId", "before": null, "after": owner },
         ])
     );
-    assert!(owner.is_string(), "{created}");
+    let me = server.data(&admin, "{ me { id } }", json!({})).await;
+    assert_eq!(owner, me["me"]["id"], "history names the owner by its id");
 
     // The same file again changes nothing; an explicit mapping routes a
     // column the aliases would not know and ignores one they would take.

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod activities;
+mod admin;
 mod bad_input;
 mod calendars;
 mod clients;
@@ -20,6 +21,7 @@ mod operations;
 mod outbox_recovery;
 mod peers;
 mod permissions;
+mod search;
 mod shared_sqlite;
 mod statements;
 mod support;

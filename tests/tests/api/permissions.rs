@@ -284,7 +284,7 @@ async fn viewers_cannot_search_personal_data(
     create(&server, &mia, json!({ "email": "secret.person@example.com", "mobilePhone": "+14155550188", "teamId": team_id })).await;
     let search =
         "query($s: String) { contacts(filter: { search: $s }) { totalCount edges { cursor } } }";
-    for term in ["secret.person", "0188"] {
+    for term in ["secret.person", "(415) 555-0188"] {
         assert_eq!(
             server.data(&mia, search, json!({ "s": term })).await["contacts"]["totalCount"],
             1
@@ -371,4 +371,94 @@ async fn long_non_ascii_names_are_stored_on_both_backends(
     )
     .await;
     assert_eq!(contact["firstName"].as_str().unwrap().chars().count(), 200);
+}
+
+#[rstest]
+#[tokio::test]
+async fn ownership_is_not_read_around_its_guard(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    server.create_team("Sales");
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mia = server.create_user("mia", "MEMBER", Some("Sales"));
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let ann_id = server.data(&admin, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    let sales = server
+        .data(&mia, "{ me { teams { id } } }", json!({}))
+        .await["me"]["teams"][0]["id"]
+        .clone();
+    let shared = create(
+        &server,
+        &admin,
+        json!({ "email": "shared@example.com", "teamId": sales }),
+    )
+    .await;
+
+    // An integration may not read owners, so it may not filter by them:
+    // a filter would list another user's contacts by owner.
+    for filter in [json!({ "ownerId": ann_id }), json!({ "teamId": sales })] {
+        let (_, body) = server
+            .post(
+                &zap,
+                "query($f: ContactFilter) { contacts(filter: $f) { totalCount } }",
+                json!({ "f": filter }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["FORBIDDEN"], "{filter}");
+        let field = &body["errors"][0]["extensions"]["field"];
+        assert!(field == "ownerId" || field == "teamId", "{body}");
+    }
+
+    // A member sees who changed a shared contact, by name, but not that
+    // user's role or teams (which `node(User)` refuses too).
+    let (_, body) = server
+        .post(
+            &mia,
+            "query($id: ID!) { contact(id: $id) { history { edges { node { actor { name role teams { name } } } } } } }",
+            json!({ "id": shared["id"] }),
+        )
+        .await;
+    let actor = &body["data"]["contact"]["history"]["edges"][0]["node"]["actor"];
+    assert_eq!(actor["name"], "ann", "{body}");
+    assert_eq!(actor["role"], Value::Null, "{body}");
+    assert_eq!(error_codes(&body), ["FORBIDDEN", "FORBIDDEN"], "{body}");
+    // Their own role, they read.
+    let me = server
+        .data(&mia, "{ me { role teams { name } } }", json!({}))
+        .await;
+    assert_eq!(me["me"]["role"], "MEMBER");
+}
+
+#[rstest]
+#[tokio::test]
+async fn a_role_that_cannot_read_owners_cannot_assign_them(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let ann_id = server.data(&admin, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    // A real user and an unknown one are refused alike: no enumeration.
+    for owner in [ann_id, json!("VXNlcjo5OTk5OQ")] {
+        let (_, body) = server
+            .post(
+                &zap,
+                CREATE,
+                json!({ "input": { "email": "lead@example.com", "ownerId": owner } }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "ownerId");
+    }
+    assert_eq!(visible_count(&server, &admin).await, 0);
+    let contact = create(&server, &zap, json!({ "email": "lead@example.com" })).await;
+    let (_, body) = server
+        .post(
+            &zap,
+            UPDATE,
+            json!({ "id": contact["id"], "input": { "teamId": null } }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
 }

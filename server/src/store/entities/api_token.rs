@@ -8,6 +8,10 @@ pub struct Model {
     pub user_id: i64,
     pub token_hash: String,
     pub created_at: i64,
+    pub label: Option<String>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

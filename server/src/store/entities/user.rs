@@ -8,6 +8,7 @@ pub struct Model {
     pub name: String,
     pub role: String,
     pub created_at: i64,
+    pub active: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
