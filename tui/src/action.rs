@@ -3,7 +3,9 @@
 //! key's action it hands to the focused component's `handle`.
 
 use crate::api::ApiError;
-use crate::model::{ActivityPage, Contact, ContactPage, ImportJob, Me, SaveOutcome};
+use crate::model::{
+    ActivityPage, Contact, ContactPage, ImportJob, ImportJobPage, Me, SaveOutcome, SavedReport,
+};
 use crate::request::SaveRequest;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub enum Action {
     OpenActivities,
     /// Open the import screen.
     OpenImport,
+    /// Open the jobs screen.
+    OpenImportJobs,
 
     // Activities list (it also reads `Open`, `Back`, moves and `Reload`).
     CycleKind,
@@ -42,6 +46,10 @@ pub enum Action {
     // Import screen (it also reads text entry, `Back`, moves and `Reload`).
     ToggleDryRun,
     StartImport,
+    /// The mapping step: the selected column feeds the next (or previous)
+    /// field.
+    NextChoice,
+    PreviousChoice,
     /// After a job: back to the file entry, for another file or a real
     /// import after a dry run.
     NewImport,
@@ -53,9 +61,14 @@ pub enum Action {
     Edit,
     AskDelete,
 
-    // Text entry (search box, form fields).
+    // Text entry (search box, form fields, the import's path).
     Insert(char),
     DeleteBackward,
+    DeleteForward,
+    CursorLeft,
+    CursorRight,
+    CursorStart,
+    CursorEnd,
     ClearField,
     NextField,
     PreviousField,
@@ -71,6 +84,15 @@ pub enum Action {
         /// Which list query this page belongs to; stale ones are dropped.
         generation: u64,
         result: Result<ContactPage, ApiError>,
+    },
+    /// Automatic reconnect `attempt` is due.
+    RetryDue {
+        attempt: u64,
+    },
+    /// Typing in the search box paused; the search of this generation
+    /// may be sent, unless more was typed since.
+    SearchPaused {
+        generation: u64,
     },
     ContactLoaded {
         id: String,
@@ -92,6 +114,11 @@ pub enum Action {
         name: String,
         result: Result<String, ApiError>,
     },
+    /// The header of the file to import, read on this machine.
+    HeaderRead {
+        attempt: u64,
+        result: Result<Vec<String>, ApiError>,
+    },
     ImportStarted {
         /// Which upload this answers; one for a screen since closed, or
         /// an earlier attempt, is not shown.
@@ -101,12 +128,18 @@ pub enum Action {
     },
     ImportJobLoaded {
         id: String,
+        /// The poll's watcher (see `Request::ImportJob`).
+        watch: u64,
         /// `None` when the server no longer knows the job.
         result: Result<Option<Box<ImportJob>>, ApiError>,
     },
+    ImportJobsLoaded {
+        generation: u64,
+        result: Result<ImportJobPage, ApiError>,
+    },
     ErrorReportSaved {
         id: String,
-        /// Where the report was written.
-        result: Result<String, ApiError>,
+        /// Where the report was written, and in which form.
+        result: Result<SavedReport, ApiError>,
     },
 }

@@ -19,8 +19,9 @@ use crate::components::notice::Notice;
 use crate::components::status_line::{Message, StatusLine};
 use crate::config::Config;
 use crate::effect::Effect;
+use crate::job_watch::{Followed, JobWatch};
 use crate::keymap::{self, Binding, Key};
-use crate::model::{Me, SaveOutcome};
+use crate::model::{Me, Role, SaveOutcome};
 use crate::request::Request;
 
 /// Re-exported where they always were: scripts and tests match on them.
@@ -42,6 +43,10 @@ pub struct App {
     answers_tx: mpsc::UnboundedSender<Action>,
     answers_rx: mpsc::UnboundedReceiver<Action>,
     in_flight: usize,
+    /// Of those, background waits (see `Request::is_background`).
+    in_background: usize,
+    /// Import jobs followed after their screen was left.
+    job_watch: JobWatch,
 }
 
 impl App {
@@ -62,6 +67,8 @@ impl App {
             answers_tx,
             answers_rx,
             in_flight: 0,
+            in_background: 0,
+            job_watch: JobWatch::default(),
         }
     }
 
@@ -91,25 +98,36 @@ impl App {
     /// Applies an answer from `next_answer`.
     pub fn apply_answer(&mut self, action: Action) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if matches!(action, Action::RetryDue { .. }) {
+            self.in_background = self.in_background.saturating_sub(1);
+        }
         let requests = self.update(action);
         self.spawn_all(requests);
     }
 
     /// Processes answers until no request is in flight, including the
-    /// requests those answers start. For tests and scripts.
+    /// requests those answers start; background waits (an automatic
+    /// reconnect's) are not waited for. For tests and scripts.
     pub async fn settle(&mut self) {
-        while let Some(action) = self.next_answer().await {
+        while self.in_flight > self.in_background {
+            let Some(action) = self.next_answer().await else {
+                break;
+            };
             self.apply_answer(action);
         }
     }
 
+    /// Requests in flight, background waits aside.
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.in_flight - self.in_background.min(self.in_flight)
     }
 
     fn spawn_all(&mut self, requests: Vec<Request>) {
         for request in requests {
             self.in_flight += 1;
+            if request.is_background() {
+                self.in_background += 1;
+            }
             let api = self.api.clone();
             let answers = self.answers_tx.clone();
             tokio::spawn(async move {
@@ -122,8 +140,10 @@ impl App {
 
     // ----- the core: pure state changes, usable without a runtime -----
 
+    /// Who we are first: the role decides which columns the list may ask
+    /// for, so its first page follows `me`'s answer.
     pub fn startup_requests(&mut self) -> Vec<Request> {
-        vec![Request::Me, self.list.reload()]
+        vec![Request::Me]
     }
 
     /// Routes a key to the topmost layer that answers it; returns the
@@ -175,8 +195,16 @@ impl App {
         }
     }
 
+    /// The focused layer's keys that the user's role may use: the router
+    /// and the help both read this, so an action the role cannot perform
+    /// is neither offered nor reachable.
     fn focused_bindings(&self) -> Vec<Binding> {
-        self.focused().bindings()
+        let role = self.me.as_ref().map(|me| &me.role);
+        self.focused()
+            .bindings()
+            .into_iter()
+            .filter(|binding| binding.action().is_none_or(|action| permits(role, action)))
+            .collect()
     }
 
     /// The first key of the global help binding that the focused layer
@@ -199,13 +227,10 @@ impl App {
             Action::ToggleHelp => {
                 self.help = match self.help {
                     Some(_) => None,
-                    None => {
-                        let focused = self.focused();
-                        Some(HelpOverlay::new(vec![
-                            (focused.title(), focused.bindings()),
-                            ("Everywhere".to_owned(), global_bindings()),
-                        ]))
-                    }
+                    None => Some(HelpOverlay::new(vec![
+                        (self.focused().title(), self.focused_bindings()),
+                        ("Everywhere".to_owned(), global_bindings()),
+                    ])),
                 };
                 Vec::new()
             }
@@ -214,14 +239,31 @@ impl App {
                 let effects = self.list.apply_page(generation, result);
                 self.carry_out(effects)
             }
+            Action::SearchPaused { generation } => self.list.search_paused(generation),
+            Action::RetryDue { attempt } => {
+                let due = self
+                    .connection
+                    .as_mut()
+                    .is_some_and(|connection| connection.retry_due(attempt));
+                if due { self.retry() } else { Vec::new() }
+            }
             Action::ContactLoaded { id, result } => self.on_contact(id, result),
             Action::ActivitiesLoaded { generation, result } => {
                 self.on_activities(generation, result)
             }
             Action::Saved { request, result } => self.on_saved(request, result),
             Action::Deleted { id, name, result } => self.on_deleted(id, name, result),
+            Action::HeaderRead { attempt, result } => {
+                if let Some(import) = self.import_screen(|import| import.awaits_header(attempt)) {
+                    import.header_answered(attempt, result);
+                }
+                Vec::new()
+            }
             Action::ImportStarted { attempt, result } => self.on_import_started(attempt, result),
-            Action::ImportJobLoaded { id, result } => self.on_import_job(id, result),
+            Action::ImportJobLoaded { id, watch, result } => self.on_import_job(id, watch, result),
+            Action::ImportJobsLoaded { generation, result } => {
+                self.on_import_jobs(generation, result)
+            }
             Action::ErrorReportSaved { id, result } => self.on_error_report(id, result),
             action => self.on_key_action(action),
         }
@@ -241,12 +283,24 @@ impl App {
         for effect in effects {
             match effect {
                 Effect::Send(request) => requests.push(request),
-                Effect::Open(screen) => self.screens.push(*screen),
+                Effect::Open(screen) => {
+                    // A job reopened on a screen is followed there.
+                    if let Screen::Import(import) = screen.as_ref()
+                        && let Some(job) = import.job()
+                    {
+                        self.job_watch.forget(&job.id);
+                    }
+                    self.screens.push(*screen);
+                }
+                Effect::WatchJob { id, poll_in_flight } => {
+                    requests.extend(self.job_watch.follow(id, poll_in_flight));
+                }
                 Effect::Close => {
                     self.screens.pop();
                 }
                 Effect::Popup(popup) => self.popup = Some(popup),
                 Effect::ClosePopup => self.popup = None,
+                Effect::Quit => self.quit = true,
                 Effect::Status(message) => self.status = Some(message),
                 Effect::ClearStatus => self.status = None,
                 Effect::ReloadList => requests.push(self.list.reload()),
@@ -257,8 +311,12 @@ impl App {
         requests
     }
 
+    /// Asks again for what the outage left unanswered. The list keeps its
+    /// rows and position when it had them: only a list that failed or
+    /// never loaded is asked again.
     fn retry(&mut self) -> Vec<Request> {
-        let mut requests = vec![Request::Me, self.list.reload()];
+        let mut requests = vec![Request::Me];
+        requests.extend(self.list.reload_after_outage());
         for screen in &mut self.screens {
             requests.extend(screen.reload_after_reconnect());
         }
@@ -269,11 +327,14 @@ impl App {
         match result {
             Ok(me) => {
                 let was_down = self.connection.take().is_some();
+                let readable = me.role.readable();
+                self.api.set_readable(readable);
+                self.list.set_role(me.role.clone());
                 self.me = Some(me);
                 if was_down {
                     self.status = Some(Message::success("Connected."));
                 }
-                Vec::new()
+                self.list.set_fields(readable).into_iter().collect()
             }
             Err(err) => self.on_error(err),
         }
@@ -291,14 +352,27 @@ impl App {
                 return Vec::new();
             }
         };
-        let has_token = self.config.token.is_some();
-        self.connection = Some(ConnectionScreen::new(
-            problem,
+        if let Some(connection) = &mut self.connection {
+            // Another request of a round that already failed.
+            if connection.is_waiting() {
+                return Vec::new();
+            }
+            return connection.failed(problem).into_iter().collect();
+        }
+        let unsaved = self.screens.iter().any(|screen| match screen {
+            Screen::Form(form) => form.has_unsaved_edits(),
+            _ => false,
+        });
+        let mut connection = ConnectionScreen::new(
+            problem.clone(),
             self.config.url.clone(),
-            has_token,
-        ));
+            self.config.token.is_some(),
+            unsaved,
+        );
+        let retry = connection.failed(problem);
+        self.connection = Some(connection);
         self.help = None;
-        Vec::new()
+        retry.into_iter().collect()
     }
 
     fn on_contact(
@@ -453,19 +527,73 @@ impl App {
         self.carry_out(effects)
     }
 
+    /// A poll's answer goes to the screen that sent it; one for a screen
+    /// since left continues in the background, if the job is followed.
     fn on_import_job(
         &mut self,
         id: String,
+        watch: u64,
         result: Result<Option<Box<crate::model::ImportJob>>, ApiError>,
     ) -> Vec<Request> {
-        let effects = match self.import_screen(|import| import.watches(&id)) {
-            Some(import) => import.job_effects(result),
-            None => Vec::new(),
-        };
-        self.carry_out(effects)
+        if let Some(import) = self.import_screen(|import| import.polls(&id, watch)) {
+            let effects = import.job_effects(result);
+            return self.carry_out(effects);
+        }
+        match self.job_watch.answered(&id, result) {
+            Followed::No => Vec::new(),
+            Followed::Poll(request) => vec![request],
+            Followed::Finished(job) => self.job_finished(&job),
+        }
     }
 
-    fn on_error_report(&mut self, id: String, result: Result<String, ApiError>) -> Vec<Request> {
+    /// Tells the user that a job they left has finished: in a popup,
+    /// unless they are typing (a popup would take their keys), then on the
+    /// status line.
+    fn job_finished(&mut self, job: &crate::model::ImportJob) -> Vec<Request> {
+        let summary = import_screen::finished_summary(job);
+        let typing = self
+            .focused_bindings()
+            .iter()
+            .any(|binding| binding.keys.contains(&Key::Text));
+        if self.popup.is_none() && self.connection.is_none() && !typing {
+            self.popup = Some(Popup::Notice(Notice::new(
+                "Import finished",
+                vec![
+                    summary.text.clone(),
+                    String::new(),
+                    "I lists your import jobs; open this one for its failed rows.".to_owned(),
+                ],
+            )));
+        }
+        self.status = Some(summary);
+        // A real import wrote contacts the list does not show yet.
+        if job.dry_run {
+            Vec::new()
+        } else {
+            vec![self.list.reload()]
+        }
+    }
+
+    fn on_import_jobs(
+        &mut self,
+        generation: u64,
+        result: Result<crate::model::ImportJobPage, ApiError>,
+    ) -> Vec<Request> {
+        let jobs = self.screens.iter_mut().find_map(|screen| match screen {
+            Screen::Jobs(jobs) if jobs.is_current(generation) => Some(jobs),
+            _ => None,
+        });
+        match jobs.and_then(|jobs| jobs.apply_page(generation, result)) {
+            Some(err) => self.on_error(err),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_error_report(
+        &mut self,
+        id: String,
+        result: Result<crate::model::SavedReport, ApiError>,
+    ) -> Vec<Request> {
         let result = match self.import_screen(|import| import.watches(&id)) {
             Some(import) => import.report_answered(result),
             None => result,
@@ -534,8 +662,25 @@ impl App {
     }
 
     pub fn draw(&self, frame: &mut Frame) {
+        let status_line = StatusLine {
+            message: self.status.as_ref(),
+            busy: self.in_flight() > 0,
+            user: self
+                .me
+                .as_ref()
+                .map(|me| (me.name.as_str(), me.role.name())),
+            server: &self.config.url,
+            help_key: self.help_key(),
+        };
+        // A long message takes a few rows rather than being cut, but never
+        // more than a quarter of a small screen.
+        let status_height = status_line
+            .height(frame.area().width)
+            .min(frame.area().height / 4)
+            .max(1);
         let [main, status] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(frame.area());
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(status_height)])
+                .areas(frame.area());
 
         match self.screens.last() {
             None => self.list.draw(frame, main),
@@ -550,14 +695,20 @@ impl App {
         if let Some(help) = &self.help {
             help.draw(frame, main);
         }
-        StatusLine {
-            message: self.status.as_ref(),
-            busy: self.in_flight > 0,
-            user: self.me.as_ref().map(|me| me.name.as_str()),
-            server: &self.config.url,
-            help_key: self.help_key(),
+        status_line.draw(frame, status);
+    }
+}
+
+/// Whether `role` may do what `action` starts. Before `me` answers every
+/// action is offered: the server refuses what it must.
+fn permits(role: Option<&Role>, action: &Action) -> bool {
+    let Some(role) = role else { return true };
+    match action {
+        Action::New | Action::OpenImport | Action::OpenImportJobs | Action::Edit => {
+            role.may_write()
         }
-        .draw(frame, status);
+        Action::AskDelete => role.may_delete(),
+        _ => true,
     }
 }
 

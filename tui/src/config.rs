@@ -56,6 +56,12 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    /// The server's address lacks `http://` or `https://` (`127.0.0.1:8080`
+    /// would be read as a URL of scheme `127.0.0.1`).
+    #[error("the server URL {url:?} has no scheme: write http://{url} (or https://{url})")]
+    NoScheme { url: String },
+    #[error("the server URL {url:?} is not a URL: {reason}")]
+    BadUrl { url: String, reason: String },
 }
 
 pub fn default_config_path() -> Option<PathBuf> {
@@ -86,7 +92,7 @@ impl Config {
             .map(|token| token.trim().to_owned())
             .filter(|token| !token.is_empty());
         Ok(Config {
-            url: endpoint(&url),
+            url: endpoint(&checked_url(&url)?),
             token,
         })
     }
@@ -101,6 +107,33 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// The URL as given, if it is an http or https URL.
+fn checked_url(url: &str) -> Result<String, ConfigError> {
+    let url = url.trim();
+    let has_scheme = url.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if !has_scheme {
+        return Err(ConfigError::NoScheme {
+            url: url.to_owned(),
+        });
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|err| ConfigError::BadUrl {
+        url: url.to_owned(),
+        reason: err.to_string(),
+    })?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(url.to_owned()),
+        other => Err(ConfigError::BadUrl {
+            url: url.to_owned(),
+            reason: format!("the scheme is {other}; the server speaks http or https"),
+        }),
+    }
 }
 
 /// People paste the address `serve` prints (`http://127.0.0.1:8080`); the
@@ -152,6 +185,31 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_says_what_to_write() {
+        let err = Config::resolve(&args(Some("127.0.0.1:8080"), None, None));
+        let Err(err) = err else {
+            panic!("no scheme is an error: {err:?}");
+        };
+        assert_eq!(
+            err.to_string(),
+            "the server URL \"127.0.0.1:8080\" has no scheme: write http://127.0.0.1:8080 (or https://127.0.0.1:8080)"
+        );
+        assert!(matches!(
+            Config::resolve(&args(Some("ftp://host/"), None, None)),
+            Err(ConfigError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Config::resolve(&args(Some("http://exa mple"), None, None)),
+            Err(ConfigError::BadUrl { .. })
+        ));
+        let fine = Config::resolve(&args(Some(" https://contacts.example.com/ "), None, None));
+        assert_eq!(
+            fine.ok().map(|config| config.url),
+            Some("https://contacts.example.com/graphql".to_owned())
+        );
     }
 
     #[test]

@@ -21,12 +21,21 @@ pub enum Effect {
     /// Show a modal popup over the screens.
     Popup(Popup),
     ClosePopup,
+    /// End the client (the contact list's `q` and Esc with no search).
+    Quit,
     /// Replace what the status line says.
     Status(Message),
     ClearStatus,
     /// The contact list at the bottom may be out of date (an import wrote
     /// contacts): ask for it again.
     ReloadList,
+    /// Follow an import job whose screen was left, in the background,
+    /// and say when it has finished. `poll_in_flight`: the screen's last
+    /// poll is still out, and its answer continues the watch.
+    WatchJob {
+        id: String,
+        poll_in_flight: bool,
+    },
     /// Ask the server again for everything on screen: the connection
     /// screen's retry.
     Reconnect,

@@ -99,6 +99,15 @@ impl Binding {
         }
     }
 
+    /// The action the keys give; `None` for typing, which gives the
+    /// typed character.
+    pub fn action(&self) -> Option<&Action> {
+        match &self.bound {
+            Bound::Fixed(action) => Some(action),
+            Bound::Typing => None,
+        }
+    }
+
     /// "j/↓": the keys as the help shows them.
     pub fn keys_label(&self) -> String {
         self.keys

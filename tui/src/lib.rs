@@ -17,10 +17,15 @@
 //! ```
 //!
 //! - [`app::App`] holds all state: the contact list (always at the bottom),
-//!   a stack of screens over it (activities, import, detail, form), at most one modal popup
-//!   (merge prompt, delete confirmation, notice), the help overlay and the
-//!   connection screen that covers everything while the server is down or
-//!   refuses the token.
+//!   a stack of screens over it (activities, import jobs, import, detail,
+//!   form), at most one modal popup (merge prompt, delete confirmation,
+//!   a yes/no question, notice), the help overlay and the connection screen
+//!   that covers everything while the server is down or refuses the token
+//!   (and retries by itself, later each time, while it is down).
+//! - `me` is asked first: its role decides what the queries ask for (a
+//!   field the role may not read is left out, not refused) and which keys
+//!   are offered (`App::focused_bindings` drops those of actions the role
+//!   cannot perform, for the router and the help alike).
 //! - Keys go to the topmost layer only. Each [`components::Component`]
 //!   returns its [`keymap::Binding`]s for its current state; the same list
 //!   routes the key and fills the `?` overlay and popup footers, so the
@@ -44,18 +49,22 @@
 //!   Generated types are converted to [`model`] types in [`api`] and go no
 //!   further.
 //!
-//! - Waiting is a request too. The import screen polls its job with a
-//!   request that sleeps 500 ms before asking; each answer issues the next
-//!   until the job has finished, so there is no timer to cancel and
-//!   leaving the screen just drops the last answer. The upload itself is
-//!   the one call that is not plain JSON: a GraphQL multipart request built
-//!   in `api/import.rs`, the file streamed from disk.
+//! - Waiting is a request too. The search box's debounce, an automatic
+//!   reconnect and the polls of an import job are requests that sleep
+//!   before they answer; an answer no longer wanted (a search typed over,
+//!   a retry the user made by hand) is dropped by a generation or attempt
+//!   number, so there is no timer to cancel. A job whose screen is left is
+//!   followed by the app (`job_watch.rs`) until it ends. The upload is the
+//!   one call that is not plain JSON: a GraphQL multipart request built in
+//!   `api/import.rs`, the file streamed from disk; its header is read
+//!   first, on this machine, for the mapping step.
 //!
 //! Tests drive the same core: `press`/`update` return requests without
 //! sending them (rendering tests feed answers by hand), and
 //! [`app::App::settle`] runs the full loop against a real server until
 //! nothing is in flight (the end-to-end test; a polled import job counts
-//! as in flight until it finishes).
+//! as in flight until it finishes, an automatic reconnect's wait does
+//! not).
 //!
 //! # Where things go next
 //!
@@ -71,9 +80,9 @@
 //!
 //! # Known warts
 //!
-//! - Live search sends a request per keystroke (no debounce). Stale answers
-//!   are dropped by a generation counter, so the screen is right, but a
-//!   fast typist makes the server do throwaway work.
+//! - Live search waits for typing to pause (`SEARCH_DEBOUNCE`) and drops
+//!   answers of older searches by a generation counter; a search already
+//!   sent is not cancelled on the server when a newer one supersedes it.
 //! - In-flight accounting trusts every request task to answer exactly once;
 //!   a task that panicked would leave `settle` waiting. `perform` has no
 //!   panicking path, and reqwest's timeouts bound the wait on the network.
@@ -87,14 +96,18 @@
 //!   detail and chooses a popup at once.
 //! - The activities list reloads itself when a contact opened from it is
 //!   deleted, but not after an edit or merge there; `r` refreshes it.
-//! - Text fields edit at the end only (no cursor movement inside a value);
-//!   the import's path field has no Tab completion.
+//! - The import's path field has no Tab completion.
 //! - The import screen lists the first 1,000 failed rows (the most one
-//!   `importJob` answer holds); `w` writes them all (`errorReport`) to a
-//!   file beside the imported one. Columns are mapped by the server's
-//!   header aliases only: there is no way to pass an explicit `mapping` yet.
-//! - Leaving the import screen while a job runs stops watching it for good:
-//!   the schema has `importJob(id)` but no list of jobs to come back to.
+//!   `importJob` answer holds); `w` writes them all beside the imported
+//!   file, with their values read from that file (the server keeps none).
+//!   The mapping step shows "auto" for a column left to the server's
+//!   header aliases: the schema does not say which field an alias picks
+//!   until the job has read the header.
+//! - Roles follow the default field policies (README, "Roles"): the schema
+//!   tells `me.role` but not the policies an admin may have changed.
+//! - A job whose screen was left is followed by the app in the background
+//!   (`job_watch.rs`) only while the client runs; jobs started elsewhere
+//!   are found on the jobs screen (`I`), not announced.
 //! - The form edits the contact's own fields; owner and team cannot be
 //!   changed here yet (the schema has no list of users or teams to pick from:
 //!   only `me` and `me.teams`, and the typed `ContactInput` can set an id
@@ -110,6 +123,7 @@ pub mod app;
 pub mod components;
 pub mod config;
 pub mod effect;
+pub mod job_watch;
 pub mod keymap;
 pub mod model;
 pub mod request;

@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
     match contacts_tui::terminal::run(App::new(config)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("contacts-tui: terminal error: {err}");
+            eprintln!("contacts-tui: {err}");
             ExitCode::FAILURE
         }
     }

@@ -90,6 +90,8 @@ pub struct ContactRow {
 pub struct ContactPage {
     pub rows: Vec<ContactRow>,
     pub total: i64,
+    /// A search counts up to the server's cap: there are more than `total`.
+    pub total_capped: bool,
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
 }
@@ -112,6 +114,9 @@ pub struct Contact {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// What the user's role may read of it: the rest was not asked for,
+    /// and is not shown (an owner left out is not "no owner").
+    pub readable: Readable,
     pub history: Vec<HistoryEntry>,
     pub history_total: i64,
     /// The most recent activities, newest first.
@@ -286,6 +291,8 @@ pub struct ListQuery {
     pub source: Option<Source>,
     pub sort: SortField,
     pub ascending: bool,
+    /// The columns asked for: what the user's role may read.
+    pub fields: Readable,
 }
 
 impl Default for ListQuery {
@@ -295,6 +302,7 @@ impl Default for ListQuery {
             source: None,
             sort: SortField::Name,
             ascending: true,
+            fields: Readable::ALL,
         }
     }
 }
@@ -390,7 +398,86 @@ pub struct ActivityPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Me {
     pub name: String,
-    pub role: String,
+    pub role: Role,
+}
+
+/// What the server lets a user do, by role (README, "Roles"). The schema
+/// tells the role but not the field policies an admin may have changed
+/// since, so the client follows the default policies: a changed policy
+/// shows as a FORBIDDEN error, as before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+    Viewer,
+    Integration,
+    /// A role added to the schema after this client was built: treated
+    /// like a viewer, which asks for nothing it may be refused.
+    Other(String),
+}
+
+impl Role {
+    pub fn name(&self) -> &str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::Member => "MEMBER",
+            Role::Viewer => "VIEWER",
+            Role::Integration => "INTEGRATION",
+            Role::Other(other) => other,
+        }
+    }
+
+    /// The fields of a contact this role may read.
+    pub fn readable(&self) -> Readable {
+        match self {
+            Role::Admin | Role::Member => Readable::ALL,
+            Role::Integration => Readable {
+                personal_data: true,
+                owner: false,
+                history: false,
+            },
+            Role::Viewer | Role::Other(_) => Readable {
+                personal_data: false,
+                owner: false,
+                history: false,
+            },
+        }
+    }
+
+    /// Create, edit and import contacts.
+    pub fn may_write(&self) -> bool {
+        matches!(self, Role::Admin | Role::Member | Role::Integration)
+    }
+
+    pub fn may_delete(&self) -> bool {
+        matches!(self, Role::Admin | Role::Member)
+    }
+}
+
+/// Which guarded fields of a contact the queries ask for: a field the
+/// user may not read is left out of the query rather than answered with
+/// an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readable {
+    /// Email and mobile phone.
+    pub personal_data: bool,
+    /// Owner and team.
+    pub owner: bool,
+    pub history: bool,
+}
+
+impl Readable {
+    pub const ALL: Readable = Readable {
+        personal_data: true,
+        owner: true,
+        history: true,
+    };
+}
+
+impl Default for Readable {
+    fn default() -> Self {
+        Readable::ALL
+    }
 }
 
 /// "First Last", or the email or phone when there is no name, so a row is
@@ -488,8 +575,18 @@ pub struct ImportJob {
     pub ignored_columns: Vec<String>,
     /// The first failed rows, in file order; `failed` counts them all.
     pub failed_rows: Vec<ImportRowError>,
+    pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+}
+
+/// One page of the jobs screen, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportJobPage {
+    pub jobs: Vec<ImportJob>,
+    pub total: i64,
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
 }
 
 impl ImportJob {
@@ -510,14 +607,28 @@ impl ImportJob {
         (done as f64 / self.bytes_total as f64).clamp(0.0, 1.0)
     }
 
-    /// `created 2, updated 0, unchanged 0, failed 1`, as the command line
-    /// prints it.
+    /// `created 2, updated 0, unchanged 0, failed 1,204`: as the command
+    /// line prints it, in thousands.
     pub fn counts(&self) -> String {
         format!(
             "created {}, updated {}, unchanged {}, failed {}",
-            self.created, self.updated, self.unchanged, self.failed
+            grouped(self.created),
+            grouped(self.updated),
+            grouped(self.unchanged),
+            grouped(self.failed)
         )
     }
+}
+
+/// Where `w` wrote a job's failed rows, and in which form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedReport {
+    pub path: String,
+    /// `true`: the imported file's own rows, its columns then `line` and
+    /// `reason`, ready to fix and import again. `false`: the file was not
+    /// where it was imported from, so the server's report (line, column,
+    /// reason) was saved instead.
+    pub original_rows: bool,
 }
 
 /// A row of the file that was not imported.

@@ -9,8 +9,13 @@ use crate::action::Action;
 use crate::api::ApiClient;
 use crate::model::{ActivityKind, ContactField, ListQuery};
 
-/// How many rows one list request (contacts or activities) asks for.
+/// How many rows one list request (contacts, activities, import jobs)
+/// asks for.
 pub const PAGE_SIZE: i64 = 50;
+
+/// The `watch` of the polls the app sends itself for jobs whose screen
+/// was left (an import screen's watch is never 0).
+pub const BACKGROUND_WATCH: u64 = 0;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -19,6 +24,18 @@ pub enum Request {
         generation: u64,
         query: ListQuery,
         after: Option<String>,
+    },
+    /// Wait `after`, then say that automatic reconnect `attempt` is due.
+    /// A background wait: `App::settle` does not wait for it.
+    RetryAfter {
+        attempt: u32,
+        after: Duration,
+    },
+    /// Wait `after`, then say so: a search is sent only once typing
+    /// pauses this long (see `ContactList`).
+    SearchPause {
+        generation: u64,
+        after: Duration,
     },
     Contact {
         id: String,
@@ -33,6 +50,12 @@ pub enum Request {
         id: String,
         name: String,
     },
+    /// Read the header row of the CSV file at `path` (as typed), for the
+    /// mapping step; nothing is sent.
+    ReadHeader {
+        attempt: u64,
+        path: String,
+    },
     /// Upload a CSV file and queue its import.
     StartImport {
         /// Which upload of which import screen this is; see
@@ -42,6 +65,9 @@ pub enum Request {
         path: String,
         dry_run: bool,
         error_rows: i64,
+        /// Columns not left to the server's header aliases: the field
+        /// each feeds, `None` to ignore it.
+        mapping: Vec<(String, Option<ContactField>)>,
     },
     /// Wait `after`, then read the import job. Polling is this request
     /// issued again by each answer until the job has finished.
@@ -49,6 +75,16 @@ pub enum Request {
         id: String,
         after: Duration,
         error_rows: i64,
+        /// Whose poll this is: an import screen's `watch`, or
+        /// `BACKGROUND_WATCH` for a job the app follows after its screen
+        /// was left. Answers go back to the same watcher only, so two
+        /// chains of polls never run for one job.
+        watch: u64,
+    },
+    /// A page of the jobs screen.
+    ImportJobs {
+        generation: u64,
+        after: Option<String>,
     },
     /// Write every failed row of the job to a CSV file beside the
     /// imported one.
@@ -77,6 +113,12 @@ pub enum SaveTarget {
 }
 
 impl Request {
+    /// Waits that run while the user works and that nothing on screen is
+    /// waiting for: `App::settle` returns without them.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Request::RetryAfter { .. })
+    }
+
     /// Runs the request; the answer, good or bad, is an action.
     pub async fn perform(self, api: ApiClient) -> Action {
         match self {
@@ -89,6 +131,16 @@ impl Request {
                 generation,
                 result: api.contacts(&query, PAGE_SIZE, after).await,
             },
+            Request::RetryAfter { attempt, after } => {
+                tokio::time::sleep(after).await;
+                Action::RetryDue {
+                    attempt: u64::from(attempt),
+                }
+            }
+            Request::SearchPause { generation, after } => {
+                tokio::time::sleep(after).await;
+                Action::SearchPaused { generation }
+            }
             Request::Contact { id } => {
                 let result = api.contact(&id).await.map(|found| found.map(Box::new));
                 Action::ContactLoaded { id, result }
@@ -126,15 +178,20 @@ impl Request {
                 let result = api.delete(&id).await;
                 Action::Deleted { id, name, result }
             }
+            Request::ReadHeader { attempt, path } => Action::HeaderRead {
+                attempt,
+                result: crate::api::read_header(&path).await,
+            },
             Request::StartImport {
                 attempt,
                 path,
                 dry_run,
                 error_rows,
+                mapping,
             } => Action::ImportStarted {
                 attempt,
                 result: api
-                    .import_contacts(&path, dry_run, error_rows)
+                    .import_contacts(&path, dry_run, error_rows, &mapping)
                     .await
                     .map(Box::new),
             },
@@ -142,6 +199,7 @@ impl Request {
                 id,
                 after,
                 error_rows,
+                watch,
             } => {
                 if !after.is_zero() {
                     tokio::time::sleep(after).await;
@@ -150,13 +208,14 @@ impl Request {
                     .import_job(&id, error_rows)
                     .await
                     .map(|found| found.map(Box::new));
-                Action::ImportJobLoaded { id, result }
+                Action::ImportJobLoaded { id, watch, result }
             }
+            Request::ImportJobs { generation, after } => Action::ImportJobsLoaded {
+                generation,
+                result: api.import_jobs(PAGE_SIZE, after).await,
+            },
             Request::SaveErrorReport { id, import_path } => {
-                let result = api
-                    .save_error_report(&id, &import_path)
-                    .await
-                    .map(|path| path.display().to_string());
+                let result = api.save_error_report(&id, &import_path).await;
                 Action::ErrorReportSaved { id, result }
             }
         }

@@ -4,12 +4,13 @@
 
 use contacts_tui::action::Action;
 use contacts_tui::api::{ApiError, FieldError};
-use contacts_tui::app::{App, Screen};
+use contacts_tui::app::{App, Popup, Screen};
 use contacts_tui::config::Config;
 use contacts_tui::model::{
-    ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactPage, ContactRow,
-    FieldChange, FieldMerge, HistoryEntry, ImportJob, ImportRowError, ImportStatus, Me,
-    MeetingSummary, MergeOutcome, MergePreview, PreviewContact, RecentActivity, SaveOutcome,
+    ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
+    ContactRow, FieldChange, FieldMerge, HistoryEntry, ImportJob, ImportJobPage, ImportRowError,
+    ImportStatus, Me, MeetingSummary, MergeOutcome, MergePreview, PreviewContact, Readable,
+    RecentActivity, Role, SaveOutcome, SavedReport,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -65,6 +66,7 @@ fn page() -> ContactPage {
             row("c5", "carl@example.com", "carl@example.com", "", ""),
         ],
         total: 132,
+        total_capped: false,
         has_next_page: true,
         end_cursor: Some("cursor-5".to_owned()),
     }
@@ -121,6 +123,7 @@ fn ada() -> Contact {
                 changes: vec![],
             },
         ],
+        readable: Readable::ALL,
         history_total: 3,
         activities: vec![
             RecentActivity {
@@ -150,24 +153,41 @@ fn type_text(app: &mut App, text: &str) -> Vec<Request> {
 
 /// The list, loaded, signed in as ann.
 fn list_app() -> App {
+    list_app_with(page())
+}
+
+/// The list, `page` loaded, signed in as ann, an admin.
+fn list_app_with(page: ContactPage) -> App {
+    list_app_as(Role::Admin, page)
+}
+
+/// The list, `page` loaded, signed in as ann with `role`.
+fn list_app_as(role: Role, page: ContactPage) -> App {
     let mut app = App::new(config());
-    let requests = app.startup_requests();
-    let generation = requests
+    assert_eq!(
+        app.startup_requests(),
+        vec![Request::Me],
+        "who we are first"
+    );
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role,
+    })));
+    app.update(Action::ContactsLoaded {
+        generation: contacts_generation(&requests),
+        result: Ok(page),
+    });
+    app
+}
+
+fn contacts_generation(requests: &[Request]) -> u64 {
+    requests
         .iter()
         .find_map(|request| match request {
             Request::Contacts { generation, .. } => Some(*generation),
             _ => None,
         })
-        .expect("startup asks for contacts");
-    app.update(Action::MeLoaded(Ok(Me {
-        name: "ann".to_owned(),
-        role: "ADMIN".to_owned(),
-    })));
-    app.update(Action::ContactsLoaded {
-        generation,
-        result: Ok(page()),
-    });
-    app
+        .expect("asks for contacts")
 }
 
 fn detail_app() -> App {
@@ -327,10 +347,195 @@ fn contact_list_searching() {
     let mut app = list_app();
     app.press(key(KeyCode::Char('/')));
     let requests = type_text(&mut app, "søren");
-    assert_eq!(requests.len(), 5, "the search is live: a request per key");
+    assert_eq!(requests.len(), 5, "each key waits for typing to pause");
+    assert!(
+        requests
+            .iter()
+            .all(|request| matches!(request, Request::SearchPause { .. })),
+        "nothing is sent while typing: {requests:?}"
+    );
     assert!(app.list().is_searching());
     assert_eq!(app.list().query().search, "søren");
     snapshot("list_searching", &app);
+}
+
+/// Long values: the list sizes its columns to them, cuts names and
+/// companies with `…`, and drops a column rather than cut an email or a
+/// phone number; the detail wraps every value whole; a long status
+/// message wraps instead of being cut.
+#[test]
+fn long_values() {
+    let mut long_page = page();
+    long_page.rows.insert(
+        1,
+        row(
+            "c6",
+            "Maximiliane Alexandra von Hohenzollern-Sigmaringen",
+            "maximiliane.alexandra.von.hohenzollern@sigmaringen-holdings.example.com",
+            "+498912345678901",
+            "Sigmaringen Holdings Beteiligungsgesellschaft mbH & Co. KG",
+        ),
+    );
+    long_page.total = 1_100_355;
+    let mut app = list_app_with(long_page);
+    app.update(Action::ContactsLoaded {
+        generation: u64::MAX,
+        result: Ok(page()),
+    });
+    snapshot("long_values_list", &app);
+    for (width, height) in SIZES {
+        let rows = screen_rows(&render(&app, width, height));
+        let screen = rows.join("\n");
+        assert!(
+            !screen.contains("+4989123456…") && !screen.contains("+14155550…"),
+            "{width}x{height}: a phone number is never cut:\n{screen}"
+        );
+        assert!(
+            screen.contains("1,100,355"),
+            "{width}x{height}: counts in thousands"
+        );
+    }
+
+    app.press(key(KeyCode::Down));
+    app.press(key(KeyCode::Enter));
+    let mut contact = ada();
+    contact.id = "c6".to_owned();
+    contact.first_name = Some("Maximiliane Alexandra".to_owned());
+    contact.last_name = Some("von Hohenzollern-Sigmaringen".to_owned());
+    contact.email =
+        Some("maximiliane.alexandra.von.hohenzollern@sigmaringen-holdings.example.com".to_owned());
+    contact.company = Some("Sigmaringen Holdings Beteiligungsgesellschaft mbH & Co. KG".to_owned());
+    contact.merged_ids = (1..=12)
+        .map(|i| format!("Q29udGFjdDoxMjM0NTY3{i}"))
+        .collect();
+    contact.history[1].changes[0].before =
+        Some("Hohenzollern Vermögensverwaltung und Beteiligungen GmbH".to_owned());
+    contact.activities_total = 12_345;
+    app.update(Action::ContactLoaded {
+        id: "c6".to_owned(),
+        result: Ok(Some(Box::new(contact))),
+    });
+    app.update(Action::Saved {
+        request: SaveRequest {
+            target: contacts_tui::request::SaveTarget::Create,
+            changes: Vec::new(),
+            confirm_survivor_version: None,
+        },
+        result: Err(ApiError::Server(
+            "the database gave up on this request: it took too long; ask for less at a time"
+                .to_owned(),
+        )),
+    });
+    snapshot("long_values_detail", &app);
+}
+
+/// A viewer's list asks for no personal data and shows no such columns,
+/// instead of an error; keys of actions a viewer cannot perform (n, i, e,
+/// d) are neither offered nor routed.
+#[test]
+fn viewer_list() {
+    let mut app = App::new(config());
+    app.startup_requests();
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "vic".to_owned(),
+        role: Role::Viewer,
+    })));
+    let [Request::Contacts { query, .. }] = requests.as_slice() else {
+        panic!("the first page follows me: {requests:?}");
+    };
+    assert!(!query.fields.personal_data && !query.fields.owner);
+    let mut rows = page();
+    for row in &mut rows.rows {
+        row.email = None;
+        row.mobile_phone = None;
+        row.owner = None;
+    }
+    app.update(Action::ContactsLoaded {
+        generation: contacts_generation(&requests),
+        result: Ok(rows),
+    });
+    snapshot("viewer_list", &app);
+
+    assert!(app.press(key(KeyCode::Char('n'))).is_empty());
+    assert!(app.screen().is_none(), "n is not a viewer's key");
+    app.press(key(KeyCode::Char('i')));
+    assert!(app.screen().is_none(), "nor i");
+    app.press(key(KeyCode::Char('?')));
+    assert!(!shows(&app, 80, 24, "new contact"));
+    assert!(!shows(&app, 80, 24, "import contacts"));
+    assert!(shows(&app, 80, 24, "search"));
+    app.press(key(KeyCode::Esc));
+
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            email: None,
+            mobile_phone: None,
+            owner: None,
+            team: None,
+            readable: Readable {
+                personal_data: false,
+                owner: false,
+                history: false,
+            },
+            history: Vec::new(),
+            ..ada()
+        }))),
+    });
+    app.press(key(KeyCode::Char('e')));
+    app.press(key(KeyCode::Char('d')));
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))), "no e");
+    assert!(app.popup().is_none(), "no d");
+    assert!(!shows(&app, 80, 24, "History"));
+    assert!(
+        !shows(&app, 80, 24, "Owner"),
+        "not readable is not \"no owner\""
+    );
+}
+
+/// A merge preview's values are what the decision rests on: long ones
+/// wrap in their cells, none is cut.
+#[test]
+fn long_values_in_a_merge_preview() {
+    let (mut app, request) = saving_form_app();
+    let long_company =
+        "Sigmaringen Holdings Beteiligungsgesellschaft mbH & Co. KG, Zweigniederlassung München";
+    app.update(Action::Saved {
+        request,
+        result: Ok(SaveOutcome::NeedsMerge(MergePreview {
+            survivor: PreviewContact {
+                id: "c2".to_owned(),
+                name: "Maximiliane Alexandra von Hohenzollern-Sigmaringen".to_owned(),
+                version: 7,
+            },
+            merged: None,
+            fields: vec![
+                merge_field(
+                    "email",
+                    Some("maximiliane.alexandra.von.hohenzollern@sigmaringen-holdings.example.com"),
+                    Some("maximiliane.alexandra.von.hohenzollern@sigmaringen-holdings.example.com"),
+                    MergeOutcome::Unchanged,
+                ),
+                merge_field(
+                    "company",
+                    Some("Acme"),
+                    Some(long_company),
+                    MergeOutcome::Overwritten,
+                ),
+            ],
+        })),
+    });
+    snapshot("long_values_merge", &app);
+    for (width, height) in SIZES {
+        let screen = screen_rows(&render(&app, width, height)).join("");
+        assert!(
+            screen
+                .replace(['│', ' '], "")
+                .contains("Zweigniederlassung"),
+            "{width}x{height}: the whole value is on screen"
+        );
+    }
 }
 
 #[test]
@@ -384,17 +589,96 @@ fn activities_filtered_by_kind() {
     snapshot("activities_meetings", &app);
 }
 
+/// Text fields edit in the middle: ←, →, Home, End, Delete and Backspace
+/// act at the cursor, which the terminal shows where the next character
+/// goes.
+#[test]
+fn text_fields_edit_in_the_middle() {
+    let mut app = list_app();
+    app.press(key(KeyCode::Char('n')));
+    type_text(&mut app, "Ada");
+    app.press(key(KeyCode::Home));
+    type_text(&mut app, "X");
+    app.press(key(KeyCode::End));
+    app.press(key(KeyCode::Left));
+    app.press(key(KeyCode::Delete));
+    app.press(key(KeyCode::Left));
+    app.press(key(KeyCode::Backspace));
+    app.press(key(KeyCode::Right));
+    let Some(Screen::Form(form)) = app.screen() else {
+        panic!("n opens the form");
+    };
+    assert_eq!(form.value(ContactField::FirstName), "Xd");
+    let mut terminal = render(&app, 80, 24);
+    // The border, the label's 15 columns and a gap, then "Xd".
+    assert_eq!(
+        terminal.get_cursor_position().ok(),
+        Some(ratatui::layout::Position::new(19, 1))
+    );
+
+    // The search box too: a typo fixed at the start searches again.
+    let mut app = list_app();
+    app.press(key(KeyCode::Char('/')));
+    type_text(&mut app, "ada");
+    app.press(key(KeyCode::Home));
+    assert!(
+        app.press(key(KeyCode::Delete)).len() == 1,
+        "a change searches"
+    );
+    assert_eq!(app.list().query().search, "da");
+    assert!(app.press(key(KeyCode::Right)).is_empty(), "a move does not");
+}
+
 #[test]
 fn form_with_validation_error() {
     let (mut app, request) = saving_form_app();
     app.update(Action::Saved {
         request,
-        result: Err(ApiError::Validation(vec![FieldError {
-            field: Some("mobilePhone".to_owned()),
-            message: "not a valid phone number".to_owned(),
-        }])),
+        result: Err(ApiError::Validation(vec![
+            FieldError {
+                field: Some("mobilePhone".to_owned()),
+                message: "not a valid phone number".to_owned(),
+            },
+            FieldError {
+                field: Some("timezone".to_owned()),
+                message:
+                    "is not an IANA time zone name (such as Europe/London or America/New_York)"
+                        .to_owned(),
+            },
+            FieldError {
+                field: Some("ownerId".to_owned()),
+                message: "no such user".to_owned(),
+            },
+        ])),
     });
+    // Every error at once, each whole; the first bad field has the cursor.
     snapshot("form_validation_error", &app);
+    let Some(Screen::Form(form)) = app.screen() else {
+        panic!("a refused save stays on the form");
+    };
+    assert_eq!(form.focused_field(), ContactField::MobilePhone);
+    assert!(form.error(ContactField::Timezone).is_some());
+
+    // Esc with unsaved edits asks; n keeps the form, y discards it.
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(app.popup(), Some(Popup::Confirm(_))));
+    snapshot("form_discard", &app);
+    assert!(app.press(key(KeyCode::Enter)).is_empty());
+    assert!(
+        matches!(app.popup(), Some(Popup::Confirm(_))),
+        "Enter is not yes"
+    );
+    app.press(key(KeyCode::Char('n')));
+    assert!(app.popup().is_none());
+    assert!(matches!(app.screen(), Some(Screen::Form(_))));
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Char('y')));
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))));
+    // Without edits, Esc just leaves.
+    app.press(key(KeyCode::Char('e')));
+    app.press(key(KeyCode::Esc));
+    assert!(app.popup().is_none());
+    assert!(matches!(app.screen(), Some(Screen::Detail(_))));
 }
 
 #[test]
@@ -457,6 +741,10 @@ fn merge_prompt() {
     });
     snapshot("merge_prompt", &app);
 
+    // The Enter that saved, pressed again, does not merge.
+    assert!(app.press(key(KeyCode::Enter)).is_empty());
+    assert!(matches!(app.popup(), Some(Popup::Merge(_))));
+
     // Confirming re-sends the same save with the survivor's version.
     let requests = app.press(key(KeyCode::Char('y')));
     assert_eq!(
@@ -499,6 +787,14 @@ fn delete_popup() {
     let mut app = detail_app();
     app.press(key(KeyCode::Char('d')));
     snapshot("delete_popup", &app);
+    assert!(app.press(key(KeyCode::Enter)).is_empty(), "only y deletes");
+    app.press(key(KeyCode::Char('q')));
+    assert!(app.popup().is_none(), "q keeps the contact, like Esc");
+    app.press(key(KeyCode::Char('d')));
+    assert!(matches!(
+        app.press(key(KeyCode::Char('y'))).as_slice(),
+        [Request::Delete { .. }]
+    ));
 }
 
 #[test]
@@ -529,6 +825,23 @@ fn server_down() {
         "connection refused or host unreachable".to_owned(),
     ))));
     snapshot("server_down", &app);
+}
+
+/// The server goes away under a form with unsaved edits: the box says the
+/// form is kept, retries by itself, and q asks before losing the form.
+#[test]
+fn outage_over_an_unsaved_form() {
+    let (mut app, _) = saving_form_app();
+    app.update(Action::MeLoaded(Err(ApiError::Unreachable(
+        "connection refused or host unreachable".to_owned(),
+    ))));
+    snapshot("outage_unsaved_form", &app);
+    app.press(key(KeyCode::Char('q')));
+    assert!(!app.should_quit());
+    assert!(shows(&app, 80, 24, "Quit and lose the unsaved form?"));
+    app.press(key(KeyCode::Esc));
+    assert!(!shows(&app, 80, 24, "Quit and lose the unsaved form?"));
+    assert!(matches!(app.screen(), Some(Screen::Form(_))));
 }
 
 #[test]
@@ -575,6 +888,7 @@ fn running_job() -> ImportJob {
                 "is not an email address: søren@@example.dk",
             ),
         ],
+        created_at: "2026-11-30T09:15:00Z".to_owned(),
         started_at: Some("2026-11-30T09:15:02.123Z".to_owned()),
         finished_at: None,
     }
@@ -589,8 +903,45 @@ fn import_entry_app(path: &str) -> App {
     app
 }
 
+/// The watch of the import screen on top: its polls' answers carry it.
+fn import_watch(app: &App) -> u64 {
+    match app.screen() {
+        Some(Screen::Import(import)) => import.watch(),
+        other => panic!("not on the import screen: {other:?}"),
+    }
+}
+
+/// The header of an Outlook export, as the mapping step reads it.
+const OUTLOOK_HEADER: &[&str] = &[
+    "First Name",
+    "Last Name",
+    "E-mail Address",
+    "Mobile Phone",
+    "Company",
+    "Job Title",
+    "Notes",
+    "Birthday",
+];
+
+/// Enter on the path; the file's `header` read: the mapping step.
+fn map_columns(app: &mut App, header: &[&str]) {
+    let attempt = match app.press(key(KeyCode::Enter)).as_slice() {
+        [Request::ReadHeader { attempt, .. }] => *attempt,
+        other => panic!("Enter reads the file's header: {other:?}"),
+    };
+    app.update(Action::HeaderRead {
+        attempt,
+        result: Ok(header.iter().map(|cell| (*cell).to_owned()).collect()),
+    });
+    assert!(
+        matches!(app.screen(), Some(Screen::Import(import)) if import.mapping_step().is_some()),
+        "the mapping step"
+    );
+}
+
 /// The import started with Enter; returns the upload's attempt number.
 fn start_import(app: &mut App) -> u64 {
+    map_columns(app, OUTLOOK_HEADER);
     match app.press(key(KeyCode::Enter)).as_slice() {
         [Request::StartImport { attempt, .. }] => *attempt,
         other => panic!("Enter uploads the file: {other:?}"),
@@ -611,6 +962,7 @@ fn import_running_app() -> App {
         bytes_done: 0,
         ignored_columns: Vec::new(),
         failed_rows: Vec::new(),
+        created_at: "2026-11-30T09:15:00Z".to_owned(),
         started_at: None,
         ..running_job()
     };
@@ -624,6 +976,7 @@ fn import_running_app() -> App {
     );
     let polls = app.update(Action::ImportJobLoaded {
         id: "job-1".to_owned(),
+        watch: import_watch(&app),
         result: Ok(Some(Box::new(running_job()))),
     });
     assert_eq!(polls.len(), 1, "a running job is polled again");
@@ -653,11 +1006,55 @@ fn import_path_entry() {
     assert!(app.screen().is_none());
 }
 
+/// Enter on the path reads the file's header: each column feeds a field
+/// of the user's choice, or is left to the server's aliases (auto), or
+/// ignored; only the choices made are sent, as the job's mapping.
+#[test]
+fn import_mapping_step() {
+    let mut app = import_entry_app("~/exports/outlook.csv");
+    map_columns(&mut app, OUTLOOK_HEADER);
+    // Notes feeds the job title; Birthday is ignored.
+    for _ in 0..6 {
+        app.press(key(KeyCode::Char('j')));
+    }
+    for _ in 0..6 {
+        app.press(key(KeyCode::Right));
+    }
+    app.press(key(KeyCode::Char('j')));
+    app.press(key(KeyCode::Left));
+    snapshot("import_mapping", &app);
+    let requests = app.press(key(KeyCode::Enter));
+    let [Request::StartImport { mapping, path, .. }] = requests.as_slice() else {
+        panic!("Enter uploads the file: {requests:?}");
+    };
+    assert_eq!(path, "~/exports/outlook.csv");
+    assert_eq!(
+        mapping,
+        &vec![
+            ("Notes".to_owned(), Some(ContactField::JobTitle)),
+            ("Birthday".to_owned(), None),
+        ]
+    );
+
+    // Esc on the mapping step goes back to the path, kept.
+    let mut app = import_entry_app("a.csv");
+    map_columns(&mut app, &["Email"]);
+    app.press(key(KeyCode::Esc));
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("still on the import screen");
+    };
+    assert!(import.mapping_step().is_none());
+    assert_eq!(import.path(), "a.csv");
+}
+
 #[test]
 fn import_of_a_missing_file() {
     let mut app = import_entry_app("/srv/exports/contacts-2026-11-30-final.csv");
-    let attempt = start_import(&mut app);
-    app.update(Action::ImportStarted {
+    let attempt = match app.press(key(KeyCode::Enter)).as_slice() {
+        [Request::ReadHeader { attempt, .. }] => *attempt,
+        other => panic!("Enter reads the file's header: {other:?}"),
+    };
+    app.update(Action::HeaderRead {
         attempt,
         result: Err(ApiError::File(
             "Cannot read /srv/exports/contacts-2026-11-30-final.csv: no such file.".to_owned(),
@@ -708,6 +1105,7 @@ fn import_finished_with_failed_rows() {
     };
     let requests = app.update(Action::ImportJobLoaded {
         id: "job-1".to_owned(),
+        watch: import_watch(&app),
         result: Ok(Some(Box::new(finished))),
     });
     assert!(
@@ -716,7 +1114,7 @@ fn import_finished_with_failed_rows() {
     );
     assert_eq!(
         app.status().map(|message| message.text.as_str()),
-        Some("Imported outlook.csv: created 9874, updated 402, unchanged 123, failed 13.")
+        Some("Imported outlook.csv: created 9,874, updated 402, unchanged 123, failed 13.")
     );
     // The third failed row is selected: its long reason is shown in full.
     app.press(key(KeyCode::Down));
@@ -737,7 +1135,10 @@ fn import_finished_with_failed_rows() {
     );
     app.update(Action::ErrorReportSaved {
         id: "job-1".to_owned(),
-        result: Ok("/home/ann/exports/outlook.failed-rows.csv".to_owned()),
+        result: Ok(SavedReport {
+            path: "/home/ann/exports/outlook.failed-rows.csv".to_owned(),
+            original_rows: true,
+        }),
     });
     let Some(Screen::Import(import)) = app.screen() else {
         panic!("still on the import screen");
@@ -748,7 +1149,10 @@ fn import_finished_with_failed_rows() {
     );
     assert_eq!(
         app.status().map(|message| message.text.as_str()),
-        Some("Every failed row saved to /home/ann/exports/outlook.failed-rows.csv")
+        Some(
+            "Every failed row saved to /home/ann/exports/outlook.failed-rows.csv, as in the file \
+             plus line and reason: fix them there and import that file."
+        )
     );
 
     // No more polls; Esc goes back to the list.
@@ -778,6 +1182,7 @@ fn import_job_failed() {
         ),
         ignored_columns: vec!["Name".to_owned(), "Company".to_owned(), "Notes".to_owned()],
         failed_rows: Vec::new(),
+        created_at: "2026-11-30T09:15:00Z".to_owned(),
         started_at: Some("2026-11-30T23:59:58Z".to_owned()),
         finished_at: Some("2026-12-01T00:00:01Z".to_owned()),
     };
@@ -800,6 +1205,106 @@ fn import_job_failed() {
     assert_eq!(import.path(), "names.csv");
 }
 
+/// The jobs screen lists the user's imports, newest first; Enter reopens
+/// one (a running one is polled to its end); leaving a running one hands
+/// it to the app, which tells when it has finished.
+#[test]
+fn import_jobs_screen() {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('I')));
+    let [
+        Request::ImportJobs {
+            generation,
+            after: None,
+        },
+    ] = requests.as_slice()
+    else {
+        panic!("I opens the jobs screen: {requests:?}");
+    };
+    let finished = ImportJob {
+        id: "job-0".to_owned(),
+        status: ImportStatus::Succeeded,
+        file_name: "hubspot-export-2026-11-29-all-contacts-with-custom-properties.csv".to_owned(),
+        rows_read: 1_000_000,
+        created: 998_765,
+        updated: 1_200,
+        unchanged: 0,
+        failed: 35,
+        bytes_done: 3_145_728,
+        failed_rows: Vec::new(),
+        created_at: "2026-11-29T17:02:11Z".to_owned(),
+        finished_at: Some("2026-11-29T17:03:20Z".to_owned()),
+        ..running_job()
+    };
+    let dry = ImportJob {
+        id: "job-9".to_owned(),
+        status: ImportStatus::Failed,
+        file_name: "names.csv".to_owned(),
+        dry_run: true,
+        error: Some("no column holds an email or a mobile phone".to_owned()),
+        created_at: "2026-11-28T08:00:00Z".to_owned(),
+        finished_at: Some("2026-11-28T08:00:01Z".to_owned()),
+        ..running_job()
+    };
+    app.update(Action::ImportJobsLoaded {
+        generation: *generation,
+        result: Ok(ImportJobPage {
+            jobs: vec![running_job(), finished, dry],
+            total: 3,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    snapshot("import_jobs", &app);
+
+    // Enter on the running job reopens it and polls it.
+    let requests = app.press(key(KeyCode::Enter));
+    let [Request::ImportJob { id, watch, .. }] = requests.as_slice() else {
+        panic!("Enter reopens the job: {requests:?}");
+    };
+    assert_eq!(id, "job-1");
+    assert!(matches!(app.screen(), Some(Screen::Import(import)) if import.watch() == *watch));
+
+    // Esc with the poll out: the app follows the job from its answer on.
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(app.screen(), Some(Screen::Jobs(_))));
+    let next = app.update(Action::ImportJobLoaded {
+        id: "job-1".to_owned(),
+        watch: *watch,
+        result: Ok(Some(Box::new(running_job()))),
+    });
+    let [
+        Request::ImportJob {
+            watch: background, ..
+        },
+    ] = next.as_slice()
+    else {
+        panic!("followed in the background: {next:?}");
+    };
+    app.press(key(KeyCode::Esc));
+    let done = ImportJob {
+        status: ImportStatus::Succeeded,
+        rows_read: 10_412,
+        created: 9_874,
+        finished_at: Some("2026-11-30T09:16:40Z".to_owned()),
+        ..running_job()
+    };
+    let requests = app.update(Action::ImportJobLoaded {
+        id: "job-1".to_owned(),
+        watch: *background,
+        result: Ok(Some(Box::new(done))),
+    });
+    assert!(
+        matches!(requests.as_slice(), [Request::Contacts { .. }]),
+        "a finished import reloads the list: {requests:?}"
+    );
+    assert!(matches!(app.popup(), Some(Popup::Notice(_))), "and says so");
+    assert!(shows(&app, 80, 24, "Imported outlook.csv: created 9,874"));
+    snapshot("import_job_finished_notice", &app);
+    app.press(key(KeyCode::Enter));
+    assert!(app.popup().is_none());
+}
+
 /// Every screen at sizes from absurd to huge, with values far longer than
 /// any column and names in scripts of double-width characters: drawing
 /// must neither panic nor write outside the frame (TestBackend panics on
@@ -809,12 +1314,13 @@ fn no_size_or_value_breaks_drawing() {
     let long = "Ω".repeat(300);
     let wide = "漢字かなカナ한글".repeat(40);
     let mut app = App::new(config());
-    let generation = match app.startup_requests().pop() {
-        Some(Request::Contacts { generation, .. }) => generation,
-        other => panic!("unexpected startup requests: {other:?}"),
-    };
+    app.startup_requests();
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: Role::Admin,
+    })));
     app.update(Action::ContactsLoaded {
-        generation,
+        generation: contacts_generation(&requests),
         result: Ok(ContactPage {
             rows: vec![
                 row(
@@ -827,6 +1333,7 @@ fn no_size_or_value_breaks_drawing() {
                 row("x2", "Zoë 👩‍👩‍👧 Ñúñez", "zoe@example.com", "", &wide),
             ],
             total: 2,
+            total_capped: false,
             has_next_page: false,
             end_cursor: None,
         }),
@@ -903,12 +1410,15 @@ fn no_size_or_value_breaks_drawing() {
     // names, a deleted contact, a meeting, a conflict, a long external id.
     app.update(Action::MeLoaded(Ok(Me {
         name: wide.clone(),
-        role: "ADMIN".to_owned(),
+        role: Role::Admin,
     })));
-    // Esc closes the merge prompt, the form, then the detail.
-    for _ in 0..3 {
-        app.press(key(KeyCode::Esc));
-    }
+    // Esc closes the merge prompt; on the form it asks first, since the
+    // edits are not saved; then the detail.
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+    check(&app);
+    app.press(key(KeyCode::Char('y')));
+    app.press(key(KeyCode::Esc));
     assert!(app.screen().is_none(), "back on the contact list");
     let requests = app.press(key(KeyCode::Char('a')));
     check(&app);
@@ -951,7 +1461,26 @@ fn no_size_or_value_breaks_drawing() {
     check(&app);
     type_text(&mut app, &format!("~/{wide}/{long}.csv"));
     check(&app);
-    let attempt = start_import(&mut app);
+    app.press(key(KeyCode::Enter));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    let long_header = [long.as_str(), wide.as_str(), "", "E-mail"];
+    map_columns(&mut app, &long_header);
+    app.press(key(KeyCode::Right));
+    app.press(key(KeyCode::Char('G')));
+    app.press(key(KeyCode::Left));
+    check(&app);
+    let attempt = match app.press(key(KeyCode::Enter)).as_slice() {
+        [
+            Request::StartImport {
+                attempt, mapping, ..
+            },
+        ] => {
+            assert_eq!(mapping.len(), 2, "{mapping:?}");
+            *attempt
+        }
+        other => panic!("Enter uploads the file: {other:?}"),
+    };
     check(&app);
     app.update(Action::ImportStarted {
         attempt,
@@ -982,6 +1511,7 @@ fn no_size_or_value_breaks_drawing() {
     app.press(key(KeyCode::Char('G')));
     app.update(Action::ImportJobLoaded {
         id: "big".to_owned(),
+        watch: import_watch(&app),
         result: Ok(Some(Box::new(ImportJob {
             id: "big".to_owned(),
             status: ImportStatus::Other(long.clone()),
@@ -996,7 +1526,10 @@ fn no_size_or_value_breaks_drawing() {
     check(&app);
     app.update(Action::ErrorReportSaved {
         id: "big".to_owned(),
-        result: Ok(format!("/{wide}/{long}.failed-rows.csv")),
+        result: Ok(SavedReport {
+            path: format!("/{wide}/{long}.failed-rows.csv"),
+            original_rows: false,
+        }),
     });
     check(&app);
     app.press(key(KeyCode::Char('?')));
@@ -1047,8 +1580,19 @@ fn help_fits_at_80x24_everywhere() {
     let mut refused = App::new(config());
     refused.startup_requests();
     refused.update(Action::MeLoaded(Err(ApiError::Unauthenticated)));
+    let mut jobs = list_app();
+    jobs.press(key(KeyCode::Char('I')));
+    let mut mapping = import_entry_app("a.csv");
+    map_columns(&mut mapping, OUTLOOK_HEADER);
+    let (mut outage, _) = saving_form_app();
+    outage.update(Action::MeLoaded(Err(ApiError::Unreachable(
+        "refused".to_owned(),
+    ))));
     let screens = [
         ("list", list_app()),
+        ("jobs", jobs),
+        ("mapping", mapping),
+        ("outage over a form", outage),
         ("search", searching),
         ("detail", detail_app()),
         ("form", saving_form_app().0),
@@ -1095,10 +1639,7 @@ fn popup_keys_survive_long_text() {
     });
     app.press(key(KeyCode::Char('d')));
     for (width, height) in SIZES {
-        assert!(
-            shows(&app, width, height, "y/Enter delete"),
-            "{width}x{height}"
-        );
+        assert!(shows(&app, width, height, "y delete"), "{width}x{height}");
     }
 
     let (mut app, request) = saving_form_app();
@@ -1124,10 +1665,7 @@ fn popup_keys_survive_long_text() {
         })),
     });
     for (width, height) in SIZES {
-        assert!(
-            shows(&app, width, height, "y/Enter merge"),
-            "{width}x{height}"
-        );
+        assert!(shows(&app, width, height, "y merge"), "{width}x{height}");
         assert!(
             shows(&app, width, height, "OVERWRITTEN"),
             "{width}x{height}"

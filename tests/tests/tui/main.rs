@@ -520,10 +520,31 @@ async fn import_a_csv_file_dry_run_then_for_real(
         "{problem}"
     );
 
-    // The dry run.
+    // The dry run, with Mobile Phone ignored on the mapping step: the
+    // server gets the mapping, so Bo's bad phone fails nothing.
     ctrl(&mut app, 'u');
     type_text(&mut app, path);
     ctrl(&mut app, 'd');
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("the mapping step is on the import screen");
+    };
+    let columns: Vec<&str> = import
+        .mapping_step()
+        .expect("Enter reads the header for the mapping step")
+        .columns()
+        .iter()
+        .map(|(header, _)| header.as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        ["First Name", "Last Name", "E-mail Address", "Mobile Phone"]
+    );
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Left);
     press(&mut app, KeyCode::Enter);
     settle_import(&mut app).await;
     let Some(Screen::Import(import)) = app.screen() else {
@@ -541,14 +562,15 @@ async fn import_a_csv_file_dry_run_then_for_real(
             job.unchanged,
             job.failed
         ),
-        (3, 1, 1, 0, 1)
+        (3, 2, 1, 0, 0)
     );
+    assert_eq!(job.ignored_columns, ["Mobile Phone"]);
     assert_eq!(job.bytes_done, job.bytes_total);
     assert_eq!(job.bytes_total, IMPORT_CSV.len() as u64);
     assert_eq!(
         app.status().map(|message| message.text.as_str()),
         Some(
-            "Dry run of contacts ø.csv: created 1, updated 1, unchanged 0, failed 1; nothing written."
+            "Dry run of contacts ø.csv: created 2, updated 1, unchanged 0, failed 0; nothing written."
         )
     );
     assert_eq!(
@@ -565,6 +587,14 @@ async fn import_a_csv_file_dry_run_then_for_real(
     };
     assert_eq!(import.path(), path);
     assert!(!import.dry_run());
+    // The same file's mapping step keeps the choice; → puts Mobile Phone
+    // back to auto, the server's aliases.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Enter);
     settle_import(&mut app).await;
     let Some(Screen::Import(import)) = app.screen() else {
@@ -629,9 +659,14 @@ async fn import_a_csv_file_dry_run_then_for_real(
         "{:?}",
         import.problem()
     );
+    // Bo's row as it was in the file, then its line and reason: fix the
+    // phone there and import that file again.
     let written = std::fs::read_to_string(&report).expect("the report was written");
     assert!(
-        written.starts_with("line,column,columnName,reason\n3,4,Mobile Phone,"),
+        written.starts_with(
+            "First Name,Last Name,E-mail Address,Mobile Phone,line,reason\n\
+             Bo,Berg,bo@example.com,not a phone,3,Mobile Phone: "
+        ),
         "{written}"
     );
     assert_eq!(written.lines().count(), 2, "{written}");
@@ -647,4 +682,27 @@ async fn import_a_csv_file_dry_run_then_for_real(
         .map(|row| row.name.as_str())
         .collect();
     assert_eq!(names, ["Ada Lovelace", "Søren Kierkegaard"]);
+
+    // I: both jobs, newest first; Enter reopens the real import with its
+    // failed row.
+    press(&mut app, KeyCode::Char('I'));
+    app.settle().await;
+    let Some(Screen::Jobs(jobs)) = app.screen() else {
+        panic!("I opens the jobs screen");
+    };
+    let listed: Vec<(bool, i64)> = jobs
+        .jobs()
+        .iter()
+        .map(|job| (job.dry_run, job.failed))
+        .collect();
+    assert_eq!(listed, [(false, 1), (true, 0)], "newest first");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Import(import)) = app.screen() else {
+        panic!("Enter reopens the job");
+    };
+    let job = import.job().expect("the reopened job");
+    assert!(!job.dry_run);
+    assert_eq!(job.failed_rows.len(), 1);
+    assert_eq!(app.in_flight(), 0, "a finished job is not polled");
 }

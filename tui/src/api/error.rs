@@ -65,10 +65,7 @@ impl ApiError {
         let validation: Vec<FieldError> = errors
             .iter()
             .filter(|e| code_of(e) == "VALIDATION")
-            .map(|e| FieldError {
-                field: extension(&e.extensions, "field"),
-                message: e.message.clone(),
-            })
+            .flat_map(field_errors)
             .collect();
         if !validation.is_empty() {
             return ApiError::Validation(validation);
@@ -82,6 +79,37 @@ impl ApiError {
             "FORBIDDEN" => ApiError::Forbidden(first.message.clone()),
             _ => ApiError::Server(first.message.clone()),
         }
+    }
+}
+
+/// One `VALIDATION` error's fields: the server names every bad field of an
+/// input in `extensions.fieldErrors` (`{ field, message }`) when there are
+/// several, and in `extensions.field` when there is one.
+fn field_errors(error: &graphql_client::Error) -> Vec<FieldError> {
+    let listed = error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("fieldErrors"))
+        .and_then(Value::as_array);
+    match listed {
+        Some(list) => list
+            .iter()
+            .map(|entry| {
+                let field = entry.get("field").and_then(Value::as_str);
+                let message = entry.get("message").and_then(Value::as_str).unwrap_or("");
+                FieldError {
+                    field: field.map(str::to_owned),
+                    message: match field {
+                        Some(field) => format!("{field}: {message}"),
+                        None => message.to_owned(),
+                    },
+                }
+            })
+            .collect(),
+        None => vec![FieldError {
+            field: extension(&error.extensions, "field"),
+            message: error.message.clone(),
+        }],
     }
 }
 
@@ -116,6 +144,27 @@ mod tests {
                 field: Some("email".into()),
                 message: "not an email".into()
             }])
+        );
+
+        let several = [error(
+            "email: not an email; mobilePhone: is not a phone number",
+            serde_json::json!({ "code": "VALIDATION", "field": "email", "fieldErrors": [
+                { "field": "email", "message": "not an email" },
+                { "field": "mobilePhone", "message": "is not a phone number" },
+            ] }),
+        )];
+        assert_eq!(
+            ApiError::from_graphql(&several),
+            ApiError::Validation(vec![
+                FieldError {
+                    field: Some("email".into()),
+                    message: "email: not an email".into()
+                },
+                FieldError {
+                    field: Some("mobilePhone".into()),
+                    message: "mobilePhone: is not a phone number".into()
+                },
+            ])
         );
 
         let blocked = [error(

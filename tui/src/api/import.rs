@@ -11,8 +11,46 @@ use std::time::Duration;
 use graphql_client::GraphQLQuery;
 use reqwest::multipart::{Form, Part};
 
-use super::{ApiClient, ApiError, operations};
-use crate::model::{ImportJob, ImportRowError, ImportStatus};
+use super::{ApiClient, ApiError, failed_rows, operations};
+use crate::model::{
+    ContactField, ImportJob, ImportJobPage, ImportRowError, ImportStatus, SavedReport,
+};
+
+/// How much of the file the mapping step reads for the header: the
+/// server refuses a longer header row anyway.
+const HEADER_BYTES: u64 = 64 * 1024;
+
+/// The header row of the CSV file at `path` (as typed: see [`resolve`]):
+/// comma or semicolon, with or without a BOM, as the server reads them.
+/// Only the first 64 KiB are read.
+pub async fn read_header(path: &str) -> Result<Vec<String>, ApiError> {
+    use tokio::io::AsyncReadExt;
+    let cannot = |reason: String| ApiError::File(format!("Cannot read {}: {reason}.", path.trim()));
+    let (file, _) = open(&resolve(path)).await.map_err(cannot)?;
+    let mut head = Vec::new();
+    file.take(HEADER_BYTES)
+        .read_to_end(&mut head)
+        .await
+        .map_err(|err| cannot(describe(err)))?;
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let delimiter = failed_rows::sniff_delimiter(head);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(head);
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return Err(cannot("the file is empty".to_owned())),
+        Err(_) => return Err(cannot("its first row is not CSV text".to_owned())),
+    }
+    let headers: Vec<String> = record.iter().map(|cell| cell.trim().to_owned()).collect();
+    if headers.iter().all(String::is_empty) {
+        return Err(cannot("its first row, the header, is empty".to_owned()));
+    }
+    Ok(headers)
+}
 
 /// Every other call gets 30 s; a file of hundreds of megabytes on a slow
 /// link needs longer, and the user can leave the screen meanwhile.
@@ -57,6 +95,7 @@ macro_rules! import_job {
                     reason: row.reason,
                 })
                 .collect(),
+            created_at: job.created_at,
             started_at: job.started_at,
             finished_at: job.finished_at,
         }
@@ -72,6 +111,7 @@ impl ApiClient {
         path: &str,
         dry_run: bool,
         error_rows: i64,
+        mapping: &[(String, Option<ContactField>)],
     ) -> Result<ImportJob, ApiError> {
         use operations::import_contacts as op;
         let resolved = resolve(path);
@@ -87,6 +127,21 @@ impl ApiClient {
             file: operations::Upload,
             dry_run,
             error_rows,
+            mapping: mapping
+                .iter()
+                .map(|(column, field)| op::ColumnMappingInput {
+                    column: column.clone(),
+                    field: field.map(|field| match field {
+                        ContactField::FirstName => op::ImportField::FIRST_NAME,
+                        ContactField::LastName => op::ImportField::LAST_NAME,
+                        ContactField::Email => op::ImportField::EMAIL,
+                        ContactField::MobilePhone => op::ImportField::MOBILE_PHONE,
+                        ContactField::Company => op::ImportField::COMPANY,
+                        ContactField::JobTitle => op::ImportField::JOB_TITLE,
+                        ContactField::Timezone => op::ImportField::TIMEZONE,
+                    }),
+                })
+                .collect(),
         });
         let operations = serde_json::to_string(&body)
             .map_err(|err| ApiError::Server(format!("cannot encode the upload: {err}")))?;
@@ -125,22 +180,69 @@ impl ApiClient {
 }
 
 impl ApiClient {
-    /// Reads the job's report of every failed row and writes it beside
-    /// the imported file (`contacts.csv` gives `contacts.failed-rows.csv`,
-    /// or `contacts.failed-rows-2.csv` and on when that exists: nothing is
-    /// overwritten). Returns where it went.
+    /// A page of the user's import jobs (everyone's, for an admin),
+    /// newest first, without their failed rows.
+    pub async fn import_jobs(
+        &self,
+        first: i64,
+        after: Option<String>,
+    ) -> Result<ImportJobPage, ApiError> {
+        use operations::import_jobs as op;
+        let variables = op::Variables {
+            first: Some(first),
+            after,
+            error_rows: 0,
+        };
+        let data = self.run::<operations::ImportJobs>(variables).await?;
+        let connection = data.import_jobs;
+        Ok(ImportJobPage {
+            total: connection.total_count,
+            has_next_page: connection.page_info.has_next_page,
+            end_cursor: connection.page_info.end_cursor,
+            jobs: connection
+                .edges
+                .into_iter()
+                .map(|edge| import_job!(op, edge.node))
+                .collect(),
+        })
+    }
+
+    /// Reads the job's report of every failed row and writes the failed
+    /// rows beside the imported file (`contacts.csv` gives
+    /// `contacts.failed-rows.csv`, or `contacts.failed-rows-2.csv` and on
+    /// when that exists: nothing is overwritten): the file's own rows
+    /// with `line` and `reason` (see `failed_rows`), or, when the file is
+    /// no longer there, the server's report as it is.
     pub async fn save_error_report(
         &self,
         id: &str,
         import_path: &str,
-    ) -> Result<PathBuf, ApiError> {
+    ) -> Result<SavedReport, ApiError> {
         use operations::import_error_report as op;
         let variables = op::Variables { id: id.to_owned() };
         let data = self.run::<operations::ImportErrorReport>(variables).await?;
         let report = data.import_job.ok_or(ApiError::NotFound)?.error_report;
-        write_beside(&resolve(import_path), report.as_bytes())
+        let imported = resolve(import_path);
+        let rows = {
+            let (imported, report) = (imported.clone(), report.clone());
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(&imported).map_err(describe)?;
+                failed_rows::from_original(file, &report)
+            })
             .await
-            .map_err(|reason| ApiError::File(format!("Cannot save the failed rows: {reason}.")))
+            .unwrap_or_else(|err| Err(err.to_string()))
+        };
+        let (content, original_rows) = match rows {
+            Ok(rows) => (rows, true),
+            Err(_) => (report.into_bytes(), false),
+        };
+        let path = write_beside(&imported, &content)
+            .await
+            .map_err(|reason| ApiError::File(format!("Cannot save the failed rows: {reason}.")))?;
+        Ok(SavedReport {
+            path: path.display().to_string(),
+            original_rows,
+        })
     }
 }
 
@@ -249,6 +351,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_header_is_read_as_the_server_reads_it() {
+        let dir = std::env::temp_dir().join(format!("contacts-tui-header-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let semicolons = dir.join("a.csv");
+        std::fs::write(
+            &semicolons,
+            "\u{feff}\"E-mail; work\";Name ;Phone\r\nx;y;z\r\n",
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            read_header(&semicolons.display().to_string()).await,
+            Ok(vec![
+                "E-mail; work".to_owned(),
+                "Name".to_owned(),
+                "Phone".to_owned()
+            ])
+        );
+        let empty = dir.join("empty.csv");
+        std::fs::write(&empty, "").unwrap_or_default();
+        assert!(matches!(
+            read_header(&empty.display().to_string()).await,
+            Err(ApiError::File(reason)) if reason.ends_with("the file is empty.")
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
     async fn unreadable_files_are_explained() {
         let missing = open(Path::new("/no/such/dir/contacts.csv")).await;
         assert_eq!(missing.err().as_deref(), Some("no such file"));
@@ -282,10 +412,19 @@ mod tests {
             file: operations::Upload,
             dry_run: true,
             error_rows: 20,
+            mapping: vec![op::ColumnMappingInput {
+                column: "Phone".to_owned(),
+                field: None,
+            }],
         });
         let json = serde_json::to_value(&body).unwrap_or_default();
         assert_eq!(json["variables"]["file"], serde_json::Value::Null);
         assert_eq!(json["variables"]["dryRun"], true);
+        assert_eq!(
+            json["variables"]["mapping"],
+            serde_json::json!([{ "column": "Phone", "field": null }]),
+            "an ignored column is sent with a null field"
+        );
         assert!(
             json["variables"]
                 .as_object()

@@ -2,6 +2,7 @@
 //! and returning `model` types. Generated types stop here.
 
 mod error;
+mod failed_rows;
 mod import;
 mod operations;
 
@@ -11,12 +12,14 @@ use graphql_client::GraphQLQuery;
 use reqwest::StatusCode;
 
 pub use error::{ApiError, FieldError};
+pub use import::read_header;
 
 use crate::config::Config;
 use crate::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
     ContactRow, FieldChange, FieldMerge, HistoryEntry, ListQuery, Me, MeetingSummary, MergeOutcome,
-    MergePreview, PreviewContact, RecentActivity, SaveOutcome, SortField, Source, display_name,
+    MergePreview, PreviewContact, Readable, RecentActivity, Role, SaveOutcome, SortField, Source,
+    display_name,
 };
 
 /// Builds the operation's own `ContactInput` (each generated module has
@@ -106,6 +109,8 @@ pub struct ApiClient {
     http: reqwest::Client,
     url: String,
     token: Option<String>,
+    /// What the signed-in role may read; the queries ask for nothing else.
+    readable: Readable,
 }
 
 impl ApiClient {
@@ -121,7 +126,14 @@ impl ApiClient {
             http,
             url: config.url.clone(),
             token: config.token.clone(),
+            readable: Readable::ALL,
         }
+    }
+
+    /// Once `me` has told the role: the requests sent from now on ask only
+    /// for what it may read.
+    pub fn set_readable(&mut self, readable: Readable) {
+        self.readable = readable;
     }
 
     async fn run<Q: GraphQLQuery>(
@@ -174,9 +186,19 @@ impl ApiClient {
         let data = self
             .run::<operations::Me>(operations::me::Variables)
             .await?;
+        use operations::me::Role as R;
         Ok(Me {
             name: data.me.name,
-            role: format!("{:?}", data.me.role),
+            // A user always reads their own role; were it withheld, the
+            // client would offer what an unknown role gets: reading only.
+            role: match data.me.role {
+                Some(R::ADMIN) => Role::Admin,
+                Some(R::MEMBER) => Role::Member,
+                Some(R::VIEWER) => Role::Viewer,
+                Some(R::INTEGRATION) => Role::Integration,
+                Some(R::Other(other)) => Role::Other(other),
+                None => Role::Other("withheld".to_owned()),
+            },
         })
     }
 
@@ -204,6 +226,8 @@ impl ApiClient {
                     Source::RoutingForm => op::ContactSource::ROUTING_FORM,
                 }),
             }),
+            personal_data: query.fields.personal_data,
+            owner: query.fields.owner,
             order_by: Some(op::ContactOrder {
                 field: match query.sort {
                     SortField::Name => op::ContactOrderField::NAME,
@@ -221,6 +245,7 @@ impl ApiClient {
         let connection = data.contacts;
         Ok(ContactPage {
             total: connection.total_count,
+            total_capped: connection.total_count_capped,
             has_next_page: connection.page_info.has_next_page,
             end_cursor: connection.page_info.end_cursor,
             rows: connection
@@ -267,6 +292,7 @@ impl ApiClient {
                 from: None,
                 to: None,
             }),
+            personal_data: self.readable.personal_data,
         };
         let data = self.run::<operations::ActivityList>(variables).await?;
         let connection = data.activities;
@@ -314,17 +340,27 @@ impl ApiClient {
     }
 
     /// `Ok(None)` when the contact does not exist (any more) or the caller
-    /// cannot reach it; the server does not tell those apart.
+    /// cannot reach it; the server does not tell those apart. Asks only for
+    /// what the user's role may read; the history, in a query of its own,
+    /// at the same time.
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>, ApiError> {
         use operations::contact_detail as op;
         let variables = op::Variables {
             id: id.to_owned(),
-            history_first: Some(HISTORY_PAGE),
             activities_first: Some(ACTIVITIES_PAGE),
+            personal_data: self.readable.personal_data,
+            owner: self.readable.owner,
         };
-        let data = self.run::<operations::ContactDetail>(variables).await?;
-        Ok(data.contact.map(|contact| {
+        let detail = self.run::<operations::ContactDetail>(variables);
+        let (detail, history) = if self.readable.history {
+            let (detail, history) = tokio::join!(detail, self.history(id));
+            (detail?, Some(history?))
+        } else {
+            (detail.await?, None)
+        };
+        Ok(detail.contact.map(|contact| {
             let fields = contact.contact_fields;
+            let (history_total, history) = history.unwrap_or_default();
             Contact {
                 id: fields.id,
                 first_name: fields.first_name,
@@ -355,33 +391,50 @@ impl ApiClient {
                             .map(|meeting| (meeting.starts_at, format!("{:?}", meeting.status))),
                     })
                     .collect(),
-                history_total: contact.history.total_count,
-                history: contact
-                    .history
-                    .edges
-                    .into_iter()
-                    .map(|edge| {
-                        let node = edge.node;
-                        HistoryEntry {
-                            action: node.action,
-                            merged_contact_id: node.merged_contact_id,
-                            source: node.source,
-                            at: node.at,
-                            actor: node.actor.map(|actor| actor.name),
-                            changes: node
-                                .changes
-                                .into_iter()
-                                .map(|change| FieldChange {
-                                    field: change.field,
-                                    before: change.before,
-                                    after: change.after,
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect(),
+                readable: self.readable,
+                history_total,
+                history,
             }
         }))
+    }
+
+    /// The contact's history and its total; empty when the contact is
+    /// gone (the detail query says so).
+    async fn history(&self, id: &str) -> Result<(i64, Vec<HistoryEntry>), ApiError> {
+        use operations::contact_history as op;
+        let variables = op::Variables {
+            id: id.to_owned(),
+            history_first: Some(HISTORY_PAGE),
+        };
+        let data = self.run::<operations::ContactHistory>(variables).await?;
+        let Some(contact) = data.contact else {
+            return Ok((0, Vec::new()));
+        };
+        let entries = contact
+            .history
+            .edges
+            .into_iter()
+            .map(|edge| {
+                let node = edge.node;
+                HistoryEntry {
+                    action: node.action,
+                    merged_contact_id: node.merged_contact_id,
+                    source: node.source,
+                    at: node.at,
+                    actor: node.actor.map(|actor| actor.name),
+                    changes: node
+                        .changes
+                        .into_iter()
+                        .map(|change| FieldChange {
+                            before: history_value(&change.field, change.before, change.before_name),
+                            after: history_value(&change.field, change.after, change.after_name),
+                            field: change.field,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok((contact.history.total_count, entries))
     }
 
     pub async fn create(
@@ -449,4 +502,35 @@ fn describe_transport_error(err: &reqwest::Error) -> String {
         return "connection refused or host unreachable".to_owned();
     }
     err.to_string()
+}
+
+/// A history value as shown: an owner or team by its name (the value itself
+/// is an id no one reads), and one since deleted as such.
+fn history_value(field: &str, value: Option<String>, name: Option<String>) -> Option<String> {
+    let what = match field {
+        "ownerId" => "user",
+        "teamId" => "team",
+        _ => return value,
+    };
+    value.map(|_| name.unwrap_or_else(|| format!("a removed {what}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_value;
+
+    #[test]
+    fn owners_and_teams_read_by_name() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            history_value("ownerId", some("VXNlcjoz"), some("ann")),
+            some("ann")
+        );
+        assert_eq!(
+            history_value("teamId", some("VGVhbToy"), None),
+            some("a removed team")
+        );
+        assert_eq!(history_value("ownerId", None, None), None);
+        assert_eq!(history_value("company", some("Acme"), None), some("Acme"));
+    }
 }

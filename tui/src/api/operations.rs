@@ -34,6 +34,15 @@ pub struct ContactList;
 )]
 pub struct ContactDetail;
 
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/contact.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct ContactHistory;
+
 // `skip_serializing_none` matters for the edit: a field left out of
 // `ContactInput` is unchanged, an explicit null would clear it. Clearing is
 // done with a blank string, which the schema documents as clearing too.
@@ -94,6 +103,14 @@ pub struct ImportContacts;
     response_derives = "Debug"
 )]
 pub struct ImportJob;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/import.graphql",
+    response_derives = "Debug"
+)]
+pub struct ImportJobs;
 
 #[derive(GraphQLQuery)]
 #[graphql(

@@ -22,8 +22,12 @@ fn key(code: KeyCode) -> KeyEvent {
 /// The list with two contacts loaded.
 fn list_app() -> App {
     let mut app = app();
+    app.startup_requests();
     let generation = app
-        .startup_requests()
+        .update(Action::MeLoaded(Ok(Me {
+            name: "ann".to_owned(),
+            role: crate::model::Role::Admin,
+        })))
         .iter()
         .find_map(|request| match request {
             Request::Contacts { generation, .. } => Some(*generation),
@@ -43,6 +47,7 @@ fn list_app() -> App {
         result: Ok(ContactPage {
             rows: vec![row("c1"), row("c2")],
             total: 2,
+            total_capped: false,
             has_next_page: false,
             end_cursor: None,
         }),
@@ -58,8 +63,8 @@ fn delete_popup() -> Popup {
 fn effects_are_carried_out_in_order() {
     let mut app = app();
     let requests = app.carry_out(vec![
-        Effect::open(Screen::Form(ContactForm::create())),
-        Effect::open(Screen::Form(ContactForm::create())),
+        Effect::open(Screen::Form(Box::new(ContactForm::create()))),
+        Effect::open(Screen::Form(Box::new(ContactForm::create()))),
         Effect::Close,
         Effect::Status(Message::info("one")),
         Effect::Send(Request::Me),
@@ -149,4 +154,85 @@ fn keys_reach_the_topmost_layer_only() {
     assert!(!app.should_quit());
     app.press(key(KeyCode::Char('q')));
     assert!(app.should_quit());
+}
+
+#[test]
+fn esc_and_q_mean_the_same_on_the_list() {
+    for back in [KeyCode::Esc, KeyCode::Char('q')] {
+        let mut app = list_app();
+        app.press(key(KeyCode::Char('/')));
+        app.press(key(KeyCode::Char('x')));
+        app.press(key(KeyCode::Enter));
+        let requests = app.press(key(back));
+        assert!(
+            matches!(requests.as_slice(), [Request::Contacts { query, .. }] if query.search.is_empty()),
+            "{back:?} first clears the search: {requests:?}"
+        );
+        assert!(!app.should_quit());
+        app.press(key(back));
+        assert!(app.should_quit(), "{back:?} then quits");
+    }
+}
+
+/// The server goes away while a form is being filled: the outage box
+/// covers it, retries by itself later each time, `q` asks before losing
+/// the form, and once the server is back the form and the list's place are
+/// as they were, the list not even asked again.
+#[test]
+fn an_outage_keeps_the_form_and_the_lists_place() {
+    let mut app = list_app();
+    app.press(key(KeyCode::Char('j')));
+    app.press(key(KeyCode::Char('n')));
+    app.press(key(KeyCode::Char('A')));
+    let requests = app.update(Action::MeLoaded(Err(ApiError::Unreachable(
+        "refused".to_owned(),
+    ))));
+    let [Request::RetryAfter { attempt: 1, after }] = requests.as_slice() else {
+        panic!("a retry is scheduled: {requests:?}");
+    };
+    assert_eq!(
+        *after,
+        crate::components::connection_screen::RECONNECT_FIRST
+    );
+    assert!(
+        app.update(Action::ContactsLoaded {
+            generation: 0,
+            result: Err(ApiError::Unreachable("refused".to_owned())),
+        })
+        .is_empty(),
+        "one retry for one round of failures"
+    );
+
+    // q asks; n keeps waiting.
+    app.press(key(KeyCode::Char('q')));
+    assert!(!app.should_quit());
+    app.press(key(KeyCode::Char('n')));
+    assert!(!app.should_quit());
+
+    // The retry fails again: the next one waits longer.
+    let requests = app.update(Action::RetryDue { attempt: 1 });
+    assert_eq!(requests, vec![Request::Me], "the list is not asked again");
+    let requests = app.update(Action::MeLoaded(Err(ApiError::Unreachable(
+        "refused".to_owned(),
+    ))));
+    assert!(matches!(
+        requests.as_slice(),
+        [Request::RetryAfter { attempt: 2, after }] if after.as_secs() == 2
+    ));
+
+    // Back: the form is there with what was typed, the list where it was.
+    app.update(Action::RetryDue { attempt: 2 });
+    app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: crate::model::Role::Admin,
+    })));
+    assert_eq!(app.connection_problem(), None);
+    let Some(Screen::Form(form)) = app.screen() else {
+        panic!("the form survived the outage");
+    };
+    assert_eq!(form.value(crate::model::ContactField::FirstName), "A");
+    assert_eq!(
+        app.list().selected_row().map(|row| row.id.as_str()),
+        Some("c2")
+    );
 }

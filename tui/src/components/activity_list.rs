@@ -15,6 +15,8 @@ use super::Component;
 use super::contact_detail::ContactDetail;
 use super::selection::{self, MoveWords, Selection};
 use super::status_line::Message;
+use super::table_columns::{self, ColumnSpec};
+use super::text_fit;
 use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::{Effect, sends};
@@ -191,6 +193,19 @@ impl ActivityList {
     }
 }
 
+/// The table's columns: header, how far each may be cut (`None`: never),
+/// and the rank by which they are kept when there is no room for all.
+const ACTIVITY_COLUMNS: [(&str, Option<u16>, u8); 6] = [
+    ("When", None, 0),
+    ("Kind", None, 0),
+    ("Contact", Some(12), 0),
+    ("Meeting", None, 2),
+    ("Identity", None, 1),
+    ("External id", Some(8), 3),
+];
+const CONTACT_COLUMN: usize = 2;
+const CONFLICT_COLUMN: usize = 4;
+
 /// `MEETING` as `meeting`, `ROUTING_FORM` as `routing form`.
 fn words(name: &str) -> String {
     name.to_lowercase().replace('_', " ")
@@ -299,62 +314,82 @@ impl Component for ActivityList {
             return;
         }
 
-        // At 80 columns the times drop their year and the kind is cut to
-        // its first word, so the contact keeps a readable width; wide
-        // screens also get the calendar and the source's id.
+        // At 80 columns the times and meetings drop their year and the
+        // meeting its calendar; columns are sized to their values, the
+        // contact's name cut with `…` when it must be, the others shown
+        // whole or left out.
         let wide = inner.width >= 110;
-        let rows = self.rows.iter().map(|row| {
-            let when = short_time(&row.occurred_at);
-            let when = if wide {
-                when
-            } else {
-                when.get(5..).unwrap_or(&when).to_owned()
-            };
-            let contact = match &row.contact {
-                Some(_) => Cell::from(row.contact_label()),
-                None => Cell::from(Span::styled(row.contact_label(), theme::dim())),
-            };
-            let conflict = if row.identity_conflict {
-                Cell::from(Span::styled("conflict", theme::warning()))
-            } else {
-                Cell::from("")
-            };
-            let mut cells = vec![
-                Cell::from(when),
-                Cell::from(words(&row.kind)),
-                contact,
-                Cell::from(meeting_cell(row, wide)),
-                conflict,
-            ];
-            if wide {
-                cells.push(Cell::from(row.external_id.clone().unwrap_or_default()));
-            }
-            Row::new(cells)
-        });
-        let mut headers = vec!["When", "Kind", "Contact", "Meeting", "Identity"];
-        let mut widths = if wide {
-            vec![
-                Constraint::Length(16),
-                Constraint::Length(12),
-                Constraint::Fill(3),
-                Constraint::Length(38),
-                Constraint::Length(8),
-            ]
+        let cells: Vec<[String; 6]> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let when = short_time(&row.occurred_at);
+                let when = if wide {
+                    when
+                } else {
+                    when.get(5..).unwrap_or(&when).to_owned()
+                };
+                [
+                    when,
+                    words(&row.kind),
+                    row.contact_label(),
+                    meeting_cell(row, wide),
+                    if row.identity_conflict {
+                        "conflict".to_owned()
+                    } else {
+                        String::new()
+                    },
+                    row.external_id.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        // The source's id only where there is room to spare: at 80
+        // columns it would take the contact's.
+        let shown = if wide {
+            ACTIVITY_COLUMNS.len()
         } else {
-            vec![
-                Constraint::Length(11),
-                Constraint::Length(7),
-                Constraint::Fill(1),
-                Constraint::Length(20),
-                Constraint::Length(8),
-            ]
+            ACTIVITY_COLUMNS.len() - 1
         };
-        if wide {
-            headers.push("External id");
-            widths.push(Constraint::Fill(1));
-        }
+        let specs: Vec<ColumnSpec> = ACTIVITY_COLUMNS
+            .iter()
+            .take(shown)
+            .enumerate()
+            .map(|(column, &(header, shrink_to, rank))| {
+                ColumnSpec::new(
+                    header,
+                    cells
+                        .iter()
+                        .filter_map(|row| row.get(column).map(String::as_str)),
+                    shrink_to,
+                    rank,
+                )
+            })
+            .collect();
+        let planned = table_columns::plan(&specs, inner.width, 1);
+        let rows = self.rows.iter().zip(&cells).map(|(row, texts)| {
+            Row::new(planned.iter().map(|&(column, width)| {
+                let text = text_fit::ellipsis(
+                    texts.get(column).map_or("", String::as_str),
+                    usize::from(width),
+                );
+                match column {
+                    CONTACT_COLUMN if row.contact.is_none() => {
+                        Cell::from(Span::styled(text, theme::dim()))
+                    }
+                    CONFLICT_COLUMN => Cell::from(Span::styled(text, theme::warning())),
+                    _ => Cell::from(text),
+                }
+            }))
+        });
+        let header = Row::new(
+            planned
+                .iter()
+                .map(|&(column, _)| specs.get(column).map_or("", |spec| spec.header)),
+        )
+        .style(theme::title());
+        let widths = planned.iter().map(|&(_, width)| Constraint::Length(width));
         let table = Table::new(rows, widths)
-            .header(Row::new(headers).style(theme::title()))
+            .header(header)
             .row_highlight_style(theme::selected());
         // A fresh state each frame: ratatui scrolls it to keep the
         // selection visible, and `draw` stays free of side effects.

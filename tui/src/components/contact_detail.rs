@@ -1,5 +1,7 @@
 //! One contact: every field, the ids merged into it, its recent
-//! activities and its history.
+//! activities and its history. Values are never cut: a long one wraps
+//! under itself, and the pane of activities and history wraps and
+//! scrolls.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -10,18 +12,20 @@ use ratatui::widgets::{Block, Paragraph};
 use super::contact_form::ContactForm;
 use super::delete_popup::DeletePopup;
 use super::status_line::Message;
+use super::text_fit;
 use super::{Component, Popup, Screen};
 use crate::action::Action;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
-use crate::model::{Contact, ContactField, HistoryEntry, short_time};
+use crate::model::{Contact, ContactField, HistoryEntry, grouped, short_time};
 use crate::request::Request;
 use crate::theme;
 
 #[derive(Debug)]
 pub struct ContactDetail {
     id: String,
-    contact: Option<Contact>,
+    /// Boxed, like the form: screens stay small.
+    contact: Option<Box<Contact>>,
     /// First history line shown; the history can be longer than the screen.
     scroll: u16,
     error: Option<String>,
@@ -51,14 +55,14 @@ impl ContactDetail {
     }
 
     pub fn contact(&self) -> Option<&Contact> {
-        self.contact.as_ref()
+        self.contact.as_deref()
     }
 
     pub fn set_contact(&mut self, contact: Contact) {
         // A merged-away id resolves to the survivor: follow it, so a reload
         // and the next edit address the record that exists.
         self.id = contact.id.clone();
-        self.contact = Some(contact);
+        self.contact = Some(Box::new(contact));
         self.error = None;
     }
 
@@ -75,8 +79,14 @@ impl ContactDetail {
     pub fn update(&mut self, action: &Action) -> Vec<Request> {
         // The pane's height is known only when drawing, which clamps
         // further; this keeps `k` from climbing back from far past the end.
+        // Rows as wrapped in a pane 40 columns wide: more than any wider
+        // pane has.
         let last = self.contact.as_ref().map_or(0, |contact| {
-            activity_lines(contact).len() + history_lines(contact).len()
+            activity_lines(contact)
+                .iter()
+                .chain(&history_lines(contact))
+                .map(|line| text_fit::wrap_line(line, 40, 6).len())
+                .sum::<usize>()
         });
         let last = u16::try_from(last).unwrap_or(u16::MAX);
         match action {
@@ -92,32 +102,52 @@ impl ContactDetail {
     }
 }
 
-fn field_line(label: &str, value: Option<&str>) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{label:>13}  "), theme::label()),
-        match value {
-            Some(value) if !value.is_empty() => Span::raw(value.to_owned()),
-            _ => Span::styled("—", theme::dim()),
-        },
-    ])
+/// Columns taken by a field's label and the gap after it.
+const LABEL_COLUMNS: usize = 15;
+
+/// A field's label and value in `width` columns; a value too long for
+/// one row goes on in rows under itself.
+fn field_line(label: &str, value: Option<&str>, width: usize) -> Vec<Line<'static>> {
+    let label = Span::styled(format!("{label:>13}  "), theme::label());
+    let value = match value {
+        Some(value) if !value.is_empty() => value,
+        _ => return vec![Line::from(vec![label, Span::styled("—", theme::dim())])],
+    };
+    let room = width.saturating_sub(LABEL_COLUMNS).max(8);
+    text_fit::rows(value, room)
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let lead = if index == 0 {
+                label.clone()
+            } else {
+                Span::raw(" ".repeat(LABEL_COLUMNS))
+            };
+            Line::from(vec![lead, Span::raw(row)])
+        })
+        .collect()
 }
 
-fn field_lines(contact: &Contact) -> Vec<Line<'static>> {
+/// The fields, wrapped to `width` columns.
+fn field_lines(contact: &Contact, width: usize) -> Vec<Line<'static>> {
+    let field_line = |label: &str, value: Option<&str>| field_line(label, value, width);
     let mut lines: Vec<Line> = ContactField::ALL
         .into_iter()
-        .map(|field| field_line(field.label(), contact.value(field)))
+        .flat_map(|field| field_line(field.label(), contact.value(field)))
         .collect();
     // Bookkeeping fields share lines so that at 24 rows the history still
     // gets room.
-    lines.push(field_line("Source", Some(&contact.source)));
+    lines.extend(field_line("Source", Some(&contact.source)));
     let owner = match (&contact.owner, &contact.team) {
         (Some(owner), Some(team)) => format!("{owner} · team {team}"),
         (Some(owner), None) => owner.clone(),
         (None, Some(team)) => format!("— · team {team}"),
         (None, None) => String::new(),
     };
-    lines.push(field_line("Owner", Some(&owner)));
-    lines.push(field_line(
+    if contact.readable.owner {
+        lines.extend(field_line("Owner", Some(&owner)));
+    }
+    lines.extend(field_line(
         "Created",
         Some(&format!(
             "{} · updated {}",
@@ -125,18 +155,18 @@ fn field_lines(contact: &Contact) -> Vec<Line<'static>> {
             short_time(&contact.updated_at)
         )),
     ));
-    lines.push(field_line(
+    lines.extend(field_line(
         "Version",
-        Some(&format!("{} · id {}", contact.version, contact.id)),
+        Some(&format!("{} · id {}", grouped(contact.version), contact.id)),
     ));
     let merged = contact.merged_ids.join(", ");
-    lines.push(field_line("Merged ids", Some(&merged)));
+    lines.extend(field_line("Merged ids", Some(&merged)));
     lines
 }
 
 fn activity_lines(contact: &Contact) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
-        format!("Recent activities ({})", contact.activities_total),
+        format!("Recent activities ({})", grouped(contact.activities_total)),
         theme::title(),
     )];
     if contact.activities.is_empty() {
@@ -159,7 +189,7 @@ fn activity_lines(contact: &Contact) -> Vec<Line<'static>> {
         lines.push(Line::styled(
             format!(
                 "… {} older activities not shown",
-                contact.activities_total - contact.activities.len() as i64
+                grouped(contact.activities_total - contact.activities.len() as i64)
             ),
             theme::dim(),
         ));
@@ -168,10 +198,16 @@ fn activity_lines(contact: &Contact) -> Vec<Line<'static>> {
 }
 
 fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::styled(
-        format!("History ({})", contact.history_total),
-        theme::title(),
-    )];
+    if !contact.readable.history {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        Line::default(),
+        Line::styled(
+            format!("History ({})", grouped(contact.history_total)),
+            theme::title(),
+        ),
+    ];
     if contact.history.is_empty() {
         lines.push(Line::styled("No changes recorded.", theme::dim()));
         return lines;
@@ -182,14 +218,15 @@ fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
             lines.push(Line::from(format!("    absorbed contact {merged}")));
         }
         for change in &entry.changes {
+            let value = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".to_owned());
             lines.push(Line::from(vec![
                 Span::styled(
                     format!("    {}: ", ContactField::label_of(&change.field)),
                     theme::label(),
                 ),
-                Span::raw(change.before.clone().unwrap_or_else(|| "—".to_owned())),
+                Span::raw(value(&change.before)),
                 Span::styled(" → ", theme::dim()),
-                Span::raw(change.after.clone().unwrap_or_else(|| "—".to_owned())),
+                Span::raw(value(&change.after)),
             ]));
         }
     }
@@ -197,7 +234,7 @@ fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
         lines.push(Line::styled(
             format!(
                 "… {} older changes not shown",
-                contact.history_total - contact.history.len() as i64
+                grouped(contact.history_total - contact.history.len() as i64)
             ),
             theme::dim(),
         ));
@@ -259,7 +296,9 @@ impl Component for ContactDetail {
         match action {
             Action::Back => vec![Effect::Close],
             Action::Edit => match &self.contact {
-                Some(contact) => vec![Effect::open(Screen::Form(ContactForm::edit(contact)))],
+                Some(contact) => vec![Effect::open(Screen::Form(Box::new(ContactForm::edit(
+                    contact,
+                ))))],
                 None => vec![Effect::Status(Message::info(
                     "Still loading; try again in a moment.",
                 ))],
@@ -286,21 +325,34 @@ impl Component for ContactDetail {
             return;
         };
 
-        let fields = field_lines(contact);
         // Side by side when there is room, stacked otherwise; the fields
         // always get their full height so none is cut off.
         let side_by_side = area.width >= 120;
+        let fields_width = if side_by_side {
+            area.width * 45 / 100
+        } else {
+            area.width
+        };
+        let fields = field_lines(contact, usize::from(fields_width.saturating_sub(2)));
         let [fields_area, history_area] = if side_by_side {
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area)
         } else {
             Layout::vertical([
-                Constraint::Length(fields.len() as u16 + 2),
+                Constraint::Length(
+                    u16::try_from(fields.len())
+                        .unwrap_or(u16::MAX)
+                        .saturating_add(2),
+                ),
                 Constraint::Fill(1),
             ])
             .areas(area)
         };
 
-        let title = Line::styled(format!(" {} ", contact.display_name()), theme::title());
+        let name = text_fit::ellipsis(
+            &contact.display_name(),
+            usize::from(fields_area.width.saturating_sub(4)),
+        );
+        let title = Line::styled(format!(" {name} "), theme::title());
         frame.render_widget(
             Paragraph::new(fields).block(Block::bordered().title(title)),
             fields_area,
@@ -308,10 +360,15 @@ impl Component for ContactDetail {
         // Activities first: they are few and recent; the history below
         // them scrolls.
         let mut lines = activity_lines(contact);
-        lines.push(Line::default());
         lines.extend(history_lines(contact));
-        // Lines are not wrapped, so their count is their height. Scrolling
-        // stops at the last line, and the border says what is out of sight.
+        // Long lines wrap under themselves (so their count is their
+        // height); scrolling stops at the last row, and the border says
+        // what is out of sight.
+        let width = usize::from(history_area.width.saturating_sub(2));
+        let lines: Vec<Line> = lines
+            .iter()
+            .flat_map(|line| text_fit::wrap_line(line, width, 6))
+            .collect();
         let room = usize::from(history_area.height.saturating_sub(2));
         let max_scroll = lines.len().saturating_sub(room);
         let scroll = usize::from(self.scroll).min(max_scroll);

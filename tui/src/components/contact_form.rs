@@ -1,15 +1,20 @@
 //! Create and edit. The server is the judge of what is valid: its
-//! `VALIDATION` errors come back naming a field and are shown beside it.
-//! An edit sends only the fields that changed, with the version it read.
+//! `VALIDATION` errors come back naming a field; each marks its field and
+//! all are listed, wrapped, below the fields, so none is cut off. An edit
+//! sends only the fields that changed, with the version it read; leaving
+//! with unsaved edits asks first.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use super::confirm_popup::ConfirmPopup;
 use super::status_line::Message;
-use super::{Component, text_field};
+use super::text_input::{self, TextInput};
+use super::{Component, Popup};
 use crate::action::Action;
 use crate::api::FieldError;
 use crate::effect::Effect;
@@ -29,7 +34,7 @@ enum Mode {
 #[derive(Debug)]
 pub struct ContactForm {
     mode: Mode,
-    values: [String; FIELD_COUNT],
+    values: [TextInput; FIELD_COUNT],
     focus: usize,
     errors: [Option<String>; FIELD_COUNT],
     /// An error that names no field of the form.
@@ -60,7 +65,8 @@ impl ContactForm {
     }
 
     pub fn edit(contact: &Contact) -> ContactForm {
-        let values = ContactField::ALL.map(|field| contact.value(field).unwrap_or("").to_owned());
+        let values =
+            ContactField::ALL.map(|field| TextInput::new(contact.value(field).unwrap_or("")));
         ContactForm {
             mode: Mode::Edit {
                 original: Box::new(contact.clone()),
@@ -73,7 +79,7 @@ impl ContactForm {
     pub fn value(&self, field: ContactField) -> &str {
         self.values
             .get(index_of(field))
-            .map(String::as_str)
+            .map(TextInput::value)
             .unwrap_or("")
     }
 
@@ -106,12 +112,26 @@ impl ContactForm {
         ContactField::ALL
             .into_iter()
             .zip(&self.values)
+            .map(|(field, input)| (field, input.value()))
             .filter(|(field, value)| match &self.mode {
                 Mode::Create => !value.trim().is_empty(),
-                Mode::Edit { original } => original.value(*field).unwrap_or("") != value.as_str(),
+                Mode::Edit { original } => original.value(*field).unwrap_or("") != *value,
             })
-            .map(|(field, value)| (field, value.clone()))
+            .map(|(field, value)| (field, value.to_owned()))
             .collect()
+    }
+
+    /// Whether leaving now would lose something typed.
+    pub fn has_unsaved_edits(&self) -> bool {
+        !self.changes().is_empty()
+    }
+
+    /// What the title and the discard question call the contact.
+    fn subject(&self) -> String {
+        match &self.mode {
+            Mode::Create => "the new contact".to_owned(),
+            Mode::Edit { original } => original.display_name(),
+        }
     }
 
     pub fn save(&mut self) -> SaveStep {
@@ -164,7 +184,20 @@ impl ContactForm {
                         *slot = Some(error.message.clone());
                     }
                 }
-                None => self.general_error = Some(error.message.clone()),
+                None => {
+                    // A field the form does not edit (`ownerId`) is named
+                    // in words; several such errors are all kept.
+                    let message = match &error.field {
+                        Some(name) => {
+                            format!("{}: {}", ContactField::label_of(name), error.message)
+                        }
+                        None => error.message.clone(),
+                    };
+                    self.general_error = Some(match self.general_error.take() {
+                        Some(earlier) => format!("{earlier}; {message}"),
+                        None => message,
+                    });
+                }
             }
         }
         if let Some(index) = first_bad {
@@ -178,21 +211,42 @@ impl ContactForm {
     }
 
     pub fn update(&mut self, action: &Action) {
-        let Some(value) = self.values.get_mut(self.focus) else {
+        let Some(input) = self.values.get_mut(self.focus) else {
             return;
         };
+        if input.apply(action) != text_input::Edit::NotMine {
+            return;
+        }
         match action {
-            Action::Insert(c) => value.push(*c),
-            Action::DeleteBackward => {
-                value.pop();
-            }
-            Action::ClearField => value.clear(),
             Action::NextField | Action::Down => self.focus = (self.focus + 1) % FIELD_COUNT,
             Action::PreviousField | Action::Up => {
                 self.focus = (self.focus + FIELD_COUNT - 1) % FIELD_COUNT;
             }
             _ => {}
         }
+    }
+
+    /// Below the fields: saving, or every error of the last save, each
+    /// whole (the area wraps them).
+    fn message_lines(&self) -> Vec<Line<'static>> {
+        if self.saving {
+            return vec![Line::styled("Saving…", theme::dim())];
+        }
+        let mut lines: Vec<Line> = ContactField::ALL
+            .into_iter()
+            .zip(&self.errors)
+            .filter_map(|(field, error)| {
+                let error = error.as_ref()?;
+                Some(Line::from(vec![
+                    Span::styled(format!("✗ {}: ", field.label()), theme::error()),
+                    Span::styled(error.clone(), theme::error()),
+                ]))
+            })
+            .collect();
+        if let Some(error) = &self.general_error {
+            lines.push(Line::styled(format!("✗ {error}"), theme::error()));
+        }
+        lines
     }
 
     fn footer_bindings(&self) -> Vec<Binding> {
@@ -230,18 +284,18 @@ impl Component for ContactForm {
                 "previous field",
                 Action::PreviousField,
             ),
-            Binding::new(
-                &[Key::Code(KeyCode::Backspace)],
-                "delete a character",
-                Action::DeleteBackward,
-            ),
-            Binding::new(&[Key::Ctrl('u')], "clear the field", Action::ClearField),
-            Binding::typing("type into the field"),
         ]
+        .into_iter()
+        .chain(text_input::bindings("clear the field"))
+        .chain([Binding::typing("type into the field")])
+        .collect()
     }
 
     fn handle(&mut self, action: &Action) -> Vec<Effect> {
         match action {
+            Action::Cancel if self.has_unsaved_edits() => vec![Effect::Popup(Popup::Confirm(
+                ConfirmPopup::discard_edits(&self.subject()),
+            ))],
             Action::Cancel => vec![Effect::Close, Effect::ClearStatus],
             Action::Save => match self.save() {
                 SaveStep::Send(request) => vec![
@@ -271,7 +325,7 @@ impl Component for ContactForm {
         frame.render_widget(block, area);
 
         let mut constraints = vec![Constraint::Length(1); FIELD_COUNT];
-        constraints.push(Constraint::Length(1));
+        // A blank row, the errors (as many rows as they wrap to), the keys.
         constraints.push(Constraint::Length(1));
         constraints.push(Constraint::Fill(1));
         constraints.push(Constraint::Length(1));
@@ -297,35 +351,27 @@ impl Component for ContactForm {
                 Paragraph::new(Line::styled(format!("{:>14}", field.label()), label_style)),
                 label_area,
             );
-            let value = self.values.get(index).map(String::as_str).unwrap_or("");
-            let shown = if focused {
-                text_field::with_cursor(value, value_width)
-            } else {
-                value.to_owned()
-            };
             let style = if focused {
                 theme::focused_input()
             } else {
                 Default::default()
             };
-            frame.render_widget(Paragraph::new(shown).style(style), value_area);
-            if let Some(Some(error)) = self.errors.get(index) {
+            if let Some(input) = self.values.get(index) {
+                input.draw(frame, value_area, focused, style);
+            }
+            if let Some(Some(_)) = self.errors.get(index) {
                 frame.render_widget(
-                    Paragraph::new(Line::styled(format!("✗ {error}"), theme::error())),
+                    Paragraph::new(Line::styled("✗", theme::error())),
                     error_area,
                 );
             }
         }
 
-        if let Some(row) = rows.get(FIELD_COUNT + 1) {
-            let line = if self.saving {
-                Line::styled("Saving…", theme::dim())
-            } else if let Some(error) = &self.general_error {
-                Line::styled(format!("✗ {error}"), theme::error())
-            } else {
-                Line::default()
-            };
-            frame.render_widget(Paragraph::new(line), *row);
+        if let Some(area) = rows.get(FIELD_COUNT + 1) {
+            frame.render_widget(
+                Paragraph::new(self.message_lines()).wrap(Wrap { trim: true }),
+                *area,
+            );
         }
         if let Some(row) = rows.last() {
             let footer = keymap::footer(&self.footer_bindings());

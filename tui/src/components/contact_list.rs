@@ -1,5 +1,15 @@
 //! The contact list: a table paged from the server as the selection nears
 //! the end of what is loaded, a live search box, a source filter and a sort.
+//!
+//! A search over a million contacts takes the server a while, so typing
+//! is debounced: each key bumps the generation and asks for a pause
+//! (`Request::SearchPause`); only the pause of the latest generation sends
+//! the search, and answers of older generations are dropped. Enter (or ↓)
+//! in the box sends it at once: the user has finished typing. Until the
+//! answer of the query on screen arrives the rows are stale, and nothing
+//! acts on them (`actionable_row`).
+
+use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -10,15 +20,21 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use super::activity_list::ActivityList;
 use super::contact_detail::ContactDetail;
 use super::contact_form::ContactForm;
+use super::import_jobs::ImportJobs;
 use super::import_screen::ImportScreen;
 use super::selection::{self, MoveWords, Selection};
 use super::status_line::Message;
+use super::table_columns::{self, ColumnSpec};
+use super::text_fit;
+use super::text_input::{self, Edit, TextInput};
 use super::{Component, Screen};
 use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
-use crate::model::{ContactPage, ContactRow, ListQuery, Source, grouped, short_time};
+use crate::model::{
+    ContactPage, ContactRow, ListQuery, Readable, Role, Source, grouped, short_time,
+};
 use crate::request::Request;
 use crate::theme;
 
@@ -26,14 +42,55 @@ use crate::theme;
 /// what is loaded, so scrolling rarely waits.
 const PREFETCH_ROWS: usize = 10;
 const PAGE_STEP: usize = 20;
+/// The table's columns, in order.
+const COLUMNS: usize = 6;
+const COLUMN_HEADERS: [&str; COLUMNS] = ["Name", "Email", "Phone", "Company", "Owner", "Updated"];
+/// Per column: how far it may be cut (`None`: never; shown whole or
+/// dropped) and its rank when there is no room for all (highest dropped
+/// first; the name, 0, always stays). A name or company still reads cut
+/// to its first 20 or 10 columns; an email or phone cut is another one.
+const COLUMN_FITS: [(Option<u16>, u8); COLUMNS] = [
+    (Some(20), 0),
+    (None, 1),
+    (None, 2),
+    (Some(10), 3),
+    (None, 5),
+    (None, 4),
+];
+
+const EMAIL_COLUMN: usize = 1;
+const PHONE_COLUMN: usize = 2;
+const OWNER_COLUMN: usize = 4;
+
+/// What each column shows of a row.
+fn row_cells(row: &ContactRow) -> [String; COLUMNS] {
+    [
+        row.name.clone(),
+        row.email.clone().unwrap_or_default(),
+        row.mobile_phone.clone().unwrap_or_default(),
+        row.company.clone().unwrap_or_default(),
+        row.owner.clone().unwrap_or_default(),
+        short_time(&row.updated_at),
+    ]
+}
+
+/// How long typing must pause before the search is sent: long enough to
+/// cover the gap between two keys of a typist, short enough to feel live.
+pub const SEARCH_DEBOUNCE: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Default)]
 pub struct ContactList {
+    /// `None` until `me` answers: then every key is offered.
+    role: Option<Role>,
     query: ListQuery,
+    /// The search box; `query.search` follows its value.
+    search: TextInput,
     /// The query the rows on screen answer (none before the first answer).
     shown: Option<ListQuery>,
     rows: Vec<ContactRow>,
     total: Option<i64>,
+    /// The total is a floor: the server stopped counting there.
+    total_capped: bool,
     selected: Selection,
     end_cursor: Option<String>,
     has_next_page: bool,
@@ -44,6 +101,8 @@ pub struct ContactList {
     /// rather than extending them (the next page).
     replacing: bool,
     loading: bool,
+    /// A typed search waits for typing to pause before it is sent.
+    debouncing: bool,
     searching: bool,
     /// Enter was pressed while the rows on screen were an older query's:
     /// the first row of the new answer is opened when it comes.
@@ -52,6 +111,22 @@ pub struct ContactList {
 }
 
 impl ContactList {
+    /// The signed-in user's role: keys it cannot use are not offered.
+    pub fn set_role(&mut self, role: Role) {
+        self.role = Some(role);
+    }
+
+    /// Asks for the columns `fields` allows; returns the request for the
+    /// first page when that changes the query, or when none was asked yet.
+    pub fn set_fields(&mut self, fields: Readable) -> Option<Request> {
+        let first = self.shown.is_none() && !self.loading;
+        if self.query.fields == fields && !first {
+            return None;
+        }
+        self.query.fields = fields;
+        Some(self.reload())
+    }
+
     pub fn query(&self) -> &ListQuery {
         &self.query
     }
@@ -76,20 +151,74 @@ impl ContactList {
     /// for (a search typed since, another sort): nothing may act on them.
     /// A reload of the same query leaves them valid.
     pub fn is_stale(&self) -> bool {
-        self.replacing && self.loading && self.shown.as_ref() != Some(&self.query)
+        self.shown.as_ref() != Some(&self.query)
+    }
+
+    /// The selected row, if actions may take it: never a row of a search
+    /// the user has since changed. Every key that acts on a row asks here.
+    pub fn actionable_row(&self) -> Option<&ContactRow> {
+        if self.is_stale() {
+            return None;
+        }
+        self.selected_row()
+    }
+
+    /// Whether a typed search still waits for typing to pause.
+    pub fn is_debouncing(&self) -> bool {
+        self.debouncing
     }
 
     /// Asks for the first page of the current query; the rows on screen
     /// stay until it answers, so the table does not flicker.
     pub fn reload(&mut self) -> Request {
         self.generation += 1;
+        self.debouncing = false;
         self.replacing = true;
         self.loading = true;
+        self.first_page()
+    }
+
+    /// After an outage: the first page again only if the list failed or
+    /// never loaded; rows it has are still right, and the user's place in
+    /// them is kept.
+    pub fn reload_after_outage(&mut self) -> Option<Request> {
+        (self.error.is_some() || self.shown.is_none() || self.is_stale()).then(|| self.reload())
+    }
+
+    fn first_page(&self) -> Request {
         Request::Contacts {
             generation: self.generation,
             query: self.query.clone(),
             after: None,
         }
+    }
+
+    /// The search box changed: older answers are now stale, and the
+    /// search waits for typing to pause.
+    fn search_changed(&mut self) -> Request {
+        self.generation += 1;
+        self.debouncing = true;
+        self.replacing = true;
+        self.loading = true;
+        Request::SearchPause {
+            generation: self.generation,
+            after: SEARCH_DEBOUNCE,
+        }
+    }
+
+    /// Typing paused: sends the search if it is still the latest one and
+    /// was not sent already.
+    pub fn search_paused(&mut self, generation: u64) -> Vec<Request> {
+        if generation != self.generation || !self.debouncing {
+            return Vec::new();
+        }
+        self.debouncing = false;
+        vec![self.first_page()]
+    }
+
+    /// Sends a search still waiting for a pause, now.
+    fn flush_search(&mut self) -> Vec<Request> {
+        self.search_paused(self.generation)
     }
 
     fn load_more_if_near_end(&mut self) -> Option<Request> {
@@ -117,17 +246,29 @@ impl ContactList {
             return Vec::new();
         }
         self.loading = false;
+        self.debouncing = false;
         match result {
             Ok(page) => {
                 let new_query = self.replacing;
                 if new_query {
+                    // A reload of the query on screen keeps the selected
+                    // contact selected, wherever it now is.
+                    let again = self.shown.as_ref() == Some(&self.query);
+                    let selected_id = self.selected_row().map(|row| row.id.clone());
                     self.rows = page.rows;
                     self.shown = Some(self.query.clone());
-                    self.selected.reset();
+                    let kept = selected_id
+                        .filter(|_| again)
+                        .and_then(|id| self.rows.iter().position(|row| row.id == id));
+                    match kept {
+                        Some(index) => self.selected.select(index),
+                        None => self.selected.reset(),
+                    }
                 } else {
                     self.rows.extend(page.rows);
                 }
                 self.total = Some(page.total);
+                self.total_capped = page.total_capped;
                 self.has_next_page = page.has_next_page;
                 self.end_cursor = page.end_cursor;
                 self.error = None;
@@ -156,25 +297,17 @@ impl ContactList {
         }
         match action {
             Action::StartSearch => self.searching = true,
-            Action::EndSearch => self.searching = false,
+            Action::EndSearch => {
+                self.searching = false;
+                return self.flush_search();
+            }
             Action::ClearSearch => {
                 self.searching = false;
                 if !self.query.search.is_empty() {
+                    self.search = TextInput::default();
                     self.query.search.clear();
                     return vec![self.reload()];
                 }
-            }
-            Action::Insert(c) => {
-                self.query.search.push(*c);
-                return vec![self.reload()];
-            }
-            Action::DeleteBackward if !self.query.search.is_empty() => {
-                self.query.search.pop();
-                return vec![self.reload()];
-            }
-            Action::ClearField if !self.query.search.is_empty() => {
-                self.query.search.clear();
-                return vec![self.reload()];
             }
             Action::CycleSource => {
                 self.query.source = next_source(self.query.source);
@@ -189,9 +322,29 @@ impl ContactList {
                 return vec![self.reload()];
             }
             Action::Reload => return vec![self.reload()],
-            _ => {}
+            action => match self.search.apply(action) {
+                Edit::Changed => {
+                    self.query.search = self.search.value().to_owned();
+                    return vec![self.search_changed()];
+                }
+                Edit::Moved => return Vec::new(),
+                Edit::NotMine => {}
+            },
         }
         self.load_more_if_near_end().into_iter().collect()
+    }
+
+    /// The columns shown, by index into `COLUMN_HEADERS`: no personal
+    /// data or owner for a role that may not read them, rather than a
+    /// column of errors.
+    fn shown_columns(&self) -> Vec<usize> {
+        (0..COLUMNS)
+            .filter(|&column| match column {
+                EMAIL_COLUMN | PHONE_COLUMN => self.query.fields.personal_data,
+                OWNER_COLUMN => self.query.fields.owner,
+                _ => true,
+            })
+            .collect()
     }
 
     fn header_line(&self) -> Line<'static> {
@@ -213,9 +366,10 @@ impl ContactList {
         }
         match self.total {
             Some(total) => format!(
-                " Contacts: {} of {} loaded ",
+                " Contacts: {} of {}{} loaded ",
                 grouped(i64::try_from(self.rows.len()).unwrap_or(i64::MAX)),
-                grouped(total)
+                grouped(total),
+                if self.total_capped { "+" } else { "" }
             ),
             None => " Contacts ".to_owned(),
         }
@@ -254,14 +408,13 @@ impl Component for ContactList {
                     "clear the search",
                     Action::ClearSearch,
                 ),
-                Binding::new(
-                    &[Key::Code(KeyCode::Backspace)],
-                    "delete a character",
-                    Action::DeleteBackward,
-                ),
-                Binding::new(&[Key::Ctrl('u')], "clear the box", Action::ClearField),
-                Binding::typing("search name, email, phone, company as you type"),
-            ];
+            ]
+            .into_iter()
+            .chain(text_input::bindings("clear the box"))
+            .chain([Binding::typing(
+                "search name, email, phone, company as you type",
+            )])
+            .collect();
         }
         let mut bindings = selection::bindings(MoveWords {
             next: "next contact",
@@ -277,9 +430,13 @@ impl Component for ContactList {
             ),
             Binding::new(&[Key::Char('/')], "search", Action::StartSearch),
             Binding::new(
-                &[Key::Code(KeyCode::Esc)],
-                "clear the search",
-                Action::ClearSearch,
+                &[Key::Code(KeyCode::Esc), Key::Char('q')],
+                if self.query.search.is_empty() {
+                    "quit"
+                } else {
+                    "clear the search (again: quit)"
+                },
+                Action::Back,
             ),
             Binding::new(
                 &[Key::Char('f')],
@@ -307,8 +464,12 @@ impl Component for ContactList {
                 "import contacts from a CSV file",
                 Action::OpenImport,
             ),
+            Binding::new(
+                &[Key::Char('I')],
+                "import jobs: reopen a running or finished one",
+                Action::OpenImportJobs,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
-            Binding::new(&[Key::Char('q')], "quit", Action::Quit),
         ]);
         bindings
     }
@@ -319,13 +480,25 @@ impl Component for ContactList {
             // the first row of the answer on its way, never a stale one.
             Action::Open if self.is_stale() => {
                 self.open_when_loaded = true;
-                Vec::new()
+                let mut requests = self.flush_search();
+                // An answer that failed left old rows and nothing on its
+                // way: ask again rather than wait for nothing.
+                if requests.is_empty() && !self.loading {
+                    requests.push(self.reload());
+                }
+                sends(requests)
             }
-            Action::Open => match self.selected_row() {
+            Action::Open => match self.actionable_row() {
                 Some(row) => ContactDetail::opened(row.id.clone()),
                 None => Vec::new(),
             },
-            Action::New => vec![Effect::open(Screen::Form(ContactForm::create()))],
+            // Esc and q mean the same everywhere: one step back, which
+            // from the list is a search to clear, then the way out.
+            Action::Back if !self.query.search.is_empty() => {
+                sends(self.update(&Action::ClearSearch))
+            }
+            Action::Back => vec![Effect::Quit],
+            Action::New => vec![Effect::open(Screen::Form(Box::new(ContactForm::create())))],
             Action::OpenActivities => {
                 let (activities, request) = ActivityList::open();
                 vec![
@@ -334,6 +507,10 @@ impl Component for ContactList {
                 ]
             }
             Action::OpenImport => vec![Effect::open(Screen::Import(ImportScreen::new()))],
+            Action::OpenImportJobs => {
+                let (jobs, request) = ImportJobs::open();
+                vec![Effect::open(Screen::Jobs(jobs)), Effect::Send(request)]
+            }
             action => sends(self.update(action)),
         }
     }
@@ -347,12 +524,18 @@ impl Component for ContactList {
         .areas(area);
 
         if show_search {
-            let cursor = if self.searching { "▏" } else { "" };
-            let line = Line::from(vec![
-                Span::styled(" Search: ", theme::label()),
-                Span::raw(format!("{}{cursor}", self.query.search)),
-            ]);
-            frame.render_widget(Paragraph::new(line), search_area);
+            let label = " Search: ";
+            let [label_area, box_area] = Layout::horizontal([
+                Constraint::Length(u16::try_from(label.len()).unwrap_or(0)),
+                Constraint::Fill(1),
+            ])
+            .areas(search_area);
+            frame.render_widget(
+                Paragraph::new(Span::styled(label, theme::label())),
+                label_area,
+            );
+            self.search
+                .draw(frame, box_area, self.searching, Default::default());
         }
 
         let block = Block::bordered()
@@ -367,8 +550,13 @@ impl Component for ContactList {
             } else if self.loading || self.total.is_none() {
                 Line::styled("Loading…", theme::dim())
             } else if self.query.search.is_empty() && self.query.source.is_none() {
+                let may_write = self.role.as_ref().is_none_or(Role::may_write);
                 Line::styled(
-                    "No contacts yet. Press n to create one, or i to import a CSV file.",
+                    if may_write {
+                        "No contacts yet. Press n to create one, or i to import a CSV file."
+                    } else {
+                        "No contacts you may see yet."
+                    },
                     theme::dim(),
                 )
             } else {
@@ -378,41 +566,42 @@ impl Component for ContactList {
             return;
         }
 
-        // Narrow terminals get the date without the time, which keeps the
-        // other columns readable at 80 columns.
-        let wide = inner.width >= 110;
-        let updated_width = if wide { 16 } else { 10 };
-        let rows = self.rows.iter().map(|row| {
-            let updated = short_time(&row.updated_at);
-            let updated = if wide {
-                updated
-            } else {
-                updated.chars().take(10).collect()
-            };
-            Row::new(vec![
-                Cell::from(row.name.clone()),
-                Cell::from(row.email.clone().unwrap_or_default()),
-                Cell::from(row.mobile_phone.clone().unwrap_or_default()),
-                Cell::from(row.company.clone().unwrap_or_default()),
-                Cell::from(row.owner.clone().unwrap_or_default()),
-                Cell::from(updated),
-            ])
-        });
-        let header = Row::new(["Name", "Email", "Phone", "Company", "Owner", "Updated"])
-            .style(theme::title());
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Fill(3),
-                Constraint::Fill(3),
-                Constraint::Length(12),
-                Constraint::Fill(2),
-                Constraint::Fill(1),
-                Constraint::Length(updated_width),
-            ],
+        let shown_columns = self.shown_columns();
+        let cells: Vec<[String; COLUMNS]> = self.rows.iter().map(row_cells).collect();
+        let specs: Vec<ColumnSpec> = shown_columns
+            .iter()
+            .map(|&column| {
+                let (shrink_to, drop_rank) = COLUMN_FITS[column];
+                ColumnSpec::new(
+                    COLUMN_HEADERS[column],
+                    cells.iter().map(|row| row[column].as_str()),
+                    shrink_to,
+                    drop_rank,
+                )
+            })
+            .collect();
+        let planned = table_columns::plan(&specs, inner.width, 1);
+        let header = Row::new(
+            planned
+                .iter()
+                .map(|&(spec, _)| specs.get(spec).map_or("", |spec| spec.header)),
         )
-        .header(header)
-        .row_highlight_style(theme::selected());
+        .style(theme::title());
+        let rows = cells.iter().map(|row| {
+            Row::new(planned.iter().map(|&(spec, width)| {
+                let text = shown_columns
+                    .get(spec)
+                    .and_then(|&column| row.get(column))
+                    .map_or("", String::as_str);
+                // Whole-only columns got their widest value's width; only
+                // cuttable ones can meet a value longer than their room.
+                Cell::from(text_fit::ellipsis(text, usize::from(width)))
+            }))
+        });
+        let widths = planned.iter().map(|&(_, width)| Constraint::Length(width));
+        let table = Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(theme::selected());
         // A fresh state each frame: ratatui scrolls it to keep the
         // selection visible, and `draw` stays free of side effects.
         let mut state = TableState::default().with_selected(Some(self.selected.index()));
@@ -449,6 +638,7 @@ mod tests {
                 })
                 .collect(),
             total: 100,
+            total_capped: false,
             has_next_page,
             end_cursor: Some(format!("after-{}", names.len())),
         }
@@ -564,6 +754,17 @@ mod tests {
     }
 
     #[test]
+    fn a_capped_count_reads_as_a_floor() {
+        let mut list = ContactList::default();
+        list.reload();
+        let mut answer = page(&["a", "b"], true);
+        answer.total = 1_000;
+        answer.total_capped = true;
+        list.apply_page(list.generation, Ok(answer));
+        assert_eq!(list.count_title(), " Contacts: 2 of 1,000+ loaded ");
+    }
+
+    #[test]
     fn moving_the_selection_while_a_search_loads_cancels_the_waiting_enter() {
         let mut list = ContactList::default();
         list.reload();
@@ -573,6 +774,74 @@ mod tests {
         list.update(&Action::Down);
         let effects = list.apply_page(list.generation, Ok(page(&["zed"], false)));
         assert_eq!(opens(&effects), None);
+    }
+
+    #[test]
+    fn typing_sends_one_search_once_it_pauses_and_enter_sends_it_at_once() {
+        let mut list = ContactList::default();
+        list.reload();
+        list.apply_page(list.generation, Ok(page(&["a", "b"], false)));
+        list.update(&Action::StartSearch);
+        let pauses: Vec<Request> = "max"
+            .chars()
+            .flat_map(|c| list.update(&Action::Insert(c)))
+            .collect();
+        assert_eq!(pauses.len(), 3);
+        assert!(
+            pauses.iter().all(|request| matches!(
+                request,
+                Request::SearchPause { after, .. } if *after == SEARCH_DEBOUNCE
+            )),
+            "typing only waits: {pauses:?}"
+        );
+        assert!(list.is_debouncing());
+        assert!(list.actionable_row().is_none(), "old rows are not acted on");
+
+        // The pauses of the first two keys come back and are outrun.
+        let generations: Vec<u64> = pauses
+            .iter()
+            .filter_map(|request| match request {
+                Request::SearchPause { generation, .. } => Some(*generation),
+                _ => None,
+            })
+            .collect();
+        assert!(list.search_paused(generations[0]).is_empty());
+        assert!(list.search_paused(generations[1]).is_empty());
+        let sent = list.search_paused(generations[2]);
+        assert!(
+            matches!(sent.as_slice(), [Request::Contacts { query, after: None, .. }] if query.search == "max"),
+            "{sent:?}"
+        );
+        assert!(list.search_paused(generations[2]).is_empty(), "sent once");
+
+        // Enter in the box does not wait for the pause.
+        list.update(&Action::Insert('i'));
+        let sent = list.update(&Action::EndSearch);
+        assert!(
+            matches!(sent.as_slice(), [Request::Contacts { query, .. }] if query.search == "maxi"),
+            "{sent:?}"
+        );
+        assert!(
+            list.search_paused(list.generation).is_empty(),
+            "already sent"
+        );
+    }
+
+    #[test]
+    fn an_answer_of_a_superseded_search_is_dropped_even_after_it_was_sent() {
+        let mut list = ContactList::default();
+        list.reload();
+        list.apply_page(list.generation, Ok(page(&["a"], false)));
+        list.update(&Action::Insert('m'));
+        list.update(&Action::EndSearch);
+        let sent_for_m = list.generation;
+        list.update(&Action::Insert('a'));
+        assert!(
+            list.apply_page(sent_for_m, Ok(page(&["mia"], false)))
+                .is_empty()
+        );
+        assert_eq!(list.rows()[0].name, "a", "the answer for `m` was dropped");
+        assert!(list.is_stale());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Asks before deleting, and says what a delete keeps and what it does not,
-//! since it cannot be undone.
+//! since it cannot be undone. Only `y` deletes: Enter, pressed once more
+//! than meant, must not.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -50,13 +51,9 @@ impl Component for DeletePopup {
 
     fn bindings(&self) -> Vec<Binding> {
         vec![
+            Binding::new(&[Key::Char('y')], "delete", Action::Confirm),
             Binding::new(
-                &[Key::Char('y'), Key::Code(KeyCode::Enter)],
-                "delete",
-                Action::Confirm,
-            ),
-            Binding::new(
-                &[Key::Char('n'), Key::Code(KeyCode::Esc)],
+                &[Key::Char('n'), Key::Code(KeyCode::Esc), Key::Char('q')],
                 "keep the contact",
                 Action::Cancel,
             ),

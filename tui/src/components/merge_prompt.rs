@@ -2,15 +2,17 @@
 //! contact the user can reach. Shows, per field, the survivor's value, the
 //! incoming one and what the merge would do; confirming re-sends the same
 //! save with `confirmMerge` and the survivor's version from the preview.
+//! Only `y` confirms: the Enter that saved the form, pressed twice, must
+//! not merge.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 use super::status_line::Message;
-use super::{Component, popup_area};
+use super::{Component, popup_area, text_fit};
 use crate::action::Action;
 use crate::effect::{Effect, sends};
 use crate::keymap::{self, Binding, Key};
@@ -84,13 +86,9 @@ impl Component for MergePrompt {
 
     fn bindings(&self) -> Vec<Binding> {
         vec![
+            Binding::new(&[Key::Char('y')], "merge", Action::Confirm),
             Binding::new(
-                &[Key::Char('y'), Key::Code(KeyCode::Enter)],
-                "merge",
-                Action::Confirm,
-            ),
-            Binding::new(
-                &[Key::Char('n'), Key::Code(KeyCode::Esc)],
+                &[Key::Char('n'), Key::Code(KeyCode::Esc), Key::Char('q')],
                 "cancel, back to the form",
                 Action::Cancel,
             ),
@@ -110,7 +108,43 @@ impl Component for MergePrompt {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let rows = u16::try_from(self.preview.fields.len()).unwrap_or(u16::MAX);
+        // The values matter to the decision, so none is cut: each wraps in
+        // its cell, and a field's row is as tall as its longest value.
+        let value_width =
+            usize::from(popup_area::large_width(area, 120).saturating_sub(2 + 13 + 11 + 3) / 2)
+                .max(1);
+        let cell_lines = |value: &Option<String>| -> Vec<Line<'static>> {
+            match value {
+                Some(value) => text_fit::rows(value, value_width)
+                    .into_iter()
+                    .map(Line::from)
+                    .collect(),
+                None => vec![Line::styled("—", theme::dim())],
+            }
+        };
+        let table_rows: Vec<(Row, u16)> = self
+            .preview
+            .fields
+            .iter()
+            .map(|field| {
+                let current = cell_lines(&field.current);
+                let incoming = cell_lines(&field.incoming);
+                let height = u16::try_from(current.len().max(incoming.len()))
+                    .unwrap_or(u16::MAX)
+                    .max(1);
+                let row = Row::new(vec![
+                    Cell::from(ContactField::label_of(&field.field)),
+                    Cell::from(Text::from(current)),
+                    Cell::from(Text::from(incoming)),
+                    Cell::from(outcome_span(&field.outcome)),
+                ])
+                .height(height);
+                (row, height)
+            })
+            .collect();
+        let rows = table_rows
+            .iter()
+            .fold(0u16, |sum, (_, height)| sum.saturating_add(*height));
         let explanation = self.explanation();
         let wrap = Wrap { trim: true };
         // Below the text: a blank row, a header, the rows, a blank row,
@@ -134,24 +168,19 @@ impl Component for MergePrompt {
         .areas(inner);
         frame.render_widget(Paragraph::new(explanation).wrap(wrap), text_area);
 
+        let survivor = text_fit::ellipsis(
+            &format!("Current ({})", self.preview.survivor.name),
+            value_width,
+        );
         let header = Row::new(vec![
             Cell::from("Field"),
-            Cell::from(format!("Current ({})", self.preview.survivor.name)),
+            Cell::from(survivor),
             Cell::from("Incoming"),
             Cell::from("Outcome"),
         ])
         .style(theme::title());
-        let empty = || Span::styled("—", theme::dim());
-        let table_rows = self.preview.fields.iter().map(|field| {
-            Row::new(vec![
-                Cell::from(ContactField::label_of(&field.field)),
-                Cell::from(field.current.clone().map_or_else(empty, Span::raw)),
-                Cell::from(field.incoming.clone().map_or_else(empty, Span::raw)),
-                Cell::from(outcome_span(&field.outcome)),
-            ])
-        });
         let table = Table::new(
-            table_rows,
+            table_rows.into_iter().map(|(row, _)| row),
             [
                 Constraint::Length(13),
                 Constraint::Fill(1),

@@ -12,19 +12,23 @@
 //! chooses a popup at once.
 
 pub mod activity_list;
+pub mod confirm_popup;
 pub mod connection_screen;
 pub mod contact_detail;
 pub mod contact_form;
 pub mod contact_list;
 pub mod delete_popup;
 pub mod help_overlay;
+pub mod import_jobs;
 pub mod import_screen;
 pub mod merge_prompt;
 pub mod notice;
 pub mod popup_area;
 pub mod selection;
 pub mod status_line;
-pub mod text_field;
+pub mod table_columns;
+pub mod text_fit;
+pub mod text_input;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -34,9 +38,11 @@ use crate::effect::Effect;
 use crate::keymap::Binding;
 use crate::request::Request;
 use activity_list::ActivityList;
+use confirm_popup::ConfirmPopup;
 use contact_detail::ContactDetail;
 use contact_form::ContactForm;
 use delete_popup::DeletePopup;
+use import_jobs::ImportJobs;
 use import_screen::ImportScreen;
 use merge_prompt::MergePrompt;
 use notice::Notice;
@@ -58,30 +64,37 @@ pub trait Component {
 #[derive(Debug)]
 pub enum Screen {
     Detail(ContactDetail),
-    Form(ContactForm),
+    /// Boxed: its fields, each with what Ctrl-U cut, make it the largest.
+    Form(Box<ContactForm>),
     /// Opened from the contact list; a contact opened from it is pushed
     /// over it, and deleting that contact comes back to it.
     Activities(ActivityList),
-    /// Opened from the contact list; nothing is pushed over it.
+    /// Opened from the contact list, or from the jobs screen to reopen a
+    /// job; nothing is pushed over it.
     Import(ImportScreen),
+    /// Opened from the contact list; a job opened from it is pushed over
+    /// it.
+    Jobs(ImportJobs),
 }
 
 impl Screen {
     pub fn component(&self) -> &dyn Component {
         match self {
             Screen::Detail(detail) => detail,
-            Screen::Form(form) => form,
+            Screen::Form(form) => form.as_ref(),
             Screen::Activities(activities) => activities,
             Screen::Import(import) => import,
+            Screen::Jobs(jobs) => jobs,
         }
     }
 
     pub fn component_mut(&mut self) -> &mut dyn Component {
         match self {
             Screen::Detail(detail) => detail,
-            Screen::Form(form) => form,
+            Screen::Form(form) => form.as_mut(),
             Screen::Activities(activities) => activities,
             Screen::Import(import) => import,
+            Screen::Jobs(jobs) => jobs,
         }
     }
 
@@ -93,6 +106,7 @@ impl Screen {
             // A job polled before the server went away is polled again; an
             // upload that failed is not re-sent behind the user's back.
             Screen::Import(import) => import.reload(),
+            Screen::Jobs(jobs) => Some(jobs.reload()),
             // What was typed stays; saving sends it again.
             Screen::Form(_) => None,
         }
@@ -105,6 +119,7 @@ pub enum Popup {
     Merge(MergePrompt),
     Delete(DeletePopup),
     Notice(Notice),
+    Confirm(ConfirmPopup),
 }
 
 impl Popup {
@@ -113,6 +128,7 @@ impl Popup {
             Popup::Merge(merge) => merge,
             Popup::Delete(delete) => delete,
             Popup::Notice(notice) => notice,
+            Popup::Confirm(confirm) => confirm,
         }
     }
 
@@ -121,6 +137,7 @@ impl Popup {
             Popup::Merge(merge) => merge,
             Popup::Delete(delete) => delete,
             Popup::Notice(notice) => notice,
+            Popup::Confirm(confirm) => confirm,
         }
     }
 }

@@ -73,7 +73,11 @@ impl Component for Notice {
 
     fn bindings(&self) -> Vec<Binding> {
         vec![Binding::new(
-            &[Key::Code(KeyCode::Enter), Key::Code(KeyCode::Esc)],
+            &[
+                Key::Code(KeyCode::Enter),
+                Key::Code(KeyCode::Esc),
+                Key::Char('q'),
+            ],
             "close",
             Action::Cancel,
         )]

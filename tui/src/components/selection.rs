@@ -52,6 +52,11 @@ impl Selection {
         self.index = self.index.min(rows.saturating_sub(1));
     }
 
+    /// Selects row `index` (the caller knows it exists).
+    pub fn select(&mut self, index: usize) {
+        self.index = index;
+    }
+
     pub fn reset(&mut self) {
         self.index = 0;
     }

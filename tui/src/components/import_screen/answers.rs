@@ -7,7 +7,7 @@ use super::{ImportScreen, JobStep};
 use crate::api::ApiError;
 use crate::components::status_line::Message;
 use crate::effect::Effect;
-use crate::model::ImportJob;
+use crate::model::{ImportJob, SavedReport};
 
 impl ImportScreen {
     /// Takes the upload's answer (see `upload_answered`).
@@ -64,10 +64,19 @@ impl ImportScreen {
 
 /// The report's answer; it is written even when its screen was left
 /// meanwhile, so the status line says where either way.
-pub fn report_effects(result: Result<String, ApiError>) -> Vec<Effect> {
+pub fn report_effects(result: Result<SavedReport, ApiError>) -> Vec<Effect> {
     match result {
-        Ok(path) => vec![Effect::Status(Message::success(format!(
-            "Every failed row saved to {path}"
+        Ok(SavedReport {
+            path,
+            original_rows: true,
+        }) => vec![Effect::Status(Message::success(format!(
+            "Every failed row saved to {path}, as in the file plus line and reason: fix them there and import that file."
+        )))],
+        Ok(SavedReport {
+            path,
+            original_rows: false,
+        }) => vec![Effect::Status(Message::info(format!(
+            "The imported file is not where it was, so the server's report (line, column, reason) was saved to {path}."
         )))],
         Err(err) if err.is_connection_problem() => vec![Effect::Error(err)],
         Err(_) => vec![Effect::Status(Message::error("Failed rows not saved."))],
@@ -77,13 +86,23 @@ pub fn report_effects(result: Result<String, ApiError>) -> Vec<Effect> {
 /// The upload's answer once its screen was left: the job runs all the
 /// same, and a real import will change the list.
 pub fn upload_effects_after_leaving(result: &Result<Box<ImportJob>, ApiError>) -> Vec<Effect> {
-    match result {
-        Ok(job) if !job.dry_run => vec![Effect::Status(Message::info(format!(
+    let Ok(job) = result else {
+        return Vec::new();
+    };
+    let mut effects = Vec::new();
+    if !job.dry_run {
+        effects.push(Effect::Status(Message::info(format!(
             "The import of {} runs on the server; r reloads the list.",
             job.file_name
-        )))],
-        _ => Vec::new(),
+        ))));
     }
+    if !job.is_finished() {
+        effects.push(Effect::WatchJob {
+            id: job.id.clone(),
+            poll_in_flight: false,
+        });
+    }
+    effects
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use crate::model::{ImportJob, ImportStatus, grouped, short_time};
 use crate::theme;
 
 /// The status line's summary of a job that has just finished.
-pub(super) fn finished_summary(job: &ImportJob) -> Message {
+/// How a finished job is told on the status line.
+pub fn finished_summary(job: &ImportJob) -> Message {
     if job.status == ImportStatus::Failed {
         let what = if job.dry_run { "Dry run" } else { "Import" };
         let why = job.error.as_deref().unwrap_or("see the screen");

@@ -17,6 +17,7 @@
 mod answers;
 mod format;
 mod keys;
+mod mapping;
 mod state;
 mod view;
 
@@ -28,12 +29,14 @@ use ratatui::layout::Rect;
 
 use super::Component;
 use super::selection::Selection;
+use super::text_input::TextInput;
 use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::Effect;
 use crate::keymap::Binding;
 use crate::model::{ImportJob, ImportRowError};
 use crate::request::Request;
+pub use mapping::{Choice, MappingStep};
 
 /// How long a poll waits before asking again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -45,6 +48,7 @@ pub const LIVE_ERROR_ROWS: i64 = 20;
 pub const ALL_ERROR_ROWS: i64 = 1000;
 
 pub use answers::{report_effects, upload_effects_after_leaving};
+pub use format::finished_summary;
 
 /// Attempts are unique across every import screen ever opened, so the
 /// answer to an upload from a closed screen cannot land in a new one.
@@ -57,6 +61,10 @@ fn next_attempt() -> u64 {
 enum Stage {
     /// Typing the path.
     Entry,
+    /// The file's header is being read, for the mapping step.
+    Reading,
+    /// Choosing what each column feeds.
+    Mapping(MappingStep),
     /// The file is on its way to the server.
     Uploading,
     /// The job as the last answer showed it.
@@ -65,11 +73,16 @@ enum Stage {
 
 #[derive(Debug)]
 pub struct ImportScreen {
-    path: String,
+    path: TextInput,
     dry_run: bool,
     stage: Stage,
     /// The upload in flight; its answer must carry this number.
     attempt: u64,
+    /// The mapping step of the last upload, kept for another try.
+    kept_mapping: Option<MappingStep>,
+    /// This screen's polls carry it; answers of other watchers are not
+    /// this screen's to follow up.
+    watch: u64,
     /// A poll is in flight (perhaps still waiting before it asks).
     polling: bool,
     /// How many failed rows the last request asked for.
@@ -107,10 +120,12 @@ impl Default for ImportScreen {
 impl ImportScreen {
     pub fn new() -> ImportScreen {
         ImportScreen {
-            path: String::new(),
+            path: TextInput::default(),
             dry_run: false,
             stage: Stage::Entry,
             attempt: 0,
+            watch: next_attempt(),
+            kept_mapping: None,
             polling: false,
             asked_rows: LIVE_ERROR_ROWS,
             problem: None,
@@ -120,8 +135,29 @@ impl ImportScreen {
         }
     }
 
+    /// A job opened from the jobs screen: watched like one just started
+    /// here (a running one polled to its end, a finished one's failed
+    /// rows read). Returns the first poll. The path is the job's file
+    /// name, which `w` looks for where the client was started.
+    pub fn reopen(job: ImportJob) -> (ImportScreen, Option<Request>) {
+        let finished = job.is_finished();
+        let mut screen = ImportScreen {
+            path: TextInput::new(&job.file_name),
+            dry_run: job.dry_run,
+            stage: Stage::Job(Box::new(job)),
+            ..ImportScreen::new()
+        };
+        let rows = if finished {
+            ALL_ERROR_ROWS
+        } else {
+            LIVE_ERROR_ROWS
+        };
+        let poll = screen.poll(Duration::ZERO, rows);
+        (screen, poll)
+    }
+
     pub fn path(&self) -> &str {
-        &self.path
+        self.path.value()
     }
 
     pub fn dry_run(&self) -> bool {
@@ -159,6 +195,29 @@ impl ImportScreen {
         self.job().is_some_and(|job| job.id == id)
     }
 
+    /// What this screen's polls carry (see `Request::ImportJob`).
+    pub fn watch(&self) -> u64 {
+        self.watch
+    }
+
+    /// Whether a poll of `watch` about `id` is this screen's.
+    pub fn polls(&self, id: &str, watch: u64) -> bool {
+        self.watches(id) && self.watch == watch
+    }
+
+    /// The mapping step, while it is on screen.
+    pub fn mapping_step(&self) -> Option<&MappingStep> {
+        match &self.stage {
+            Stage::Mapping(step) => Some(step),
+            _ => None,
+        }
+    }
+
+    /// Whether the header read `attempt` belongs here.
+    pub fn awaits_header(&self, attempt: u64) -> bool {
+        matches!(self.stage, Stage::Reading) && self.attempt == attempt
+    }
+
     /// Whether the answer to upload `attempt` belongs here.
     pub fn awaits_upload(&self, attempt: u64) -> bool {
         self.is_uploading() && self.attempt == attempt
@@ -168,7 +227,7 @@ impl ImportScreen {
     /// the contact list is then worth reloading on the way out.
     pub fn may_still_write(&self) -> bool {
         match &self.stage {
-            Stage::Entry => false,
+            Stage::Entry | Stage::Reading | Stage::Mapping(_) => false,
             Stage::Uploading => !self.dry_run,
             Stage::Job(job) => !job.dry_run && !job.is_finished(),
         }
@@ -177,7 +236,7 @@ impl ImportScreen {
     /// Whether an upload or a job is under way (leaving does not stop it).
     pub fn is_busy(&self) -> bool {
         match &self.stage {
-            Stage::Entry => false,
+            Stage::Entry | Stage::Reading | Stage::Mapping(_) => false,
             Stage::Uploading => true,
             Stage::Job(job) => !job.is_finished(),
         }

@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use super::mapping::MappingStep;
 use super::next_attempt;
 use super::{ALL_ERROR_ROWS, ImportScreen, JobStep, LIVE_ERROR_ROWS, POLL_INTERVAL, Stage};
 use crate::action::Action;
 use crate::api::ApiError;
-use crate::model::ImportJob;
+use crate::components::text_input::Edit;
+use crate::model::{ImportJob, SavedReport};
 use crate::request::Request;
 
 /// Rows PgUp/PgDn move over the failed rows: the table has less room than
@@ -18,21 +20,25 @@ impl ImportScreen {
     pub fn update(&mut self, action: &Action) -> Vec<Request> {
         match &self.stage {
             Stage::Entry => match action {
-                Action::Insert(c) => {
-                    self.path.push(*c);
-                    self.problem = None;
+                action if self.path.apply(action) != Edit::NotMine => self.problem = None,
+                Action::ToggleDryRun => self.dry_run = !self.dry_run,
+                Action::StartImport => return self.read_header().into_iter().collect(),
+                _ => {}
+            },
+            Stage::Reading => {
+                if *action == Action::Cancel {
+                    self.stage = Stage::Entry;
                 }
-                Action::DeleteBackward => {
-                    self.path.pop();
-                    self.problem = None;
-                }
-                Action::ClearField => {
-                    self.path.clear();
-                    self.problem = None;
-                }
+            }
+            Stage::Mapping(_) => match action {
                 Action::ToggleDryRun => self.dry_run = !self.dry_run,
                 Action::StartImport => return self.start().into_iter().collect(),
-                _ => {}
+                Action::Cancel => self.stage = Stage::Entry,
+                action => {
+                    if let Stage::Mapping(step) = &mut self.stage {
+                        step.apply(action);
+                    }
+                }
             },
             Stage::Uploading => {}
             Stage::Job(job) => {
@@ -59,7 +65,7 @@ impl ImportScreen {
                     {
                         let request = Request::SaveErrorReport {
                             id: job.id.clone(),
-                            import_path: self.path.clone(),
+                            import_path: self.path.value().to_owned(),
                         };
                         self.saving_report = true;
                         self.problem = None;
@@ -73,10 +79,54 @@ impl ImportScreen {
         Vec::new()
     }
 
-    fn start(&mut self) -> Option<Request> {
-        if self.path.trim().is_empty() {
+    /// Enter on the path: the header is read for the mapping step.
+    fn read_header(&mut self) -> Option<Request> {
+        if self.path.value().trim().is_empty() {
             self.problem = Some("Type the path of a CSV file first.".to_owned());
             return None;
+        }
+        self.attempt = next_attempt();
+        self.stage = Stage::Reading;
+        self.problem = None;
+        Some(Request::ReadHeader {
+            attempt: self.attempt,
+            path: self.path.value().to_owned(),
+        })
+    }
+
+    /// Takes the header read for the mapping step.
+    pub fn header_answered(&mut self, attempt: u64, result: Result<Vec<String>, ApiError>) {
+        if !self.awaits_header(attempt) {
+            return;
+        }
+        match result {
+            Ok(headers) => {
+                // The same file again (after a refused upload): the
+                // choices made for it stay.
+                let step = match self.kept_mapping.take() {
+                    Some(kept) if kept.headers_are(&headers) => kept,
+                    _ => MappingStep::new(headers),
+                };
+                self.stage = Stage::Mapping(step);
+            }
+            Err(err) => {
+                self.stage = Stage::Entry;
+                self.problem = Some(match err {
+                    ApiError::File(reason) => reason,
+                    other => other.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Enter on the mapping step: the upload, with the columns mapped.
+    fn start(&mut self) -> Option<Request> {
+        let mapping = match &self.stage {
+            Stage::Mapping(step) => step.mapping(),
+            _ => Vec::new(),
+        };
+        if let Stage::Mapping(step) = &self.stage {
+            self.kept_mapping = Some(step.clone());
         }
         self.attempt = next_attempt();
         self.stage = Stage::Uploading;
@@ -85,9 +135,10 @@ impl ImportScreen {
         self.asked_rows = LIVE_ERROR_ROWS;
         Some(Request::StartImport {
             attempt: self.attempt,
-            path: self.path.clone(),
+            path: self.path.value().to_owned(),
             dry_run: self.dry_run,
             error_rows: LIVE_ERROR_ROWS,
+            mapping,
         })
     }
 
@@ -106,7 +157,7 @@ impl ImportScreen {
         self.poll(Duration::ZERO, rows)
     }
 
-    fn poll(&mut self, after: Duration, error_rows: i64) -> Option<Request> {
+    pub(super) fn poll(&mut self, after: Duration, error_rows: i64) -> Option<Request> {
         let id = self.job()?.id.clone();
         self.polling = true;
         self.asked_rows = error_rows;
@@ -114,6 +165,7 @@ impl ImportScreen {
             id,
             after,
             error_rows,
+            watch: self.watch,
         })
     }
 
@@ -142,11 +194,11 @@ impl ImportScreen {
     /// Takes the answer to `w`; hands it back for the status line.
     pub fn report_answered(
         &mut self,
-        result: Result<String, ApiError>,
-    ) -> Result<String, ApiError> {
+        result: Result<SavedReport, ApiError>,
+    ) -> Result<SavedReport, ApiError> {
         self.saving_report = false;
         match &result {
-            Ok(path) => self.saved_report = Some(path.clone()),
+            Ok(saved) => self.saved_report = Some(saved.path.clone()),
             Err(ApiError::File(reason)) => self.problem = Some(reason.clone()),
             Err(err) => self.problem = Some(format!("Could not read the failed rows: {err}")),
         }
@@ -226,6 +278,7 @@ pub(super) mod tests {
                     reason: "bad".to_owned(),
                 })
                 .collect(),
+            created_at: "2026-11-30T09:15:00Z".to_owned(),
             started_at: None,
             finished_at: None,
         })
@@ -238,6 +291,19 @@ pub(super) mod tests {
         for c in path.chars() {
             screen.update(&Action::Insert(c));
         }
+        mapped_and_started(screen)
+    }
+
+    /// Enter on the path, the header read, Enter on the mapping step.
+    pub(in crate::components::import_screen) fn mapped_and_started(
+        screen: &mut ImportScreen,
+    ) -> u64 {
+        let attempt = match screen.update(&Action::StartImport).as_slice() {
+            [Request::ReadHeader { attempt, .. }] => *attempt,
+            other => panic!("Enter reads the header: {other:?}"),
+        };
+        screen.header_answered(attempt, Ok(vec!["Email".to_owned()]));
+        assert!(screen.mapping_step().is_some(), "the mapping step");
         match screen.update(&Action::StartImport).as_slice() {
             [Request::StartImport { attempt, .. }] => *attempt,
             other => panic!("Enter starts an upload: {other:?}"),
@@ -273,6 +339,7 @@ pub(super) mod tests {
                 id: "job-1".to_owned(),
                 after: POLL_INTERVAL,
                 error_rows: LIVE_ERROR_ROWS,
+                watch: screen.watch,
             })
         );
         assert!(screen.reload().is_none(), "one poll at a time");
@@ -288,6 +355,7 @@ pub(super) mod tests {
                 id: "job-1".to_owned(),
                 after: Duration::ZERO,
                 error_rows: ALL_ERROR_ROWS,
+                watch: screen.watch,
             })
         );
         let step = screen.job_answered(Ok(Some(job(ImportStatus::Succeeded, 30, 30))));
@@ -318,10 +386,7 @@ pub(super) mod tests {
             Some("Cannot read missing.csv: no such file.")
         );
 
-        let attempt = match screen.update(&Action::StartImport).as_slice() {
-            [Request::StartImport { attempt, .. }] => *attempt,
-            other => panic!("Enter starts again: {other:?}"),
-        };
+        let attempt = mapped_and_started(&mut screen);
         screen.upload_answered(attempt, Ok(job(ImportStatus::Running, 0, 0)));
         assert!(screen.may_still_write());
         let step = screen.job_answered(Err(ApiError::Server("boom".to_owned())));

@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, LineGauge, Padding, Paragraph, Row, Table, TableState, Wrap};
 
 use super::format::{byte_size, change_spans, plural, row_spans, rows_heading, status_spans};
-use super::{ImportScreen, Stage};
-use crate::components::text_field;
+use super::{ImportScreen, MappingStep, Stage};
+use crate::components::popup_area;
+use crate::components::text_fit;
 use crate::keymap::{self, Binding};
-use crate::model::{ImportJob, ImportStatus};
+use crate::model::{ImportJob, ImportStatus, grouped};
 use crate::theme;
 
 /// The width of the labels left of the values.
@@ -33,31 +34,87 @@ impl ImportScreen {
         }
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [body, _, footer] = Layout::vertical([
-            Constraint::Fill(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(inner);
-
-        match &self.stage {
-            Stage::Job(job) => self.draw_job(frame, body, job),
-            Stage::Entry | Stage::Uploading => self.draw_entry(frame, body),
-        }
-
         let footer_bindings: Vec<Binding> = self
             .keyed_bindings()
             .into_iter()
             .filter_map(|(binding, shown)| shown.then_some(binding))
             .collect();
-        frame.render_widget(
-            Paragraph::new(Line::styled(keymap::footer(&footer_bindings), theme::dim())),
-            footer,
+        let footer_line = Line::styled(keymap::footer(&footer_bindings), theme::dim());
+        // The keys wrap rather than run off a narrow screen.
+        let wrap = Wrap { trim: true };
+        let footer_height =
+            popup_area::text_height(std::slice::from_ref(&footer_line), wrap, inner.width, 3);
+        let [body, _, footer] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Length(footer_height),
+        ])
+        .areas(inner);
+
+        match &self.stage {
+            Stage::Job(job) => self.draw_job(frame, body, job),
+            Stage::Mapping(step) => self.draw_mapping(frame, body, step),
+            Stage::Entry | Stage::Reading | Stage::Uploading => self.draw_entry(frame, body),
+        }
+        frame.render_widget(Paragraph::new(footer_line).wrap(wrap), footer);
+    }
+
+    /// The path and the dry run as chosen, then what each column feeds.
+    fn draw_mapping(&self, frame: &mut Frame, area: Rect, step: &MappingStep) {
+        let about = Line::from(
+            "What each column of the file feeds. auto leaves it to the server, which knows the \
+             headers of Google, Outlook, HubSpot and Salesforce exports and lists the columns it \
+             ignored once the job runs; a field or ignore here wins over it.",
         );
+        let wrap = Wrap { trim: true };
+        let about_height =
+            popup_area::text_height(std::slice::from_ref(&about), wrap, area.width, 4);
+        let [path_row, dry_row, _, about_area, _, table_area] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(about_height),
+            Constraint::Length(1),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        let [label_area, value_area] =
+            Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)])
+                .spacing(1)
+                .areas(path_row);
+        frame.render_widget(Paragraph::new(label("CSV file", false)), label_area);
+        frame.render_widget(
+            Paragraph::new(text_fit::ellipsis(
+                self.path.value(),
+                usize::from(value_area.width),
+            )),
+            value_area,
+        );
+        self.draw_dry_run(frame, dry_row);
+        frame.render_widget(
+            Paragraph::new(about).style(theme::dim()).wrap(wrap),
+            about_area,
+        );
+        step.draw(frame, table_area);
+    }
+
+    fn draw_dry_run(&self, frame: &mut Frame, row: Rect) {
+        let [label_area, value_area] =
+            Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)])
+                .spacing(1)
+                .areas(row);
+        frame.render_widget(Paragraph::new(label("Dry run", false)), label_area);
+        let choice = if self.dry_run {
+            "[x] yes: report what the import would do, write nothing"
+        } else {
+            "[ ] no: write the contacts"
+        };
+        frame.render_widget(Paragraph::new(choice), value_area);
     }
 
     fn draw_entry(&self, frame: &mut Frame, area: Rect) {
-        let problem_lines = u16::from(self.problem.is_some() || self.is_uploading()) * 2;
+        let reading = matches!(self.stage, Stage::Reading);
+        let problem_lines = u16::from(self.problem.is_some() || self.is_uploading() || reading) * 2;
         let [_, path_row, dry_row, _, problem_area, _, about_area] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
@@ -75,33 +132,20 @@ impl ImportScreen {
                 .areas(path_row);
         let editing = matches!(self.stage, Stage::Entry);
         frame.render_widget(Paragraph::new(label("CSV file", editing)), label_area);
-        let shown = if editing {
-            text_field::with_cursor(&self.path, value_area.width)
-        } else {
-            self.path.clone()
-        };
         let style = if editing {
             theme::focused_input()
         } else {
             Default::default()
         };
-        frame.render_widget(Paragraph::new(shown).style(style), value_area);
+        self.path.draw(frame, value_area, editing, style);
 
-        let [label_area, value_area] =
-            Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)])
-                .spacing(1)
-                .areas(dry_row);
-        frame.render_widget(Paragraph::new(label("Dry run", false)), label_area);
-        let choice = if self.dry_run {
-            "[x] yes: report what the import would do, write nothing"
-        } else {
-            "[ ] no: write the contacts"
-        };
-        frame.render_widget(Paragraph::new(choice), value_area);
+        self.draw_dry_run(frame, dry_row);
 
-        let note = if self.is_uploading() {
+        let note = if matches!(self.stage, Stage::Reading) {
+            Some(Line::styled("Reading the file's header…", theme::dim()))
+        } else if self.is_uploading() {
             Some(Line::styled(
-                format!("Uploading {}…", self.path.trim()),
+                format!("Uploading {}…", self.path.value().trim()),
                 theme::dim(),
             ))
         } else {
@@ -262,14 +306,9 @@ impl ImportScreen {
         if job.failed_rows.is_empty() {
             return;
         }
-        let rows = job.failed_rows.iter().map(|row| {
-            Row::new(vec![
-                Cell::from(row.line.to_string()),
-                Cell::from(row.column.clone().unwrap_or_default()),
-                Cell::from(row.reason.clone()),
-            ])
-        });
         // The column names are few and short; the reason gets the rest.
+        // What does not fit ends in `…`, and the selected row is shown
+        // whole below the table.
         let column_width = job
             .failed_rows
             .iter()
@@ -278,10 +317,29 @@ impl ImportScreen {
             .max()
             .unwrap_or(0)
             .clamp(6, 24);
+        let line_width = job
+            .failed_rows
+            .iter()
+            .map(|row| grouped(row.line).len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let reason_width =
+            usize::from(table_area.width).saturating_sub(line_width + column_width + 2);
+        let rows = job.failed_rows.iter().map(|row| {
+            Row::new(vec![
+                Cell::from(grouped(row.line)),
+                Cell::from(text_fit::ellipsis(
+                    row.column.as_deref().unwrap_or_default(),
+                    column_width,
+                )),
+                Cell::from(text_fit::ellipsis(&row.reason, reason_width)),
+            ])
+        });
         let table = Table::new(
             rows,
             [
-                Constraint::Length(7),
+                Constraint::Length(u16::try_from(line_width).unwrap_or(7)),
                 Constraint::Length(u16::try_from(column_width).unwrap_or(24)),
                 Constraint::Fill(1),
             ],
@@ -302,7 +360,10 @@ impl ImportScreen {
                 .map(|column| format!(", column {column}"))
                 .unwrap_or_default();
             let line = Line::from(vec![
-                Span::styled(format!("Line {}{column}: ", row.line), theme::label()),
+                Span::styled(
+                    format!("Line {}{column}: ", grouped(row.line)),
+                    theme::label(),
+                ),
                 Span::raw(row.reason.clone()),
             ]);
             frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), detail_area);
