@@ -40,7 +40,10 @@ async fn pending(store: &Store) -> i64 {
 }
 
 async fn measure(name: &str, url: &str, events: usize, receiver: &str) {
-    let store = Store::connect(url).await.expect("connect");
+    let store = Store::connect(url)
+        .await
+        .expect("connect")
+        .with_secret_key(contacts_server::store::secret_box::SecretKey::generate());
     store.migrate().await.expect("migrate");
     let (admin, _) = users::create_user(&store, "bench-admin", Role::Admin, None)
         .await

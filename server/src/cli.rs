@@ -23,6 +23,8 @@ use crate::propagation::email::EmailSender;
 use crate::propagation::notifications::DispatcherConfig;
 use crate::propagation::outbox::OutboxConfig;
 use crate::propagation::sms::SmsSender;
+use crate::secret_key::{self, KeySource};
+use crate::store::secret_box::SecretKey;
 use crate::store::{self, Store, StoreError};
 use crate::{AppState, Settings, graphql, http, import, propagation};
 
@@ -42,6 +44,27 @@ struct DatabaseArgs {
     /// sqlite://FILE?mode=rwc or postgres://USER@HOST/DB
     #[arg(long, env = "CONTACTS_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
     database_url: String,
+}
+
+/// The key integration secrets are sealed with comes from the
+/// CONTACTS_SECRET_KEY environment variable (base64 of 32 bytes), or else
+/// from this file, made with mode 0600 on the first start.
+#[derive(Args, Clone)]
+struct SecretKeyArgs {
+    /// The key file [default: beside a SQLite database as FILE.key, else
+    /// ./contacts.key]
+    #[arg(long, env = "CONTACTS_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
+}
+
+impl SecretKeyArgs {
+    fn load(&self, database: &DatabaseArgs) -> Result<(SecretKey, KeySource), CliError> {
+        let file = self
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| secret_key::default_path(&database.database_url));
+        secret_key::load(&file).map_err(CliError::Config)
+    }
 }
 
 #[derive(Args, Clone)]
@@ -259,6 +282,13 @@ enum Command {
         delivery: DeliveryArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        secret_key: SecretKeyArgs,
+    },
+    /// Manage the key integration secrets are sealed with.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
     /// Apply pending migrations.
     Migrate {
@@ -303,6 +333,19 @@ enum Command {
     },
     /// Print the GraphQL schema (what schema.graphql holds).
     Schema,
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every integration secret under a new key: one taken from
+    /// CONTACTS_NEW_SECRET_KEY, or (for a key file) a new one written in
+    /// its place. Restart the servers afterwards: they hold the old key.
+    Rotate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        secret_key: SecretKeyArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -430,6 +473,49 @@ async fn open(database: &DatabaseArgs) -> Result<Store, CliError> {
     Ok(store)
 }
 
+/// `secrets rotate`: the new key is kept first (a key file's `.next`),
+/// then every secret is sealed again in one transaction, then the new key
+/// takes the old one's place.
+async fn rotate_secrets(database: &DatabaseArgs, args: &SecretKeyArgs) -> Result<(), CliError> {
+    let (key, source) = args.load(database)?;
+    let store = open(database).await?.with_secret_key(key);
+    let new_key = match std::env::var("CONTACTS_NEW_SECRET_KEY") {
+        Ok(text) => SecretKey::from_base64(&text)
+            .map_err(|err| CliError::Config(format!("CONTACTS_NEW_SECRET_KEY: {err}")))?,
+        Err(_) if matches!(source, KeySource::File(_)) => SecretKey::generate(),
+        Err(_) => {
+            return Err(CliError::Config(
+                "the key comes from CONTACTS_SECRET_KEY: put the new key in \
+                 CONTACTS_NEW_SECRET_KEY, rotate, then give it to the servers as \
+                 CONTACTS_SECRET_KEY"
+                    .to_owned(),
+            ));
+        }
+    };
+    let next = match &source {
+        KeySource::File(file) => Some((
+            secret_key::stage_next(file, &new_key).map_err(CliError::Config)?,
+            file,
+        )),
+        KeySource::Env => None,
+    };
+    let count = match store::integrations::reseal_all(&store, &new_key).await {
+        Ok(count) => count,
+        Err(err) => {
+            // Rolled back: the old key still opens every secret.
+            if let Some((next, _)) = &next {
+                let _ = std::fs::remove_file(next);
+            }
+            return Err(err.into());
+        }
+    };
+    if let Some((next, file)) = next {
+        secret_key::promote(&next, file).map_err(CliError::Config)?;
+    }
+    println!("sealed {count} integration secrets under the new key; restart the servers");
+    Ok(())
+}
+
 async fn user_named(store: &Store, name: &str) -> Result<store::users::User, CliError> {
     store::users::user_by_name(store.db(), name)
         .await?
@@ -449,13 +535,20 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             search_count_cap,
             delivery,
             limits,
+            secret_key,
         } => {
             // Migrations run without the statement timeout: building an
             // index on a large table may take longer than any request may.
             open(&database).await?.db().clone().close().await?;
+            let (key, _) = secret_key.load(&database)?;
             let store =
                 Store::connect_with(&database.database_url, Some(limits.statement_timeout_secs))
-                    .await?;
+                    .await?
+                    .with_secret_key(key);
+            let sealed = store::integrations::seal_plain_secrets(&store).await?;
+            if sealed > 0 {
+                tracing::info!(sealed, "sealed integration secrets stored in clear");
+            }
             let targets = TargetPolicy {
                 allow_private: delivery.allow_private_targets,
             };
@@ -537,6 +630,13 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Secrets {
+            command:
+                SecretsCommand::Rotate {
+                    database,
+                    secret_key,
+                },
+        } => rotate_secrets(&database, &secret_key).await,
         Command::Team {
             command: TeamCommand::Create { name, database },
         } => {

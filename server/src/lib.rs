@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod propagation;
+pub mod secret_key;
 pub mod store;
 pub mod telemetry;
 mod token_cache;

@@ -135,6 +135,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!("an import job was claimed away mid-request");
                 ApiError::Internal
             }
+            err @ (StoreError::NoSecretKey | StoreError::Secret(_)) => {
+                tracing::error!(error = %err, "integration secrets");
+                ApiError::Internal
+            }
             StoreError::Db(err) if crate::store::is_statement_timeout(&err) => {
                 tracing::warn!(error = %err, "a statement ran past statement_timeout");
                 ApiError::Timeout

@@ -39,6 +39,11 @@ pub enum StoreError {
     /// lease had lapsed); the batch in hand is rolled back.
     #[error("the import job was claimed by another process")]
     ClaimLost,
+    /// The store was opened without the key integration secrets need.
+    #[error("no secret key is configured for integration secrets")]
+    NoSecretKey,
+    #[error(transparent)]
+    Secret(#[from] super::secret_box::SecretError),
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }

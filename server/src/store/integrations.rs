@@ -9,11 +9,12 @@ use std::time::Duration;
 use rand::RngCore;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{delivery, integration, outbox_event};
+use super::secret_box::{INTEGRATION_SECRET, SecretKey, is_sealed};
 use super::{Store, StoreError, now_micros};
 use crate::domain::outbound_target::CheckedTarget;
 use crate::domain::{Principal, ValidationError};
@@ -70,11 +71,12 @@ pub async fn connect_webhook(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("whsec_{}", hex::encode(bytes));
+    let sealed = store.secret_key()?.seal(&secret, INTEGRATION_SECRET);
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(IntegrationKind::Webhook),
         target_url: Set(target_url.as_str().to_owned()),
-        secret: Set(secret.clone()),
+        secret: Set(sealed),
         events: Set(serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned())),
         active: Set(true),
         created_by_user_id: Set(Some(principal.user_id)),
@@ -102,11 +104,12 @@ pub async fn connect_api(
     if token.is_empty() || token.len() > 8192 {
         return Err(ValidationError::new("accessToken", "must be 1 to 8192 characters").into());
     }
+    let sealed = store.secret_key()?.seal(token, INTEGRATION_SECRET);
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(kind),
         target_url: Set(base_url.as_str().trim_end_matches('/').to_owned()),
-        secret: Set(token.to_owned()),
+        secret: Set(sealed),
         events: Set(serde_json::to_string(events).unwrap_or_default()),
         active: Set(true),
         created_by_user_id: Set(Some(principal.user_id)),
@@ -117,6 +120,69 @@ pub async fn connect_api(
     .await?;
     txn.commit().await?;
     Ok(record)
+}
+
+/// Seals the secrets stored before secrets were sealed (a database from
+/// an earlier version), on the server's first start with a key; returns
+/// how many. The table is then rewritten (SQLite: the whole file, once),
+/// so the values in clear do not linger in freed pages.
+pub async fn seal_plain_secrets(store: &Store) -> Result<u64, StoreError> {
+    let key = store.secret_key()?;
+    let txn = store.begin_write().await?;
+    let rows = integration::Entity::find().all(&*txn).await?;
+    let mut sealed = 0;
+    for row in rows.into_iter().filter(|row| !is_sealed(&row.secret)) {
+        integration::Entity::update_many()
+            .col_expr(
+                integration::Column::Secret,
+                Expr::value(key.seal(&row.secret, INTEGRATION_SECRET)),
+            )
+            .filter(integration::Column::Id.eq(row.id))
+            .exec(&*txn)
+            .await?;
+        sealed += 1;
+    }
+    txn.commit().await?;
+    if sealed > 0 {
+        let db = store.db();
+        match db.get_database_backend() {
+            DatabaseBackend::Sqlite => {
+                db.execute_unprepared("VACUUM").await?;
+                db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .await?;
+            }
+            _ => {
+                db.execute_unprepared("VACUUM FULL integrations").await?;
+            }
+        }
+    }
+    Ok(sealed)
+}
+
+/// Seals every secret again under `new_key`, in one transaction: all or
+/// none. A secret that does not open with the store's key stops it.
+pub async fn reseal_all(store: &Store, new_key: &SecretKey) -> Result<u64, StoreError> {
+    let key = store.secret_key()?;
+    let txn = store.begin_write().await?;
+    let rows = integration::Entity::find().all(&*txn).await?;
+    let count = rows.len() as u64;
+    for row in rows {
+        let plain = if is_sealed(&row.secret) {
+            key.open(&row.secret, INTEGRATION_SECRET)?
+        } else {
+            row.secret.clone()
+        };
+        integration::Entity::update_many()
+            .col_expr(
+                integration::Column::Secret,
+                Expr::value(new_key.seal(&plain, INTEGRATION_SECRET)),
+            )
+            .filter(integration::Column::Id.eq(row.id))
+            .exec(&*txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(count)
 }
 
 pub async fn disconnect(store: &Store, principal: &Principal, id: i64) -> Result<(), StoreError> {
@@ -339,14 +405,26 @@ pub async fn claim_due(
         .all(&*txn)
         .await?;
     txn.commit().await?;
+    let key = store.secret_key()?;
     Ok(due
         .into_iter()
         .filter_map(|d| {
             let event = events.iter().find(|e| e.id == d.event_id)?.clone();
-            let integration = integrations
+            let mut integration = integrations
                 .iter()
                 .find(|i| i.id == d.integration_id)?
                 .clone();
+            // Opened only here, for the delivery in hand. One that does not
+            // open (a process started with another key) is left to its
+            // lease, for a process with the right key.
+            match key.open(&integration.secret, INTEGRATION_SECRET) {
+                Ok(plain) => integration.secret = plain,
+                Err(err) => {
+                    tracing::error!(integration = integration.id, error = %err,
+                        "an integration's secret does not open; its deliveries wait");
+                    return None;
+                }
+            }
             Some(Claimed {
                 delivery: DeliveryRecord {
                     claimed_until: Some(claimed_until),

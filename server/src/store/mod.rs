@@ -32,6 +32,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod point_reads;
 pub mod save;
+pub mod secret_box;
 pub mod tokens;
 pub mod users;
 
@@ -50,6 +51,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::{StoreError, is_statement_timeout};
 use point_reads::PointReads;
+use secret_box::SecretKey;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://contacts.db?mode=rwc";
 
@@ -63,6 +65,9 @@ pub struct Store {
     write_gate: Option<Arc<Mutex<()>>>,
     /// SQLite only: reads by id on the caller's thread (see `point_reads`).
     point_reads: Option<Arc<PointReads>>,
+    /// Seals integration secrets; a store without one refuses to write or
+    /// read them.
+    secret_key: Option<Arc<SecretKey>>,
 }
 
 /// A write transaction; on SQLite it holds the write gate until it ends.
@@ -143,7 +148,18 @@ impl Store {
             db,
             write_gate,
             point_reads,
+            secret_key: None,
         })
+    }
+
+    /// The store with the key integration secrets are sealed with.
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(Arc::new(key));
+        self
+    }
+
+    pub(crate) fn secret_key(&self) -> Result<&SecretKey, StoreError> {
+        self.secret_key.as_deref().ok_or(StoreError::NoSecretKey)
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {

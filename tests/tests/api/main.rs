@@ -23,6 +23,7 @@ mod outbox_recovery;
 mod peers;
 mod permissions;
 mod search;
+mod secrets;
 mod shared_sqlite;
 mod statements;
 mod support;

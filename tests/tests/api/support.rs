@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_e2e-server");
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The key integration secrets are sealed with in every server a test
+/// starts (so a second process on the same database opens them too),
+/// unless the test names a key file.
+pub const TEST_SECRET_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -164,7 +168,11 @@ impl TestServer {
             Some((filter, _)) => (*filter).to_owned(),
             None => std::env::var("CONTACTS_TEST_SERVER_LOG").unwrap_or_else(|_| "off".into()),
         };
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        if !extra_args.contains(&"--secret-key-file") {
+            command.env("CONTACTS_SECRET_KEY", TEST_SECRET_KEY);
+        }
+        let mut child = command
             .args([
                 "serve",
                 "--listen",

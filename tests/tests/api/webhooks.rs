@@ -91,7 +91,7 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
 }
 
 /// What a receiver does with `X-Contacts-Signature: t=..,v1=..`.
-fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
+pub(crate) fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
     let header = headers["x-contacts-signature"].to_str().unwrap();
     let (t, v1) = header
         .split_once(',')
