@@ -265,6 +265,7 @@ impl App {
                 self.on_import_jobs(generation, result)
             }
             Action::ErrorReportSaved { id, result } => self.on_error_report(id, result),
+            action if action.is_admin_answer() => self.on_admin_answer(&action),
             action => self.on_key_action(action),
         }
     }
@@ -273,6 +274,19 @@ impl App {
     /// what it wants done.
     fn on_key_action(&mut self, action: Action) -> Vec<Request> {
         let effects = self.focused_mut().handle(&action);
+        self.carry_out(effects)
+    }
+
+    /// An admin screen's answer: every screen is offered it, the topmost
+    /// first, and what they ask for is carried out in that order (a form
+    /// closes itself before the list beneath reloads).
+    fn on_admin_answer(&mut self, answer: &Action) -> Vec<Request> {
+        let effects: Vec<Effect> = self
+            .screens
+            .iter_mut()
+            .rev()
+            .flat_map(|screen| screen.on_answer(answer))
+            .collect();
         self.carry_out(effects)
     }
 
@@ -361,6 +375,7 @@ impl App {
         }
         let unsaved = self.screens.iter().any(|screen| match screen {
             Screen::Form(form) => form.has_unsaved_edits(),
+            Screen::UserForm(_) | Screen::TokenForm(_) => true,
             _ => false,
         });
         let mut connection = ConnectionScreen::new(
@@ -700,8 +715,12 @@ impl App {
 }
 
 /// Whether `role` may do what `action` starts. Before `me` answers every
-/// action is offered: the server refuses what it must.
+/// action is offered (the server refuses what it must) but the admin
+/// screens, which wait for `me` to say ADMIN.
 fn permits(role: Option<&Role>, action: &Action) -> bool {
+    if matches!(action, Action::OpenUsers | Action::OpenIntegrations) {
+        return role.is_some_and(Role::may_administer);
+    }
     let Some(role) = role else { return true };
     match action {
         Action::New | Action::OpenImport | Action::OpenImportJobs | Action::Edit => {

@@ -4,6 +4,12 @@
 
 use std::fmt;
 
+mod integrations;
+mod users;
+
+pub use integrations::{Delivery, DeliveryStatus, Integration};
+pub use users::{ApiToken, IssuedToken, SavedUser, Secret, Team, User, UserEdit, UserQuery};
+
 /// The editable fields of a contact, in the order the form shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactField {
@@ -452,6 +458,29 @@ impl Role {
     pub fn may_delete(&self) -> bool {
         matches!(self, Role::Admin | Role::Member)
     }
+
+    /// Users, tokens, integrations and field policies.
+    pub fn may_administer(&self) -> bool {
+        matches!(self, Role::Admin)
+    }
+
+    /// The roles a user can be given, in the order the screens cycle them.
+    pub const ASSIGNABLE: [Role; 4] = [Role::Admin, Role::Member, Role::Viewer, Role::Integration];
+
+    /// The next assignable role after this one, round.
+    pub fn next(&self) -> Role {
+        let index = Role::ASSIGNABLE.iter().position(|role| role == self);
+        let next = index.map_or(0, |index| (index + 1) % Role::ASSIGNABLE.len());
+        Role::ASSIGNABLE[next].clone()
+    }
+
+    /// The assignable role before this one, round.
+    pub fn previous(&self) -> Role {
+        let count = Role::ASSIGNABLE.len();
+        let index = Role::ASSIGNABLE.iter().position(|role| role == self);
+        let previous = index.map_or(0, |index| (index + count - 1) % count);
+        Role::ASSIGNABLE[previous].clone()
+    }
 }
 
 /// Which guarded fields of a contact the queries ask for: a field the
@@ -578,6 +607,15 @@ pub struct ImportJob {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+}
+
+/// One page of a list the server pages (users, teams, tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
 }
 
 /// One page of the jobs screen, newest first.

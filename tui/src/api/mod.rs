@@ -4,7 +4,9 @@
 mod error;
 mod failed_rows;
 mod import;
+mod integrations;
 mod operations;
+mod users;
 
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use reqwest::StatusCode;
 
 pub use error::{ApiError, FieldError};
 pub use import::read_header;
+pub use integrations::DELIVERIES;
 
 use crate::config::Config;
 use crate::model::{

@@ -22,11 +22,13 @@ use super::contact_detail::ContactDetail;
 use super::contact_form::ContactForm;
 use super::import_jobs::ImportJobs;
 use super::import_screen::ImportScreen;
+use super::integrations_screen::IntegrationsScreen;
 use super::selection::{self, MoveWords, Selection};
 use super::status_line::Message;
 use super::table_columns::{self, ColumnSpec};
 use super::text_fit;
 use super::text_input::{self, Edit, TextInput};
+use super::users_screen::UsersScreen;
 use super::{Component, Screen};
 use crate::action::Action;
 use crate::api::ApiError;
@@ -469,6 +471,16 @@ impl Component for ContactList {
                 "import jobs: reopen a running or finished one",
                 Action::OpenImportJobs,
             ),
+            Binding::new(
+                &[Key::Char('u')],
+                "users, teams and API tokens (admin)",
+                Action::OpenUsers,
+            ),
+            Binding::new(
+                &[Key::Char('w')],
+                "integrations and their deliveries (admin)",
+                Action::OpenIntegrations,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
         ]);
         bindings
@@ -507,6 +519,8 @@ impl Component for ContactList {
                 ]
             }
             Action::OpenImport => vec![Effect::open(Screen::Import(ImportScreen::new()))],
+            Action::OpenUsers => UsersScreen::opened(),
+            Action::OpenIntegrations => IntegrationsScreen::opened(),
             Action::OpenImportJobs => {
                 let (jobs, request) = ImportJobs::open();
                 vec![Effect::open(Screen::Jobs(jobs)), Effect::Send(request)]
