@@ -17,7 +17,6 @@ use super::table_columns::{self, Column};
 use super::text_fit;
 use super::{Component, Screen};
 use crate::action::Action;
-use crate::api::DELIVERIES;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{Delivery, DeliveryStatus, Integration, grouped, short_time};
@@ -26,18 +25,14 @@ use crate::theme;
 
 const PAGE_STEP: usize = 20;
 
-const COLUMNS: [Column; 7] = [
-    Column::cut("Event", 12, 0),
+const COLUMNS: [Column; 6] = [
+    Column::whole("Event", 0),
     Column::whole("Status", 0),
     Column::whole("Tries", 1),
     Column::whole("HTTP", 2),
-    Column::cut("Last error", 10, 5),
-    Column::whole("Next attempt", 3),
-    Column::whole("Delivered", 4),
+    Column::cut("Last error", 10, 4),
+    Column::whole("Next try or delivered", 3),
 ];
-
-/// Rows of the pane under the table that shows the selected delivery.
-const DETAIL_ROWS: u16 = 7;
 
 #[derive(Debug)]
 pub struct DeliveriesScreen {
@@ -131,16 +126,9 @@ impl DeliveriesScreen {
     fn counts_line(&self) -> Line<'static> {
         let total = self.integration.deliveries.len() as i64;
         let dead = self.integration.dead() as i64;
-        let showing = if self.dead_only {
-            "dead letters only"
-        } else {
-            "all"
-        };
+        let showing = if self.dead_only { "dead only" } else { "all" };
         Line::from(vec![
-            Span::styled(
-                format!(" newest {} of at most {DELIVERIES} · ", grouped(total)),
-                theme::dim(),
-            ),
+            Span::styled(format!(" {} newest · ", grouped(total)), theme::dim()),
             Span::styled(
                 format!("{} DEAD", grouped(dead)),
                 if dead > 0 {
@@ -228,14 +216,14 @@ fn delivery_cells(delivery: &Delivery) -> Vec<String> {
             .last_error
             .clone()
             .unwrap_or_else(|| "—".to_owned()),
-        match delivery.status {
-            DeliveryStatus::Pending => short_time(&delivery.next_attempt_at),
+        match (&delivery.status, &delivery.delivered_at) {
+            (_, Some(at)) => format!("done {}", short_time(at)),
+            (DeliveryStatus::Pending, None) => {
+                format!("next {}", short_time(&delivery.next_attempt_at))
+            }
+            (DeliveryStatus::Dead, None) => "given up".to_owned(),
             _ => "—".to_owned(),
         },
-        delivery
-            .delivered_at
-            .as_deref()
-            .map_or("—".to_owned(), short_time),
     ]
 }
 
@@ -288,16 +276,27 @@ impl Component for DeliveriesScreen {
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
-        let detail_rows = if area.height >= 16 { DETAIL_ROWS } else { 0 };
+        // The selected delivery, whole, under the table: as many rows as
+        // it takes, up to half the screen, none on a tiny one.
+        let detail = self.detail_lines(usize::from(area.width.saturating_sub(2)));
+        let detail_rows = if area.height >= 16 && !detail.is_empty() {
+            u16::try_from(detail.len() + 2)
+                .unwrap_or(u16::MAX)
+                .min(area.height / 2)
+        } else {
+            0
+        };
         let [table_area, detail_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(detail_rows)]).areas(area);
-        let title = text_fit::ellipsis(
-            &self.title_text(),
-            usize::from(table_area.width.saturating_sub(4) / 2),
-        );
+        let counts = self.counts_line();
+        // The target is cut, never the counts beside it.
+        let room = usize::from(table_area.width)
+            .saturating_sub(3)
+            .saturating_sub(counts.width());
+        let title = text_fit::ellipsis(&self.title_text(), room);
         let block = Block::bordered()
             .title(Line::styled(title, theme::title()))
-            .title(self.counts_line());
+            .title(counts);
         let inner = block.inner(table_area);
         frame.render_widget(block, table_area);
         let shown = self.shown();

@@ -27,10 +27,10 @@ const PAGE_STEP: usize = 20;
 
 const COLUMNS: [Column; 6] = [
     Column::whole("Kind", 0),
-    Column::cut("Target", 16, 0),
+    Column::cut("Target", 24, 0),
     Column::cut("Events", 10, 3),
     Column::whole("Status", 1),
-    Column::whole("Newest deliveries", 2),
+    Column::whole("Deliveries", 2),
     Column::whole("Connected", 4),
 ];
 

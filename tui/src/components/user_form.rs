@@ -467,7 +467,7 @@ impl Component for UserForm {
                     .unwrap_or(u16::MAX)
                     .min(inner.height / 3),
             ),
-            Constraint::Length(1),
+            Constraint::Length(2),
         ])
         .areas(inner);
 
@@ -514,11 +514,13 @@ impl Component for UserForm {
             Paragraph::new(message_lines).wrap(Wrap { trim: true }),
             messages_area,
         );
+        // Up to two rows: the keys of the focused row make it long.
         frame.render_widget(
             Paragraph::new(Line::styled(
                 keymap::footer(&self.footer_bindings()),
                 theme::dim(),
-            )),
+            ))
+            .wrap(Wrap { trim: true }),
             footer_row,
         );
     }
