@@ -176,8 +176,9 @@ impl Screen {
             Screen::Tokens(tokens) => Some(tokens.reload()),
             Screen::Integrations(integrations) => Some(integrations.reload()),
             Screen::Deliveries(deliveries) => Some(deliveries.reload()),
+            Screen::UserForm(form) => form.reload_after_reconnect(),
             // What was typed stays; saving sends it again.
-            Screen::Form(_) | Screen::UserForm(_) | Screen::TokenForm(_) => None,
+            Screen::Form(_) | Screen::TokenForm(_) => None,
         }
     }
 }

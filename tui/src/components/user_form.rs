@@ -87,6 +87,19 @@ impl UserForm {
         ]
     }
 
+    /// Once the server is back: the teams again, if they failed; what was
+    /// typed stays.
+    pub fn reload_after_reconnect(&mut self) -> Option<Request> {
+        self.teams_error.take()?;
+        self.teams.clear();
+        self.teams_loading = true;
+        self.teams_generation = paged_rows::next_generation();
+        Some(Request::Teams {
+            generation: self.teams_generation,
+            after: None,
+        })
+    }
+
     pub fn name(&self) -> &str {
         self.name.value()
     }
