@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::effect::Effect;
 use crate::job_watch::{Followed, JobWatch};
 use crate::keymap::{self, Binding, Key};
-use crate::model::{Me, Role, SaveOutcome};
+use crate::model::{ContactField, Me, PolicyField, SaveOutcome};
 use crate::request::Request;
 
 /// Re-exported where they always were: scripts and tests match on them.
@@ -199,11 +199,11 @@ impl App {
     /// and the help both read this, so an action the role cannot perform
     /// is neither offered nor reachable.
     fn focused_bindings(&self) -> Vec<Binding> {
-        let role = self.me.as_ref().map(|me| &me.role);
+        let me = self.me.as_ref();
         self.focused()
             .bindings()
             .into_iter()
-            .filter(|binding| binding.action().is_none_or(|action| permits(role, action)))
+            .filter(|binding| binding.action().is_none_or(|action| permits(me, action)))
             .collect()
     }
 
@@ -341,14 +341,14 @@ impl App {
         match result {
             Ok(me) => {
                 let was_down = self.connection.take().is_some();
-                let readable = me.role.readable();
-                self.api.set_readable(readable);
+                let rights = me.rights();
+                self.api.set_rights(rights);
                 self.list.set_role(me.role.clone());
                 self.me = Some(me);
                 if was_down {
                     self.status = Some(Message::success("Connected."));
                 }
-                self.list.set_fields(readable).into_iter().collect()
+                self.list.set_fields(rights).into_iter().collect()
             }
             Err(err) => self.on_error(err),
         }
@@ -714,19 +714,25 @@ impl App {
     }
 }
 
-/// Whether `role` may do what `action` starts. Before `me` answers every
-/// action is offered (the server refuses what it must) but the admin
+/// Whether the user may do what `action` starts. Before `me` answers
+/// every action is offered (the server refuses what it must) but the admin
 /// screens, which wait for `me` to say ADMIN.
-fn permits(role: Option<&Role>, action: &Action) -> bool {
+fn permits(me: Option<&Me>, action: &Action) -> bool {
     if matches!(action, Action::OpenUsers | Action::OpenIntegrations) {
-        return role.is_some_and(Role::may_administer);
+        return me.is_some_and(|me| me.role.may_administer());
     }
-    let Some(role) = role else { return true };
+    let Some(me) = me else { return true };
+    // A form with no field the user may write would be empty.
+    let writes_a_field = || {
+        let rights = me.rights();
+        ContactField::ALL
+            .into_iter()
+            .any(|field| rights.may_write(PolicyField::of(field)))
+    };
     match action {
-        Action::New | Action::OpenImport | Action::OpenImportJobs | Action::Edit => {
-            role.may_write()
-        }
-        Action::AskDelete => role.may_delete(),
+        Action::New | Action::Edit => me.role.may_write() && writes_a_field(),
+        Action::OpenImport | Action::OpenImportJobs => me.role.may_write(),
+        Action::AskDelete => me.role.may_delete(),
         _ => true,
     }
 }

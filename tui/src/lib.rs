@@ -24,10 +24,12 @@
 //!   the help overlay and the connection screen
 //!   that covers everything while the server is down or refuses the token
 //!   (and retries by itself, later each time, while it is down).
-//! - `me` is asked first: its role decides what the queries ask for (a
-//!   field the role may not read is left out, not refused) and which keys
-//!   are offered (`App::focused_bindings` drops those of actions the role
-//!   cannot perform, for the router and the help alike).
+//! - `me` is asked first: what the user may read and write (their field
+//!   policies) decides what the queries ask for (a field they may not read
+//!   is left out, not refused) and what the form edits; their role and
+//!   policies decide which keys are offered (`App::focused_bindings` drops
+//!   those of actions they cannot perform, for the router and the help
+//!   alike).
 //! - Keys go to the topmost layer only. Each [`components::Component`]
 //!   returns its [`keymap::Binding`]s for its current state; the same list
 //!   routes the key and fills the `?` overlay and popup footers, so the
@@ -120,8 +122,10 @@
 //!   The mapping step shows "auto" for a column left to the server's
 //!   header aliases: the schema does not say which field an alias picks
 //!   until the job has read the header.
-//! - Roles follow the default field policies (README, "Roles"): the schema
-//!   tells `me.role` but not the policies an admin may have changed.
+//! - What a user may read and write is per field ([`model::FieldRights`]):
+//!   `me.permissions` once the server tells it, the default policies of
+//!   the role until then. It is read at start and after an outage, so a
+//!   policy an admin changes meanwhile shows as FORBIDDEN until then.
 //! - A job whose screen was left is followed by the app in the background
 //!   (`job_watch.rs`) only while the client runs; jobs started elsewhere
 //!   are found on the jobs screen (`I`), not announced.

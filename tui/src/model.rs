@@ -5,9 +5,11 @@
 use std::fmt;
 
 mod integrations;
+mod policies;
 mod users;
 
 pub use integrations::{Delivery, DeliveryStatus, Integration};
+pub use policies::{FieldAccess, FieldPolicy, FieldRights, PolicyField, PolicyMatrix};
 pub use users::{ApiToken, IssuedToken, SavedUser, Secret, Team, User, UserEdit, UserQuery};
 
 /// The editable fields of a contact, in the order the form shows them.
@@ -120,9 +122,11 @@ pub struct Contact {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
-    /// What the user's role may read of it: the rest was not asked for,
-    /// and is not shown (an owner left out is not "no owner").
-    pub readable: Readable,
+    /// What the user may read and write of it (their field policies):
+    /// what they may not read was not asked for, and is not shown (an
+    /// owner left out is not "no owner"); the form edits what they may
+    /// write.
+    pub rights: FieldRights,
     pub history: Vec<HistoryEntry>,
     pub history_total: i64,
     /// The most recent activities, newest first.
@@ -297,8 +301,8 @@ pub struct ListQuery {
     pub source: Option<Source>,
     pub sort: SortField,
     pub ascending: bool,
-    /// The columns asked for: what the user's role may read.
-    pub fields: Readable,
+    /// The columns asked for: what the user may read.
+    pub fields: FieldRights,
 }
 
 impl Default for ListQuery {
@@ -308,7 +312,7 @@ impl Default for ListQuery {
             source: None,
             sort: SortField::Name,
             ascending: true,
-            fields: Readable::ALL,
+            fields: FieldRights::ALL,
         }
     }
 }
@@ -405,12 +409,22 @@ pub struct ActivityPage {
 pub struct Me {
     pub name: String,
     pub role: Role,
+    /// What they may do with each field, as the server says
+    /// (`me.permissions`); `None` from a server that does not say.
+    pub permissions: Option<FieldRights>,
 }
 
-/// What the server lets a user do, by role (README, "Roles"). The schema
-/// tells the role but not the field policies an admin may have changed
-/// since, so the client follows the default policies: a changed policy
-/// shows as a FORBIDDEN error, as before.
+impl Me {
+    /// What the user may read and write: the server's word, else the
+    /// default policies of the role.
+    pub fn rights(&self) -> FieldRights {
+        self.permissions
+            .unwrap_or_else(|| FieldRights::defaults(&self.role))
+    }
+}
+
+/// What the server lets a user do, by role (README, "Roles"). What they
+/// may do with each field is in [`FieldRights`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Admin,
@@ -430,23 +444,6 @@ impl Role {
             Role::Viewer => "VIEWER",
             Role::Integration => "INTEGRATION",
             Role::Other(other) => other,
-        }
-    }
-
-    /// The fields of a contact this role may read.
-    pub fn readable(&self) -> Readable {
-        match self {
-            Role::Admin | Role::Member => Readable::ALL,
-            Role::Integration => Readable {
-                personal_data: true,
-                owner: false,
-                history: false,
-            },
-            Role::Viewer | Role::Other(_) => Readable {
-                personal_data: false,
-                owner: false,
-                history: false,
-            },
         }
     }
 
@@ -480,32 +477,6 @@ impl Role {
         let index = Role::ASSIGNABLE.iter().position(|role| role == self);
         let previous = index.map_or(0, |index| (index + count - 1) % count);
         Role::ASSIGNABLE[previous].clone()
-    }
-}
-
-/// Which guarded fields of a contact the queries ask for: a field the
-/// user may not read is left out of the query rather than answered with
-/// an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readable {
-    /// Email and mobile phone.
-    pub personal_data: bool,
-    /// Owner and team.
-    pub owner: bool,
-    pub history: bool,
-}
-
-impl Readable {
-    pub const ALL: Readable = Readable {
-        personal_data: true,
-        owner: true,
-        history: true,
-    };
-}
-
-impl Default for Readable {
-    fn default() -> Self {
-        Readable::ALL
     }
 }
 

@@ -8,10 +8,10 @@ use contacts_tui::app::{App, Popup, Screen};
 use contacts_tui::config::Config;
 use contacts_tui::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, ApiToken, Contact, ContactField,
-    ContactPage, ContactRow, Delivery, DeliveryStatus, FieldChange, FieldMerge, HistoryEntry,
-    ImportJob, ImportJobPage, ImportRowError, ImportStatus, Integration, IssuedToken, Me,
-    MeetingSummary, MergeOutcome, MergePreview, Page, PreviewContact, Readable, RecentActivity,
-    Role, SaveOutcome, SavedReport, SavedUser, Secret, Team, User, UserEdit,
+    ContactPage, ContactRow, Delivery, DeliveryStatus, FieldAccess, FieldChange, FieldMerge,
+    FieldRights, HistoryEntry, ImportJob, ImportJobPage, ImportRowError, ImportStatus, Integration,
+    IssuedToken, Me, MeetingSummary, MergeOutcome, MergePreview, Page, PolicyField, PreviewContact,
+    RecentActivity, Role, SaveOutcome, SavedReport, SavedUser, Secret, Team, User, UserEdit,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -124,7 +124,7 @@ fn ada() -> Contact {
                 changes: vec![],
             },
         ],
-        readable: Readable::ALL,
+        rights: FieldRights::ALL,
         history_total: 3,
         activities: vec![
             RecentActivity {
@@ -173,6 +173,7 @@ fn list_app_as(role: Role, page: ContactPage) -> App {
     let requests = app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role,
+        permissions: None,
     })));
     app.update(Action::ContactsLoaded {
         generation: contacts_generation(&requests),
@@ -440,11 +441,18 @@ fn viewer_list() {
     let requests = app.update(Action::MeLoaded(Ok(Me {
         name: "vic".to_owned(),
         role: Role::Viewer,
+        permissions: None,
     })));
     let [Request::Contacts { query, .. }] = requests.as_slice() else {
         panic!("the first page follows me: {requests:?}");
     };
-    assert!(!query.fields.personal_data && !query.fields.owner);
+    for field in [
+        PolicyField::Email,
+        PolicyField::MobilePhone,
+        PolicyField::Owner,
+    ] {
+        assert!(!query.fields.may_read(field), "{field:?} is not asked for");
+    }
     let mut rows = page();
     for row in &mut rows.rows {
         row.email = None;
@@ -475,11 +483,7 @@ fn viewer_list() {
             mobile_phone: None,
             owner: None,
             team: None,
-            readable: Readable {
-                personal_data: false,
-                owner: false,
-                history: false,
-            },
+            rights: FieldRights::defaults(&Role::Viewer),
             history: Vec::new(),
             ..ada()
         }))),
@@ -657,7 +661,7 @@ fn form_with_validation_error() {
     let Some(Screen::Form(form)) = app.screen() else {
         panic!("a refused save stays on the form");
     };
-    assert_eq!(form.focused_field(), ContactField::MobilePhone);
+    assert_eq!(form.focused_field(), Some(ContactField::MobilePhone));
     assert!(form.error(ContactField::Timezone).is_some());
 
     // Esc with unsaved edits asks; n keeps the form, y discards it.
@@ -1326,6 +1330,7 @@ fn no_size_or_value_breaks_drawing() {
     let requests = app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role: Role::Admin,
+        permissions: None,
     })));
     app.update(Action::ContactsLoaded {
         generation: contacts_generation(&requests),
@@ -1419,6 +1424,7 @@ fn no_size_or_value_breaks_drawing() {
     app.update(Action::MeLoaded(Ok(Me {
         name: wide.clone(),
         role: Role::Admin,
+        permissions: None,
     })));
     // Esc closes the merge prompt; on the form it asks first, since the
     // edits are not saved; then the detail.
@@ -2311,4 +2317,63 @@ fn admin_screens_survive_any_size() {
     check(&app);
     app.press(key(KeyCode::Char('f')));
     check(&app);
+}
+
+/// A member whose field policies (`me.permissions`) take Email away and
+/// make Company read-only: the list has no email column and asks for no
+/// email, the detail no email row, the form neither email nor company.
+#[test]
+fn field_policies_hide_what_a_member_may_not_read() {
+    let mut rights = FieldRights::defaults(&Role::Member);
+    rights.set(PolicyField::Email, FieldAccess::None);
+    rights.set(PolicyField::Company, FieldAccess::Read);
+    let mut app = App::new(config());
+    app.startup_requests();
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "mel".to_owned(),
+        role: Role::Member,
+        permissions: Some(rights),
+    })));
+    let [Request::Contacts { query, .. }] = requests.as_slice() else {
+        panic!("the first page follows me: {requests:?}");
+    };
+    assert!(!query.fields.may_read(PolicyField::Email));
+    assert!(query.fields.may_read(PolicyField::Company));
+    let mut rows = page();
+    for row in &mut rows.rows {
+        // A name made of the email is not sent either.
+        if row.email.as_ref() == Some(&row.name) {
+            row.name = "(no name)".to_owned();
+        }
+        row.email = None;
+    }
+    app.update(Action::ContactsLoaded {
+        generation: contacts_generation(&requests),
+        result: Ok(rows),
+    });
+    snapshot("member_without_email", &app);
+    assert!(!shows(&app, 160, 48, "Email"));
+
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            email: None,
+            rights,
+            ..ada()
+        }))),
+    });
+    assert!(!shows(&app, 160, 48, "Email"));
+    assert!(
+        shows(&app, 160, 48, "Analytical Engines"),
+        "company is read"
+    );
+    app.press(key(KeyCode::Char('e')));
+    let Some(Screen::Form(form)) = app.screen() else {
+        panic!("e edits");
+    };
+    assert!(!form.fields().contains(&ContactField::Email));
+    assert!(!form.fields().contains(&ContactField::Company), "read only");
+    assert!(form.fields().contains(&ContactField::MobilePhone));
+    snapshot("member_form_without_email_or_company", &app);
 }

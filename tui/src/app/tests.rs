@@ -27,6 +27,7 @@ fn list_app() -> App {
         .update(Action::MeLoaded(Ok(Me {
             name: "ann".to_owned(),
             role: crate::model::Role::Admin,
+            permissions: None,
         })))
         .iter()
         .find_map(|request| match request {
@@ -63,8 +64,12 @@ fn delete_popup() -> Popup {
 fn effects_are_carried_out_in_order() {
     let mut app = app();
     let requests = app.carry_out(vec![
-        Effect::open(Screen::Form(Box::new(ContactForm::create()))),
-        Effect::open(Screen::Form(Box::new(ContactForm::create()))),
+        Effect::open(Screen::Form(Box::new(ContactForm::create(
+            crate::model::FieldRights::ALL,
+        )))),
+        Effect::open(Screen::Form(Box::new(ContactForm::create(
+            crate::model::FieldRights::ALL,
+        )))),
         Effect::Close,
         Effect::Status(Message::info("one")),
         Effect::Send(Request::Me),
@@ -225,6 +230,7 @@ fn an_outage_keeps_the_form_and_the_lists_place() {
     app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role: crate::model::Role::Admin,
+        permissions: None,
     })));
     assert_eq!(app.connection_problem(), None);
     let Some(Screen::Form(form)) = app.screen() else {
@@ -248,6 +254,7 @@ fn list_app_as(role: Role) -> App {
     app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role,
+        permissions: None,
     })));
     app
 }

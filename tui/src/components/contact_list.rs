@@ -35,7 +35,7 @@ use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{
-    ContactPage, ContactRow, ListQuery, Readable, Role, Source, grouped, short_time,
+    ContactPage, ContactRow, FieldRights, ListQuery, PolicyField, Role, Source, grouped, short_time,
 };
 use crate::request::Request;
 use crate::theme;
@@ -62,6 +62,7 @@ const COLUMN_FITS: [(Option<u16>, u8); COLUMNS] = [
 
 const EMAIL_COLUMN: usize = 1;
 const PHONE_COLUMN: usize = 2;
+const COMPANY_COLUMN: usize = 3;
 const OWNER_COLUMN: usize = 4;
 
 /// What each column shows of a row.
@@ -120,7 +121,7 @@ impl ContactList {
 
     /// Asks for the columns `fields` allows; returns the request for the
     /// first page when that changes the query, or when none was asked yet.
-    pub fn set_fields(&mut self, fields: Readable) -> Option<Request> {
+    pub fn set_fields(&mut self, fields: FieldRights) -> Option<Request> {
         let first = self.shown.is_none() && !self.loading;
         if self.query.fields == fields && !first {
             return None;
@@ -336,14 +337,16 @@ impl ContactList {
         self.load_more_if_near_end().into_iter().collect()
     }
 
-    /// The columns shown, by index into `COLUMN_HEADERS`: no personal
-    /// data or owner for a role that may not read them, rather than a
-    /// column of errors.
+    /// The columns shown, by index into `COLUMN_HEADERS`: none of a field
+    /// the user may not read, rather than a column of errors or blanks.
     fn shown_columns(&self) -> Vec<usize> {
+        let reads = |field| self.query.fields.may_read(field);
         (0..COLUMNS)
             .filter(|&column| match column {
-                EMAIL_COLUMN | PHONE_COLUMN => self.query.fields.personal_data,
-                OWNER_COLUMN => self.query.fields.owner,
+                EMAIL_COLUMN => reads(PolicyField::Email),
+                PHONE_COLUMN => reads(PolicyField::MobilePhone),
+                COMPANY_COLUMN => reads(PolicyField::Company),
+                OWNER_COLUMN => reads(PolicyField::Owner),
                 _ => true,
             })
             .collect()
@@ -510,7 +513,9 @@ impl Component for ContactList {
                 sends(self.update(&Action::ClearSearch))
             }
             Action::Back => vec![Effect::Quit],
-            Action::New => vec![Effect::open(Screen::Form(Box::new(ContactForm::create())))],
+            Action::New => vec![Effect::open(Screen::Form(Box::new(ContactForm::create(
+                self.query.fields,
+            ))))],
             Action::OpenActivities => {
                 let (activities, request) = ActivityList::open();
                 vec![
