@@ -3,6 +3,10 @@
 //! used and when they were revoked, and one counter says when any of that
 //! last changed.
 //!
+//! `field_policies` holds an admin's changes to what a role may do with a
+//! contact field; a role and field without a row keep the default of
+//! DESIGN.md section 7 (`domain::field_policy`).
+//!
 //! `auth_generation` has one row. Every change to who may do what (a
 //! token revoked, a user deactivated, a role or team changed) adds one to
 //! it in the same transaction; every request reads it (a primary-key read)
@@ -34,6 +38,15 @@ enum ApiTokens {
     ExpiresAt,
     LastUsedAt,
     RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum FieldPolicies {
+    Table,
+    Role,
+    Field,
+    Access,
+    UpdatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -83,10 +96,29 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared("INSERT INTO auth_generation (id, value) VALUES (1, 0)")
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(FieldPolicies::Table)
+                    .col(string_len(FieldPolicies::Role, 20))
+                    .col(string_len(FieldPolicies::Field, 20))
+                    .col(string_len(FieldPolicies::Access, 10))
+                    .col(big_integer(FieldPolicies::UpdatedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(FieldPolicies::Role)
+                            .col(FieldPolicies::Field),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(FieldPolicies::Table).to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table(AuthGeneration::Table).to_owned())
             .await?;

@@ -45,11 +45,8 @@ async fn measure(name: &str, url: &str, events: usize, receiver: &str) {
     let (admin, _) = users::create_user(&store, "bench-admin", Role::Admin, None)
         .await
         .expect("admin");
-    let principal = contacts_server::domain::Principal {
-        user_id: admin.id,
-        role: Role::Admin,
-        team_ids: vec![],
-    };
+    let principal =
+        contacts_server::domain::Principal::with_defaults(admin.id, Role::Admin, vec![]);
     // The receiver is local: the bench runs as under --allow-private-targets.
     let target = TargetUrl::parse("targetUrl", receiver, LOCAL)
         .and_then(|url| url.accept("targetUrl", &[], LOCAL))

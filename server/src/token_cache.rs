@@ -97,11 +97,7 @@ mod tests {
 
     fn caller() -> Authenticated {
         Authenticated {
-            principal: Principal {
-                user_id: 1,
-                role: Role::Admin,
-                team_ids: vec![],
-            },
+            principal: Principal::with_defaults(1, Role::Admin, vec![]),
             token_id: 7,
             expires_at: None,
             last_used_at: None,

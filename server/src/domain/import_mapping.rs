@@ -6,6 +6,7 @@
 //! are reported, never fatal.
 
 use super::contact::{ContactFields, ContactPatch, Raw, RawContactInput};
+use super::field_policy::{ContactField, FieldRights};
 use super::identity::PhoneRegion;
 use super::validation::ValidationError;
 
@@ -99,6 +100,19 @@ impl ImportField {
         ImportField::JobTitle,
         ImportField::Timezone,
     ];
+
+    /// The field as policies name it.
+    pub fn contact_field(self) -> ContactField {
+        match self {
+            ImportField::FirstName => ContactField::FirstName,
+            ImportField::LastName => ContactField::LastName,
+            ImportField::Email => ContactField::Email,
+            ImportField::MobilePhone => ContactField::MobilePhone,
+            ImportField::Company => ContactField::Company,
+            ImportField::JobTitle => ContactField::JobTitle,
+            ImportField::Timezone => ContactField::Timezone,
+        }
+    }
 
     /// The field's name in `ContactInput`.
     pub fn name(self) -> &'static str {
@@ -258,6 +272,16 @@ impl ColumnMap {
             headers: headers.to_vec(),
             fields,
         })
+    }
+
+    /// The first column feeding a field `rights` may not write, with that
+    /// field: an import through it is refused whole, before any row.
+    pub fn first_unwritable(&self, rights: &FieldRights) -> Option<(&str, ContactField)> {
+        self.headers
+            .iter()
+            .zip(&self.fields)
+            .filter_map(|(header, field)| Some((header.as_str(), field.as_ref()?.contact_field())))
+            .find(|(_, field)| !rights.may_write(*field))
     }
 
     /// Headers no field takes, to report.

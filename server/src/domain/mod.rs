@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod contact;
+pub mod field_policy;
 pub mod global_id;
 pub mod identity;
 pub mod import_mapping;

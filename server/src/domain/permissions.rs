@@ -12,6 +12,8 @@ pub const CANNOT_SAVE_CONTACT: &str = "Cannot save contact: this email or mobile
 use std::fmt;
 use std::str::FromStr;
 
+use super::field_policy::{ContactField, FieldRights};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Everything, on all contacts.
@@ -77,6 +79,8 @@ pub struct Principal {
     pub user_id: i64,
     pub role: Role,
     pub team_ids: Vec<i64>,
+    /// The role's field policies when the caller was authenticated.
+    pub fields: FieldRights,
 }
 
 /// Why an assignment of owner or team is refused.
@@ -87,6 +91,16 @@ pub enum AssignmentRefused {
 }
 
 impl Principal {
+    /// A caller whose role has the default field policies.
+    pub fn with_defaults(user_id: i64, role: Role, team_ids: Vec<i64>) -> Self {
+        Self {
+            user_id,
+            role,
+            team_ids,
+            fields: FieldRights::defaults(role),
+        }
+    }
+
     pub fn access(&self) -> Access {
         match self.role {
             Role::Admin | Role::Integration => Access::All,
@@ -125,22 +139,21 @@ impl Principal {
         matches!(self.role, Role::Admin | Role::Integration)
     }
 
-    /// Email and mobile phone.
-    pub fn may_read_personal_data(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Member | Role::Integration)
+    pub fn may_read(&self, field: ContactField) -> bool {
+        self.fields.may_read(field)
     }
 
-    /// Owner and history say who works with whom; only people who manage
-    /// contacts see them.
-    pub fn may_read_ownership_and_history(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Member)
+    pub fn may_write(&self, field: ContactField) -> bool {
+        self.fields.may_write(field)
     }
 
-    /// Setting or clearing an owner or team is reading who exists: a role
-    /// that may not read ownership may not write it either (else an unknown
-    /// `ownerId` would tell it which users exist).
-    pub fn may_write_ownership(&self) -> bool {
-        self.may_read_ownership_and_history()
+    /// The first of `given` the caller may not write: a write naming it is
+    /// refused whole, so nothing is written.
+    pub fn first_unwritable(
+        &self,
+        given: impl IntoIterator<Item = ContactField>,
+    ) -> Option<ContactField> {
+        given.into_iter().find(|field| !self.may_write(*field))
     }
 
     pub fn may_administer(&self) -> bool {
@@ -158,9 +171,9 @@ impl Principal {
     }
 
     /// A contact's history entries, one by one as in the list: the history
-    /// guard and access to the contact, both.
+    /// policy and access to the contact, both.
     pub fn may_read_history_of(&self, owner_id: Option<i64>, team_id: Option<i64>) -> bool {
-        self.may_read_ownership_and_history() && self.can_access(owner_id, team_id)
+        self.may_read(ContactField::History) && self.can_access(owner_id, team_id)
     }
 
     /// Whom a contact this caller creates belongs to when no owner is
@@ -216,11 +229,11 @@ mod tests {
     use super::*;
 
     fn member() -> Principal {
-        Principal {
-            user_id: 7,
-            role: Role::Member,
-            team_ids: vec![3],
-        }
+        Principal::with_defaults(7, Role::Member, vec![3])
+    }
+
+    fn as_role(role: Role) -> Principal {
+        Principal::with_defaults(7, role, vec![3])
     }
 
     #[test]
@@ -235,10 +248,7 @@ mod tests {
     #[test]
     fn new_contacts_belong_to_their_creator_unless_an_integration_creates_them() {
         assert_eq!(member().default_owner(), Some(7));
-        let integration = Principal {
-            role: Role::Integration,
-            ..member()
-        };
+        let integration = as_role(Role::Integration);
         assert_eq!(integration.default_owner(), None);
     }
 
@@ -248,10 +258,7 @@ mod tests {
         assert!(m.keeps_in_reach(Some(7), None));
         assert!(m.keeps_in_reach(Some(8), Some(3)));
         assert!(!m.keeps_in_reach(Some(8), None));
-        let admin = Principal {
-            role: Role::Admin,
-            ..member()
-        };
+        let admin = as_role(Role::Admin);
         assert!(admin.keeps_in_reach(Some(8), None));
     }
 
@@ -260,20 +267,14 @@ mod tests {
         let m = member();
         assert!(m.may_see_import_job(7));
         assert!(!m.may_see_import_job(8));
-        let admin = Principal {
-            role: Role::Admin,
-            ..member()
-        };
+        let admin = as_role(Role::Admin);
         assert!(admin.may_see_import_job(8));
     }
 
     #[test]
     fn viewer_reads_no_personal_data() {
-        let v = Principal {
-            role: Role::Viewer,
-            ..member()
-        };
-        assert!(!v.may_read_personal_data());
+        let v = as_role(Role::Viewer);
+        assert!(!v.may_read(ContactField::Email));
         assert!(!v.may_write_contacts());
         assert!(v.can_access(Some(7), None));
     }
@@ -297,22 +298,16 @@ mod tests {
         let m = member();
         assert!(m.may_read_history_of(Some(7), None));
         assert!(!m.may_read_history_of(Some(8), Some(4)));
-        let v = Principal {
-            role: Role::Viewer,
-            ..member()
-        };
+        let v = as_role(Role::Viewer);
         assert!(!v.may_read_history_of(Some(7), None));
-        let i = Principal {
-            role: Role::Integration,
-            ..member()
-        };
+        let i = as_role(Role::Integration);
         assert!(!i.may_read_history_of(Some(8), None));
     }
 
     #[test]
     fn only_admins_manage_integrations() {
         for role in Role::ALL {
-            let p = Principal { role, ..member() };
+            let p = as_role(role);
             assert_eq!(p.may_manage_integrations(), role == Role::Admin, "{role}");
         }
     }

@@ -9,6 +9,7 @@
 //! then names beginning with the text, then the rest; the list's order
 //! holds within each group.
 
+use super::field_policy::{ContactField, FieldRights};
 use super::identity::{Email, Phone, PhoneRegion};
 
 /// Substring matching needs three characters: both backends index
@@ -41,20 +42,49 @@ impl Rank {
     }
 }
 
+/// The fields a search looks into: those the caller may read. Otherwise a
+/// search would answer yes/no questions about values the caller may not
+/// see ("is there a contact whose email begins with ann?").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchedFields {
+    /// First and last name together (they are searched as one name).
+    pub name: bool,
+    pub company: bool,
+    pub email: bool,
+    pub phone: bool,
+}
+
+impl SearchedFields {
+    pub const ALL: SearchedFields = SearchedFields {
+        name: true,
+        company: true,
+        email: true,
+        phone: true,
+    };
+
+    pub fn of(rights: &FieldRights) -> Self {
+        Self {
+            name: rights.may_read_name(),
+            company: rights.may_read(ContactField::Company),
+            email: rights.may_read(ContactField::Email),
+            phone: rights.may_read(ContactField::MobilePhone),
+        }
+    }
+}
+
 /// A search text, read once into what each kind of field is matched by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
     /// Lower-cased, blanks collapsed: names are stored lower-cased in
     /// `sort_name`, so a prefix of it is a prefix of this.
     text: String,
-    personal_data: Option<PersonalData>,
+    fields: SearchedFields,
+    identity: Identity,
 }
 
-/// The parts of a search that look into email and phone, present only for
-/// a caller who may read them: otherwise a search would answer yes/no
-/// questions about values the caller may not see.
+/// The parts of a search that look into email and phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct PersonalData {
+struct Identity {
     exact_email: Option<String>,
     exact_phone: Option<String>,
     /// Lower-case, as emails are stored.
@@ -65,17 +95,36 @@ struct PersonalData {
 
 impl Search {
     /// None for a text of blanks only: that is no search.
-    pub fn parse(raw: &str, region: PhoneRegion, may_read_personal_data: bool) -> Option<Self> {
+    pub fn parse(raw: &str, region: PhoneRegion, fields: SearchedFields) -> Option<Self> {
         let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
             return None;
         }
         let text = text.to_lowercase();
-        let personal_data = may_read_personal_data.then(|| PersonalData::parse(&text, region));
+        let mut identity = Identity::parse(&text, region);
+        if !fields.email {
+            identity.exact_email = None;
+            identity.email_prefix = None;
+        }
+        if !fields.phone {
+            identity.exact_phone = None;
+            identity.phone_prefixes.clear();
+        }
         Some(Self {
             text,
-            personal_data,
+            fields,
+            identity,
         })
+    }
+
+    /// Whether names are searched (their beginnings, and inside them).
+    pub fn names(&self) -> bool {
+        self.fields.name
+    }
+
+    /// Whether companies are searched inside.
+    pub fn companies(&self) -> bool {
+        self.fields.company
     }
 
     /// The text as names are matched: lower-case, single spaces.
@@ -83,27 +132,28 @@ impl Search {
         &self.text
     }
 
-    /// Whether name and company are searched inside, not only at the start.
+    /// The text searched inside names and companies (those searched), not
+    /// only at the start.
     pub fn substring(&self) -> Option<&str> {
-        (self.text.chars().count() >= SUBSTRING_MIN_CHARS).then_some(self.text.as_str())
+        (self.text.chars().count() >= SUBSTRING_MIN_CHARS
+            && (self.fields.name || self.fields.company))
+            .then_some(self.text.as_str())
     }
 
     pub fn exact_email(&self) -> Option<&str> {
-        self.personal_data.as_ref()?.exact_email.as_deref()
+        self.identity.exact_email.as_deref()
     }
 
     pub fn exact_phone(&self) -> Option<&str> {
-        self.personal_data.as_ref()?.exact_phone.as_deref()
+        self.identity.exact_phone.as_deref()
     }
 
     pub fn email_prefix(&self) -> Option<&str> {
-        self.personal_data.as_ref()?.email_prefix.as_deref()
+        self.identity.email_prefix.as_deref()
     }
 
     pub fn phone_prefixes(&self) -> &[String] {
-        self.personal_data
-            .as_ref()
-            .map_or(&[], |p| p.phone_prefixes.as_slice())
+        &self.identity.phone_prefixes
     }
 
     /// Where a contact with these values stands, or None when it does not
@@ -122,11 +172,12 @@ impl Search {
         if is(email, self.exact_email()) || is(phone, self.exact_phone()) {
             return Some(Rank::ExactIdentity);
         }
-        if sort_name.starts_with(&self.text) {
+        if self.fields.name && sort_name.starts_with(&self.text) {
             return Some(Rank::NamePrefix);
         }
         let inside = self.substring().is_some_and(|text| {
-            sort_name.contains(text) || company.is_some_and(|c| c.to_lowercase().contains(text))
+            (self.fields.name && sort_name.contains(text))
+                || (self.fields.company && company.is_some_and(|c| c.to_lowercase().contains(text)))
         });
         let email_begins = email
             .zip(self.email_prefix())
@@ -140,7 +191,7 @@ impl Search {
     }
 }
 
-impl PersonalData {
+impl Identity {
     fn parse(text: &str, region: PhoneRegion) -> Self {
         let no_blanks = !text.contains(' ');
         Self {
@@ -196,12 +247,12 @@ mod tests {
     }
 
     fn search(text: &str) -> Search {
-        Search::parse(text, us(), true).expect("a search")
+        Search::parse(text, us(), SearchedFields::ALL).expect("a search")
     }
 
     #[test]
     fn blanks_are_no_search_and_collapse_inside() {
-        assert_eq!(Search::parse("  \t ", us(), true), None);
+        assert_eq!(Search::parse("  \t ", us(), SearchedFields::ALL), None);
         assert_eq!(search("  Ann   LEE ").text(), "ann lee");
     }
 
@@ -217,7 +268,7 @@ mod tests {
         assert_eq!(search("+44 7400").phone_prefixes(), ["+447400"]);
         assert_eq!(search("0044 7400").phone_prefixes(), ["+447400"]);
         let gb: PhoneRegion = "gb".parse().expect("region");
-        let uk = Search::parse("07400 12", gb, true).expect("a search");
+        let uk = Search::parse("07400 12", gb, SearchedFields::ALL).expect("a search");
         assert_eq!(uk.phone_prefixes(), ["+44740012"]);
     }
 
@@ -239,7 +290,12 @@ mod tests {
 
     #[test]
     fn without_personal_data_only_names_and_companies_are_searched() {
-        let blind = Search::parse("ann@example.com", us(), false).expect("a search");
+        let no_personal_data = SearchedFields {
+            email: false,
+            phone: false,
+            ..SearchedFields::ALL
+        };
+        let blind = Search::parse("ann@example.com", us(), no_personal_data).expect("a search");
         assert_eq!(blind.exact_email(), None);
         assert_eq!(blind.email_prefix(), None);
         assert!(blind.phone_prefixes().is_empty());
@@ -276,6 +332,32 @@ mod tests {
         );
         assert_eq!(
             phone.rank("zed", None, None, Some("+141555501009")),
+            Some(Rank::Other)
+        );
+    }
+
+    #[test]
+    fn names_and_companies_are_searched_only_where_readable() {
+        let no_names = SearchedFields {
+            name: false,
+            ..SearchedFields::ALL
+        };
+        let s = Search::parse("ann", us(), no_names).expect("a search");
+        assert_eq!(s.rank("ann lee", None, None, None), None);
+        assert_eq!(
+            s.rank("joanna", Some("Hannover"), None, None),
+            Some(Rank::Other)
+        );
+        let nothing_inside = SearchedFields {
+            name: false,
+            company: false,
+            ..SearchedFields::ALL
+        };
+        let s = Search::parse("ann", us(), nothing_inside).expect("a search");
+        assert_eq!(s.substring(), None);
+        assert_eq!(s.rank("ann", Some("Hannover"), None, None), None);
+        assert_eq!(
+            s.rank("zed", None, Some("ann@x.com"), None),
             Some(Rank::Other)
         );
     }

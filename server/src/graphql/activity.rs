@@ -1,18 +1,19 @@
 //! Activities, meetings and notifications: recordActivity's input, and the
 //! types that report on them.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, Guard, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::contact::{Contact, ContactInput, timestamp};
 use super::error::{ApiError, ApiResult};
-use super::guards::{OwnershipAndHistory, PersonalData};
+use super::field_policy::Reads;
 use super::ids::{self, Kind};
 use super::loaders;
 use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::user::User;
 use super::{principal, state};
 use crate::domain::activity as domain;
+use crate::domain::field_policy::ContactField as Field;
 use crate::domain::validation;
 use crate::domain::{ContactFields, ContactPatch, Email, PhoneRegion, ValidationError};
 use crate::store::activities::{
@@ -121,11 +122,33 @@ fn in_contact(err: ValidationError) -> ValidationError {
     }
 }
 
+/// A contact field as named inside `ActivityInput`.
+fn in_contact_name(field: Field) -> &'static str {
+    match field {
+        Field::FirstName => "contact.firstName",
+        Field::LastName => "contact.lastName",
+        Field::Email => "contact.email",
+        Field::MobilePhone => "contact.mobilePhone",
+        Field::Company => "contact.company",
+        Field::JobTitle => "contact.jobTitle",
+        Field::Timezone => "contact.timezone",
+        Field::Owner => "contact.ownerId",
+        Field::Team => "contact.teamId",
+        Field::History => "contact",
+    }
+}
+
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
 impl ActivityInput {
+    /// Recording an activity writes the contact's fields it brings: each
+    /// must be one the caller's role may write (FORBIDDEN naming it).
+    pub fn check_writable(&self, caller: &crate::domain::Principal) -> Result<(), ApiError> {
+        self.contact.check_writable(caller, in_contact_name)
+    }
+
     pub fn to_store(&self, region: PhoneRegion) -> Result<NewActivity, ApiError> {
         if !self.contact.owner_id.is_undefined() || !self.contact.team_id.is_undefined() {
             return Err(ApiError::validation(
@@ -227,24 +250,27 @@ pub struct ActivitySubmission(activities::Submitted);
 
 #[Object]
 impl ActivitySubmission {
+    #[graphql(guard = "Reads(Field::FirstName)")]
     async fn first_name(&self) -> Option<&str> {
         self.0.first_name.as_deref()
     }
 
+    #[graphql(guard = "Reads(Field::LastName)")]
     async fn last_name(&self) -> Option<&str> {
         self.0.last_name.as_deref()
     }
 
-    #[graphql(guard = "PersonalData")]
+    #[graphql(guard = "Reads(Field::Email)")]
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
 
-    #[graphql(guard = "PersonalData")]
+    #[graphql(guard = "Reads(Field::MobilePhone)")]
     async fn mobile_phone(&self) -> Option<&str> {
         self.0.mobile_phone.as_deref()
     }
 
+    #[graphql(guard = "Reads(Field::Company)")]
     async fn company(&self) -> Option<&str> {
         self.0.company.as_deref()
     }
@@ -342,12 +368,13 @@ impl Meeting {
         self.0.external_event_id.as_deref()
     }
 
-    #[graphql(guard = "OwnershipAndHistory")]
+    /// Who hosts it: like a contact's owner, it says who works with whom.
+    #[graphql(guard = "Reads(Field::Owner)")]
     async fn host(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         Ok(loaders::load_opt(ctx, self.0.host_user_id).await?.map(User))
     }
 
-    #[graphql(guard = "PersonalData")]
+    #[graphql(guard = "Reads(Field::Email)")]
     async fn guests(&self) -> &[String] {
         &self.0.guests
     }
@@ -371,6 +398,15 @@ mirror_enum!(NotificationStatus <=> notifications::NotificationStatus { Pending,
 
 pub struct Notification(pub NotificationRecord);
 
+impl Notification {
+    fn address_field(&self) -> Field {
+        match domain::Channel::parse(&self.0.channel) {
+            Some(domain::Channel::Sms) => Field::MobilePhone,
+            _ => Field::Email,
+        }
+    }
+}
+
 #[Object]
 impl Notification {
     pub async fn id(&self) -> ID {
@@ -385,10 +421,11 @@ impl Notification {
         domain::Channel::parse(&self.0.channel).map(Into::into)
     }
 
-    /// The address it goes to, copied when it was planned.
-    #[graphql(guard = "PersonalData")]
-    async fn recipient(&self) -> &str {
-        &self.0.recipient
+    /// The address it goes to, copied when it was planned: an email or a
+    /// mobile phone, read under that field's policy.
+    async fn recipient(&self, ctx: &Context<'_>) -> Result<&str> {
+        Reads(self.address_field()).check(ctx).await?;
+        Ok(&self.0.recipient)
     }
 
     async fn due_at(&self) -> DateTime<Utc> {
@@ -404,9 +441,9 @@ impl Notification {
     }
 
     /// The transport's last refusal; it may quote the recipient.
-    #[graphql(guard = "PersonalData")]
-    async fn last_error(&self) -> Option<&str> {
-        self.0.last_error.as_deref()
+    async fn last_error(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Reads(self.address_field()).check(ctx).await?;
+        Ok(self.0.last_error.as_deref())
     }
 
     async fn sent_at(&self) -> Option<DateTime<Utc>> {

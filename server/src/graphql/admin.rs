@@ -6,10 +6,11 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::error::{ApiError, ApiResult};
+use super::field_policy::{ContactField, FieldAccess, FieldPolicy};
 use super::ids::{self, Kind};
 use super::user::{ApiToken, Role, Team, User};
 use super::{principal, state};
-use crate::store::{tokens, users};
+use crate::store::{field_policies, tokens, users};
 
 #[derive(Default)]
 pub struct AdminMutation;
@@ -74,6 +75,28 @@ fn user_id(field: &'static str, id: &ID) -> ApiResult<i64> {
 
 #[Object]
 impl AdminMutation {
+    /// Sets what a role may do with a contact field (ADMIN), from the next
+    /// request on in every process, on every path: reads, writes, search,
+    /// filters, history, merge previews and webhooks. ADMIN keeps WRITE on
+    /// every field and a VIEWER cannot be given WRITE (VALIDATION on
+    /// `access`).
+    async fn set_field_policy(
+        &self,
+        ctx: &Context<'_>,
+        role: Role,
+        field: ContactField,
+        access: FieldAccess,
+    ) -> ApiResult<FieldPolicy> {
+        admin_only(ctx)?;
+        let set = field_policies::set(&state(ctx)?.store, role.into(), field.into(), access.into())
+            .await?;
+        Ok(FieldPolicy {
+            role,
+            field,
+            access: set.into(),
+        })
+    }
+
     /// A new team (ADMIN). Its name is unique.
     async fn create_team(&self, ctx: &Context<'_>, name: String) -> ApiResult<Team> {
         admin_only(ctx)?;

@@ -1,12 +1,14 @@
 //! The Contact type, its inputs and its connection.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
-use super::guards::{OwnershipAndHistory, PersonalData};
+use super::field_policy::Reads;
 use super::ids::{self, Kind};
 use super::loaders;
 use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
@@ -14,8 +16,9 @@ use super::user::{Team, User};
 use super::{principal, state};
 use crate::domain::PhoneRegion;
 use crate::domain::contact::{Change, Raw, RawContactInput};
+use crate::domain::field_policy::ContactField as Field;
 use crate::domain::merge_plan;
-use crate::domain::search::{Rank, Search};
+use crate::domain::search::{Rank, Search, SearchedFields};
 use crate::domain::{self, Access};
 use crate::store::contact_search::PreparedSearch;
 use crate::store::contact_writes::MergePreview as StoredPreview;
@@ -50,34 +53,39 @@ impl Contact {
         ids::encode(Kind::Contact, self.0.id)
     }
 
+    #[graphql(guard = "Reads(Field::FirstName)")]
     async fn first_name(&self) -> Option<&str> {
         self.0.fields.first_name.as_deref()
     }
 
+    #[graphql(guard = "Reads(Field::LastName)")]
     async fn last_name(&self) -> Option<&str> {
         self.0.fields.last_name.as_deref()
     }
 
-    #[graphql(guard = "PersonalData")]
+    #[graphql(guard = "Reads(Field::Email)")]
     async fn email(&self) -> Option<&str> {
         self.0.fields.email.as_ref().map(|e| e.as_str())
     }
 
     /// E.164, e.g. `+14155550100`.
-    #[graphql(guard = "PersonalData")]
+    #[graphql(guard = "Reads(Field::MobilePhone)")]
     async fn mobile_phone(&self) -> Option<&str> {
         self.0.fields.mobile_phone.as_ref().map(|p| p.as_str())
     }
 
+    #[graphql(guard = "Reads(Field::Company)")]
     async fn company(&self) -> Option<&str> {
         self.0.fields.company.as_deref()
     }
 
+    #[graphql(guard = "Reads(Field::JobTitle)")]
     async fn job_title(&self) -> Option<&str> {
         self.0.fields.job_title.as_deref()
     }
 
     /// IANA time zone name.
+    #[graphql(guard = "Reads(Field::Timezone)")]
     async fn timezone(&self) -> Option<&str> {
         self.0.fields.timezone.as_deref()
     }
@@ -86,13 +94,13 @@ impl Contact {
         self.0.source.into()
     }
 
-    #[graphql(guard = "OwnershipAndHistory")]
+    #[graphql(guard = "Reads(Field::Owner)")]
     async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         Ok(loaders::load_opt(ctx, self.0.owner_id).await?.map(User))
     }
 
     /// The team the contact is shared with.
-    #[graphql(guard = "OwnershipAndHistory")]
+    #[graphql(guard = "Reads(Field::Team)")]
     async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
         Ok(loaders::load_opt(ctx, self.0.team_id).await?.map(Team))
     }
@@ -134,7 +142,7 @@ impl Contact {
     }
 
     /// Every change to the contact, newest first.
-    #[graphql(guard = "OwnershipAndHistory")]
+    #[graphql(guard = "Reads(Field::History)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -207,26 +215,49 @@ impl ContactInput {
         }
     }
 
-    /// The owner and team asked for; refused (FORBIDDEN on the field) to
-    /// a role that may not write ownership, even to clear it.
-    pub fn assignment(&self, caller: &domain::Principal) -> Result<AssignmentPatch, ApiError> {
-        if !caller.may_write_ownership() {
-            for (field, given) in [
-                ("ownerId", !self.owner_id.is_undefined()),
-                ("teamId", !self.team_id.is_undefined()),
-            ] {
-                if given {
-                    return Err(ApiError::Forbidden {
-                        field: Some(field),
-                        message: "this role cannot assign owners or teams".to_owned(),
-                    });
-                }
-            }
-        }
+    /// The owner and team asked for.
+    pub fn assignment(&self) -> Result<AssignmentPatch, ApiError> {
         Ok(AssignmentPatch {
             owner_id: id_change("ownerId", Kind::User, &self.owner_id)?,
             team_id: id_change("teamId", Kind::Team, &self.team_id)?,
         })
+    }
+
+    /// The fields this input writes (a `null` clears, so it writes too).
+    pub fn given(&self) -> Vec<Field> {
+        let texts = [
+            (Field::FirstName, self.first_name.is_undefined()),
+            (Field::LastName, self.last_name.is_undefined()),
+            (Field::Email, self.email.is_undefined()),
+            (Field::MobilePhone, self.mobile_phone.is_undefined()),
+            (Field::Company, self.company.is_undefined()),
+            (Field::JobTitle, self.job_title.is_undefined()),
+            (Field::Timezone, self.timezone.is_undefined()),
+            (Field::Owner, self.owner_id.is_undefined()),
+            (Field::Team, self.team_id.is_undefined()),
+        ];
+        texts
+            .into_iter()
+            .filter(|(_, left_out)| !left_out)
+            .map(|(field, _)| field)
+            .collect()
+    }
+
+    /// Refuses, before anything is read or written, an input that writes
+    /// a field the caller's role may not write: FORBIDDEN naming the field
+    /// (as `named` spells it where the input sits).
+    pub fn check_writable(
+        &self,
+        caller: &domain::Principal,
+        named: fn(Field) -> &'static str,
+    ) -> Result<(), ApiError> {
+        match caller.first_unwritable(self.given()) {
+            Some(field) => Err(ApiError::Forbidden {
+                field: Some(named(field)),
+                message: format!("this role cannot write {}", field.input_name()),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -259,21 +290,20 @@ impl ContactFilter {
         region: PhoneRegion,
         caller: &domain::Principal,
     ) -> Result<listing::ContactFilter, ApiError> {
-        if !caller.may_read_ownership_and_history() {
-            for (field, set) in [
-                ("ownerId", self.owner_id.is_some()),
-                ("teamId", self.team_id.is_some()),
-            ] {
-                if set {
-                    return Err(ApiError::Forbidden {
-                        field: Some(field),
-                        message: "this role cannot read ownership, so cannot filter by it"
-                            .to_owned(),
-                    });
-                }
+        for (field, set) in [
+            (Field::Owner, self.owner_id.is_some()),
+            (Field::Team, self.team_id.is_some()),
+        ] {
+            if set && !caller.may_read(field) {
+                return Err(ApiError::Forbidden {
+                    field: Some(field.input_name()),
+                    message: format!(
+                        "this role cannot read {}, so cannot filter by it",
+                        field.input_name()
+                    ),
+                });
             }
         }
-        let may_read_personal_data = caller.may_read_personal_data();
         if self
             .search
             .as_ref()
@@ -287,7 +317,7 @@ impl ContactFilter {
         let search = match self
             .search
             .as_deref()
-            .and_then(|text| Search::parse(text, region, may_read_personal_data))
+            .and_then(|text| Search::parse(text, region, SearchedFields::of(&caller.fields)))
         {
             Some(search) => Some(PreparedSearch::prepare(db, search).await?),
             None => None,
@@ -332,6 +362,30 @@ pub struct ContactOrder {
 }
 
 impl ContactOrder {
+    /// The order asked for, or the default. Names are the sort key (and
+    /// travel in cursors), so a role that may not read them may not order
+    /// by them (FORBIDDEN on `orderBy`), and its default is oldest first.
+    pub fn for_caller(
+        asked: Option<ContactOrder>,
+        caller: &domain::Principal,
+    ) -> Result<ContactOrder, ApiError> {
+        let names = caller.fields.may_read_name();
+        match asked {
+            Some(order) if order.field == ContactOrderField::Name && !names => {
+                Err(ApiError::Forbidden {
+                    field: Some("orderBy"),
+                    message: "this role cannot read names, so cannot order by them".to_owned(),
+                })
+            }
+            Some(order) => Ok(order),
+            None if names => Ok(ContactOrder::default()),
+            None => Ok(ContactOrder {
+                field: ContactOrderField::CreatedAt,
+                direction: OrderDirection::Asc,
+            }),
+        }
+    }
+
     pub fn to_store(self) -> (OrderField, Direction) {
         let field = match self.field {
             ContactOrderField::Name => OrderField::Name,
@@ -541,21 +595,19 @@ impl ContactChange {
             .map(User))
     }
 
-    /// Field by field. Email and mobile phone values are hidden from callers
-    /// without the personal-data permission.
+    /// Field by field; a change of a field the caller's role may not read
+    /// is left out.
     async fn changes(&self, ctx: &Context<'_>) -> ApiResult<Vec<ContactFieldChange>> {
-        let personal = principal(ctx)?.may_read_personal_data();
+        let caller = principal(ctx)?;
         Ok(self
             .0
             .changes
             .iter()
-            .map(|c| {
-                let hidden = !personal && matches!(c.field.as_str(), "email" | "mobilePhone");
-                ContactFieldChange {
-                    field: c.field.clone(),
-                    before: if hidden { None } else { c.before.clone() },
-                    after: if hidden { None } else { c.after.clone() },
-                }
+            .filter(|c| Field::from_input_name(&c.field).is_some_and(|f| caller.may_read(f)))
+            .map(|c| ContactFieldChange {
+                field: c.field.clone(),
+                before: c.before.clone(),
+                after: c.after.clone(),
             })
             .collect())
     }
@@ -601,13 +653,28 @@ pub struct FieldMerge {
 
 /// What confirming would do. Nothing has been written.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct MergePreview {
     /// The contact that holds the identity and survives the merge.
     pub survivor: Contact,
     /// The contact that would be absorbed; null when the incoming values
     /// come from `createContact`, which has no record yet.
     pub merged: Option<Contact>,
-    pub fields: Vec<FieldMerge>,
+    #[graphql(skip)]
+    pub every_field: Vec<FieldMerge>,
+}
+
+#[ComplexObject]
+impl MergePreview {
+    /// Field by field; a field the caller's role may not read is left out.
+    async fn fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<&FieldMerge>> {
+        let caller = principal(ctx)?;
+        Ok(self
+            .every_field
+            .iter()
+            .filter(|f| Field::from_input_name(&f.field).is_some_and(|f| caller.may_read(f)))
+            .collect())
+    }
 }
 
 impl From<StoredPreview> for MergePreview {
@@ -615,7 +682,7 @@ impl From<StoredPreview> for MergePreview {
         Self {
             survivor: Contact(preview.survivor),
             merged: preview.merged.map(Contact),
-            fields: preview
+            every_field: preview
                 .fields
                 .into_iter()
                 .map(|f| FieldMerge {

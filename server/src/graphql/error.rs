@@ -167,6 +167,10 @@ impl From<crate::import::UploadError> for ApiError {
             UploadError::File(FileError::Mapping(message)) => {
                 ApiError::validation("mapping", message)
             }
+            UploadError::File(unwritable @ FileError::Unwritable { .. }) => ApiError::Forbidden {
+                field: Some("mapping"),
+                message: unwritable.to_string(),
+            },
             UploadError::File(FileError::Io { source, .. }) => {
                 tracing::error!(error = %source, "reading an upload failed");
                 ApiError::Internal

@@ -24,7 +24,7 @@ mod admin;
 pub mod contact;
 pub mod cost;
 pub mod error;
-mod guards;
+mod field_policy;
 pub mod ids;
 mod import;
 mod integration;

@@ -9,6 +9,7 @@ use super::integration::{
     ConnectWebhookPayload, Crm, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
 use super::{principal, state};
+use crate::domain::field_policy::ContactField;
 use crate::domain::{ContactPatch, Principal, Role, Source};
 use crate::propagation::target_guard;
 use crate::store::contact_writes::{self, SaveOutcome};
@@ -86,10 +87,11 @@ impl CoreMutation {
     ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
+        input.check_writable(caller, ContactField::input_name)?;
         let patch = ContactPatch::parse_every(&input.raw_fields(), app.settings.default_region)?;
         let new = NewContact {
             patch,
-            assignment: input.assignment(caller)?,
+            assignment: input.assignment()?,
             source: source_of(caller),
             merge: MergeConfirmation {
                 confirm: confirm_merge.unwrap_or(false),
@@ -127,11 +129,12 @@ impl CoreMutation {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let id = contact_id("id", &id)?;
+        input.check_writable(caller, ContactField::input_name)?;
         let patch = ContactPatch::parse_every(&input.raw_fields(), app.settings.default_region)?;
         let edit = ContactEdit {
             id,
             patch,
-            assignment: input.assignment(caller)?,
+            assignment: input.assignment()?,
             expected_version,
             source: source_of(caller),
             merge: MergeConfirmation {
@@ -190,6 +193,7 @@ impl CoreMutation {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
         let new = input.to_store(app.settings.default_region)?;
+        input.check_writable(caller)?;
         let recorded =
             activities::record(&app.store, caller, new, &app.settings.reminder_offsets).await?;
         Ok(RecordActivityPayload {

@@ -6,6 +6,7 @@ use super::contact::{
     contact_position,
 };
 use super::error::{ApiError, ApiResult};
+use super::field_policy::{FieldPolicy, policies};
 use super::ids::{self, Kind};
 use super::import::{self, ImportJob};
 use super::integration::Integration;
@@ -16,7 +17,7 @@ use super::user::{
     NameCursor, Team, TeamConnection, TeamTotal, User, UserConnection, UserFilter, UserTotal,
 };
 use super::{principal, state};
-use crate::store::{listing, users};
+use crate::store::{field_policies, listing, users};
 
 pub struct Query;
 
@@ -31,6 +32,22 @@ impl Query {
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(User(user))
+    }
+
+    /// Every role's access to every contact field (ADMIN): the defaults of
+    /// DESIGN.md section 7 with the changes made by `setFieldPolicy`.
+    /// Others read their own in `me.permissions`.
+    async fn field_policies(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldPolicy>> {
+        if !principal(ctx)?.may_administer() {
+            return Err(ApiError::forbidden(
+                "only admins read every role's policies",
+            ));
+        }
+        let all = field_policies::all(state(ctx)?.store.db()).await?;
+        Ok(all
+            .iter()
+            .flat_map(|(role, rights)| policies(*role, rights))
+            .collect())
     }
 
     /// Users by name, A to Z: for ADMIN.
@@ -177,11 +194,14 @@ impl Query {
             desc = "Narrows the list by a search text, owner, team and source; every accessible contact when left out."
         )]
         filter: Option<ContactFilter>,
-        #[graphql(desc = "By name, A to Z, when left out.")] order_by: Option<ContactOrder>,
+        #[graphql(
+            desc = "By name, A to Z, when left out; oldest first for a role that may not read names, which may not order by them."
+        )]
+        order_by: Option<ContactOrder>,
     ) -> ApiResult<ContactConnection> {
         let limit = page_size(first)?;
-        let order = order_by.unwrap_or_default();
         let caller = principal(ctx)?;
+        let order = ContactOrder::for_caller(order_by, caller)?;
         let state = state(ctx)?;
         let db = state.store.db();
         let filter = filter

@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 
 use super::contact::timestamp;
 use super::error::{ApiError, ApiResult};
+use super::field_policy::{FieldPolicy, policies};
 use super::ids::{self, Kind};
 use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::{loaders, principal, state};
 use crate::domain;
-use crate::store::{tokens, users};
+use crate::store::{field_policies, tokens, users};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -77,6 +78,19 @@ impl User {
             .collect();
         teams.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Ok(Some(teams))
+    }
+
+    /// What the user's role may do with each contact field, now: for ADMIN
+    /// and the user (`me.permissions` tells a client what to show).
+    async fn permissions(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<FieldPolicy>>> {
+        self.admin_or_self(ctx)?;
+        let caller = principal(ctx)?;
+        let rights = if caller.user_id == self.0.id {
+            caller.fields
+        } else {
+            field_policies::rights_of(state(ctx)?.store.db(), self.0.role).await?
+        };
+        Ok(Some(policies(self.0.role, &rights)))
     }
 
     /// The user's API tokens, newest first: for ADMIN and the user. The

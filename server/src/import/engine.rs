@@ -102,10 +102,11 @@ pub async fn run<R: Read + Send + 'static>(
         limits,
     } = input;
     let resumed = start.layout.is_some();
+    let rights = importer.rights();
     // Two batches in flight: one being applied, one being read.
     let (sender, mut receiver) = mpsc::channel::<Parsed>(1);
     let reading = tokio::task::spawn_blocking(move || {
-        let mut rows = match RowReader::open(source, start, &mapping, region, limits) {
+        let mut rows = match RowReader::open(source, start, &mapping, rights, region, limits) {
             Ok(rows) => rows,
             Err(err) => {
                 let _ = sender.blocking_send(Parsed::Failed(err));

@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::engine::{self, ImportError, JobClaim, Observer};
 use super::reader::{Layout, ReadLimits, Start};
+use crate::domain::PhoneRegion;
 use crate::domain::import_mapping::ImportField;
-use crate::domain::{PhoneRegion, Principal};
 use crate::store::import::Importer;
 use crate::store::import_jobs::{self, CHUNK_BYTES, ImportJob};
-use crate::store::{Store, StoreError, users};
+use crate::store::{Store, StoreError, field_policies, users};
 
 #[derive(Debug, Clone, Copy)]
 pub struct JobsConfig {
@@ -149,11 +149,7 @@ async fn execute(
         .ok_or(StoreError::forbidden(
             "the user who started the import is gone",
         ))?;
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
-        team_ids: users::team_ids_of(store.db(), user.id).await?,
-    };
+    let principal = field_policies::principal_of(store.db(), user.id, user.role).await?;
     let mut importer = Importer::new(principal, job.dry_run)?;
     // The batches before the checkpoint kept what they failed, less what
     // they omitted.

@@ -14,11 +14,12 @@ use reader::RowReader;
 pub use reader::{FileError, Layout, ReadLimits, Start};
 
 use crate::domain::ValidationError;
+use crate::domain::field_policy::FieldRights;
 use crate::domain::import_mapping::{ImportField, explicit_mapping};
 use crate::domain::{PhoneRegion, Principal};
 use crate::store::import::Importer;
 use crate::store::import_jobs::{self, NewJob};
-use crate::store::{Store, StoreError, users};
+use crate::store::{Store, StoreError, field_policies, users};
 
 /// Reads `file`'s header row and maps it, then rewinds the file: what
 /// would stop the whole import (an empty file, a header that is not text
@@ -27,11 +28,12 @@ use crate::store::{Store, StoreError, users};
 pub fn check_header(
     file: &mut std::fs::File,
     mapping: &[(String, Option<ImportField>)],
+    rights: FieldRights,
     region: PhoneRegion,
     limits: ReadLimits,
 ) -> Result<(), FileError> {
     use std::io::{Seek, SeekFrom};
-    RowReader::open(&mut *file, Start::TOP, mapping, region, limits)?;
+    RowReader::open(&mut *file, Start::TOP, mapping, rights, region, limits)?;
     file.seek(SeekFrom::Start(0))
         .map_err(|source| FileError::Io { line: 1, source })?;
     Ok(())
@@ -90,8 +92,9 @@ pub async fn queue_upload(
         })
         .collect();
     let mut file = upload.content;
+    let rights = principal.fields;
     let checked = tokio::task::spawn_blocking(move || {
-        check_header(&mut file, &mapping, region, limits).map(|()| file)
+        check_header(&mut file, &mapping, rights, region, limits).map(|()| file)
     })
     .await
     .map_err(|err| UploadError::Checker(err.to_string()))?;
@@ -136,13 +139,9 @@ pub async fn import_file(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user is named {as_user:?}"))?;
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
-        team_ids: users::team_ids_of(store.db(), user.id)
-            .await
-            .map_err(|e| e.to_string())?,
-    };
+    let principal = field_policies::principal_of(store.db(), user.id, user.role)
+        .await
+        .map_err(|e| e.to_string())?;
     let opened = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut importer = Importer::new(principal, options.dry_run).map_err(|e| e.to_string())?;
     let input = engine::Input {

@@ -15,6 +15,7 @@ use std::io::{BufRead, BufReader, Read};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::PhoneRegion;
+use crate::domain::field_policy::FieldRights;
 use crate::domain::import_mapping::{ColumnMap, FailedRow, ImportField};
 use crate::store::import::PreparedRow;
 
@@ -100,18 +101,22 @@ pub enum FileError {
     },
     #[error("{0}")]
     Mapping(String),
+    /// A column feeds a field the importer's role may not write.
+    #[error("the column {column:?} feeds {field}, which this role cannot write")]
+    Unwritable { column: String, field: &'static str },
     #[error("the file cannot be read after line {line}: {source}")]
     Io { line: u64, source: std::io::Error },
 }
 
 impl<R: Read> RowReader<R> {
     /// Opens `source` at `start` (its bytes must begin there) and maps the
-    /// header row with `mapping` over the aliases; a header past `limits`
-    /// is refused.
+    /// header row with `mapping` over the aliases; a header past `limits`,
+    /// or a column feeding a field `rights` may not write, is refused.
     pub fn open(
         source: R,
         start: Start,
         mapping: &[(String, Option<ImportField>)],
+        rights: FieldRights,
         region: PhoneRegion,
         limits: ReadLimits,
     ) -> Result<RowReader<R>, FileError> {
@@ -126,6 +131,12 @@ impl<R: Read> RowReader<R> {
             None => read_headers(&mut records, limits)?,
         };
         let map = ColumnMap::new(&headers, mapping).map_err(|e| FileError::Mapping(e.message))?;
+        if let Some((column, field)) = map.first_unwritable(&rights) {
+            return Err(FileError::Unwritable {
+                column: column.to_owned(),
+                field: field.input_name(),
+            });
+        }
         Ok(RowReader {
             records,
             map,
@@ -442,7 +453,9 @@ pub fn exercise(data: &[u8]) {
 }
 
 fn exercise_with(data: &[u8], limits: ReadLimits) {
-    let Ok(mut rows) = RowReader::open(data, Start::TOP, &[], PhoneRegion::default(), limits)
+    let admin = FieldRights::defaults(crate::domain::Role::Admin);
+    let Ok(mut rows) =
+        RowReader::open(data, Start::TOP, &[], admin, PhoneRegion::default(), limits)
     else {
         return;
     };
@@ -475,8 +488,19 @@ mod tests {
 
     use super::*;
 
+    fn all_rights() -> FieldRights {
+        FieldRights::defaults(crate::domain::Role::Admin)
+    }
+
     fn open(data: &[u8], limits: ReadLimits) -> Result<RowReader<&[u8]>, FileError> {
-        RowReader::open(data, Start::TOP, &[], PhoneRegion::default(), limits)
+        RowReader::open(
+            data,
+            Start::TOP,
+            &[],
+            all_rights(),
+            PhoneRegion::default(),
+            limits,
+        )
     }
 
     fn read_all(data: &[u8]) -> Vec<PreparedRow> {
@@ -508,6 +532,7 @@ mod tests {
             rest,
             start,
             &[],
+            all_rights(),
             PhoneRegion::default(),
             ReadLimits::default(),
         )
@@ -614,9 +639,16 @@ mod tests {
             data: &file,
             taken: taken.clone(),
         };
-        let err = RowReader::open(source, Start::TOP, &[], PhoneRegion::default(), SMALL)
-            .err()
-            .unwrap();
+        let err = RowReader::open(
+            source,
+            Start::TOP,
+            &[],
+            all_rights(),
+            PhoneRegion::default(),
+            SMALL,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, FileError::HeaderTooLong { .. }), "{err}");
         assert!(taken.get() < 1024 * 1024, "{} bytes read", taken.get());
     }

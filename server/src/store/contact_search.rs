@@ -42,11 +42,12 @@ enum Inside {
     Nothing,
     /// SQLite, few matches: all of them.
     Ids(Vec<i64>),
-    /// LIKE on the columns: PostgreSQL (its trigram indexes serve it), or
-    /// SQLite with dense matches of an ASCII text, where LIKE's ASCII-only
-    /// case folding agrees with the index's.
+    /// LIKE on the columns searched: PostgreSQL (its trigram indexes serve
+    /// it), or SQLite with dense matches of an ASCII text, where LIKE's
+    /// ASCII-only case folding agrees with the index's.
     Like(String),
-    /// SQLite, dense matches of a text beyond ASCII: the index's own folding.
+    /// SQLite, dense matches of a text beyond ASCII: the index's own
+    /// folding, with this FTS query (columns and phrase).
     Fts(String),
 }
 
@@ -60,7 +61,7 @@ impl PreparedSearch {
         let inside = match search.substring() {
             None => Inside::Nothing,
             Some(text) => match db.get_database_backend() {
-                DatabaseBackend::Sqlite => sqlite_inside(db, text).await?,
+                DatabaseBackend::Sqlite => sqlite_inside(db, &search, text).await?,
                 _ => Inside::Like(text.to_owned()),
             },
         };
@@ -71,7 +72,11 @@ impl PreparedSearch {
     /// range or a list an index answers, so SQLite can join their rows
     /// (its "multi-index OR") instead of testing every row.
     pub fn matches(&self) -> Condition {
-        let mut any = Condition::any().add(self.name_prefix());
+        // Never empty: an empty OR would match every row.
+        let mut any = Condition::any().add(Expr::cust("1 = 0"));
+        if let Some(prefix) = self.name_prefix() {
+            any = any.add(prefix);
+        }
         if let Some(exact) = self.exact_identity() {
             any = any.add(exact);
         }
@@ -94,9 +99,9 @@ impl PreparedSearch {
     /// only what that index holds (on SQLite it holds the company too, and
     /// a row is read from the table only once it matches).
     pub fn ranked(&self, rank: Rank) -> Vec<Condition> {
-        let parts = match rank {
+        let parts: Vec<Condition> = match rank {
             Rank::ExactIdentity => return self.exact_identity().into_iter().collect(),
-            Rank::NamePrefix => vec![self.name_prefix()],
+            Rank::NamePrefix => self.name_prefix().into_iter().collect(),
             Rank::Other => {
                 let mut beginnings = Condition::any();
                 let mut any_beginning = false;
@@ -111,7 +116,10 @@ impl PreparedSearch {
                 self.inside()
                     .into_iter()
                     .chain(any_beginning.then_some(beginnings))
-                    .map(|part| Condition::all().add(part).add(self.name_prefix().not()))
+                    .map(|part| match self.name_prefix() {
+                        Some(prefix) => Condition::all().add(part).add(prefix.not()),
+                        None => part,
+                    })
                     .collect()
             }
         };
@@ -145,8 +153,10 @@ impl PreparedSearch {
         some.then_some(any)
     }
 
-    fn name_prefix(&self) -> Condition {
-        prefix_range(contact::Column::SortName, self.search.text())
+    fn name_prefix(&self) -> Option<Condition> {
+        self.search
+            .names()
+            .then(|| prefix_range(contact::Column::SortName, self.search.text()))
     }
 
     fn inside(&self) -> Option<Condition> {
@@ -154,24 +164,34 @@ impl PreparedSearch {
             Inside::Nothing => None,
             Inside::Ids(ids) if ids.is_empty() => None,
             Inside::Ids(ids) => Some(Condition::all().add(contact::Column::Id.is_in(ids.clone()))),
-            Inside::Like(text) => Some(
-                Condition::any()
-                    .add(contact::Column::SortName.like(contains_pattern(text)))
-                    .add(lower_company().like(contains_pattern(text))),
-            ),
-            Inside::Fts(text) => Some(Condition::all().add(Expr::cust_with_values(
+            Inside::Like(text) => {
+                let mut any = Condition::any();
+                if self.search.names() {
+                    any = any.add(contact::Column::SortName.like(contains_pattern(text)));
+                }
+                if self.search.companies() {
+                    any = any.add(lower_company().like(contains_pattern(text)));
+                }
+                Some(any)
+            }
+            Inside::Fts(query) => Some(Condition::all().add(Expr::cust_with_values(
                 "\"contacts\".\"id\" IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)",
-                [fts_phrase(text)],
+                [query.clone()],
             ))),
         }
     }
 }
 
-async fn sqlite_inside(db: &impl ConnectionTrait, text: &str) -> Result<Inside, StoreError> {
+async fn sqlite_inside(
+    db: &impl ConnectionTrait,
+    search: &Search,
+    text: &str,
+) -> Result<Inside, StoreError> {
+    let query = fts_query(search, text);
     let rows = Rowid::find_by_statement(Statement::from_sql_and_values(
         DatabaseBackend::Sqlite,
         "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?",
-        [fts_phrase(text).into(), ((FEW_MATCHES + 1) as i64).into()],
+        [query.clone().into(), ((FEW_MATCHES + 1) as i64).into()],
     ))
     .all(db)
     .await?;
@@ -181,14 +201,20 @@ async fn sqlite_inside(db: &impl ConnectionTrait, text: &str) -> Result<Inside, 
     Ok(if text.is_ascii() {
         Inside::Like(text.to_owned())
     } else {
-        Inside::Fts(text.to_owned())
+        Inside::Fts(query)
     })
 }
 
-/// The text as one FTS5 phrase: with the trigram tokenizer, a phrase of
-/// three or more characters matches wherever it occurs inside a value.
-fn fts_phrase(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
+/// The text as one FTS5 phrase in the columns searched: with the trigram
+/// tokenizer, a phrase of three or more characters matches wherever it
+/// occurs inside a value.
+fn fts_query(search: &Search, text: &str) -> String {
+    let columns = match (search.names(), search.companies()) {
+        (true, false) => "sort_name",
+        (false, true) => "company",
+        _ => "sort_name company",
+    };
+    format!("{{{columns}}} : \"{}\"", text.replace('"', "\"\""))
 }
 
 fn lower_company() -> SimpleExpr {

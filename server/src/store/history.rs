@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entities::{contact, contact_change};
 use super::{StoreError, now_micros};
+use crate::domain::field_policy::ContactField;
 use crate::domain::{FieldChange, Principal, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +187,7 @@ pub async fn find_readable(
     principal: &Principal,
     id: i64,
 ) -> Result<Option<ContactChange>, StoreError> {
-    if !principal.may_read_ownership_and_history() {
+    if !principal.may_read(ContactField::History) {
         return Ok(None);
     }
     let Some(model) = contact_change::Entity::find_by_id(id).one(db).await? else {

@@ -36,6 +36,7 @@ use super::import_jobs::{Checkpoint, Progress};
 use super::import_sqlite::SqliteImport;
 use super::{Store, StoreError, now_micros};
 use crate::domain::Principal;
+use crate::domain::field_policy::FieldRights;
 use crate::domain::import_mapping::ColumnRef;
 pub use crate::domain::import_mapping::Summary;
 pub use crate::domain::import_plan::PreparedRow;
@@ -77,6 +78,11 @@ pub struct Importer {
 const ANALYZE_AFTER_CREATED: u64 = 10_000;
 
 impl Importer {
+    /// What the importer's role may do with each field.
+    pub fn rights(&self) -> FieldRights {
+        self.plan.principal().fields
+    }
+
     pub fn new(principal: Principal, dry_run: bool) -> Result<Self, StoreError> {
         if !principal.may_write_contacts() {
             return Err(StoreError::forbidden("this role cannot import contacts"));

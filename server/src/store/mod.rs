@@ -19,6 +19,7 @@ pub mod contact_writes;
 pub mod contacts;
 pub mod entities;
 mod error;
+pub mod field_policies;
 pub mod history;
 pub mod import;
 pub mod import_jobs;

@@ -7,11 +7,13 @@ use serde_json::{Value, json};
 
 use super::contacts::ContactRecord;
 use super::entities::{delivery, integration, meeting, outbox_event};
+use super::field_policies;
 use super::integrations::{DeliveryStatus, IntegrationKind};
 use super::{StoreError, now_micros};
-use crate::domain::FieldChange;
 use crate::domain::activity::{CalendarProvider, MeetingStatus};
+use crate::domain::field_policy::ContactField;
 use crate::domain::global_id::{self, Kind};
+use crate::domain::{FieldChange, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
@@ -39,15 +41,18 @@ impl EventType {
     }
 }
 
-/// The contact as subscribers see it: the API's field names and ids.
-fn contact_json(contact: &ContactRecord) -> Value {
+/// The contact as subscribers see it: the API's field names and ids, and
+/// of its fields those `shown` lets through.
+fn contact_json(contact: &ContactRecord, shown: impl Fn(&str) -> bool) -> Value {
     let mut fields = serde_json::Map::new();
     fields.insert(
         "id".into(),
         json!(global_id::encode(Kind::Contact, contact.id)),
     );
     for (name, value) in contact.fields.named_values() {
-        fields.insert(name.into(), json!(value));
+        if shown(name) {
+            fields.insert(name.into(), json!(value));
+        }
     }
     fields.insert("source".into(), json!(contact.source.as_str()));
     fields.insert("version".into(), json!(contact.version));
@@ -65,19 +70,28 @@ pub async fn enqueue(
     changes: &[FieldChange],
     merged_contact_id: Option<i64>,
 ) -> Result<(), StoreError> {
-    let changes: Vec<Value> = changes
-        .iter()
-        .map(|c| json!({ "field": c.field, "before": c.before, "after": c.after }))
-        .collect();
-    let mut payload = json!({ "contact": contact_json(contact), "changes": changes });
-    if let Some(merged) = merged_contact_id {
-        payload["mergedContactId"] = json!(global_id::encode(Kind::Contact, merged));
-    }
     let subscribers = active_integrations(db)
         .await?
         .into_iter()
         .filter(|i| i.kind == IntegrationKind::Webhook && wants(i, event.as_str()))
         .collect::<Vec<_>>();
+    if subscribers.is_empty() {
+        return Ok(());
+    }
+    // A webhook is an integration: it hears what the INTEGRATION role may
+    // read, under the policies in force when the change commits.
+    let rights = field_policies::rights_of(db, Role::Integration).await?;
+    let shown =
+        |name: &str| ContactField::from_input_name(name).is_some_and(|f| rights.may_read(f));
+    let changes: Vec<Value> = changes
+        .iter()
+        .filter(|c| shown(c.field))
+        .map(|c| json!({ "field": c.field, "before": c.before, "after": c.after }))
+        .collect();
+    let mut payload = json!({ "contact": contact_json(contact, shown), "changes": changes });
+    if let Some(merged) = merged_contact_id {
+        payload["mergedContactId"] = json!(global_id::encode(Kind::Contact, merged));
+    }
     insert_event(db, event.as_str(), contact.id, &payload, &subscribers).await
 }
 
@@ -166,7 +180,8 @@ pub async fn enqueue_crm_change(
     let payload = json!({
         "oldEmails": old_emails,
         "oldPhones": old_phones,
-        "contact": contact_json(contact),
+        // A CRM keeps the record whole: it is where the identity syncs to.
+        "contact": contact_json(contact, |_| true),
     });
     insert_event(db, CRM_IDENTITY_CHANGED, contact.id, &payload, &subscribers).await
 }

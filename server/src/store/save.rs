@@ -345,11 +345,7 @@ mod tests {
         let (user, _) = users::create_user(&store, "ann", Role::Admin, None)
             .await
             .unwrap();
-        let principal = crate::domain::Principal {
-            user_id: user.id,
-            role: Role::Admin,
-            team_ids: Vec::new(),
-        };
+        let principal = crate::domain::Principal::with_defaults(user.id, Role::Admin, Vec::new());
         let held = NewContact {
             patch: patch("held@example.com", "+14155550100"),
             assignment: AssignmentPatch::default(),

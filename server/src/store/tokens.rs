@@ -15,7 +15,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::entities::{api_token, user};
-use super::users::team_ids_of;
+use super::field_policies::principal_of;
 use super::{Store, StoreError, now_micros};
 use crate::domain::{Principal, ValidationError};
 
@@ -210,14 +210,11 @@ pub async fn authenticate(
     let Some((token_id, user_id, expires_at, last_used_at, role)) = found else {
         return Ok(None);
     };
+    let role = role
+        .parse()
+        .map_err(|e: String| StoreError::Db(sea_orm::DbErr::Custom(e)))?;
     let authenticated = Authenticated {
-        principal: Principal {
-            user_id,
-            role: role
-                .parse()
-                .map_err(|e: String| StoreError::Db(sea_orm::DbErr::Custom(e)))?,
-            team_ids: team_ids_of(db, user_id).await?,
-        },
+        principal: principal_of(db, user_id, role).await?,
         token_id,
         expires_at,
         last_used_at,

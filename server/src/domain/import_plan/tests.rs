@@ -6,11 +6,7 @@ use crate::domain::{Email, Phone, PhoneRegion, Role};
 const NOW: i64 = 1_700_000_000_000_000;
 
 fn member(user_id: i64) -> Principal {
-    Principal {
-        user_id,
-        role: Role::Member,
-        team_ids: vec![],
-    }
+    Principal::with_defaults(user_id, Role::Member, vec![])
 }
 
 fn email(value: &str) -> Email {
@@ -71,11 +67,7 @@ fn a_row_naming_nobody_creates_a_contact_owned_by_the_importer() {
 
 #[test]
 fn an_integration_s_new_contacts_belong_to_no_one() {
-    let mut plan = ImportPlan::new(Principal {
-        user_id: 3,
-        role: Role::Integration,
-        team_ids: vec![],
-    });
+    let mut plan = ImportPlan::new(Principal::with_defaults(3, Role::Integration, vec![]));
     let mut summary = Summary::default();
     plan.decide(
         &row(2, fields(None, Some("a@example.com"), None)),

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod contact_alias;
 pub mod contact_change;
 pub mod delivery;
+pub mod field_policy;
 pub mod import_job;
 pub mod import_job_chunk;
 pub mod import_job_error;
