@@ -4,8 +4,9 @@
 
 use crate::api::ApiError;
 use crate::model::{
-    ActivityPage, ApiToken, Contact, ContactPage, ImportJob, ImportJobPage, Integration,
-    IssuedToken, Me, Page, SaveOutcome, SavedReport, SavedUser, Team, User, UserEdit,
+    ActivityPage, ApiToken, Contact, ContactPage, FieldAccess, FieldPolicy, ImportJob,
+    ImportJobPage, Integration, IssuedToken, Me, Page, PolicyMatrix, SaveOutcome, SavedReport,
+    SavedUser, Team, User, UserEdit,
 };
 use crate::request::SaveRequest;
 
@@ -75,6 +76,10 @@ pub enum Action {
     Toggle,
     /// Deliveries: dead letters only, or every delivery.
     ToggleDeadOnly,
+    /// Open the field-policy matrix.
+    OpenPolicies,
+    /// Policy matrix: give the focused cell this access (`Toggle` cycles).
+    SetAccess(FieldAccess),
 
     // Detail.
     Back,
@@ -202,6 +207,15 @@ pub enum Action {
         id: String,
         result: Result<String, ApiError>,
     },
+    FieldPoliciesLoaded {
+        generation: u64,
+        result: Result<PolicyMatrix, ApiError>,
+    },
+    FieldPolicySet {
+        /// What was asked: the server's answer may differ (it is the judge).
+        asked: FieldPolicy,
+        result: Result<FieldPolicy, ApiError>,
+    },
 }
 
 impl Action {
@@ -219,6 +233,8 @@ impl Action {
                 | Action::TokenRevoked { .. }
                 | Action::IntegrationsLoaded { .. }
                 | Action::IntegrationDisconnected { .. }
+                | Action::FieldPoliciesLoaded { .. }
+                | Action::FieldPolicySet { .. }
         )
     }
 }

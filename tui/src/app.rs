@@ -718,7 +718,10 @@ impl App {
 /// every action is offered (the server refuses what it must) but the admin
 /// screens, which wait for `me` to say ADMIN.
 fn permits(me: Option<&Me>, action: &Action) -> bool {
-    if matches!(action, Action::OpenUsers | Action::OpenIntegrations) {
+    if matches!(
+        action,
+        Action::OpenUsers | Action::OpenIntegrations | Action::OpenPolicies
+    ) {
         return me.is_some_and(|me| me.role.may_administer());
     }
     let Some(me) = me else { return true };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::action::Action;
 use crate::api::ApiClient;
-use crate::model::{ActivityKind, ContactField, ListQuery, UserEdit, UserQuery};
+use crate::model::{ActivityKind, ContactField, FieldPolicy, ListQuery, UserEdit, UserQuery};
 
 /// How many rows one list request (contacts, activities, import jobs)
 /// asks for.
@@ -132,6 +132,11 @@ pub enum Request {
     DisconnectIntegration {
         id: String,
     },
+    /// Every role's access to every field.
+    FieldPolicies {
+        generation: u64,
+    },
+    SetFieldPolicy(FieldPolicy),
 }
 
 /// How many users, teams or tokens one page asks for (the server's most).
@@ -310,6 +315,14 @@ impl Request {
             Request::DisconnectIntegration { id } => {
                 let result = api.disconnect_integration(&id).await;
                 Action::IntegrationDisconnected { id, result }
+            }
+            Request::FieldPolicies { generation } => Action::FieldPoliciesLoaded {
+                generation,
+                result: api.field_policies().await,
+            },
+            Request::SetFieldPolicy(asked) => {
+                let result = api.set_field_policy(&asked).await;
+                Action::FieldPolicySet { asked, result }
             }
         }
     }

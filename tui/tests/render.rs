@@ -9,9 +9,10 @@ use contacts_tui::config::Config;
 use contacts_tui::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, ApiToken, Contact, ContactField,
     ContactPage, ContactRow, Delivery, DeliveryStatus, FieldAccess, FieldChange, FieldMerge,
-    FieldRights, HistoryEntry, ImportJob, ImportJobPage, ImportRowError, ImportStatus, Integration,
-    IssuedToken, Me, MeetingSummary, MergeOutcome, MergePreview, Page, PolicyField, PreviewContact,
-    RecentActivity, Role, SaveOutcome, SavedReport, SavedUser, Secret, Team, User, UserEdit,
+    FieldPolicy, FieldRights, HistoryEntry, ImportJob, ImportJobPage, ImportRowError, ImportStatus,
+    Integration, IssuedToken, Me, MeetingSummary, MergeOutcome, MergePreview, Page, PolicyField,
+    PolicyMatrix, PreviewContact, RecentActivity, Role, SaveOutcome, SavedReport, SavedUser,
+    Secret, Team, User, UserEdit,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -818,10 +819,10 @@ fn help_overlay() {
         16,
         "j/↓  next contact                  k/↑  previous contact"
     ));
-    assert!(shows(&app, 80, 16, "4 more ↓"));
+    assert!(shows(&app, 80, 16, "5 more ↓"));
     assert!(!shows(&app, 80, 16, "Ctrl-c  quit"));
     app.press(key(KeyCode::Char('j')));
-    assert!(shows(&app, 80, 16, "3 more ↓"));
+    assert!(shows(&app, 80, 16, "4 more ↓"));
     for _ in 0..50 {
         app.press(key(KeyCode::Char('j')));
     }
@@ -1617,7 +1618,10 @@ fn help_fits_at_80x24_everywhere() {
     revoke.press(key(KeyCode::Char('d')));
     let mut deliveries = integrations_app();
     deliveries.press(key(KeyCode::Enter));
+    let mut policies_app = list_app();
+    policies_app.press(key(KeyCode::Char('p')));
     let screens = [
+        ("policies", policies_app),
         ("users", users_app()),
         ("users search", users_search),
         ("user form", user_form),
@@ -2317,6 +2321,24 @@ fn admin_screens_survive_any_size() {
     check(&app);
     app.press(key(KeyCode::Char('f')));
     check(&app);
+
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+    let requests = app.press(key(KeyCode::Char('p')));
+    check(&app);
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(PolicyMatrix {
+            policies: vec![FieldPolicy {
+                role: Role::Other(long.clone()),
+                field: PolicyField::History,
+                access: FieldAccess::Write,
+            }],
+        }),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char(' ')));
+    check(&app);
 }
 
 /// A member whose field policies (`me.permissions`) take Email away and
@@ -2376,4 +2398,93 @@ fn field_policies_hide_what_a_member_may_not_read() {
     assert!(!form.fields().contains(&ContactField::Company), "read only");
     assert!(form.fields().contains(&ContactField::MobilePhone));
     snapshot("member_form_without_email_or_company", &app);
+}
+
+const ROLES: [Role; 4] = [Role::Admin, Role::Member, Role::Viewer, Role::Integration];
+
+/// The default policies, with `changes` laid over them.
+fn policies(changes: &[(Role, PolicyField, FieldAccess)]) -> PolicyMatrix {
+    PolicyMatrix {
+        policies: ROLES
+            .iter()
+            .flat_map(|role| {
+                let rights = FieldRights::defaults(role);
+                PolicyField::ALL.map(|field| FieldPolicy {
+                    role: role.clone(),
+                    field,
+                    access: changes
+                        .iter()
+                        .find(|(r, f, _)| r == role && *f == field)
+                        .map_or(rights.access(field), |(_, _, access)| *access),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn policies_generation(requests: &[Request]) -> u64 {
+    generation_of(requests, |request| match request {
+        Request::FieldPolicies { generation } => Some(*generation),
+        _ => None,
+    })
+}
+
+/// The matrix from `p`, the VIEWER's Email refused WRITE (the server's
+/// VALIDATION on the status line), then given READ, which the matrix
+/// read again shows.
+#[test]
+fn policy_matrix() {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('p')));
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(policies(&[])),
+    });
+    snapshot("policies", &app);
+
+    // Up from MEMBER stays there: ADMIN's row is fixed.
+    app.press(key(KeyCode::Up));
+    app.press(key(KeyCode::Down));
+    app.press(key(KeyCode::Right));
+    app.press(key(KeyCode::Right));
+    let requests = app.press(key(KeyCode::Char('W')));
+    let asked = FieldPolicy {
+        role: Role::Viewer,
+        field: PolicyField::Email,
+        access: FieldAccess::Write,
+    };
+    assert_eq!(requests, vec![Request::SetFieldPolicy(asked.clone())]);
+    let requests = app.update(Action::FieldPolicySet {
+        asked,
+        result: Err(ApiError::Validation(vec![FieldError {
+            field: Some("access".to_owned()),
+            message: "a VIEWER writes no contacts; READ is the most it can have".to_owned(),
+        }])),
+    });
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(policies(&[])),
+    });
+    snapshot("policies_refused", &app);
+
+    let requests = app.press(key(KeyCode::Char(' ')));
+    let asked = FieldPolicy {
+        role: Role::Viewer,
+        field: PolicyField::Email,
+        access: FieldAccess::Read,
+    };
+    assert_eq!(requests, vec![Request::SetFieldPolicy(asked.clone())]);
+    let requests = app.update(Action::FieldPolicySet {
+        asked: asked.clone(),
+        result: Ok(asked),
+    });
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(policies(&[(
+            Role::Viewer,
+            PolicyField::Email,
+            FieldAccess::Read,
+        )])),
+    });
+    snapshot("policies_changed", &app);
 }

@@ -6,6 +6,7 @@ mod failed_rows;
 mod import;
 mod integrations;
 mod operations;
+mod policies;
 mod users;
 
 use std::time::Duration;
@@ -206,7 +207,16 @@ impl ApiClient {
                 Some(R::Other(other)) => Role::Other(other),
                 None => Role::Other("withheld".to_owned()),
             },
-            permissions: None,
+            // Listed for the user and for admins; a server that does not
+            // say leaves the role's default policies in force.
+            permissions: data.me.permissions.map(|permissions| {
+                use operations::me as op;
+                FieldRights::from_permissions(permissions.into_iter().filter_map(|policy| {
+                    let field = policies::policy_field!(op, policy.field)?;
+                    let access = policies::field_access!(op, policy.access)?;
+                    Some((field, access))
+                }))
+            }),
         })
     }
 

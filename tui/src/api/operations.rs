@@ -205,3 +205,19 @@ pub struct Integrations;
     response_derives = "Debug"
 )]
 pub struct DisconnectIntegration;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/policies.graphql",
+    response_derives = "Debug"
+)]
+pub struct FieldPolicies;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/policies.graphql",
+    response_derives = "Debug"
+)]
+pub struct SetFieldPolicy;

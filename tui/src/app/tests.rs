@@ -310,7 +310,7 @@ fn screen_text(app: &App, width: u16, height: u16) -> String {
 
 #[test]
 fn admin_screens_are_offered_to_admins_only() {
-    let admin_keys = ['u', 'w'];
+    let admin_keys = ['u', 'w', 'p'];
     for role in [Role::Member, Role::Viewer, Role::Integration] {
         let mut app = list_app_as(role.clone());
         for c in admin_keys {
@@ -324,7 +324,9 @@ fn admin_screens_are_offered_to_admins_only() {
         let help = screen_text(&app, 160, 48);
         assert!(help.contains("Contact list"), "{role:?}: the help is open");
         assert!(
-            !help.contains("users, teams") && !help.contains("integrations and"),
+            !help.contains("users, teams")
+                && !help.contains("integrations and")
+                && !help.contains("field policies"),
             "{role:?}: the help does not offer them"
         );
     }
@@ -347,6 +349,12 @@ fn admin_screens_are_offered_to_admins_only() {
         [Request::Integrations { .. }]
     ));
     assert!(matches!(app.screen(), Some(Screen::Integrations(_))));
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(
+        app.press(key(KeyCode::Char('p'))).as_slice(),
+        [Request::FieldPolicies { .. }]
+    ));
+    assert!(matches!(app.screen(), Some(Screen::Policies(_))));
 }
 
 #[test]
@@ -469,6 +477,9 @@ fn q_and_esc_mean_the_same_on_every_admin_screen() {
         app.press(key(KeyCode::Char('w')));
         app.press(key(back));
         assert!(app.screen().is_none(), "{back:?}: integrations left");
+        app.press(key(KeyCode::Char('p')));
+        app.press(key(back));
+        assert!(app.screen().is_none(), "{back:?}: policies left");
         assert!(!app.should_quit());
     }
 }

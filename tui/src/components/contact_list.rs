@@ -23,6 +23,7 @@ use super::contact_form::ContactForm;
 use super::import_jobs::ImportJobs;
 use super::import_screen::ImportScreen;
 use super::integrations_screen::IntegrationsScreen;
+use super::policy_matrix::PolicyMatrixScreen;
 use super::selection::{self, MoveWords, Selection};
 use super::status_line::Message;
 use super::table_columns::{self, ColumnSpec};
@@ -35,7 +36,8 @@ use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{
-    ContactPage, ContactRow, FieldRights, ListQuery, PolicyField, Role, Source, grouped, short_time,
+    ContactPage, ContactRow, FieldRights, ListQuery, PolicyField, Role, SortField, Source, grouped,
+    short_time,
 };
 use crate::request::Request;
 use crate::theme;
@@ -127,7 +129,19 @@ impl ContactList {
             return None;
         }
         self.query.fields = fields;
+        // The server refuses to order by names to whom may not read them.
+        if self.query.sort == SortField::Name && !self.may_sort_by_name() {
+            self.query.sort = SortField::CreatedAt;
+            self.query.ascending = true;
+        }
         Some(self.reload())
+    }
+
+    /// The name a contact is ordered by is its first and last name
+    /// together: ordering by it takes reading both.
+    fn may_sort_by_name(&self) -> bool {
+        self.query.fields.may_read(PolicyField::FirstName)
+            && self.query.fields.may_read(PolicyField::LastName)
     }
 
     pub fn query(&self) -> &ListQuery {
@@ -318,6 +332,9 @@ impl ContactList {
             }
             Action::CycleSort => {
                 self.query.sort = self.query.sort.next();
+                if self.query.sort == SortField::Name && !self.may_sort_by_name() {
+                    self.query.sort = self.query.sort.next();
+                }
                 return vec![self.reload()];
             }
             Action::FlipSortDirection => {
@@ -484,6 +501,11 @@ impl Component for ContactList {
                 "integrations and their deliveries (admin)",
                 Action::OpenIntegrations,
             ),
+            Binding::new(
+                &[Key::Char('p')],
+                "field policies: who may read or write what (admin)",
+                Action::OpenPolicies,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
         ]);
         bindings
@@ -526,6 +548,7 @@ impl Component for ContactList {
             Action::OpenImport => vec![Effect::open(Screen::Import(ImportScreen::new()))],
             Action::OpenUsers => UsersScreen::opened(),
             Action::OpenIntegrations => IntegrationsScreen::opened(),
+            Action::OpenPolicies => PolicyMatrixScreen::opened(),
             Action::OpenImportJobs => {
                 let (jobs, request) = ImportJobs::open();
                 vec![Effect::open(Screen::Jobs(jobs)), Effect::Send(request)]

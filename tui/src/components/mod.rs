@@ -26,6 +26,7 @@ pub mod integrations_screen;
 pub mod merge_prompt;
 pub mod notice;
 pub mod paged_rows;
+pub mod policy_matrix;
 pub mod popup_area;
 pub mod secret_popup;
 pub mod selection;
@@ -57,6 +58,7 @@ use import_screen::ImportScreen;
 use integrations_screen::IntegrationsScreen;
 use merge_prompt::MergePrompt;
 use notice::Notice;
+use policy_matrix::PolicyMatrixScreen;
 use secret_popup::SecretPopup;
 use teams_screen::TeamsScreen;
 use token_form::TokenForm;
@@ -103,6 +105,8 @@ pub enum Screen {
     TokenForm(TokenForm),
     Integrations(IntegrationsScreen),
     Deliveries(DeliveriesScreen),
+    /// The field-policy matrix, over the contact list.
+    Policies(PolicyMatrixScreen),
 }
 
 impl Screen {
@@ -120,6 +124,7 @@ impl Screen {
             Screen::TokenForm(form) => form,
             Screen::Integrations(integrations) => integrations,
             Screen::Deliveries(deliveries) => deliveries,
+            Screen::Policies(policies) => policies,
         }
     }
 
@@ -137,6 +142,7 @@ impl Screen {
             Screen::TokenForm(form) => form,
             Screen::Integrations(integrations) => integrations,
             Screen::Deliveries(deliveries) => deliveries,
+            Screen::Policies(policies) => policies,
         }
     }
 
@@ -154,6 +160,7 @@ impl Screen {
             Screen::TokenForm(form) => form.on_answer(answer),
             Screen::Integrations(integrations) => integrations.on_answer(answer),
             Screen::Deliveries(deliveries) => deliveries.on_answer(answer),
+            Screen::Policies(policies) => policies.on_answer(answer),
             Screen::Detail(_)
             | Screen::Form(_)
             | Screen::Activities(_)
@@ -176,6 +183,7 @@ impl Screen {
             Screen::Tokens(tokens) => Some(tokens.reload()),
             Screen::Integrations(integrations) => Some(integrations.reload()),
             Screen::Deliveries(deliveries) => Some(deliveries.reload()),
+            Screen::Policies(policies) => Some(policies.reload()),
             Screen::UserForm(form) => form.reload_after_reconnect(),
             // What was typed stays; saving sends it again.
             Screen::Form(_) | Screen::TokenForm(_) => None,
