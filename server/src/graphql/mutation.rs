@@ -6,7 +6,7 @@ use super::error::{ApiError, ApiResult};
 use super::ids::{self, Kind};
 use super::import::{self, ColumnMappingInput, ImportJob};
 use super::integration::{
-    ConnectWebhookPayload, Crm, DisconnectIntegrationPayload, Integration, WebhookEvent,
+    ConnectWebhookPayload, Crm, Delivery, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
 use super::{principal, state};
 use crate::domain::field_policy::ContactField;
@@ -313,6 +313,18 @@ impl CoreMutation {
         Ok(DisconnectIntegrationPayload {
             disconnected_integration_id: id,
         })
+    }
+
+    /// Sends a failed or dead delivery again (ADMIN): it is queued at once
+    /// with a fresh budget of attempts, behind nothing but earlier pending
+    /// events of the same contact. A delivered one, or one to an
+    /// integration that unsubscribed, is VALIDATION on `deliveryId`.
+    async fn redeliver(&self, ctx: &Context<'_>, delivery_id: ID) -> ApiResult<Delivery> {
+        let caller = principal(ctx)?;
+        let number =
+            ids::decode("deliveryId", Kind::Delivery, &delivery_id)?.ok_or(ApiError::NotFound)?;
+        let queued = integrations::redeliver(&state(ctx)?.store, caller, number).await?;
+        Ok(queued.into())
     }
 
     /// Imports a CSV file (GraphQL multipart request) in the background:

@@ -174,6 +174,72 @@ pub async fn find_delivery(
     Ok(Some((found, event_type)))
 }
 
+/// Queues a failed or dead delivery again (ADMIN): pending, due now, with
+/// a fresh budget of attempts; its last error stays until the next
+/// attempt. A delivered one, or one to an integration that unsubscribed
+/// (410 Gone), is refused with VALIDATION on `deliveryId`; an unknown one
+/// is NOT_FOUND.
+pub async fn redeliver(
+    store: &Store,
+    principal: &Principal,
+    id: i64,
+) -> Result<(DeliveryRecord, String), StoreError> {
+    require_admin(principal)?;
+    let txn = store.begin_write().await?;
+    let found = delivery::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let failed = match found.status {
+        DeliveryStatus::Dead => true,
+        DeliveryStatus::Pending => found.attempts > 0,
+        DeliveryStatus::Delivered => false,
+    };
+    if !failed {
+        return Err(ValidationError::new(
+            "deliveryId",
+            "only a failed or dead delivery is sent again",
+        )
+        .into());
+    }
+    let active = integration::Entity::find_by_id(found.integration_id)
+        .one(&*txn)
+        .await?
+        .is_some_and(|i| i.active);
+    if !active {
+        return Err(ValidationError::new(
+            "deliveryId",
+            "its integration unsubscribed (410 Gone); connect it again first",
+        )
+        .into());
+    }
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
+        .col_expr(delivery::Column::Attempts, Expr::value(0))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now_micros()))
+        .col_expr(
+            delivery::Column::ClaimedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(delivery::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    let event_type = outbox_event::Entity::find_by_id(found.event_id)
+        .one(&*txn)
+        .await?
+        .map(|e| e.event_type)
+        .unwrap_or_default();
+    let queued = delivery::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    txn.commit().await?;
+    Ok((queued, event_type))
+}
+
 /// The newest deliveries of an integration, with the type of their event.
 pub async fn deliveries(
     db: &impl ConnectionTrait,

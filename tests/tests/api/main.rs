@@ -10,6 +10,7 @@ mod calendars;
 mod clients;
 mod contacts;
 mod crms;
+mod field_policies;
 mod import;
 mod import_jobs;
 mod listing;

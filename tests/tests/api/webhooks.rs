@@ -21,10 +21,12 @@ use crate::support::*;
 
 /// How the receiver answers its next calls, in order; then 200.
 #[derive(Clone, Copy)]
-enum Answer {
+pub(crate) enum Answer {
     Fail,
     Throttle,
     Gone,
+    /// 422: a refusal that is not retried.
+    Reject,
 }
 
 #[derive(Default)]
@@ -34,13 +36,13 @@ struct Inbox {
     calls: Mutex<u32>,
 }
 
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     inbox: Arc<Inbox>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<Answer>) -> Self {
+    pub(crate) async fn start(script: Vec<Answer>) -> Self {
         let inbox = Arc::new(Inbox {
             script: Mutex::new(script),
             ..Default::default()
@@ -56,7 +58,7 @@ impl Receiver {
         Self { url, inbox }
     }
 
-    fn accepted(&self) -> Vec<(HeaderMap, Value, String)> {
+    pub(crate) fn accepted(&self) -> Vec<(HeaderMap, Value, String)> {
         self.inbox
             .accepted
             .lock()
@@ -79,6 +81,7 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
             (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response()
         }
         Some(Answer::Gone) => StatusCode::GONE.into_response(),
+        Some(Answer::Reject) => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
         None => {
             let text = String::from_utf8(body.to_vec()).unwrap();
             inbox.accepted.lock().unwrap().push((headers, text));
@@ -305,4 +308,55 @@ async fn gone_unsubscribes_and_only_admins_manage_hooks(
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(receiver.accepted().is_empty());
     assert_eq!(*receiver.inbox.calls.lock().unwrap(), 1);
+}
+
+const REDELIVER: &str =
+    "mutation($id: ID!) { redeliver(deliveryId: $id) { id status attempts lastStatusCode } }";
+
+/// The first delivery's status in the log, once it is `status`.
+async fn wait_for_status(server: &TestServer, admin: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let log = server.data(admin, LOG, json!({})).await;
+        let first = log["integrations"][0]["deliveries"][0].clone();
+        if first["status"] == status {
+            return first;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no delivery became {status}");
+}
+
+#[rstest]
+#[tokio::test]
+async fn an_admin_sends_a_dead_delivery_again(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = fast_server(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mo = server.create_user("mo", "MEMBER", None);
+    let receiver = Receiver::start(vec![Answer::Reject]).await;
+    connected(&server, &admin, &receiver).await;
+    create(&server, &admin, json!({ "email": "dee@example.com" })).await;
+    let dead = wait_for_status(&server, &admin, "DEAD").await;
+    assert_eq!(dead["lastStatusCode"], 422);
+    let log = server
+        .data(&admin, "{ integrations { deliveries { id } } }", json!({}))
+        .await;
+    let id = log["integrations"][0]["deliveries"][0]["id"].clone();
+
+    let (_, body) = server.post(&mo, REDELIVER, json!({ "id": id })).await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"]);
+
+    let queued = server.data(&admin, REDELIVER, json!({ "id": id })).await;
+    assert_eq!(queued["redeliver"]["status"], "PENDING");
+    assert_eq!(queued["redeliver"]["attempts"], 0);
+    wait_for_status(&server, &admin, "DELIVERED").await;
+    let heard = receiver.accepted();
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].1["data"]["contact"]["email"], "dee@example.com");
+
+    // Delivered: nothing to send again.
+    let (_, body) = server.post(&admin, REDELIVER, json!({ "id": id })).await;
+    assert_eq!(error_codes(&body), ["VALIDATION"]);
+    assert_eq!(body["errors"][0]["extensions"]["field"], "deliveryId");
 }
