@@ -4,7 +4,7 @@
 
 use crate::api::ApiError;
 use crate::model::{
-    ActivityPage, ApiToken, Contact, ContactPage, FieldAccess, FieldPolicy, ImportJob,
+    ActivityPage, ApiToken, Contact, ContactPage, Delivery, FieldAccess, FieldPolicy, ImportJob,
     ImportJobPage, Integration, IssuedToken, Me, Page, PolicyMatrix, SaveOutcome, SavedReport,
     SavedUser, Team, User, UserEdit,
 };
@@ -76,6 +76,8 @@ pub enum Action {
     Toggle,
     /// Deliveries: dead letters only, or every delivery.
     ToggleDeadOnly,
+    /// Deliveries: queue the selected failed or dead one again.
+    Redeliver,
     /// Open the field-policy matrix.
     OpenPolicies,
     /// Policy matrix: give the focused cell this access (`Toggle` cycles).
@@ -207,6 +209,10 @@ pub enum Action {
         id: String,
         result: Result<String, ApiError>,
     },
+    Redelivered {
+        delivery_id: String,
+        result: Result<Box<Delivery>, ApiError>,
+    },
     FieldPoliciesLoaded {
         generation: u64,
         result: Result<PolicyMatrix, ApiError>,
@@ -233,6 +239,7 @@ impl Action {
                 | Action::TokenRevoked { .. }
                 | Action::IntegrationsLoaded { .. }
                 | Action::IntegrationDisconnected { .. }
+                | Action::Redelivered { .. }
                 | Action::FieldPoliciesLoaded { .. }
                 | Action::FieldPolicySet { .. }
         )

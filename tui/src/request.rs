@@ -132,6 +132,10 @@ pub enum Request {
     DisconnectIntegration {
         id: String,
     },
+    /// Queue a failed or dead delivery again.
+    Redeliver {
+        delivery_id: String,
+    },
     /// Every role's access to every field.
     FieldPolicies {
         generation: u64,
@@ -315,6 +319,13 @@ impl Request {
             Request::DisconnectIntegration { id } => {
                 let result = api.disconnect_integration(&id).await;
                 Action::IntegrationDisconnected { id, result }
+            }
+            Request::Redeliver { delivery_id } => {
+                let result = api.redeliver(&delivery_id).await.map(Box::new);
+                Action::Redelivered {
+                    delivery_id,
+                    result,
+                }
             }
             Request::FieldPolicies { generation } => Action::FieldPoliciesLoaded {
                 generation,

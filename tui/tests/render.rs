@@ -2162,6 +2162,42 @@ fn integrations_and_deliveries() {
     assert_eq!(dead, ["d4", "d2"], "f: dead letters only");
     snapshot("deliveries_dead_letters", &app);
 
+    // R queues the selected dead letter again; it leaves the dead ones.
+    let requests = app.press(key(KeyCode::Char('R')));
+    assert_eq!(
+        requests,
+        vec![Request::Redeliver {
+            delivery_id: "d4".to_owned()
+        }]
+    );
+    let requests = app.update(Action::Redelivered {
+        delivery_id: "d4".to_owned(),
+        result: Ok(Box::new(Delivery {
+            last_error: None,
+            last_status_code: None,
+            next_attempt_at: "2026-11-30T09:16:00Z".to_owned(),
+            ..delivery("d4", "contact.deleted", DeliveryStatus::Pending, 0)
+        })),
+    });
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [Request::Integrations { .. }, Request::Integrations { .. }]
+        ),
+        "both screens read again: {requests:?}"
+    );
+    let Some(Screen::Deliveries(deliveries)) = app.screen() else {
+        panic!("still on the deliveries");
+    };
+    let dead: Vec<&str> = deliveries.shown().iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(dead, ["d2"]);
+    snapshot("deliveries_redelivered", &app);
+    // A delivered one is not sent again.
+    app.press(key(KeyCode::Char('f')));
+    app.press(key(KeyCode::Char('G')));
+    app.press(key(KeyCode::Char('k')));
+    assert!(app.press(key(KeyCode::Char('R'))).is_empty());
+
     // Back, and disconnect the HubSpot one: only y does it.
     app.press(key(KeyCode::Char('q')));
     app.press(key(KeyCode::Char('j')));

@@ -8,6 +8,30 @@ use crate::model::{Delivery, DeliveryStatus, Integration};
 /// dead letters among them, are out of reach).
 pub const DELIVERIES: i64 = 100;
 
+/// Reads a delivery of either operation; the generated copies have the
+/// same shape but their own types.
+macro_rules! delivery {
+    ($op:ident, $delivery:expr) => {{
+        let delivery = $delivery;
+        Delivery {
+            id: delivery.id,
+            event_id: delivery.event_id,
+            event_type: delivery.event_type,
+            status: match delivery.status {
+                $op::DeliveryStatus::PENDING => DeliveryStatus::Pending,
+                $op::DeliveryStatus::DELIVERED => DeliveryStatus::Delivered,
+                $op::DeliveryStatus::DEAD => DeliveryStatus::Dead,
+                $op::DeliveryStatus::Other(other) => DeliveryStatus::Other(other),
+            },
+            attempts: delivery.attempts,
+            last_error: delivery.last_error,
+            last_status_code: delivery.last_status_code,
+            next_attempt_at: delivery.next_attempt_at,
+            delivered_at: delivery.delivered_at,
+        }
+    }};
+}
+
 impl ApiClient {
     pub async fn integrations(&self) -> Result<Vec<Integration>, ApiError> {
         use operations::integrations as op;
@@ -28,22 +52,7 @@ impl ApiClient {
                 deliveries: integration
                     .deliveries
                     .into_iter()
-                    .map(|delivery| Delivery {
-                        id: delivery.id,
-                        event_id: delivery.event_id,
-                        event_type: delivery.event_type,
-                        status: match delivery.status {
-                            op::DeliveryStatus::PENDING => DeliveryStatus::Pending,
-                            op::DeliveryStatus::DELIVERED => DeliveryStatus::Delivered,
-                            op::DeliveryStatus::DEAD => DeliveryStatus::Dead,
-                            op::DeliveryStatus::Other(other) => DeliveryStatus::Other(other),
-                        },
-                        attempts: delivery.attempts,
-                        last_error: delivery.last_error,
-                        last_status_code: delivery.last_status_code,
-                        next_attempt_at: delivery.next_attempt_at,
-                        delivered_at: delivery.delivered_at,
-                    })
+                    .map(|delivery| delivery!(op, delivery))
                     .collect(),
             })
             .collect())
@@ -57,5 +66,15 @@ impl ApiClient {
             .run::<operations::DisconnectIntegration>(variables)
             .await?;
         Ok(data.disconnect_integration.disconnected_integration_id)
+    }
+
+    /// Queues a failed or dead delivery again; returns it as queued.
+    pub async fn redeliver(&self, delivery_id: &str) -> Result<Delivery, ApiError> {
+        use operations::redeliver as op;
+        let variables = op::Variables {
+            delivery_id: delivery_id.to_owned(),
+        };
+        let data = self.run::<operations::Redeliver>(variables).await?;
+        Ok(delivery!(op, data.redeliver))
     }
 }

@@ -221,3 +221,11 @@ pub struct FieldPolicies;
     response_derives = "Debug"
 )]
 pub struct SetFieldPolicy;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/integrations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Redeliver;

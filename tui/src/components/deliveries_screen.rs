@@ -1,8 +1,9 @@
 //! One integration's newest deliveries, newest first: status, attempts,
 //! the last error and HTTP status, when the next attempt is due and when
 //! it was delivered. Dead letters (deliveries given up on) are marked
-//! DEAD and drawn in red, and `f` shows them alone. The selected
-//! delivery's last error is shown whole below the table.
+//! DEAD and drawn in red, and `f` shows them alone; `R` queues a failed
+//! or dead one again (`redeliver`). The selected delivery's last error is
+//! shown whole below the table.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -41,6 +42,8 @@ pub struct DeliveriesScreen {
     selected: Selection,
     generation: u64,
     loading: bool,
+    /// The delivery sent again, until the answer.
+    redelivering: Option<String>,
 }
 
 impl DeliveriesScreen {
@@ -52,6 +55,7 @@ impl DeliveriesScreen {
             selected: Selection::default(),
             generation: 0,
             loading: false,
+            redelivering: None,
         }
     }
 
@@ -93,6 +97,13 @@ impl DeliveriesScreen {
     }
 
     pub fn on_answer(&mut self, answer: &Action) -> Vec<Effect> {
+        if let Action::Redelivered {
+            delivery_id,
+            result,
+        } = answer
+        {
+            return self.redelivered(delivery_id, result);
+        }
         let Action::IntegrationsLoaded { generation, result } = answer else {
             return Vec::new();
         };
@@ -112,6 +123,68 @@ impl DeliveriesScreen {
                     Effect::Status(Message::error("That integration was disconnected.")),
                 ],
             },
+            Err(err) => vec![Effect::Error(err.clone())],
+        }
+    }
+
+    /// `R`: the selected delivery, queued again. One delivered already is
+    /// not sent (the server would refuse it).
+    fn redeliver(&mut self) -> Vec<Effect> {
+        let Some(delivery) = self.selected_delivery() else {
+            return Vec::new();
+        };
+        if delivery.status == DeliveryStatus::Delivered {
+            return vec![Effect::Status(Message::info(
+                "That one was delivered; only a failed or dead delivery is sent again.",
+            ))];
+        }
+        if self.redelivering.is_some() {
+            return Vec::new();
+        }
+        let delivery_id = delivery.id.clone();
+        let busy = format!(
+            "Queueing {} {} again…",
+            delivery.event_type, delivery.event_id
+        );
+        self.redelivering = Some(delivery_id.clone());
+        vec![
+            Effect::Status(Message::info(busy)),
+            Effect::Send(Request::Redeliver { delivery_id }),
+        ]
+    }
+
+    fn redelivered(
+        &mut self,
+        delivery_id: &str,
+        result: &Result<Box<Delivery>, crate::api::ApiError>,
+    ) -> Vec<Effect> {
+        if self.redelivering.as_deref() != Some(delivery_id) {
+            return Vec::new();
+        }
+        self.redelivering = None;
+        match result {
+            Ok(delivery) => {
+                if let Some(slot) = self
+                    .integration
+                    .deliveries
+                    .iter_mut()
+                    .find(|d| d.id == delivery.id)
+                {
+                    *slot = (**delivery).clone();
+                }
+                // Out of the dead letters it was in: keep the selection on
+                // a row that is there.
+                self.selected.clamp(self.shown().len());
+                vec![
+                    Effect::Status(Message::success(format!(
+                        "Queued {} {} again: next try {}.",
+                        delivery.event_type,
+                        delivery.event_id,
+                        short_time(&delivery.next_attempt_at)
+                    ))),
+                    Effect::Send(self.reload()),
+                ]
+            }
             Err(err) => vec![Effect::Error(err.clone())],
         }
     }
@@ -249,6 +322,11 @@ impl Component for DeliveriesScreen {
                 },
                 Action::ToggleDeadOnly,
             ),
+            Binding::new(
+                &[Key::Char('R')],
+                "send a failed or dead delivery again",
+                Action::Redeliver,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(
                 &[Key::Code(KeyCode::Esc), Key::Char('q')],
@@ -269,6 +347,7 @@ impl Component for DeliveriesScreen {
                 self.selected.reset();
                 Vec::new()
             }
+            Action::Redeliver => self.redeliver(),
             Action::Reload => sends([self.reload()]),
             Action::Back => vec![Effect::Close],
             _ => Vec::new(),

@@ -97,6 +97,8 @@ impl IntegrationsScreen {
                     }
                 }
             }
+            // A delivery sent again changes the dead letters counted here.
+            Action::Redelivered { result: Ok(_), .. } => sends([self.reload()]),
             Action::IntegrationDisconnected { id, result }
                 if self.integrations.iter().any(|i| i.id == *id) =>
             {
