@@ -69,9 +69,12 @@ pub enum Action {
     CycleRole,
     /// Users screen: active, deactivated or all users (cycles).
     CycleActive,
-    /// Users screen: deactivate or reactivate the user (asks first).
-    /// Tokens: revoke. Integrations: disconnect. Always confirmed with `y`.
-    AskToggleActive,
+    /// Users screen: filter by team (cycles).
+    CycleTeam,
+    /// `d` on an admin screen: deactivate or reactivate a user, revoke a
+    /// token, disconnect an integration. Always asked first, and only
+    /// `y` says yes.
+    AskRevoke,
     /// User form: put the focused team in or out.
     Toggle,
     /// Deliveries: dead letters only, or every delivery.

@@ -191,7 +191,7 @@ impl Component for IntegrationsScreen {
             Binding::new(
                 &[Key::Char('d')],
                 "disconnect (asks first)",
-                Action::AskToggleActive,
+                Action::AskRevoke,
             ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(
@@ -215,7 +215,7 @@ impl Component for IntegrationsScreen {
                 Some(integration) => DeliveriesScreen::opened(integration.clone()),
                 None => Vec::new(),
             },
-            Action::AskToggleActive => self.ask_disconnect(),
+            Action::AskRevoke => self.ask_disconnect(),
             Action::Reload => sends([self.reload()]),
             Action::Back => vec![Effect::Close],
             _ => Vec::new(),

@@ -173,7 +173,7 @@ impl Component for TokensScreen {
             Binding::new(
                 &[Key::Char('d')],
                 "revoke the token (asks first)",
-                Action::AskToggleActive,
+                Action::AskRevoke,
             ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
             Binding::new(
@@ -199,7 +199,7 @@ impl Component for TokensScreen {
         }
         match action {
             Action::New => TokenForm::opened(&self.user_id, &self.user_name),
-            Action::AskToggleActive => self.ask_revoke(),
+            Action::AskRevoke => self.ask_revoke(),
             Action::Reload => sends([self.reload()]),
             Action::Back => vec![Effect::Close],
             _ => Vec::new(),

@@ -283,7 +283,7 @@ impl UsersScreen {
                 };
                 return self.requery();
             }
-            Action::CycleKind => return self.cycle_team(),
+            Action::CycleTeam => return self.cycle_team(),
             Action::Reload => return vec![self.reload(), self.reload_teams()],
             action => match self.search.apply(action) {
                 // Users are few next to contacts: each key asks at once,
@@ -385,7 +385,7 @@ impl Component for UsersScreen {
             Binding::new(
                 &[Key::Char('d')],
                 "deactivate or reactivate (asks first)",
-                Action::AskToggleActive,
+                Action::AskRevoke,
             ),
             Binding::new(
                 &[Key::Char('f')],
@@ -400,7 +400,7 @@ impl Component for UsersScreen {
             Binding::new(
                 &[Key::Char('m')],
                 "filter by team (cycles)",
-                Action::CycleKind,
+                Action::CycleTeam,
             ),
             Binding::new(&[Key::Char('T')], "teams: list, create", Action::OpenTeams),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
@@ -432,7 +432,7 @@ impl Component for UsersScreen {
                 Some(user) => UserForm::opened(Some(user)),
                 None => Vec::new(),
             },
-            Action::AskToggleActive => self.ask_toggle_active(),
+            Action::AskRevoke => self.ask_toggle_active(),
             Action::OpenTeams => TeamsScreen::opened(),
             action => sends(self.update(action)),
         }
@@ -527,14 +527,14 @@ mod tests {
     #[test]
     fn deactivating_asks_and_sends_only_the_activity() {
         let mut screen = loaded();
-        let effects = screen.handle(&Action::AskToggleActive);
+        let effects = screen.handle(&Action::AskRevoke);
         let [Effect::Popup(Popup::Confirm(popup))] = effects.as_slice() else {
             panic!("d asks first: {effects:?}");
         };
         assert_eq!(popup.title_text(), "Deactivate user?");
 
         screen.handle(&Action::Down);
-        let effects = screen.handle(&Action::AskToggleActive);
+        let effects = screen.handle(&Action::AskRevoke);
         let [Effect::Popup(Popup::Confirm(popup))] = effects.as_slice() else {
             panic!("d asks first: {effects:?}");
         };
