@@ -342,13 +342,22 @@ impl App {
             Ok(me) => {
                 let was_down = self.connection.take().is_some();
                 let rights = me.rights();
+                let changed = self.me.as_ref().is_some_and(|old| old.rights() != rights);
                 self.api.set_rights(rights);
                 self.list.set_role(me.role.clone());
                 self.me = Some(me);
                 if was_down {
                     self.status = Some(Message::success("Connected."));
                 }
-                self.list.set_fields(rights).into_iter().collect()
+                let mut requests: Vec<Request> = self.list.set_fields(rights).into_iter().collect();
+                // A contact on screen was read under the old rights.
+                if changed {
+                    requests.extend(self.screens.iter().filter_map(|screen| match screen {
+                        Screen::Detail(detail) => Some(detail.reload()),
+                        _ => None,
+                    }));
+                }
+                requests
             }
             Err(err) => self.on_error(err),
         }
@@ -361,6 +370,13 @@ impl App {
         let problem = match err {
             ApiError::Unreachable(reason) => Problem::Unreachable(reason),
             ApiError::Unauthenticated => Problem::Unauthenticated,
+            // An admin may have changed the user's field policies since
+            // `me` was read: read it again, and a list asking for a field
+            // now refused asks again without it.
+            ApiError::Forbidden(message) => {
+                self.status = Some(Message::error(message));
+                return vec![Request::Me];
+            }
             other => {
                 self.status = Some(Message::error(other.to_string()));
                 return Vec::new();
@@ -419,7 +435,12 @@ impl App {
             Err(err) if err.is_connection_problem() => self.on_error(err),
             Err(err) => {
                 detail.set_error(err.to_string());
-                Vec::new()
+                // Policies may have changed since `me` was read.
+                if matches!(err, ApiError::Forbidden(_)) {
+                    vec![Request::Me]
+                } else {
+                    Vec::new()
+                }
             }
         }
     }

@@ -124,8 +124,10 @@
 //!   until the job has read the header.
 //! - What a user may read and write is per field ([`model::FieldRights`]):
 //!   `me.permissions` once the server tells it, the default policies of
-//!   the role until then. It is read at start and after an outage, so a
-//!   policy an admin changes meanwhile shows as FORBIDDEN until then.
+//!   the role until then. It is read at start, after an outage and when
+//!   the server answers FORBIDDEN (a policy changed meanwhile): the list
+//!   and a contact on screen are then asked again under the new rights; a
+//!   form already open keeps the fields it opened with.
 //! - A job whose screen was left is followed by the app in the background
 //!   (`job_watch.rs`) only while the client runs; jobs started elsewhere
 //!   are found on the jobs screen (`I`), not announced.

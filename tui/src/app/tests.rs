@@ -483,3 +483,39 @@ fn q_and_esc_mean_the_same_on_every_admin_screen() {
         assert!(!app.should_quit());
     }
 }
+
+/// An admin took Email away from members while this member's client ran:
+/// the list's next page is FORBIDDEN, the client reads `me` again, and
+/// the list asks again without the email.
+#[test]
+fn a_policy_changed_meanwhile_is_learnt_from_forbidden() {
+    use crate::model::{FieldAccess, FieldRights, PolicyField};
+    let mut app = list_app_as(Role::Member);
+    let requests = app.press(key(KeyCode::Char('r')));
+    let [Request::Contacts { generation, .. }] = requests.as_slice() else {
+        panic!("r reloads: {requests:?}");
+    };
+    let requests = app.update(Action::ContactsLoaded {
+        generation: *generation,
+        result: Err(ApiError::Forbidden("email: not for your role".to_owned())),
+    });
+    assert_eq!(requests, vec![Request::Me]);
+    let mut rights = FieldRights::defaults(&Role::Member);
+    rights.set(PolicyField::Email, FieldAccess::None);
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: Role::Member,
+        permissions: Some(rights),
+    })));
+    assert!(
+        matches!(requests.as_slice(), [Request::Contacts { query, .. }] if !query.fields.may_read(PolicyField::Email)),
+        "{requests:?}"
+    );
+    // The same rights again: nothing more to ask.
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: Role::Member,
+        permissions: Some(rights),
+    })));
+    assert!(requests.is_empty(), "{requests:?}");
+}
