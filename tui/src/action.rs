@@ -4,7 +4,9 @@
 
 use crate::api::ApiError;
 use crate::model::{
-    ActivityPage, Contact, ContactPage, ImportJob, ImportJobPage, Me, SaveOutcome, SavedReport,
+    ActivityPage, ApiToken, Contact, ContactPage, Delivery, FieldAccess, FieldPolicy, ImportJob,
+    ImportJobPage, Integration, IssuedToken, Me, Page, PolicyMatrix, SaveOutcome, SavedReport,
+    SavedUser, Team, User, UserEdit,
 };
 use crate::request::SaveRequest;
 
@@ -55,6 +57,34 @@ pub enum Action {
     NewImport,
     /// After a job: write every failed row to a file.
     SaveErrorReport,
+
+    // Admin screens (contact list keys open them; an admin's only).
+    /// Open the users screen.
+    OpenUsers,
+    /// Open the integrations screen.
+    OpenIntegrations,
+    /// Users screen: the teams screen.
+    OpenTeams,
+    /// Users screen: filter by role (cycles).
+    CycleRole,
+    /// Users screen: active, deactivated or all users (cycles).
+    CycleActive,
+    /// Users screen: filter by team (cycles).
+    CycleTeam,
+    /// `d` on an admin screen: deactivate or reactivate a user, revoke a
+    /// token, disconnect an integration. Always asked first, and only
+    /// `y` says yes.
+    AskRevoke,
+    /// User form: put the focused team in or out.
+    Toggle,
+    /// Deliveries: dead letters only, or every delivery.
+    ToggleDeadOnly,
+    /// Deliveries: queue the selected failed or dead one again.
+    Redeliver,
+    /// Open the field-policy matrix.
+    OpenPolicies,
+    /// Policy matrix: give the focused cell this access (`Toggle` cycles).
+    SetAccess(FieldAccess),
 
     // Detail.
     Back,
@@ -142,4 +172,79 @@ pub enum Action {
         /// Where the report was written, and in which form.
         result: Result<SavedReport, ApiError>,
     },
+
+    // Answers of the admin screens: the app offers each to every screen
+    // (`Screen::on_answer`), and the one it belongs to takes it.
+    UsersLoaded {
+        generation: u64,
+        result: Result<Page<User>, ApiError>,
+    },
+    TeamsLoaded {
+        generation: u64,
+        result: Result<Page<Team>, ApiError>,
+    },
+    TeamCreated {
+        name: String,
+        result: Result<Team, ApiError>,
+    },
+    UserSaved {
+        edit: UserEdit,
+        /// Boxed: a user with its teams, and maybe a token, is large.
+        result: Result<Box<SavedUser>, ApiError>,
+    },
+    TokensLoaded {
+        generation: u64,
+        result: Result<Page<ApiToken>, ApiError>,
+    },
+    TokenIssued {
+        user_id: String,
+        result: Result<Box<IssuedToken>, ApiError>,
+    },
+    TokenRevoked {
+        id: String,
+        result: Result<Box<ApiToken>, ApiError>,
+    },
+    IntegrationsLoaded {
+        generation: u64,
+        result: Result<Vec<Integration>, ApiError>,
+    },
+    IntegrationDisconnected {
+        id: String,
+        result: Result<String, ApiError>,
+    },
+    Redelivered {
+        delivery_id: String,
+        result: Result<Box<Delivery>, ApiError>,
+    },
+    FieldPoliciesLoaded {
+        generation: u64,
+        result: Result<PolicyMatrix, ApiError>,
+    },
+    FieldPolicySet {
+        /// What was asked: the server's answer may differ (it is the judge).
+        asked: FieldPolicy,
+        result: Result<FieldPolicy, ApiError>,
+    },
+}
+
+impl Action {
+    /// Whether this is the answer of an admin screen's request, which the
+    /// app offers to the screens (see `Screen::on_answer`).
+    pub fn is_admin_answer(&self) -> bool {
+        matches!(
+            self,
+            Action::UsersLoaded { .. }
+                | Action::TeamsLoaded { .. }
+                | Action::TeamCreated { .. }
+                | Action::UserSaved { .. }
+                | Action::TokensLoaded { .. }
+                | Action::TokenIssued { .. }
+                | Action::TokenRevoked { .. }
+                | Action::IntegrationsLoaded { .. }
+                | Action::IntegrationDisconnected { .. }
+                | Action::Redelivered { .. }
+                | Action::FieldPoliciesLoaded { .. }
+                | Action::FieldPolicySet { .. }
+        )
+    }
 }

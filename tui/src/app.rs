@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::effect::Effect;
 use crate::job_watch::{Followed, JobWatch};
 use crate::keymap::{self, Binding, Key};
-use crate::model::{Me, Role, SaveOutcome};
+use crate::model::{ContactField, Me, PolicyField, SaveOutcome};
 use crate::request::Request;
 
 /// Re-exported where they always were: scripts and tests match on them.
@@ -199,11 +199,11 @@ impl App {
     /// and the help both read this, so an action the role cannot perform
     /// is neither offered nor reachable.
     fn focused_bindings(&self) -> Vec<Binding> {
-        let role = self.me.as_ref().map(|me| &me.role);
+        let me = self.me.as_ref();
         self.focused()
             .bindings()
             .into_iter()
-            .filter(|binding| binding.action().is_none_or(|action| permits(role, action)))
+            .filter(|binding| binding.action().is_none_or(|action| permits(me, action)))
             .collect()
     }
 
@@ -265,6 +265,7 @@ impl App {
                 self.on_import_jobs(generation, result)
             }
             Action::ErrorReportSaved { id, result } => self.on_error_report(id, result),
+            action if action.is_admin_answer() => self.on_admin_answer(&action),
             action => self.on_key_action(action),
         }
     }
@@ -273,6 +274,19 @@ impl App {
     /// what it wants done.
     fn on_key_action(&mut self, action: Action) -> Vec<Request> {
         let effects = self.focused_mut().handle(&action);
+        self.carry_out(effects)
+    }
+
+    /// An admin screen's answer: every screen is offered it, the topmost
+    /// first, and what they ask for is carried out in that order (a form
+    /// closes itself before the list beneath reloads).
+    fn on_admin_answer(&mut self, answer: &Action) -> Vec<Request> {
+        let effects: Vec<Effect> = self
+            .screens
+            .iter_mut()
+            .rev()
+            .flat_map(|screen| screen.on_answer(answer))
+            .collect();
         self.carry_out(effects)
     }
 
@@ -327,14 +341,23 @@ impl App {
         match result {
             Ok(me) => {
                 let was_down = self.connection.take().is_some();
-                let readable = me.role.readable();
-                self.api.set_readable(readable);
+                let rights = me.rights();
+                let changed = self.me.as_ref().is_some_and(|old| old.rights() != rights);
+                self.api.set_rights(rights);
                 self.list.set_role(me.role.clone());
                 self.me = Some(me);
                 if was_down {
                     self.status = Some(Message::success("Connected."));
                 }
-                self.list.set_fields(readable).into_iter().collect()
+                let mut requests: Vec<Request> = self.list.set_fields(rights).into_iter().collect();
+                // A contact on screen was read under the old rights.
+                if changed {
+                    requests.extend(self.screens.iter().filter_map(|screen| match screen {
+                        Screen::Detail(detail) => Some(detail.reload()),
+                        _ => None,
+                    }));
+                }
+                requests
             }
             Err(err) => self.on_error(err),
         }
@@ -347,6 +370,13 @@ impl App {
         let problem = match err {
             ApiError::Unreachable(reason) => Problem::Unreachable(reason),
             ApiError::Unauthenticated => Problem::Unauthenticated,
+            // An admin may have changed the user's field policies since
+            // `me` was read: read it again, and a list asking for a field
+            // now refused asks again without it.
+            ApiError::Forbidden(message) => {
+                self.status = Some(Message::error(message));
+                return vec![Request::Me];
+            }
             other => {
                 self.status = Some(Message::error(other.to_string()));
                 return Vec::new();
@@ -361,6 +391,7 @@ impl App {
         }
         let unsaved = self.screens.iter().any(|screen| match screen {
             Screen::Form(form) => form.has_unsaved_edits(),
+            Screen::UserForm(_) | Screen::TokenForm(_) => true,
             _ => false,
         });
         let mut connection = ConnectionScreen::new(
@@ -404,7 +435,12 @@ impl App {
             Err(err) if err.is_connection_problem() => self.on_error(err),
             Err(err) => {
                 detail.set_error(err.to_string());
-                Vec::new()
+                // Policies may have changed since `me` was read.
+                if matches!(err, ApiError::Forbidden(_)) {
+                    vec![Request::Me]
+                } else {
+                    Vec::new()
+                }
             }
         }
     }
@@ -699,15 +735,28 @@ impl App {
     }
 }
 
-/// Whether `role` may do what `action` starts. Before `me` answers every
-/// action is offered: the server refuses what it must.
-fn permits(role: Option<&Role>, action: &Action) -> bool {
-    let Some(role) = role else { return true };
+/// Whether the user may do what `action` starts. Before `me` answers
+/// every action is offered (the server refuses what it must) but the admin
+/// screens, which wait for `me` to say ADMIN.
+fn permits(me: Option<&Me>, action: &Action) -> bool {
+    if matches!(
+        action,
+        Action::OpenUsers | Action::OpenIntegrations | Action::OpenPolicies
+    ) {
+        return me.is_some_and(|me| me.role.may_administer());
+    }
+    let Some(me) = me else { return true };
+    // A form with no field the user may write would be empty.
+    let writes_a_field = || {
+        let rights = me.rights();
+        ContactField::ALL
+            .into_iter()
+            .any(|field| rights.may_write(PolicyField::of(field)))
+    };
     match action {
-        Action::New | Action::OpenImport | Action::OpenImportJobs | Action::Edit => {
-            role.may_write()
-        }
-        Action::AskDelete => role.may_delete(),
+        Action::New | Action::Edit => me.role.may_write() && writes_a_field(),
+        Action::OpenImport | Action::OpenImportJobs => me.role.may_write(),
+        Action::AskDelete => me.role.may_delete(),
         _ => true,
     }
 }

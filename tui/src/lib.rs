@@ -18,14 +18,18 @@
 //!
 //! - [`app::App`] holds all state: the contact list (always at the bottom),
 //!   a stack of screens over it (activities, import jobs, import, detail,
-//!   form), at most one modal popup (merge prompt, delete confirmation,
-//!   a yes/no question, notice), the help overlay and the connection screen
+//!   form; for an admin also users, teams, tokens, integrations,
+//!   deliveries and their forms), at most one modal popup (merge prompt,
+//!   delete confirmation, a yes/no question, notice, a secret shown once),
+//!   the help overlay and the connection screen
 //!   that covers everything while the server is down or refuses the token
 //!   (and retries by itself, later each time, while it is down).
-//! - `me` is asked first: its role decides what the queries ask for (a
-//!   field the role may not read is left out, not refused) and which keys
-//!   are offered (`App::focused_bindings` drops those of actions the role
-//!   cannot perform, for the router and the help alike).
+//! - `me` is asked first: what the user may read and write (their field
+//!   policies) decides what the queries ask for (a field they may not read
+//!   is left out, not refused) and what the form edits; their role and
+//!   policies decide which keys are offered (`App::focused_bindings` drops
+//!   those of actions they cannot perform, for the router and the help
+//!   alike).
 //! - Keys go to the topmost layer only. Each [`components::Component`]
 //!   returns its [`keymap::Binding`]s for its current state; the same list
 //!   routes the key and fills the `?` overlay and popup footers, so the
@@ -77,6 +81,12 @@
 //! `Request::StartImport` answered by `Action::ImportStarted`,
 //! `Request::ImportJob` by `Action::ImportJobLoaded`; the app routes each
 //! answer to the screen it belongs to, which turns it into effects too.
+//! The admin screens went one step further, and new screens should follow
+//! them: their answers (`Action::is_admin_answer`) need no case in `App`,
+//! which offers each to every screen (`Screen::on_answer`); the screen it
+//! belongs to knows it by generation, id or what it sent, and answers
+//! with effects. A user form closes and shows the new token, the users
+//! list beneath reloads, from one answer.
 //!
 //! # Known warts
 //!
@@ -91,9 +101,18 @@
 //!   components. It keeps routing simple; the price is that a component's
 //!   `handle` could in principle be given an answer, which `update` never
 //!   does.
-//! - Answers other than the import's (a contact, a save, a delete, a page)
-//!   are still handled in `App`: a save's answer closes the form, opens a
-//!   detail and chooses a popup at once.
+//! - Answers other than the import's and the admin screens' (a contact, a
+//!   save, a delete, a page) are still handled in `App`: a save's answer
+//!   closes the form, opens a detail and chooses a popup at once.
+//! - A secret (a new user's first token, an issued token) lives only in
+//!   the popup that shows it, and the form that asked for it cannot be
+//!   left while its request is out, so the answer always finds it; quitting
+//!   with Ctrl-C meanwhile loses it (a new token can be issued).
+//! - The users search sends a query per key (users are few; older
+//!   answers are dropped), without the contact list's debounce.
+//! - Deliveries are the newest 100 of each integration (`Integration.
+//!   deliveries` has no cursor or status filter), so an older dead letter
+//!   is out of the TUI's reach.
 //! - The activities list reloads itself when a contact opened from it is
 //!   deleted, but not after an edit or merge there; `r` refreshes it.
 //! - The import's path field has no Tab completion.
@@ -103,8 +122,12 @@
 //!   The mapping step shows "auto" for a column left to the server's
 //!   header aliases: the schema does not say which field an alias picks
 //!   until the job has read the header.
-//! - Roles follow the default field policies (README, "Roles"): the schema
-//!   tells `me.role` but not the policies an admin may have changed.
+//! - What a user may read and write is per field ([`model::FieldRights`]):
+//!   `me.permissions` once the server tells it, the default policies of
+//!   the role until then. It is read at start, after an outage and when
+//!   the server answers FORBIDDEN (a policy changed meanwhile): the list
+//!   and a contact on screen are then asked again under the new rights; a
+//!   form already open keeps the fields it opened with.
 //! - A job whose screen was left is followed by the app in the background
 //!   (`job_watch.rs`) only while the client runs; jobs started elsewhere
 //!   are found on the jobs screen (`I`), not announced.

@@ -4,6 +4,14 @@
 
 use std::fmt;
 
+mod integrations;
+mod policies;
+mod users;
+
+pub use integrations::{Delivery, DeliveryStatus, Integration};
+pub use policies::{FieldAccess, FieldPolicy, FieldRights, PolicyField, PolicyMatrix};
+pub use users::{ApiToken, IssuedToken, SavedUser, Secret, Team, User, UserEdit, UserQuery};
+
 /// The editable fields of a contact, in the order the form shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactField {
@@ -114,9 +122,11 @@ pub struct Contact {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
-    /// What the user's role may read of it: the rest was not asked for,
-    /// and is not shown (an owner left out is not "no owner").
-    pub readable: Readable,
+    /// What the user may read and write of it (their field policies):
+    /// what they may not read was not asked for, and is not shown (an
+    /// owner left out is not "no owner"); the form edits what they may
+    /// write.
+    pub rights: FieldRights,
     pub history: Vec<HistoryEntry>,
     pub history_total: i64,
     /// The most recent activities, newest first.
@@ -291,8 +301,8 @@ pub struct ListQuery {
     pub source: Option<Source>,
     pub sort: SortField,
     pub ascending: bool,
-    /// The columns asked for: what the user's role may read.
-    pub fields: Readable,
+    /// The columns asked for: what the user may read.
+    pub fields: FieldRights,
 }
 
 impl Default for ListQuery {
@@ -302,7 +312,7 @@ impl Default for ListQuery {
             source: None,
             sort: SortField::Name,
             ascending: true,
-            fields: Readable::ALL,
+            fields: FieldRights::ALL,
         }
     }
 }
@@ -399,12 +409,22 @@ pub struct ActivityPage {
 pub struct Me {
     pub name: String,
     pub role: Role,
+    /// What they may do with each field, as the server says
+    /// (`me.permissions`); `None` from a server that does not say.
+    pub permissions: Option<FieldRights>,
 }
 
-/// What the server lets a user do, by role (README, "Roles"). The schema
-/// tells the role but not the field policies an admin may have changed
-/// since, so the client follows the default policies: a changed policy
-/// shows as a FORBIDDEN error, as before.
+impl Me {
+    /// What the user may read and write: the server's word, else the
+    /// default policies of the role.
+    pub fn rights(&self) -> FieldRights {
+        self.permissions
+            .unwrap_or_else(|| FieldRights::defaults(&self.role))
+    }
+}
+
+/// What the server lets a user do, by role (README, "Roles"). What they
+/// may do with each field is in [`FieldRights`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Admin,
@@ -427,23 +447,6 @@ impl Role {
         }
     }
 
-    /// The fields of a contact this role may read.
-    pub fn readable(&self) -> Readable {
-        match self {
-            Role::Admin | Role::Member => Readable::ALL,
-            Role::Integration => Readable {
-                personal_data: true,
-                owner: false,
-                history: false,
-            },
-            Role::Viewer | Role::Other(_) => Readable {
-                personal_data: false,
-                owner: false,
-                history: false,
-            },
-        }
-    }
-
     /// Create, edit and import contacts.
     pub fn may_write(&self) -> bool {
         matches!(self, Role::Admin | Role::Member | Role::Integration)
@@ -452,31 +455,28 @@ impl Role {
     pub fn may_delete(&self) -> bool {
         matches!(self, Role::Admin | Role::Member)
     }
-}
 
-/// Which guarded fields of a contact the queries ask for: a field the
-/// user may not read is left out of the query rather than answered with
-/// an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readable {
-    /// Email and mobile phone.
-    pub personal_data: bool,
-    /// Owner and team.
-    pub owner: bool,
-    pub history: bool,
-}
+    /// Users, tokens, integrations and field policies.
+    pub fn may_administer(&self) -> bool {
+        matches!(self, Role::Admin)
+    }
 
-impl Readable {
-    pub const ALL: Readable = Readable {
-        personal_data: true,
-        owner: true,
-        history: true,
-    };
-}
+    /// The roles a user can be given, in the order the screens cycle them.
+    pub const ASSIGNABLE: [Role; 4] = [Role::Admin, Role::Member, Role::Viewer, Role::Integration];
 
-impl Default for Readable {
-    fn default() -> Self {
-        Readable::ALL
+    /// The next assignable role after this one, round.
+    pub fn next(&self) -> Role {
+        let index = Role::ASSIGNABLE.iter().position(|role| role == self);
+        let next = index.map_or(0, |index| (index + 1) % Role::ASSIGNABLE.len());
+        Role::ASSIGNABLE[next].clone()
+    }
+
+    /// The assignable role before this one, round.
+    pub fn previous(&self) -> Role {
+        let count = Role::ASSIGNABLE.len();
+        let index = Role::ASSIGNABLE.iter().position(|role| role == self);
+        let previous = index.map_or(0, |index| (index + count - 1) % count);
+        Role::ASSIGNABLE[previous].clone()
     }
 }
 
@@ -578,6 +578,15 @@ pub struct ImportJob {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+}
+
+/// One page of a list the server pages (users, teams, tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
 }
 
 /// One page of the jobs screen, newest first.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::action::Action;
 use crate::api::ApiClient;
-use crate::model::{ActivityKind, ContactField, ListQuery};
+use crate::model::{ActivityKind, ContactField, FieldPolicy, ListQuery, UserEdit, UserQuery};
 
 /// How many rows one list request (contacts, activities, import jobs)
 /// asks for.
@@ -93,7 +93,58 @@ pub enum Request {
         /// The imported file's path, as typed.
         import_path: String,
     },
+
+    // The admin screens'.
+    /// A page of the users screen.
+    Users {
+        generation: u64,
+        query: UserQuery,
+        after: Option<String>,
+    },
+    /// A page of teams: the teams screen, the user form's choices.
+    Teams {
+        generation: u64,
+        after: Option<String>,
+    },
+    CreateTeam {
+        name: String,
+    },
+    /// Create a user, or change one (role, teams, active).
+    SaveUser(UserEdit),
+    /// A page of a user's tokens.
+    Tokens {
+        generation: u64,
+        user_id: String,
+        after: Option<String>,
+    },
+    IssueToken {
+        user_id: String,
+        label: Option<String>,
+        /// RFC 3339; `None`: never expires.
+        expires_at: Option<String>,
+    },
+    RevokeToken {
+        id: String,
+    },
+    Integrations {
+        generation: u64,
+    },
+    DisconnectIntegration {
+        id: String,
+    },
+    /// Queue a failed or dead delivery again.
+    Redeliver {
+        delivery_id: String,
+    },
+    /// Every role's access to every field.
+    FieldPolicies {
+        generation: u64,
+    },
+    SetFieldPolicy(FieldPolicy),
 }
+
+/// How many users, teams or tokens one page asks for (the server's most).
+pub const ADMIN_PAGE_SIZE: i64 = 100;
 
 /// A save, kept whole so that confirming a merge re-sends exactly what was
 /// previewed.
@@ -217,6 +268,72 @@ impl Request {
             Request::SaveErrorReport { id, import_path } => {
                 let result = api.save_error_report(&id, &import_path).await;
                 Action::ErrorReportSaved { id, result }
+            }
+            Request::Users {
+                generation,
+                query,
+                after,
+            } => Action::UsersLoaded {
+                generation,
+                result: api.users(&query, ADMIN_PAGE_SIZE, after).await,
+            },
+            Request::Teams { generation, after } => Action::TeamsLoaded {
+                generation,
+                result: api.teams(ADMIN_PAGE_SIZE, after).await,
+            },
+            Request::CreateTeam { name } => {
+                let result = api.create_team(&name).await;
+                Action::TeamCreated { name, result }
+            }
+            Request::SaveUser(edit) => {
+                let result = api.save_user(&edit).await.map(Box::new);
+                Action::UserSaved { edit, result }
+            }
+            Request::Tokens {
+                generation,
+                user_id,
+                after,
+            } => Action::TokensLoaded {
+                generation,
+                result: api.tokens(&user_id, ADMIN_PAGE_SIZE, after).await,
+            },
+            Request::IssueToken {
+                user_id,
+                label,
+                expires_at,
+            } => {
+                let result = api
+                    .issue_token(&user_id, label, expires_at)
+                    .await
+                    .map(Box::new);
+                Action::TokenIssued { user_id, result }
+            }
+            Request::RevokeToken { id } => {
+                let result = api.revoke_token(&id).await.map(Box::new);
+                Action::TokenRevoked { id, result }
+            }
+            Request::Integrations { generation } => Action::IntegrationsLoaded {
+                generation,
+                result: api.integrations().await,
+            },
+            Request::DisconnectIntegration { id } => {
+                let result = api.disconnect_integration(&id).await;
+                Action::IntegrationDisconnected { id, result }
+            }
+            Request::Redeliver { delivery_id } => {
+                let result = api.redeliver(&delivery_id).await.map(Box::new);
+                Action::Redelivered {
+                    delivery_id,
+                    result,
+                }
+            }
+            Request::FieldPolicies { generation } => Action::FieldPoliciesLoaded {
+                generation,
+                result: api.field_policies().await,
+            },
+            Request::SetFieldPolicy(asked) => {
+                let result = api.set_field_policy(&asked).await;
+                Action::FieldPolicySet { asked, result }
             }
         }
     }

@@ -7,10 +7,12 @@ use contacts_tui::api::{ApiError, FieldError};
 use contacts_tui::app::{App, Popup, Screen};
 use contacts_tui::config::Config;
 use contacts_tui::model::{
-    ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
-    ContactRow, FieldChange, FieldMerge, HistoryEntry, ImportJob, ImportJobPage, ImportRowError,
-    ImportStatus, Me, MeetingSummary, MergeOutcome, MergePreview, PreviewContact, Readable,
-    RecentActivity, Role, SaveOutcome, SavedReport,
+    ActivityContact, ActivityKind, ActivityPage, ActivityRow, ApiToken, Contact, ContactField,
+    ContactPage, ContactRow, Delivery, DeliveryStatus, FieldAccess, FieldChange, FieldMerge,
+    FieldPolicy, FieldRights, HistoryEntry, ImportJob, ImportJobPage, ImportRowError, ImportStatus,
+    Integration, IssuedToken, Me, MeetingSummary, MergeOutcome, MergePreview, Page, PolicyField,
+    PolicyMatrix, PreviewContact, RecentActivity, Role, SaveOutcome, SavedReport, SavedUser,
+    Secret, Team, User, UserEdit,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -123,7 +125,7 @@ fn ada() -> Contact {
                 changes: vec![],
             },
         ],
-        readable: Readable::ALL,
+        rights: FieldRights::ALL,
         history_total: 3,
         activities: vec![
             RecentActivity {
@@ -172,6 +174,7 @@ fn list_app_as(role: Role, page: ContactPage) -> App {
     let requests = app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role,
+        permissions: None,
     })));
     app.update(Action::ContactsLoaded {
         generation: contacts_generation(&requests),
@@ -439,11 +442,18 @@ fn viewer_list() {
     let requests = app.update(Action::MeLoaded(Ok(Me {
         name: "vic".to_owned(),
         role: Role::Viewer,
+        permissions: None,
     })));
     let [Request::Contacts { query, .. }] = requests.as_slice() else {
         panic!("the first page follows me: {requests:?}");
     };
-    assert!(!query.fields.personal_data && !query.fields.owner);
+    for field in [
+        PolicyField::Email,
+        PolicyField::MobilePhone,
+        PolicyField::Owner,
+    ] {
+        assert!(!query.fields.may_read(field), "{field:?} is not asked for");
+    }
     let mut rows = page();
     for row in &mut rows.rows {
         row.email = None;
@@ -474,11 +484,7 @@ fn viewer_list() {
             mobile_phone: None,
             owner: None,
             team: None,
-            readable: Readable {
-                personal_data: false,
-                owner: false,
-                history: false,
-            },
+            rights: FieldRights::defaults(&Role::Viewer),
             history: Vec::new(),
             ..ada()
         }))),
@@ -656,7 +662,7 @@ fn form_with_validation_error() {
     let Some(Screen::Form(form)) = app.screen() else {
         panic!("a refused save stays on the form");
     };
-    assert_eq!(form.focused_field(), ContactField::MobilePhone);
+    assert_eq!(form.focused_field(), Some(ContactField::MobilePhone));
     assert!(form.error(ContactField::Timezone).is_some());
 
     // Esc with unsaved edits asks; n keeps the form, y discards it.
@@ -806,10 +812,17 @@ fn help_overlay() {
 
     // Too short for every key: the border says how many are below, and
     // scrolling stops at the last one.
-    assert!(shows(&app, 80, 16, "8 more ↓"));
+    // Short keys are paired side by side first.
+    assert!(shows(
+        &app,
+        80,
+        16,
+        "j/↓  next contact                  k/↑  previous contact"
+    ));
+    assert!(shows(&app, 80, 16, "5 more ↓"));
     assert!(!shows(&app, 80, 16, "Ctrl-c  quit"));
     app.press(key(KeyCode::Char('j')));
-    assert!(shows(&app, 80, 16, "7 more ↓"));
+    assert!(shows(&app, 80, 16, "4 more ↓"));
     for _ in 0..50 {
         app.press(key(KeyCode::Char('j')));
     }
@@ -1318,6 +1331,7 @@ fn no_size_or_value_breaks_drawing() {
     let requests = app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role: Role::Admin,
+        permissions: None,
     })));
     app.update(Action::ContactsLoaded {
         generation: contacts_generation(&requests),
@@ -1411,6 +1425,7 @@ fn no_size_or_value_breaks_drawing() {
     app.update(Action::MeLoaded(Ok(Me {
         name: wide.clone(),
         role: Role::Admin,
+        permissions: None,
     })));
     // Esc closes the merge prompt; on the form it asks first, since the
     // edits are not saved; then the detail.
@@ -1588,7 +1603,35 @@ fn help_fits_at_80x24_everywhere() {
     outage.update(Action::MeLoaded(Err(ApiError::Unreachable(
         "refused".to_owned(),
     ))));
+    let mut users_search = users_app();
+    users_search.press(key(KeyCode::Char('/')));
+    let mut user_form = users_app();
+    user_form.press(key(KeyCode::Char('e')));
+    let mut user_form_teams = users_app();
+    user_form_teams.press(key(KeyCode::Char('e')));
+    user_form_teams.press(key(KeyCode::Tab));
+    let mut teams = users_app();
+    teams.press(key(KeyCode::Char('T')));
+    let mut token_form = tokens_app();
+    token_form.press(key(KeyCode::Char('n')));
+    let mut revoke = tokens_app();
+    revoke.press(key(KeyCode::Char('d')));
+    let mut deliveries = integrations_app();
+    deliveries.press(key(KeyCode::Enter));
+    let mut policies_app = list_app();
+    policies_app.press(key(KeyCode::Char('p')));
     let screens = [
+        ("policies", policies_app),
+        ("users", users_app()),
+        ("users search", users_search),
+        ("user form", user_form),
+        ("user form teams", user_form_teams),
+        ("teams", teams),
+        ("tokens", tokens_app()),
+        ("token form", token_form),
+        ("revoke", revoke),
+        ("integrations", integrations_app()),
+        ("deliveries", deliveries),
         ("list", list_app()),
         ("jobs", jobs),
         ("mapping", mapping),
@@ -1681,4 +1724,803 @@ fn popup_keys_survive_long_text() {
             "{width}x{height}"
         );
     }
+}
+
+// ----- the admin screens -----
+
+fn team(id: &str, name: &str) -> Team {
+    Team {
+        id: id.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+fn user(id: &str, name: &str, role: Role, active: bool, teams: &[Team]) -> User {
+    User {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        role: Some(role),
+        active,
+        teams: teams.to_vec(),
+    }
+}
+
+fn teams() -> Vec<Team> {
+    vec![
+        team("t1", "Sales"),
+        team("t2", "Support"),
+        team("t3", "Customer Success EMEA and Latin America"),
+    ]
+}
+
+fn users_page() -> Page<User> {
+    let [sales, support, success] = [
+        team("t1", "Sales"),
+        team("t2", "Support"),
+        teams()[2].clone(),
+    ];
+    Page {
+        rows: vec![
+            user("u1", "ann", Role::Admin, true, &[sales.clone(), support]),
+            user(
+                "u2",
+                "bob",
+                Role::Member,
+                false,
+                std::slice::from_ref(&sales),
+            ),
+            user(
+                "u3",
+                "Cassandra Wilhelmina Oppenheimer-Castellanos",
+                Role::Viewer,
+                true,
+                &[success, sales],
+            ),
+            user("u4", "zapier-bot", Role::Integration, true, &[]),
+        ],
+        total: 4,
+        has_next_page: false,
+        end_cursor: None,
+    }
+}
+
+fn generation_of(requests: &[Request], want: fn(&Request) -> Option<u64>) -> u64 {
+    requests
+        .iter()
+        .find_map(want)
+        .expect("asks for the screen's rows")
+}
+
+fn users_generation(requests: &[Request]) -> u64 {
+    generation_of(requests, |request| match request {
+        Request::Users { generation, .. } => Some(*generation),
+        _ => None,
+    })
+}
+
+fn teams_generation(requests: &[Request]) -> u64 {
+    generation_of(requests, |request| match request {
+        Request::Teams { generation, .. } => Some(*generation),
+        _ => None,
+    })
+}
+
+fn teams_answer(generation: u64) -> Action {
+    Action::TeamsLoaded {
+        generation,
+        result: Ok(Page {
+            rows: teams(),
+            total: 3,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    }
+}
+
+/// The users screen, loaded, over the contact list of ann, an admin.
+fn users_app() -> App {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('u')));
+    app.update(Action::UsersLoaded {
+        generation: users_generation(&requests),
+        result: Ok(users_page()),
+    });
+    app.update(teams_answer(teams_generation(&requests)));
+    app
+}
+
+fn token(id: &str, label: Option<&str>, revoked: bool) -> ApiToken {
+    ApiToken {
+        id: id.to_owned(),
+        label: label.map(str::to_owned),
+        created_at: "2026-10-01T08:00:00Z".to_owned(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: revoked.then(|| "2026-11-20T10:00:00Z".to_owned()),
+    }
+}
+
+/// bob's tokens, from the users screen.
+fn tokens_app() -> App {
+    let mut app = users_app();
+    app.press(key(KeyCode::Char('j')));
+    let requests = app.press(key(KeyCode::Enter));
+    let generation = generation_of(&requests, |request| match request {
+        Request::Tokens {
+            generation,
+            user_id,
+            ..
+        } if user_id == "u2" => Some(*generation),
+        _ => None,
+    });
+    app.update(Action::TokensLoaded {
+        generation,
+        result: Ok(Page {
+            rows: vec![
+                ApiToken {
+                    expires_at: Some("2027-01-31T00:00:00Z".to_owned()),
+                    last_used_at: Some("2026-11-30T09:15:42Z".to_owned()),
+                    ..token("k3", Some("laptop"), false)
+                },
+                ApiToken {
+                    last_used_at: Some("2026-11-29T23:59:00Z".to_owned()),
+                    ..token(
+                        "k2",
+                        Some("nightly CRM sync from the old data warehouse cluster"),
+                        false,
+                    )
+                },
+                token("k1", None, true),
+            ],
+            total: 3,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    app
+}
+
+const SECRET: &str = "ct_9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+#[test]
+fn users_screen() {
+    let mut app = users_app();
+    snapshot("users", &app);
+    // A search is typed into the box above the table.
+    app.press(key(KeyCode::Char('/')));
+    let requests = type_text(&mut app, "an");
+    assert!(
+        matches!(requests.last(), Some(Request::Users { query, after: None, .. }) if query.search == "an"),
+        "{requests:?}"
+    );
+    app.press(key(KeyCode::Enter));
+    app.press(key(KeyCode::Char('f')));
+    app.press(key(KeyCode::Char('m')));
+    let requests = app.press(key(KeyCode::Char('a')));
+    let [Request::Users { query, .. }] = requests.as_slice() else {
+        panic!("a filter asks again: {requests:?}");
+    };
+    assert_eq!(query.role, Some(Role::Admin));
+    assert_eq!(
+        query.team.as_ref().map(|team| team.name.as_str()),
+        Some("Sales")
+    );
+    assert_eq!(query.active, Some(true));
+    app.update(Action::UsersLoaded {
+        generation: users_generation(&requests),
+        result: Ok(Page {
+            rows: vec![users_page().rows[0].clone()],
+            total: 1,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    snapshot("users_filtered", &app);
+}
+
+#[test]
+fn user_form_and_its_token_shown_once() {
+    let mut app = users_app();
+    let requests = app.press(key(KeyCode::Char('n')));
+    app.update(teams_answer(teams_generation(&requests)));
+    type_text(&mut app, "dora");
+    app.press(key(KeyCode::Tab));
+    app.press(key(KeyCode::Right));
+    app.press(key(KeyCode::Tab));
+    app.press(key(KeyCode::Tab));
+    app.press(key(KeyCode::Char(' ')));
+    snapshot("user_form", &app);
+
+    let Some(Request::SaveUser(edit)) = app.press(key(KeyCode::Enter)).pop() else {
+        panic!("Enter saves the user");
+    };
+    assert_eq!(
+        edit,
+        UserEdit::Create {
+            name: "dora".to_owned(),
+            role: Role::Viewer,
+            team_ids: vec!["t2".to_owned()],
+        }
+    );
+    app.update(Action::UserSaved {
+        edit: edit.clone(),
+        result: Err(ApiError::Validation(vec![FieldError {
+            field: Some("name".to_owned()),
+            message: "name: a user named dora exists".to_owned(),
+        }])),
+    });
+    snapshot("user_form_error", &app);
+
+    app.press(key(KeyCode::Enter));
+    app.update(Action::UserSaved {
+        edit,
+        result: Ok(Box::new(SavedUser {
+            user: user("u5", "dora", Role::Viewer, true, &[teams()[1].clone()]),
+            token: Some(Secret::new(SECRET.to_owned())),
+        })),
+    });
+    assert!(matches!(app.popup(), Some(Popup::Secret(_))));
+    assert!(
+        matches!(app.screen(), Some(Screen::Users(_))),
+        "the form closed"
+    );
+    snapshot("user_token_once", &app);
+    for (width, height) in SIZES {
+        assert!(
+            shows(&app, width, height, SECRET),
+            "whole at {width}x{height}"
+        );
+    }
+
+    // Enter, pressed once more than meant, does not lose it; Esc asks.
+    app.press(key(KeyCode::Enter));
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(app.popup(), Some(Popup::Secret(_))));
+    snapshot("user_token_once_closing", &app);
+    app.press(key(KeyCode::Char('y')));
+    assert!(app.popup().is_none());
+    for (width, height) in SIZES {
+        assert!(
+            !shows(&app, width, height, "ct_9f86"),
+            "gone at {width}x{height}"
+        );
+    }
+}
+
+#[test]
+fn tokens_screen_issue_and_revoke() {
+    let mut app = tokens_app();
+    snapshot("tokens", &app);
+
+    // d on a live token asks; only y revokes.
+    app.press(key(KeyCode::Char('j')));
+    assert!(app.press(key(KeyCode::Char('d'))).is_empty());
+    snapshot("revoke_token", &app);
+    assert!(app.press(key(KeyCode::Enter)).is_empty());
+    let requests = app.press(key(KeyCode::Char('y')));
+    assert_eq!(
+        requests,
+        vec![Request::RevokeToken {
+            id: "k2".to_owned()
+        }]
+    );
+    let requests = app.update(Action::TokenRevoked {
+        id: "k2".to_owned(),
+        result: Ok(Box::new(token("k2", Some("nightly"), true))),
+    });
+    assert!(
+        matches!(requests.as_slice(), [Request::Tokens { user_id, .. }] if user_id == "u2"),
+        "{requests:?}"
+    );
+
+    // n issues one: a label and an expiry date.
+    app.press(key(KeyCode::Char('n')));
+    type_text(&mut app, "ci");
+    app.press(key(KeyCode::Tab));
+    type_text(&mut app, "2027-01-31");
+    snapshot("token_form", &app);
+    let requests = app.press(key(KeyCode::Enter));
+    assert_eq!(
+        requests,
+        vec![Request::IssueToken {
+            user_id: "u2".to_owned(),
+            label: Some("ci".to_owned()),
+            expires_at: Some("2027-01-31T00:00:00Z".to_owned()),
+        }]
+    );
+    let requests = app.update(Action::TokenIssued {
+        user_id: "u2".to_owned(),
+        result: Ok(Box::new(IssuedToken {
+            token: ApiToken {
+                expires_at: Some("2027-01-31T00:00:00Z".to_owned()),
+                ..token("k4", Some("ci"), false)
+            },
+            secret: Secret::new(SECRET.to_owned()),
+        })),
+    });
+    assert!(
+        matches!(requests.as_slice(), [Request::Tokens { .. }]),
+        "the list reloads: {requests:?}"
+    );
+    assert!(matches!(app.screen(), Some(Screen::Tokens(_))));
+    snapshot("token_issued", &app);
+}
+
+#[test]
+fn teams_screen() {
+    let mut app = users_app();
+    let requests = app.press(key(KeyCode::Char('T')));
+    app.update(teams_answer(teams_generation(&requests)));
+    app.press(key(KeyCode::Char('n')));
+    type_text(&mut app, "Sales");
+    let requests = app.press(key(KeyCode::Enter));
+    assert_eq!(
+        requests,
+        vec![Request::CreateTeam {
+            name: "Sales".to_owned()
+        }]
+    );
+    app.update(Action::TeamCreated {
+        name: "Sales".to_owned(),
+        result: Err(ApiError::Validation(vec![FieldError {
+            field: Some("name".to_owned()),
+            message: "a team named Sales exists".to_owned(),
+        }])),
+    });
+    snapshot("teams", &app);
+}
+
+fn delivery(id: &str, event: &str, status: DeliveryStatus, attempts: i64) -> Delivery {
+    Delivery {
+        id: id.to_owned(),
+        event_id: format!("evt_01JDX{id}"),
+        event_type: event.to_owned(),
+        status,
+        attempts,
+        last_error: None,
+        last_status_code: None,
+        next_attempt_at: "2026-11-30T09:20:00Z".to_owned(),
+        delivered_at: None,
+    }
+}
+
+fn integrations() -> Vec<Integration> {
+    vec![
+        Integration {
+            id: "i1".to_owned(),
+            kind: "WEBHOOK".to_owned(),
+            target_url: "https://hooks.zapier.com/hooks/catch/1234567/abcdefg/very/long/path"
+                .to_owned(),
+            events: vec!["contact.updated".to_owned(), "contact.deleted".to_owned()],
+            active: true,
+            created_at: "2026-09-01T12:00:00Z".to_owned(),
+            deliveries: vec![
+                Delivery {
+                    last_error: Some("connect timed out after 10 s".to_owned()),
+                    ..delivery("d5", "contact.updated", DeliveryStatus::Pending, 2)
+                },
+                Delivery {
+                    last_error: Some(
+                        "HTTP 500 Internal Server Error: upstream said \
+                         {\"error\":\"database is locked\",\"retry\":true}"
+                            .to_owned(),
+                    ),
+                    last_status_code: Some(500),
+                    ..delivery("d4", "contact.deleted", DeliveryStatus::Dead, 8)
+                },
+                Delivery {
+                    delivered_at: Some("2026-11-29T16:20:05Z".to_owned()),
+                    last_status_code: Some(200),
+                    ..delivery("d3", "contact.updated", DeliveryStatus::Delivered, 1)
+                },
+                Delivery {
+                    last_error: Some("HTTP 410 Gone".to_owned()),
+                    last_status_code: Some(410),
+                    ..delivery("d2", "contact.updated", DeliveryStatus::Dead, 1)
+                },
+            ],
+        },
+        Integration {
+            id: "i2".to_owned(),
+            kind: "HUBSPOT".to_owned(),
+            target_url: "https://api.hubapi.com".to_owned(),
+            events: vec!["contact.updated".to_owned()],
+            active: true,
+            created_at: "2026-10-15T08:30:00Z".to_owned(),
+            deliveries: Vec::new(),
+        },
+    ]
+}
+
+fn integrations_app() -> App {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('w')));
+    let generation = generation_of(&requests, |request| match request {
+        Request::Integrations { generation } => Some(*generation),
+        _ => None,
+    });
+    app.update(Action::IntegrationsLoaded {
+        generation,
+        result: Ok(integrations()),
+    });
+    app
+}
+
+#[test]
+fn integrations_and_deliveries() {
+    let mut app = integrations_app();
+    snapshot("integrations", &app);
+
+    app.press(key(KeyCode::Enter));
+    app.press(key(KeyCode::Char('j')));
+    snapshot("deliveries", &app);
+    app.press(key(KeyCode::Char('f')));
+    let Some(Screen::Deliveries(deliveries)) = app.screen() else {
+        panic!("Enter lists the deliveries");
+    };
+    let dead: Vec<&str> = deliveries.shown().iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(dead, ["d4", "d2"], "f: dead letters only");
+    snapshot("deliveries_dead_letters", &app);
+
+    // R queues the selected dead letter again; it leaves the dead ones.
+    let requests = app.press(key(KeyCode::Char('R')));
+    assert_eq!(
+        requests,
+        vec![Request::Redeliver {
+            delivery_id: "d4".to_owned()
+        }]
+    );
+    let requests = app.update(Action::Redelivered {
+        delivery_id: "d4".to_owned(),
+        result: Ok(Box::new(Delivery {
+            last_error: None,
+            last_status_code: None,
+            next_attempt_at: "2026-11-30T09:16:00Z".to_owned(),
+            ..delivery("d4", "contact.deleted", DeliveryStatus::Pending, 0)
+        })),
+    });
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [Request::Integrations { .. }, Request::Integrations { .. }]
+        ),
+        "both screens read again: {requests:?}"
+    );
+    let Some(Screen::Deliveries(deliveries)) = app.screen() else {
+        panic!("still on the deliveries");
+    };
+    let dead: Vec<&str> = deliveries.shown().iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(dead, ["d2"]);
+    snapshot("deliveries_redelivered", &app);
+    // A delivered one is not sent again.
+    app.press(key(KeyCode::Char('f')));
+    app.press(key(KeyCode::Char('G')));
+    app.press(key(KeyCode::Char('k')));
+    assert!(app.press(key(KeyCode::Char('R'))).is_empty());
+
+    // Back, and disconnect the HubSpot one: only y does it.
+    app.press(key(KeyCode::Char('q')));
+    app.press(key(KeyCode::Char('j')));
+    app.press(key(KeyCode::Char('d')));
+    snapshot("disconnect_integration", &app);
+    assert!(app.press(key(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        app.press(key(KeyCode::Char('y'))),
+        vec![Request::DisconnectIntegration {
+            id: "i2".to_owned()
+        }]
+    );
+}
+
+/// The admin screens at sizes from absurd to huge, with names, labels,
+/// URLs and errors far longer than any column: drawing neither panics
+/// nor writes outside the frame.
+#[test]
+fn admin_screens_survive_any_size() {
+    let long = "Ω".repeat(300);
+    let wide = "漢字かなカナ한글".repeat(40);
+    let sizes = [(1, 1), (10, 3), (30, 8), (80, 24), (81, 25), (250, 80)];
+    let check = |app: &App| {
+        for (width, height) in sizes {
+            render(app, width, height);
+        }
+    };
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('u')));
+    check(&app);
+    let many_teams: Vec<Team> = (0..60).map(|i| team(&format!("t{i}"), &wide)).collect();
+    app.update(Action::UsersLoaded {
+        generation: users_generation(&requests),
+        result: Ok(Page {
+            rows: vec![
+                user("x1", &wide, Role::Other(long.clone()), false, &many_teams),
+                user("x2", &long, Role::Admin, true, &[]),
+            ],
+            total: i64::MAX,
+            has_next_page: true,
+            end_cursor: Some(long.clone()),
+        }),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('/')));
+    type_text(&mut app, &wide);
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    let requests = app.press(key(KeyCode::Char('e')));
+    app.update(Action::TeamsLoaded {
+        generation: teams_generation(&requests),
+        result: Ok(Page {
+            rows: many_teams.clone(),
+            total: 60,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    for _ in 0..70 {
+        app.press(key(KeyCode::Tab));
+    }
+    app.press(key(KeyCode::Char(' ')));
+    check(&app);
+    let Some(Request::SaveUser(edit)) = app.press(key(KeyCode::Enter)).pop() else {
+        panic!("Enter saves");
+    };
+    app.update(Action::UserSaved {
+        edit: edit.clone(),
+        result: Err(ApiError::Validation(vec![
+            FieldError {
+                field: None,
+                message: long.clone(),
+            };
+            10
+        ])),
+    });
+    check(&app);
+    app.press(key(KeyCode::Enter));
+    app.update(Action::UserSaved {
+        edit,
+        result: Ok(Box::new(SavedUser {
+            user: user("x1", &wide, Role::Admin, true, &[]),
+            token: Some(Secret::new(long.clone())),
+        })),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('y')));
+
+    let requests = app.press(key(KeyCode::Enter));
+    let generation = generation_of(&requests, |request| match request {
+        Request::Tokens { generation, .. } => Some(*generation),
+        _ => None,
+    });
+    app.update(Action::TokensLoaded {
+        generation,
+        result: Ok(Page {
+            rows: vec![
+                ApiToken {
+                    expires_at: Some(long.clone()),
+                    last_used_at: Some(wide.clone()),
+                    ..token("k1", Some(&wide), false)
+                },
+                token("k2", Some(""), true),
+            ],
+            total: 2,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('d')));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Char('n')));
+    type_text(&mut app, &wide);
+    app.press(key(KeyCode::Tab));
+    type_text(&mut app, "soon");
+    app.press(key(KeyCode::Enter));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+    assert!(app.screen().is_none(), "back on the contact list");
+
+    let requests = app.press(key(KeyCode::Char('w')));
+    check(&app);
+    let generation = generation_of(&requests, |request| match request {
+        Request::Integrations { generation } => Some(*generation),
+        _ => None,
+    });
+    app.update(Action::IntegrationsLoaded {
+        generation,
+        result: Ok(vec![Integration {
+            id: "i1".to_owned(),
+            kind: long.clone(),
+            target_url: wide.clone(),
+            events: vec![long.clone(); 20],
+            active: false,
+            created_at: long.clone(),
+            deliveries: vec![
+                Delivery {
+                    last_error: Some(wide.clone()),
+                    last_status_code: Some(i64::MAX),
+                    delivered_at: Some(long.clone()),
+                    ..delivery(&long, &wide, DeliveryStatus::Other(long.clone()), i64::MIN)
+                };
+                30
+            ],
+        }]),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char('d')));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Enter));
+    app.press(key(KeyCode::Char('G')));
+    check(&app);
+    app.press(key(KeyCode::Char('f')));
+    check(&app);
+
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+    let requests = app.press(key(KeyCode::Char('p')));
+    check(&app);
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(PolicyMatrix {
+            policies: vec![FieldPolicy {
+                role: Role::Other(long.clone()),
+                field: PolicyField::History,
+                access: FieldAccess::Write,
+            }],
+        }),
+    });
+    check(&app);
+    app.press(key(KeyCode::Char(' ')));
+    check(&app);
+}
+
+/// A member whose field policies (`me.permissions`) take Email away and
+/// make Company read-only: the list has no email column and asks for no
+/// email, the detail no email row, the form neither email nor company.
+#[test]
+fn field_policies_hide_what_a_member_may_not_read() {
+    let mut rights = FieldRights::defaults(&Role::Member);
+    rights.set(PolicyField::Email, FieldAccess::None);
+    rights.set(PolicyField::Company, FieldAccess::Read);
+    let mut app = App::new(config());
+    app.startup_requests();
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "mel".to_owned(),
+        role: Role::Member,
+        permissions: Some(rights),
+    })));
+    let [Request::Contacts { query, .. }] = requests.as_slice() else {
+        panic!("the first page follows me: {requests:?}");
+    };
+    assert!(!query.fields.may_read(PolicyField::Email));
+    assert!(query.fields.may_read(PolicyField::Company));
+    let mut rows = page();
+    for row in &mut rows.rows {
+        // A name made of the email is not sent either.
+        if row.email.as_ref() == Some(&row.name) {
+            row.name = "(no name)".to_owned();
+        }
+        row.email = None;
+    }
+    app.update(Action::ContactsLoaded {
+        generation: contacts_generation(&requests),
+        result: Ok(rows),
+    });
+    snapshot("member_without_email", &app);
+    assert!(!shows(&app, 160, 48, "Email"));
+
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            email: None,
+            rights,
+            ..ada()
+        }))),
+    });
+    assert!(!shows(&app, 160, 48, "Email"));
+    assert!(
+        shows(&app, 160, 48, "Analytical Engines"),
+        "company is read"
+    );
+    app.press(key(KeyCode::Char('e')));
+    let Some(Screen::Form(form)) = app.screen() else {
+        panic!("e edits");
+    };
+    assert!(!form.fields().contains(&ContactField::Email));
+    assert!(!form.fields().contains(&ContactField::Company), "read only");
+    assert!(form.fields().contains(&ContactField::MobilePhone));
+    snapshot("member_form_without_email_or_company", &app);
+}
+
+const ROLES: [Role; 4] = [Role::Admin, Role::Member, Role::Viewer, Role::Integration];
+
+/// The default policies, with `changes` laid over them.
+fn policies(changes: &[(Role, PolicyField, FieldAccess)]) -> PolicyMatrix {
+    PolicyMatrix {
+        policies: ROLES
+            .iter()
+            .flat_map(|role| {
+                let rights = FieldRights::defaults(role);
+                PolicyField::ALL.map(|field| FieldPolicy {
+                    role: role.clone(),
+                    field,
+                    access: changes
+                        .iter()
+                        .find(|(r, f, _)| r == role && *f == field)
+                        .map_or(rights.access(field), |(_, _, access)| *access),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn policies_generation(requests: &[Request]) -> u64 {
+    generation_of(requests, |request| match request {
+        Request::FieldPolicies { generation } => Some(*generation),
+        _ => None,
+    })
+}
+
+/// The matrix from `p`, the VIEWER's Email refused WRITE (the server's
+/// VALIDATION on the status line), then given READ, which the matrix
+/// read again shows.
+#[test]
+fn policy_matrix() {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('p')));
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(policies(&[])),
+    });
+    snapshot("policies", &app);
+
+    // Up from MEMBER stays there: ADMIN's row is fixed.
+    app.press(key(KeyCode::Up));
+    app.press(key(KeyCode::Down));
+    app.press(key(KeyCode::Right));
+    app.press(key(KeyCode::Right));
+    let requests = app.press(key(KeyCode::Char('W')));
+    let asked = FieldPolicy {
+        role: Role::Viewer,
+        field: PolicyField::Email,
+        access: FieldAccess::Write,
+    };
+    assert_eq!(requests, vec![Request::SetFieldPolicy(asked.clone())]);
+    let requests = app.update(Action::FieldPolicySet {
+        asked,
+        result: Err(ApiError::Validation(vec![FieldError {
+            field: Some("access".to_owned()),
+            message: "a VIEWER writes no contacts; READ is the most it can have".to_owned(),
+        }])),
+    });
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(policies(&[])),
+    });
+    snapshot("policies_refused", &app);
+
+    let requests = app.press(key(KeyCode::Char(' ')));
+    let asked = FieldPolicy {
+        role: Role::Viewer,
+        field: PolicyField::Email,
+        access: FieldAccess::Read,
+    };
+    assert_eq!(requests, vec![Request::SetFieldPolicy(asked.clone())]);
+    let requests = app.update(Action::FieldPolicySet {
+        asked: asked.clone(),
+        result: Ok(asked),
+    });
+    app.update(Action::FieldPoliciesLoaded {
+        generation: policies_generation(&requests),
+        result: Ok(policies(&[(
+            Role::Viewer,
+            PolicyField::Email,
+            FieldAccess::Read,
+        )])),
+    });
+    snapshot("policies_changed", &app);
 }

@@ -4,7 +4,10 @@
 mod error;
 mod failed_rows;
 mod import;
+mod integrations;
 mod operations;
+mod policies;
+mod users;
 
 use std::time::Duration;
 
@@ -13,13 +16,14 @@ use reqwest::StatusCode;
 
 pub use error::{ApiError, FieldError};
 pub use import::read_header;
+pub use integrations::DELIVERIES;
 
 use crate::config::Config;
 use crate::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
-    ContactRow, FieldChange, FieldMerge, HistoryEntry, ListQuery, Me, MeetingSummary, MergeOutcome,
-    MergePreview, PreviewContact, Readable, RecentActivity, Role, SaveOutcome, SortField, Source,
-    display_name,
+    ContactRow, FieldChange, FieldMerge, FieldRights, HistoryEntry, ListQuery, Me, MeetingSummary,
+    MergeOutcome, MergePreview, PolicyField, PreviewContact, RecentActivity, Role, SaveOutcome,
+    SortField, Source, display_name,
 };
 
 /// Builds the operation's own `ContactInput` (each generated module has
@@ -109,8 +113,8 @@ pub struct ApiClient {
     http: reqwest::Client,
     url: String,
     token: Option<String>,
-    /// What the signed-in role may read; the queries ask for nothing else.
-    readable: Readable,
+    /// What the signed-in user may read; the queries ask for nothing else.
+    rights: FieldRights,
 }
 
 impl ApiClient {
@@ -126,14 +130,18 @@ impl ApiClient {
             http,
             url: config.url.clone(),
             token: config.token.clone(),
-            readable: Readable::ALL,
+            rights: FieldRights::ALL,
         }
     }
 
-    /// Once `me` has told the role: the requests sent from now on ask only
-    /// for what it may read.
-    pub fn set_readable(&mut self, readable: Readable) {
-        self.readable = readable;
+    /// Once `me` has told what the user may read: the requests sent from
+    /// now on ask for nothing else.
+    pub fn set_rights(&mut self, rights: FieldRights) {
+        self.rights = rights;
+    }
+
+    fn reads(&self, field: PolicyField) -> bool {
+        self.rights.may_read(field)
     }
 
     async fn run<Q: GraphQLQuery>(
@@ -199,6 +207,16 @@ impl ApiClient {
                 Some(R::Other(other)) => Role::Other(other),
                 None => Role::Other("withheld".to_owned()),
             },
+            // Listed for the user and for admins; a server that does not
+            // say leaves the role's default policies in force.
+            permissions: data.me.permissions.map(|permissions| {
+                use operations::me as op;
+                FieldRights::from_permissions(permissions.into_iter().filter_map(|policy| {
+                    let field = policies::policy_field!(op, policy.field)?;
+                    let access = policies::field_access!(op, policy.access)?;
+                    Some((field, access))
+                }))
+            }),
         })
     }
 
@@ -226,8 +244,12 @@ impl ApiClient {
                     Source::RoutingForm => op::ContactSource::ROUTING_FORM,
                 }),
             }),
-            personal_data: query.fields.personal_data,
-            owner: query.fields.owner,
+            first_name: query.fields.may_read(PolicyField::FirstName),
+            last_name: query.fields.may_read(PolicyField::LastName),
+            email: query.fields.may_read(PolicyField::Email),
+            mobile_phone: query.fields.may_read(PolicyField::MobilePhone),
+            company: query.fields.may_read(PolicyField::Company),
+            owner: query.fields.may_read(PolicyField::Owner),
             order_by: Some(op::ContactOrder {
                 field: match query.sort {
                     SortField::Name => op::ContactOrderField::NAME,
@@ -292,7 +314,10 @@ impl ApiClient {
                 from: None,
                 to: None,
             }),
-            personal_data: self.readable.personal_data,
+            first_name: self.reads(PolicyField::FirstName),
+            last_name: self.reads(PolicyField::LastName),
+            email: self.reads(PolicyField::Email),
+            mobile_phone: self.reads(PolicyField::MobilePhone),
         };
         let data = self.run::<operations::ActivityList>(variables).await?;
         let connection = data.activities;
@@ -341,18 +366,25 @@ impl ApiClient {
 
     /// `Ok(None)` when the contact does not exist (any more) or the caller
     /// cannot reach it; the server does not tell those apart. Asks only for
-    /// what the user's role may read; the history, in a query of its own,
-    /// at the same time.
+    /// what the user may read; the history, in a query of its own, at the
+    /// same time.
     pub async fn contact(&self, id: &str) -> Result<Option<Contact>, ApiError> {
         use operations::contact_detail as op;
         let variables = op::Variables {
             id: id.to_owned(),
             activities_first: Some(ACTIVITIES_PAGE),
-            personal_data: self.readable.personal_data,
-            owner: self.readable.owner,
+            first_name: self.reads(PolicyField::FirstName),
+            last_name: self.reads(PolicyField::LastName),
+            email: self.reads(PolicyField::Email),
+            mobile_phone: self.reads(PolicyField::MobilePhone),
+            company: self.reads(PolicyField::Company),
+            job_title: self.reads(PolicyField::JobTitle),
+            timezone: self.reads(PolicyField::Timezone),
+            owner: self.reads(PolicyField::Owner),
+            team: self.reads(PolicyField::Team),
         };
         let detail = self.run::<operations::ContactDetail>(variables);
-        let (detail, history) = if self.readable.history {
+        let (detail, history) = if self.reads(PolicyField::History) {
             let (detail, history) = tokio::join!(detail, self.history(id));
             (detail?, Some(history?))
         } else {
@@ -391,7 +423,7 @@ impl ApiClient {
                             .map(|meeting| (meeting.starts_at, format!("{:?}", meeting.status))),
                     })
                     .collect(),
-                readable: self.readable,
+                rights: self.rights,
                 history_total,
                 history,
             }
@@ -447,6 +479,10 @@ impl ApiClient {
             input: contact_input!(op, changes),
             confirm_merge: confirm_survivor_version.map(|_| true),
             expected_survivor_version: confirm_survivor_version,
+            first_name: self.reads(PolicyField::FirstName),
+            last_name: self.reads(PolicyField::LastName),
+            email: self.reads(PolicyField::Email),
+            mobile_phone: self.reads(PolicyField::MobilePhone),
         };
         let data = self.run::<operations::CreateContact>(variables).await?;
         save_outcome!(op, data.create_contact)
@@ -466,6 +502,10 @@ impl ApiClient {
             confirm_merge: confirm_survivor_version.map(|_| true),
             expected_version: Some(expected_version),
             expected_survivor_version: confirm_survivor_version,
+            first_name: self.reads(PolicyField::FirstName),
+            last_name: self.reads(PolicyField::LastName),
+            email: self.reads(PolicyField::Email),
+            mobile_phone: self.reads(PolicyField::MobilePhone),
         };
         let data = self.run::<operations::UpdateContact>(variables).await?;
         save_outcome!(op, data.update_contact)

@@ -119,3 +119,113 @@ pub struct ImportJobs;
     response_derives = "Debug"
 )]
 pub struct ImportErrorReport;
+
+// The admin screens' operations. `skip_serializing_none` keeps a field of
+// `UpdateUserInput` left as `None` out of the request: "unchanged".
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/users.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct Users;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/users.graphql",
+    response_derives = "Debug"
+)]
+pub struct Teams;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/users.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct CreateUser;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/users.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct UpdateUser;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/users.graphql",
+    response_derives = "Debug"
+)]
+pub struct CreateTeam;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/tokens.graphql",
+    response_derives = "Debug"
+)]
+pub struct UserTokens;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/tokens.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct IssueToken;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/tokens.graphql",
+    response_derives = "Debug"
+)]
+pub struct RevokeToken;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/integrations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Integrations;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/integrations.graphql",
+    response_derives = "Debug"
+)]
+pub struct DisconnectIntegration;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/policies.graphql",
+    response_derives = "Debug"
+)]
+pub struct FieldPolicies;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/policies.graphql",
+    response_derives = "Debug"
+)]
+pub struct SetFieldPolicy;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/integrations.graphql",
+    response_derives = "Debug"
+)]
+pub struct Redeliver;

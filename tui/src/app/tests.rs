@@ -27,6 +27,7 @@ fn list_app() -> App {
         .update(Action::MeLoaded(Ok(Me {
             name: "ann".to_owned(),
             role: crate::model::Role::Admin,
+            permissions: None,
         })))
         .iter()
         .find_map(|request| match request {
@@ -63,8 +64,12 @@ fn delete_popup() -> Popup {
 fn effects_are_carried_out_in_order() {
     let mut app = app();
     let requests = app.carry_out(vec![
-        Effect::open(Screen::Form(Box::new(ContactForm::create()))),
-        Effect::open(Screen::Form(Box::new(ContactForm::create()))),
+        Effect::open(Screen::Form(Box::new(ContactForm::create(
+            crate::model::FieldRights::ALL,
+        )))),
+        Effect::open(Screen::Form(Box::new(ContactForm::create(
+            crate::model::FieldRights::ALL,
+        )))),
         Effect::Close,
         Effect::Status(Message::info("one")),
         Effect::Send(Request::Me),
@@ -225,6 +230,7 @@ fn an_outage_keeps_the_form_and_the_lists_place() {
     app.update(Action::MeLoaded(Ok(Me {
         name: "ann".to_owned(),
         role: crate::model::Role::Admin,
+        permissions: None,
     })));
     assert_eq!(app.connection_problem(), None);
     let Some(Screen::Form(form)) = app.screen() else {
@@ -235,4 +241,281 @@ fn an_outage_keeps_the_form_and_the_lists_place() {
         app.list().selected_row().map(|row| row.id.as_str()),
         Some("c2")
     );
+}
+
+// ----- the admin screens -----
+
+use crate::model::{Page, Role, SavedUser, Secret, User, UserEdit};
+
+/// The contact list, loaded, for a user of `role`.
+fn list_app_as(role: Role) -> App {
+    let mut app = app();
+    app.startup_requests();
+    app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role,
+        permissions: None,
+    })));
+    app
+}
+
+fn admin_user(id: &str, name: &str, active: bool) -> User {
+    User {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        role: Some(Role::Member),
+        active,
+        teams: Vec::new(),
+    }
+}
+
+/// The users screen of an admin, with ann and bob loaded.
+fn users_app() -> App {
+    let mut app = list_app();
+    let requests = app.press(key(KeyCode::Char('u')));
+    let generation = requests
+        .iter()
+        .find_map(|request| match request {
+            Request::Users { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .unwrap_or_default();
+    app.update(Action::UsersLoaded {
+        generation,
+        result: Ok(Page {
+            rows: vec![admin_user("u1", "ann", true), admin_user("u2", "bob", true)],
+            total: 2,
+            has_next_page: false,
+            end_cursor: None,
+        }),
+    });
+    app
+}
+
+/// Every row of the screen, as text.
+fn screen_text(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .unwrap_or_else(|err| panic!("test terminal: {err}"));
+    terminal
+        .draw(|frame| app.draw(frame))
+        .unwrap_or_else(|err| panic!("draw: {err}"));
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|cell| cell.symbol())
+        .collect()
+}
+
+#[test]
+fn admin_screens_are_offered_to_admins_only() {
+    let admin_keys = ['u', 'w', 'p'];
+    for role in [Role::Member, Role::Viewer, Role::Integration] {
+        let mut app = list_app_as(role.clone());
+        for c in admin_keys {
+            let requests = app.press(key(KeyCode::Char(c)));
+            assert!(
+                requests.is_empty() && app.screen().is_none(),
+                "{role:?}: {c} opens nothing: {requests:?}"
+            );
+        }
+        app.press(key(KeyCode::Char('?')));
+        let help = screen_text(&app, 160, 48);
+        assert!(help.contains("Contact list"), "{role:?}: the help is open");
+        assert!(
+            !help.contains("users, teams")
+                && !help.contains("integrations and")
+                && !help.contains("field policies"),
+            "{role:?}: the help does not offer them"
+        );
+    }
+
+    // Before `me` answers, the role is unknown: not offered either.
+    let mut app = app();
+    app.startup_requests();
+    assert!(app.press(key(KeyCode::Char('u'))).is_empty());
+    assert!(app.screen().is_none());
+
+    let mut app = list_app();
+    assert!(matches!(
+        app.press(key(KeyCode::Char('u'))).as_slice(),
+        [Request::Users { .. }, Request::Teams { .. }]
+    ));
+    assert!(matches!(app.screen(), Some(Screen::Users(_))));
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(
+        app.press(key(KeyCode::Char('w'))).as_slice(),
+        [Request::Integrations { .. }]
+    ));
+    assert!(matches!(app.screen(), Some(Screen::Integrations(_))));
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(
+        app.press(key(KeyCode::Char('p'))).as_slice(),
+        [Request::FieldPolicies { .. }]
+    ));
+    assert!(matches!(app.screen(), Some(Screen::Policies(_))));
+}
+
+#[test]
+fn deactivating_a_user_needs_y() {
+    let mut app = users_app();
+    app.press(key(KeyCode::Char('j')));
+    for no in [
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Char('n'),
+        KeyCode::Char('q'),
+    ] {
+        assert!(app.press(key(KeyCode::Char('d'))).is_empty(), "d only asks");
+        assert!(matches!(app.popup(), Some(Popup::Confirm(_))));
+        assert!(app.press(key(no)).is_empty(), "{no:?} sends nothing");
+        if no == KeyCode::Enter {
+            app.press(key(KeyCode::Esc));
+        }
+        assert!(app.popup().is_none(), "{no:?}: closed");
+        assert!(matches!(app.screen(), Some(Screen::Users(_))));
+    }
+    app.press(key(KeyCode::Char('d')));
+    let requests = app.press(key(KeyCode::Char('y')));
+    let edit = UserEdit::Update {
+        id: "u2".to_owned(),
+        name: "bob".to_owned(),
+        rename: None,
+        role: None,
+        team_ids: None,
+        active: Some(false),
+    };
+    assert_eq!(requests, vec![Request::SaveUser(edit.clone())]);
+    let requests = app.update(Action::UserSaved {
+        edit,
+        result: Ok(Box::new(SavedUser {
+            user: admin_user("u2", "bob", false),
+            token: None,
+        })),
+    });
+    assert!(
+        matches!(requests.as_slice(), [Request::Users { .. }]),
+        "the list reloads: {requests:?}"
+    );
+    assert_eq!(app.status().map(|m| m.tone), Some(Tone::Success));
+    assert!(
+        app.status()
+            .is_some_and(|m| m.text.starts_with("Deactivated bob"))
+    );
+}
+
+#[test]
+fn a_new_user_s_token_is_shown_once_and_gone_when_its_popup_closes() {
+    const SECRET: &str = "ct_0123456789abcdef0123456789abcdef";
+    let mut app = users_app();
+    app.press(key(KeyCode::Char('n')));
+    for c in "dora".chars() {
+        app.press(key(KeyCode::Char(c)));
+    }
+    let Some(Request::SaveUser(edit)) = app.press(key(KeyCode::Enter)).pop() else {
+        panic!("Enter saves");
+    };
+    // While the answer, and the token in it, is on its way, the form
+    // stays: it is what shows the token.
+    app.press(key(KeyCode::Esc));
+    assert!(matches!(app.screen(), Some(Screen::UserForm(_))));
+    let requests = app.update(Action::UserSaved {
+        edit,
+        result: Ok(Box::new(SavedUser {
+            user: admin_user("u5", "dora", true),
+            token: Some(Secret::new(SECRET.to_owned())),
+        })),
+    });
+    assert!(
+        matches!(requests.as_slice(), [Request::Users { .. }]),
+        "the list reloads: {requests:?}"
+    );
+    assert!(
+        matches!(app.screen(), Some(Screen::Users(_))),
+        "form closed"
+    );
+    let Some(Popup::Secret(popup)) = app.popup() else {
+        panic!("the token is shown");
+    };
+    assert_eq!(popup.secret(), SECRET);
+    assert!(screen_text(&app, 80, 24).contains(SECRET));
+    assert!(
+        !app.status().is_some_and(|m| m.text.contains(SECRET)),
+        "never on the status line"
+    );
+
+    // Enter (a save's key pressed once more) and Esc keep it; y closes.
+    app.press(key(KeyCode::Enter));
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Char('q')));
+    assert!(matches!(app.popup(), Some(Popup::Secret(_))));
+    app.press(key(KeyCode::Char('y')));
+    assert!(app.popup().is_none());
+    for (width, height) in [(80, 24), (160, 48)] {
+        assert!(!screen_text(&app, width, height).contains("ct_0123"));
+    }
+    // Nothing brings it back: the help, a reload, the form again.
+    app.press(key(KeyCode::Char('r')));
+    app.press(key(KeyCode::Char('n')));
+    assert!(!screen_text(&app, 160, 48).contains("ct_0123"));
+}
+
+#[test]
+fn q_and_esc_mean_the_same_on_every_admin_screen() {
+    for back in [KeyCode::Esc, KeyCode::Char('q')] {
+        let mut app = users_app();
+        app.press(key(KeyCode::Char('T')));
+        app.press(key(back));
+        assert!(matches!(app.screen(), Some(Screen::Users(_))), "{back:?}");
+        app.press(key(KeyCode::Enter));
+        assert!(matches!(app.screen(), Some(Screen::Tokens(_))));
+        app.press(key(back));
+        assert!(matches!(app.screen(), Some(Screen::Users(_))), "{back:?}");
+        app.press(key(back));
+        assert!(app.screen().is_none(), "{back:?}: back on the contacts");
+        app.press(key(KeyCode::Char('w')));
+        app.press(key(back));
+        assert!(app.screen().is_none(), "{back:?}: integrations left");
+        app.press(key(KeyCode::Char('p')));
+        app.press(key(back));
+        assert!(app.screen().is_none(), "{back:?}: policies left");
+        assert!(!app.should_quit());
+    }
+}
+
+/// An admin took Email away from members while this member's client ran:
+/// the list's next page is FORBIDDEN, the client reads `me` again, and
+/// the list asks again without the email.
+#[test]
+fn a_policy_changed_meanwhile_is_learnt_from_forbidden() {
+    use crate::model::{FieldAccess, FieldRights, PolicyField};
+    let mut app = list_app_as(Role::Member);
+    let requests = app.press(key(KeyCode::Char('r')));
+    let [Request::Contacts { generation, .. }] = requests.as_slice() else {
+        panic!("r reloads: {requests:?}");
+    };
+    let requests = app.update(Action::ContactsLoaded {
+        generation: *generation,
+        result: Err(ApiError::Forbidden("email: not for your role".to_owned())),
+    });
+    assert_eq!(requests, vec![Request::Me]);
+    let mut rights = FieldRights::defaults(&Role::Member);
+    rights.set(PolicyField::Email, FieldAccess::None);
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: Role::Member,
+        permissions: Some(rights),
+    })));
+    assert!(
+        matches!(requests.as_slice(), [Request::Contacts { query, .. }] if !query.fields.may_read(PolicyField::Email)),
+        "{requests:?}"
+    );
+    // The same rights again: nothing more to ask.
+    let requests = app.update(Action::MeLoaded(Ok(Me {
+        name: "ann".to_owned(),
+        role: Role::Member,
+        permissions: Some(rights),
+    })));
+    assert!(requests.is_empty(), "{requests:?}");
 }

@@ -17,7 +17,7 @@ use super::{Component, Popup, Screen};
 use crate::action::Action;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
-use crate::model::{Contact, ContactField, HistoryEntry, grouped, short_time};
+use crate::model::{Contact, ContactField, HistoryEntry, PolicyField, grouped, short_time};
 use crate::request::Request;
 use crate::theme;
 
@@ -131,8 +131,10 @@ fn field_line(label: &str, value: Option<&str>, width: usize) -> Vec<Line<'stati
 /// The fields, wrapped to `width` columns.
 fn field_lines(contact: &Contact, width: usize) -> Vec<Line<'static>> {
     let field_line = |label: &str, value: Option<&str>| field_line(label, value, width);
+    // A field the user may not read is left out, not shown blank.
     let mut lines: Vec<Line> = ContactField::ALL
         .into_iter()
+        .filter(|&field| contact.rights.may_read(PolicyField::of(field)))
         .flat_map(|field| field_line(field.label(), contact.value(field)))
         .collect();
     // Bookkeeping fields share lines so that at 24 rows the history still
@@ -144,8 +146,13 @@ fn field_lines(contact: &Contact, width: usize) -> Vec<Line<'static>> {
         (None, Some(team)) => format!("— · team {team}"),
         (None, None) => String::new(),
     };
-    if contact.readable.owner {
-        lines.extend(field_line("Owner", Some(&owner)));
+    match (
+        contact.rights.may_read(PolicyField::Owner),
+        contact.rights.may_read(PolicyField::Team),
+    ) {
+        (true, _) => lines.extend(field_line("Owner", Some(&owner))),
+        (false, true) => lines.extend(field_line("Team", contact.team.as_deref())),
+        (false, false) => {}
     }
     lines.extend(field_line(
         "Created",
@@ -198,7 +205,7 @@ fn activity_lines(contact: &Contact) -> Vec<Line<'static>> {
 }
 
 fn history_lines(contact: &Contact) -> Vec<Line<'static>> {
-    if !contact.readable.history {
+    if !contact.rights.may_read(PolicyField::History) {
         return Vec::new();
     }
     let mut lines = vec![

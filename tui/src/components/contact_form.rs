@@ -2,7 +2,8 @@
 //! `VALIDATION` errors come back naming a field; each marks its field and
 //! all are listed, wrapped, below the fields, so none is cut off. An edit
 //! sends only the fields that changed, with the version it read; leaving
-//! with unsaved edits asks first.
+//! with unsaved edits asks first. It shows only the fields the user may
+//! write (their field policies); the detail screen shows the rest.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -19,11 +20,9 @@ use crate::action::Action;
 use crate::api::FieldError;
 use crate::effect::Effect;
 use crate::keymap::{self, Binding, Key};
-use crate::model::{Contact, ContactField};
+use crate::model::{Contact, ContactField, FieldRights, PolicyField};
 use crate::request::{Request, SaveRequest, SaveTarget};
 use crate::theme;
-
-const FIELD_COUNT: usize = ContactField::ALL.len();
 
 #[derive(Debug)]
 enum Mode {
@@ -34,9 +33,13 @@ enum Mode {
 #[derive(Debug)]
 pub struct ContactForm {
     mode: Mode,
-    values: [TextInput; FIELD_COUNT],
+    /// The fields shown: those the user may write, in the usual order.
+    fields: Vec<ContactField>,
+    /// One per field shown.
+    values: Vec<TextInput>,
     focus: usize,
-    errors: [Option<String>; FIELD_COUNT],
+    /// One per field shown.
+    errors: Vec<Option<String>>,
     /// An error that names no field of the form.
     general_error: Option<String>,
     saving: bool,
@@ -53,38 +56,57 @@ pub enum SaveStep {
 }
 
 impl ContactForm {
-    pub fn create() -> ContactForm {
+    /// A new contact, with the fields `rights` lets the user write.
+    pub fn create(rights: FieldRights) -> ContactForm {
+        let fields: Vec<ContactField> = ContactField::ALL
+            .into_iter()
+            .filter(|&field| rights.may_write(PolicyField::of(field)))
+            .collect();
         ContactForm {
             mode: Mode::Create,
-            values: Default::default(),
+            values: vec![TextInput::default(); fields.len()],
+            errors: vec![None; fields.len()],
+            fields,
             focus: 0,
-            errors: Default::default(),
             general_error: None,
             saving: false,
         }
     }
 
+    /// `contact` as read, with the fields the user may write.
     pub fn edit(contact: &Contact) -> ContactForm {
-        let values =
-            ContactField::ALL.map(|field| TextInput::new(contact.value(field).unwrap_or("")));
+        let form = ContactForm::create(contact.rights);
+        let values = form
+            .fields
+            .iter()
+            .map(|&field| TextInput::new(contact.value(field).unwrap_or("")))
+            .collect();
         ContactForm {
             mode: Mode::Edit {
                 original: Box::new(contact.clone()),
             },
             values,
-            ..ContactForm::create()
+            ..form
         }
     }
 
+    /// The fields shown, in order.
+    pub fn fields(&self) -> &[ContactField] {
+        &self.fields
+    }
+
+    fn index_of(&self, field: ContactField) -> Option<usize> {
+        self.fields.iter().position(|f| *f == field)
+    }
+
     pub fn value(&self, field: ContactField) -> &str {
-        self.values
-            .get(index_of(field))
-            .map(TextInput::value)
-            .unwrap_or("")
+        self.index_of(field)
+            .and_then(|index| self.values.get(index))
+            .map_or("", TextInput::value)
     }
 
     pub fn error(&self, field: ContactField) -> Option<&str> {
-        self.errors.get(index_of(field))?.as_deref()
+        self.errors.get(self.index_of(field)?)?.as_deref()
     }
 
     pub fn general_error(&self) -> Option<&str> {
@@ -98,19 +120,17 @@ impl ContactForm {
         }
     }
 
-    pub fn focused_field(&self) -> ContactField {
-        ContactField::ALL
-            .get(self.focus)
-            .copied()
-            .unwrap_or(ContactField::FirstName)
+    pub fn focused_field(&self) -> Option<ContactField> {
+        self.fields.get(self.focus).copied()
     }
 
     /// The fields to send: on create every filled one, on edit the ones
     /// that differ from what was read (a cleared one as blank, which the
     /// server reads as "clear").
     pub fn changes(&self) -> Vec<(ContactField, String)> {
-        ContactField::ALL
-            .into_iter()
+        self.fields
+            .iter()
+            .copied()
             .zip(&self.values)
             .map(|(field, input)| (field, input.value()))
             .filter(|(field, value)| match &self.mode {
@@ -168,25 +188,26 @@ impl ContactForm {
     /// earlier ones: they described the previous attempt.
     pub fn set_errors(&mut self, errors: &[FieldError]) {
         self.saving = false;
-        self.errors = Default::default();
+        self.errors = vec![None; self.fields.len()];
         self.general_error = None;
         let mut first_bad = None;
         for error in errors {
-            let field = error
+            let index = error
                 .field
                 .as_deref()
-                .and_then(ContactField::from_input_name);
-            match field {
-                Some(field) => {
-                    let index = index_of(field);
+                .and_then(ContactField::from_input_name)
+                .and_then(|field| self.index_of(field));
+            match index {
+                Some(index) => {
                     first_bad.get_or_insert(index);
                     if let Some(slot) = self.errors.get_mut(index) {
                         *slot = Some(error.message.clone());
                     }
                 }
                 None => {
-                    // A field the form does not edit (`ownerId`) is named
-                    // in words; several such errors are all kept.
+                    // A field the form does not edit (`ownerId`, one the
+                    // user may not write) is named in words; several such
+                    // errors are all kept.
                     let message = match &error.field {
                         Some(name) => {
                             format!("{}: {}", ContactField::label_of(name), error.message)
@@ -211,16 +232,16 @@ impl ContactForm {
     }
 
     pub fn update(&mut self, action: &Action) {
-        let Some(input) = self.values.get_mut(self.focus) else {
-            return;
-        };
-        if input.apply(action) != text_input::Edit::NotMine {
+        if let Some(input) = self.values.get_mut(self.focus)
+            && input.apply(action) != text_input::Edit::NotMine
+        {
             return;
         }
+        let count = self.fields.len().max(1);
         match action {
-            Action::NextField | Action::Down => self.focus = (self.focus + 1) % FIELD_COUNT,
+            Action::NextField | Action::Down => self.focus = (self.focus + 1) % count,
             Action::PreviousField | Action::Up => {
-                self.focus = (self.focus + FIELD_COUNT - 1) % FIELD_COUNT;
+                self.focus = (self.focus + count - 1) % count;
             }
             _ => {}
         }
@@ -232,8 +253,9 @@ impl ContactForm {
         if self.saving {
             return vec![Line::styled("Saving…", theme::dim())];
         }
-        let mut lines: Vec<Line> = ContactField::ALL
-            .into_iter()
+        let mut lines: Vec<Line> = self
+            .fields
+            .iter()
             .zip(&self.errors)
             .filter_map(|(field, error)| {
                 let error = error.as_ref()?;
@@ -252,13 +274,6 @@ impl ContactForm {
     fn footer_bindings(&self) -> Vec<Binding> {
         self.bindings().into_iter().take(3).collect()
     }
-}
-
-fn index_of(field: ContactField) -> usize {
-    ContactField::ALL
-        .iter()
-        .position(|f| *f == field)
-        .unwrap_or(0)
 }
 
 impl Component for ContactForm {
@@ -324,7 +339,7 @@ impl Component for ContactForm {
         let inner = block.inner(area);
         frame.render_widget(block, area);
 
-        let mut constraints = vec![Constraint::Length(1); FIELD_COUNT];
+        let mut constraints = vec![Constraint::Length(1); self.fields.len()];
         // A blank row, the errors (as many rows as they wrap to), the keys.
         constraints.push(Constraint::Length(1));
         constraints.push(Constraint::Fill(1));
@@ -332,7 +347,7 @@ impl Component for ContactForm {
         let rows = Layout::vertical(constraints).split(inner);
 
         let value_width = (inner.width.saturating_sub(16) / 2).clamp(10, 48);
-        for (index, field) in ContactField::ALL.into_iter().enumerate() {
+        for (index, &field) in self.fields.iter().enumerate() {
             let Some(row) = rows.get(index) else { continue };
             let [label_area, value_area, error_area] = Layout::horizontal([
                 Constraint::Length(15),
@@ -367,7 +382,7 @@ impl Component for ContactForm {
             }
         }
 
-        if let Some(area) = rows.get(FIELD_COUNT + 1) {
+        if let Some(area) = rows.get(self.fields.len() + 1) {
             frame.render_widget(
                 Paragraph::new(self.message_lines()).wrap(Wrap { trim: true }),
                 *area,
@@ -430,7 +445,7 @@ mod tests {
 
     #[test]
     fn validation_errors_land_beside_their_field() {
-        let mut form = ContactForm::create();
+        let mut form = ContactForm::create(FieldRights::ALL);
         form.set_errors(&[
             FieldError {
                 field: Some("mobilePhone".into()),
@@ -445,7 +460,7 @@ mod tests {
             form.error(ContactField::MobilePhone),
             Some("not a phone number")
         );
-        assert_eq!(form.focused_field(), ContactField::MobilePhone);
+        assert_eq!(form.focused_field(), Some(ContactField::MobilePhone));
         assert_eq!(form.general_error(), Some("something else"));
     }
 }

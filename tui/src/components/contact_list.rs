@@ -22,18 +22,22 @@ use super::contact_detail::ContactDetail;
 use super::contact_form::ContactForm;
 use super::import_jobs::ImportJobs;
 use super::import_screen::ImportScreen;
+use super::integrations_screen::IntegrationsScreen;
+use super::policy_matrix::PolicyMatrixScreen;
 use super::selection::{self, MoveWords, Selection};
 use super::status_line::Message;
 use super::table_columns::{self, ColumnSpec};
 use super::text_fit;
 use super::text_input::{self, Edit, TextInput};
+use super::users_screen::UsersScreen;
 use super::{Component, Screen};
 use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
 use crate::model::{
-    ContactPage, ContactRow, ListQuery, Readable, Role, Source, grouped, short_time,
+    ContactPage, ContactRow, FieldRights, ListQuery, PolicyField, Role, SortField, Source, grouped,
+    short_time,
 };
 use crate::request::Request;
 use crate::theme;
@@ -60,6 +64,7 @@ const COLUMN_FITS: [(Option<u16>, u8); COLUMNS] = [
 
 const EMAIL_COLUMN: usize = 1;
 const PHONE_COLUMN: usize = 2;
+const COMPANY_COLUMN: usize = 3;
 const OWNER_COLUMN: usize = 4;
 
 /// What each column shows of a row.
@@ -118,13 +123,25 @@ impl ContactList {
 
     /// Asks for the columns `fields` allows; returns the request for the
     /// first page when that changes the query, or when none was asked yet.
-    pub fn set_fields(&mut self, fields: Readable) -> Option<Request> {
+    pub fn set_fields(&mut self, fields: FieldRights) -> Option<Request> {
         let first = self.shown.is_none() && !self.loading;
         if self.query.fields == fields && !first {
             return None;
         }
         self.query.fields = fields;
+        // The server refuses to order by names to whom may not read them.
+        if self.query.sort == SortField::Name && !self.may_sort_by_name() {
+            self.query.sort = SortField::CreatedAt;
+            self.query.ascending = true;
+        }
         Some(self.reload())
+    }
+
+    /// The name a contact is ordered by is its first and last name
+    /// together: ordering by it takes reading both.
+    fn may_sort_by_name(&self) -> bool {
+        self.query.fields.may_read(PolicyField::FirstName)
+            && self.query.fields.may_read(PolicyField::LastName)
     }
 
     pub fn query(&self) -> &ListQuery {
@@ -315,6 +332,9 @@ impl ContactList {
             }
             Action::CycleSort => {
                 self.query.sort = self.query.sort.next();
+                if self.query.sort == SortField::Name && !self.may_sort_by_name() {
+                    self.query.sort = self.query.sort.next();
+                }
                 return vec![self.reload()];
             }
             Action::FlipSortDirection => {
@@ -334,14 +354,16 @@ impl ContactList {
         self.load_more_if_near_end().into_iter().collect()
     }
 
-    /// The columns shown, by index into `COLUMN_HEADERS`: no personal
-    /// data or owner for a role that may not read them, rather than a
-    /// column of errors.
+    /// The columns shown, by index into `COLUMN_HEADERS`: none of a field
+    /// the user may not read, rather than a column of errors or blanks.
     fn shown_columns(&self) -> Vec<usize> {
+        let reads = |field| self.query.fields.may_read(field);
         (0..COLUMNS)
             .filter(|&column| match column {
-                EMAIL_COLUMN | PHONE_COLUMN => self.query.fields.personal_data,
-                OWNER_COLUMN => self.query.fields.owner,
+                EMAIL_COLUMN => reads(PolicyField::Email),
+                PHONE_COLUMN => reads(PolicyField::MobilePhone),
+                COMPANY_COLUMN => reads(PolicyField::Company),
+                OWNER_COLUMN => reads(PolicyField::Owner),
                 _ => true,
             })
             .collect()
@@ -469,6 +491,21 @@ impl Component for ContactList {
                 "import jobs: reopen a running or finished one",
                 Action::OpenImportJobs,
             ),
+            Binding::new(
+                &[Key::Char('u')],
+                "users, teams and API tokens (admin)",
+                Action::OpenUsers,
+            ),
+            Binding::new(
+                &[Key::Char('w')],
+                "integrations and their deliveries (admin)",
+                Action::OpenIntegrations,
+            ),
+            Binding::new(
+                &[Key::Char('p')],
+                "field policies: who may read or write what (admin)",
+                Action::OpenPolicies,
+            ),
             Binding::new(&[Key::Char('r')], "reload", Action::Reload),
         ]);
         bindings
@@ -498,7 +535,9 @@ impl Component for ContactList {
                 sends(self.update(&Action::ClearSearch))
             }
             Action::Back => vec![Effect::Quit],
-            Action::New => vec![Effect::open(Screen::Form(Box::new(ContactForm::create())))],
+            Action::New => vec![Effect::open(Screen::Form(Box::new(ContactForm::create(
+                self.query.fields,
+            ))))],
             Action::OpenActivities => {
                 let (activities, request) = ActivityList::open();
                 vec![
@@ -507,6 +546,9 @@ impl Component for ContactList {
                 ]
             }
             Action::OpenImport => vec![Effect::open(Screen::Import(ImportScreen::new()))],
+            Action::OpenUsers => UsersScreen::opened(),
+            Action::OpenIntegrations => IntegrationsScreen::opened(),
+            Action::OpenPolicies => PolicyMatrixScreen::opened(),
             Action::OpenImportJobs => {
                 let (jobs, request) = ImportJobs::open();
                 vec![Effect::open(Screen::Jobs(jobs)), Effect::Send(request)]

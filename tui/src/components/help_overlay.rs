@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::{Component, popup_area};
+use super::{Component, popup_area, text_fit};
 use crate::action::Action;
 use crate::effect::Effect;
 use crate::keymap::{Binding, Key};
@@ -30,7 +30,8 @@ impl HelpOverlay {
     fn scroll(&mut self, action: &Action) {
         // The height is known only when drawing, which clamps further;
         // this keeps `k` from having to climb back from far past the end.
-        let last = u16::try_from(self.lines(true).len().saturating_sub(1)).unwrap_or(u16::MAX);
+        let last =
+            u16::try_from(self.lines(true, false).len().saturating_sub(1)).unwrap_or(u16::MAX);
         match action {
             Action::Down => self.scroll = self.scroll.saturating_add(1).min(last),
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -39,8 +40,10 @@ impl HelpOverlay {
     }
 
     /// The sections, one line per binding; `spaced` puts a blank line
-    /// between sections, left out when the screen is too short for it.
-    fn lines(&self, spaced: bool) -> Vec<Line<'static>> {
+    /// between sections, left out when the screen is too short for it;
+    /// `paired` puts two short bindings side by side on a row, the last
+    /// resort before scrolling.
+    fn lines(&self, spaced: bool, paired: bool) -> Vec<Line<'static>> {
         let width = self
             .sections
             .iter()
@@ -48,25 +51,44 @@ impl HelpOverlay {
             .map(|binding| binding.keys_label().chars().count())
             .max()
             .unwrap_or(0);
+        let entry = |binding: &Binding| {
+            vec![
+                Span::styled(
+                    format!("  {:>width$}  ", binding.keys_label()),
+                    theme::key(),
+                ),
+                Span::raw(binding.description),
+            ]
+        };
+        // Half the overlay's inner width, less a gap.
+        let half = usize::from(MAX_WIDTH.saturating_sub(2) / 2);
+        let fits_half = |binding: &Binding| width + 4 + text_fit::width(binding.description) < half;
         let mut lines = Vec::new();
         for (title, bindings) in &self.sections {
             if spaced && !lines.is_empty() {
                 lines.push(Line::default());
             }
             lines.push(Line::styled(title.clone(), theme::title()));
-            for binding in bindings {
-                lines.push(Line::from(vec![
-                    Span::styled(
-                        format!("  {:>width$}  ", binding.keys_label()),
-                        theme::key(),
-                    ),
-                    Span::raw(binding.description),
-                ]));
+            let mut rest = bindings.iter().peekable();
+            while let Some(binding) = rest.next() {
+                let mut spans = entry(binding);
+                if paired
+                    && fits_half(binding)
+                    && let Some(next) = rest.next_if(|next| fits_half(next))
+                {
+                    let used = width + 4 + text_fit::width(binding.description);
+                    spans.push(Span::raw(" ".repeat(half - used)));
+                    spans.extend(entry(next));
+                }
+                lines.push(Line::from(spans));
             }
         }
         lines
     }
 }
+
+/// The overlay's widest, borders included.
+const MAX_WIDTH: u16 = 72;
 
 impl Component for HelpOverlay {
     fn title(&self) -> String {
@@ -100,12 +122,16 @@ impl Component for HelpOverlay {
 
     fn draw(&self, frame: &mut Frame, area: Rect) {
         let room = usize::from(area.height.saturating_sub(2));
-        let mut lines = self.lines(true);
+        let mut lines = self.lines(true, false);
         if lines.len() > room {
-            lines = self.lines(false);
+            lines = self.lines(false, false);
+        }
+        // Side by side only in a popup as wide as the pairs were made for.
+        if lines.len() > room && popup_area::large_width(area, MAX_WIDTH) == MAX_WIDTH {
+            lines = self.lines(false, true);
         }
         let height = u16::try_from(lines.len().saturating_add(2)).unwrap_or(u16::MAX);
-        let popup = popup_area::large(area, 72, height);
+        let popup = popup_area::large(area, MAX_WIDTH, height);
         // Never scrolled past the last line: what is hidden is only ever
         // below, and the footer says how much.
         let max_scroll = lines.len().saturating_sub(room);

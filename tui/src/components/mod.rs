@@ -18,17 +18,27 @@ pub mod contact_detail;
 pub mod contact_form;
 pub mod contact_list;
 pub mod delete_popup;
+pub mod deliveries_screen;
 pub mod help_overlay;
 pub mod import_jobs;
 pub mod import_screen;
+pub mod integrations_screen;
 pub mod merge_prompt;
 pub mod notice;
+pub mod paged_rows;
+pub mod policy_matrix;
 pub mod popup_area;
+pub mod secret_popup;
 pub mod selection;
 pub mod status_line;
 pub mod table_columns;
+pub mod teams_screen;
 pub mod text_fit;
 pub mod text_input;
+pub mod token_form;
+pub mod tokens_screen;
+pub mod user_form;
+pub mod users_screen;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -42,10 +52,19 @@ use confirm_popup::ConfirmPopup;
 use contact_detail::ContactDetail;
 use contact_form::ContactForm;
 use delete_popup::DeletePopup;
+use deliveries_screen::DeliveriesScreen;
 use import_jobs::ImportJobs;
 use import_screen::ImportScreen;
+use integrations_screen::IntegrationsScreen;
 use merge_prompt::MergePrompt;
 use notice::Notice;
+use policy_matrix::PolicyMatrixScreen;
+use secret_popup::SecretPopup;
+use teams_screen::TeamsScreen;
+use token_form::TokenForm;
+use tokens_screen::TokensScreen;
+use user_form::UserForm;
+use users_screen::UsersScreen;
 
 pub trait Component {
     /// The heading of this component's keys in the help overlay.
@@ -75,6 +94,19 @@ pub enum Screen {
     /// Opened from the contact list; a job opened from it is pushed over
     /// it.
     Jobs(ImportJobs),
+    // The admin screens: users (over the contact list), with the user
+    // form, the teams and a user's tokens over it, and the token form
+    // over those; integrations, with one's deliveries over it.
+    Users(UsersScreen),
+    /// Boxed: it holds every team to choose from.
+    UserForm(Box<UserForm>),
+    Teams(TeamsScreen),
+    Tokens(TokensScreen),
+    TokenForm(TokenForm),
+    Integrations(IntegrationsScreen),
+    Deliveries(DeliveriesScreen),
+    /// The field-policy matrix, over the contact list.
+    Policies(PolicyMatrixScreen),
 }
 
 impl Screen {
@@ -85,6 +117,14 @@ impl Screen {
             Screen::Activities(activities) => activities,
             Screen::Import(import) => import,
             Screen::Jobs(jobs) => jobs,
+            Screen::Users(users) => users,
+            Screen::UserForm(form) => form.as_ref(),
+            Screen::Teams(teams) => teams,
+            Screen::Tokens(tokens) => tokens,
+            Screen::TokenForm(form) => form,
+            Screen::Integrations(integrations) => integrations,
+            Screen::Deliveries(deliveries) => deliveries,
+            Screen::Policies(policies) => policies,
         }
     }
 
@@ -95,6 +135,37 @@ impl Screen {
             Screen::Activities(activities) => activities,
             Screen::Import(import) => import,
             Screen::Jobs(jobs) => jobs,
+            Screen::Users(users) => users,
+            Screen::UserForm(form) => form.as_mut(),
+            Screen::Teams(teams) => teams,
+            Screen::Tokens(tokens) => tokens,
+            Screen::TokenForm(form) => form,
+            Screen::Integrations(integrations) => integrations,
+            Screen::Deliveries(deliveries) => deliveries,
+            Screen::Policies(policies) => policies,
+        }
+    }
+
+    /// Offers an admin screen's answer (see `Action::is_admin_answer`):
+    /// the screen it belongs to takes it (by generation, id or what it
+    /// sent) and says what it wants done; others ignore it. Every screen
+    /// is offered every answer, since one answer can concern two (a
+    /// user created: the form shows the token, the list reloads).
+    pub fn on_answer(&mut self, answer: &Action) -> Vec<Effect> {
+        match self {
+            Screen::Users(users) => users.on_answer(answer),
+            Screen::UserForm(form) => form.on_answer(answer),
+            Screen::Teams(teams) => teams.on_answer(answer),
+            Screen::Tokens(tokens) => tokens.on_answer(answer),
+            Screen::TokenForm(form) => form.on_answer(answer),
+            Screen::Integrations(integrations) => integrations.on_answer(answer),
+            Screen::Deliveries(deliveries) => deliveries.on_answer(answer),
+            Screen::Policies(policies) => policies.on_answer(answer),
+            Screen::Detail(_)
+            | Screen::Form(_)
+            | Screen::Activities(_)
+            | Screen::Import(_)
+            | Screen::Jobs(_) => Vec::new(),
         }
     }
 
@@ -107,8 +178,15 @@ impl Screen {
             // upload that failed is not re-sent behind the user's back.
             Screen::Import(import) => import.reload(),
             Screen::Jobs(jobs) => Some(jobs.reload()),
+            Screen::Users(users) => Some(users.reload()),
+            Screen::Teams(teams) => Some(teams.reload()),
+            Screen::Tokens(tokens) => Some(tokens.reload()),
+            Screen::Integrations(integrations) => Some(integrations.reload()),
+            Screen::Deliveries(deliveries) => Some(deliveries.reload()),
+            Screen::Policies(policies) => Some(policies.reload()),
+            Screen::UserForm(form) => form.reload_after_reconnect(),
             // What was typed stays; saving sends it again.
-            Screen::Form(_) => None,
+            Screen::Form(_) | Screen::TokenForm(_) => None,
         }
     }
 }
@@ -120,6 +198,8 @@ pub enum Popup {
     Delete(DeletePopup),
     Notice(Notice),
     Confirm(ConfirmPopup),
+    /// A token's secret, shown once.
+    Secret(SecretPopup),
 }
 
 impl Popup {
@@ -129,6 +209,7 @@ impl Popup {
             Popup::Delete(delete) => delete,
             Popup::Notice(notice) => notice,
             Popup::Confirm(confirm) => confirm,
+            Popup::Secret(secret) => secret,
         }
     }
 
@@ -138,6 +219,7 @@ impl Popup {
             Popup::Delete(delete) => delete,
             Popup::Notice(notice) => notice,
             Popup::Confirm(confirm) => confirm,
+            Popup::Secret(secret) => secret,
         }
     }
 }

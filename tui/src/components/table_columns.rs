@@ -6,7 +6,13 @@
 //! Columns are taken by rank while they fit, so one too wide for the room
 //! does not take narrower ones of a later rank with it.
 
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::widgets::{Cell, Row, Table, TableState};
+
 use super::text_fit;
+use crate::theme;
 
 #[derive(Debug, Clone)]
 pub struct ColumnSpec {
@@ -94,6 +100,84 @@ pub fn plan(specs: &[ColumnSpec], width: u16, spacing: u16) -> Vec<(usize, u16)>
         *column_width = column_width.saturating_add(u16::try_from(given).unwrap_or(0));
     }
     widths
+}
+
+/// A column of a table drawn by [`draw`]: its header, how far it may be
+/// cut (`None`: shown whole or left out) and its rank (see [`ColumnSpec`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub header: &'static str,
+    pub shrink_to: Option<u16>,
+    pub drop_rank: u8,
+}
+
+impl Column {
+    /// A column that may be cut down to `min` columns.
+    pub const fn cut(header: &'static str, min: u16, drop_rank: u8) -> Column {
+        Column {
+            header,
+            shrink_to: Some(min),
+            drop_rank,
+        }
+    }
+
+    /// A column shown whole or not at all: an email, a token, a date.
+    pub const fn whole(header: &'static str, drop_rank: u8) -> Column {
+        Column {
+            header,
+            shrink_to: None,
+            drop_rank,
+        }
+    }
+}
+
+/// Draws `rows` (one cell per column) as a table in `area`, the columns
+/// planned to fit (see [`plan`]), the cut values ending in an ellipsis,
+/// `selected` highlighted and scrolled into sight. `styles` gives rows a
+/// style of their own (a dead letter in red); a row without one is plain.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    columns: &[Column],
+    rows: &[Vec<String>],
+    styles: &[Style],
+    selected: Option<usize>,
+) {
+    let specs: Vec<ColumnSpec> = columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| {
+            ColumnSpec::new(
+                column.header,
+                rows.iter()
+                    .filter_map(|row| row.get(index).map(String::as_str)),
+                column.shrink_to,
+                column.drop_rank,
+            )
+        })
+        .collect();
+    let planned = plan(&specs, area.width, 1);
+    let header = Row::new(
+        planned
+            .iter()
+            .map(|&(column, _)| specs.get(column).map_or("", |spec| spec.header)),
+    )
+    .style(theme::title());
+    let table_rows = rows.iter().enumerate().map(|(index, row)| {
+        let cells = planned.iter().map(|&(column, width)| {
+            let text = row.get(column).map_or("", String::as_str);
+            Cell::from(text_fit::ellipsis(text, usize::from(width)))
+        });
+        Row::new(cells).style(styles.get(index).copied().unwrap_or_default())
+    });
+    let widths = planned.iter().map(|&(_, width)| Constraint::Length(width));
+    let table = Table::new(table_rows, widths)
+        .header(header)
+        .row_highlight_style(theme::selected());
+    // A fresh state each frame: ratatui scrolls it to keep the selection
+    // in sight, and drawing changes nothing.
+    let mut state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut state);
 }
 
 #[cfg(test)]
