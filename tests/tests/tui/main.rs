@@ -706,3 +706,148 @@ async fn import_a_csv_file_dry_run_then_for_real(
     assert_eq!(job.failed_rows.len(), 1);
     assert_eq!(app.in_flight(), 0, "a finished job is not polled");
 }
+
+/// The screen as plain text, as a 160x48 terminal would show it.
+fn screen_text(app: &App) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test terminal");
+    terminal.draw(|frame| app.draw(frame)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let width = usize::from(buffer.area.width);
+    buffer
+        .content()
+        .chunks(width)
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Issue 19: an admin issues a token and revokes it from the TUI (the
+/// server refuses it on the next request), changes a field policy in the
+/// matrix, and a member's contact screen then hides that field.
+#[rstest]
+#[tokio::test]
+async fn an_admin_issues_and_revokes_a_token_and_a_policy_hides_a_field(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    use contacts_tui::model::{FieldAccess, PolicyField, Role};
+
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mo = server.create_user("mo", "MEMBER", None);
+    support::create(
+        &server,
+        &mo,
+        json!({ "firstName": "Lee", "email": "lee@example.com", "company": "Acme" }),
+    )
+    .await;
+
+    let mut app = client(&server, &admin);
+    app.start();
+    app.settle().await;
+    press(&mut app, KeyCode::Char('u'));
+    app.settle().await;
+    let Some(Screen::Users(users)) = app.screen() else {
+        panic!("u opens the users");
+    };
+    let names: Vec<&str> = users.users().iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["ann", "mo"]);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Screen::Tokens(tokens)) = app.screen() else {
+        panic!("Enter opens the user's tokens");
+    };
+    assert_eq!(tokens.tokens().len(), 1, "the token the CLI made");
+
+    // Issue: the secret is shown once, and it works.
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "laptop");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Popup::Secret(shown)) = app.popup() else {
+        panic!("the new token is shown");
+    };
+    let secret = shown.secret().to_owned();
+    let (status, body) = server.post(&secret, "{ me { name } }", json!({})).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["me"]["name"], "mo");
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(app.popup().is_none());
+    assert!(!screen_text(&app).contains(&secret), "never shown again");
+
+    // Revoke it, with a confirmation: refused from the next request on.
+    let Some(Screen::Tokens(tokens)) = app.screen() else {
+        panic!("back on the tokens");
+    };
+    assert_eq!(
+        tokens.selected_token().and_then(|t| t.label.as_deref()),
+        Some("laptop")
+    );
+    press(&mut app, KeyCode::Char('d'));
+    assert!(matches!(app.popup(), Some(Popup::Confirm(_))));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    let (status, _) = server.post(&secret, "{ me { name } }", json!({})).await;
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+    let Some(Screen::Tokens(tokens)) = app.screen() else {
+        panic!("still on the tokens");
+    };
+    let laptop = tokens
+        .tokens()
+        .iter()
+        .find(|t| t.label.as_deref() == Some("laptop"))
+        .expect("the revoked token is listed");
+    assert!(laptop.revoked_at.is_some());
+
+    // The matrix: MEMBER may no longer read email.
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('p'));
+    app.settle().await;
+    let Some(Screen::Policies(matrix)) = app.screen() else {
+        panic!("p opens the field policies");
+    };
+    assert_eq!(matrix.focused(), (&Role::Member, PolicyField::FirstName));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char('N'));
+    app.settle().await;
+    let Some(Screen::Policies(matrix)) = app.screen() else {
+        panic!("still on the matrix");
+    };
+    assert_eq!(
+        matrix.matrix().access(&Role::Member, PolicyField::Email),
+        Some(FieldAccess::None)
+    );
+    let policies = server
+        .data(&admin, "{ fieldPolicies { role field access } }", json!({}))
+        .await;
+    assert!(
+        policies["fieldPolicies"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "role": "MEMBER", "field": "EMAIL", "access": "NONE" }))
+    );
+
+    // The member's contact screen hides the field, and shows no error.
+    let mut member = client(&server, &mo);
+    member.start();
+    member.settle().await;
+    assert_eq!(member.connection_problem(), None);
+    assert!(!screen_text(&member).contains("lee@example.com"));
+    press(&mut member, KeyCode::Enter);
+    member.settle().await;
+    let Some(Screen::Detail(detail)) = member.screen() else {
+        panic!("Enter opens the contact");
+    };
+    let contact = detail.contact().expect("the contact is read");
+    assert_eq!(contact.company.as_deref(), Some("Acme"));
+    assert_eq!(contact.email, None);
+    let shown = screen_text(&member);
+    assert!(shown.contains("Acme"), "{shown}");
+    assert!(!shown.contains("lee@example.com"), "{shown}");
+    assert!(!shown.to_lowercase().contains("forbidden"), "{shown}");
+}
