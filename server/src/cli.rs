@@ -68,6 +68,16 @@ impl SecretKeyArgs {
 }
 
 #[derive(Args, Clone)]
+struct TokenLimitArgs {
+    /// Tokens one user may hold that are neither revoked nor expired; past
+    /// it, issuing one is refused until one is revoked.
+    #[arg(long, env = "CONTACTS_MAX_TOKENS_PER_USER",
+          default_value_t = Settings::default().max_tokens_per_user,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_tokens_per_user: u64,
+}
+
+#[derive(Args, Clone)]
 struct DeliveryArgs {
     /// SMTP relay for email notifications: smtp://host:port.
     #[arg(long, env = "CONTACTS_SMTP_URL")]
@@ -279,6 +289,8 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..))]
         search_count_cap: u64,
         #[command(flatten)]
+        tokens: TokenLimitArgs,
+        #[command(flatten)]
         delivery: DeliveryArgs,
         #[command(flatten)]
         limits: LimitArgs,
@@ -404,6 +416,8 @@ enum TokenCommand {
         /// The token is refused this many days from now.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         expires_in_days: Option<u32>,
+        #[command(flatten)]
+        tokens: TokenLimitArgs,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -533,6 +547,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             import_max_stored_errors,
             import_max_queued_jobs,
             search_count_cap,
+            tokens,
             delivery,
             limits,
             secret_key,
@@ -596,6 +611,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     import_limits: import_limits.limits(),
                     max_queued_imports: import_max_queued_jobs,
                     search_count_cap,
+                    max_tokens_per_user: tokens.max_tokens_per_user,
                     reminder_offsets: delivery.reminder_offsets.0,
                     max_body_bytes: limits.max_body_bytes,
                     max_batch_size: limits.max_batch_size,
@@ -704,6 +720,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     user,
                     label,
                     expires_in_days,
+                    tokens,
                     database,
                 },
         } => {
@@ -711,8 +728,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             let user = user_named(&store, &user).await?;
             let expires_at =
                 expires_in_days.map(|days| store::now_micros() + i64::from(days) * 86_400_000_000);
-            let (_, token) =
-                store::tokens::issue_for(&store, user.id, label.as_deref(), expires_at).await?;
+            let (_, token) = store::tokens::issue_for(
+                &store,
+                user.id,
+                label.as_deref(),
+                expires_at,
+                tokens.max_tokens_per_user,
+            )
+            .await?;
             println!("{token}");
             Ok(())
         }

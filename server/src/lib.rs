@@ -54,6 +54,8 @@ pub struct Settings {
     pub max_queued_imports: u64,
     /// A contact search counts its matches up to this many.
     pub search_count_cap: u64,
+    /// Tokens one user may hold that are neither revoked nor expired.
+    pub max_tokens_per_user: u64,
     pub max_batch_size: usize,
     /// How long a resolved bearer token is trusted without a lookup.
     pub token_cache_ttl: Duration,
@@ -76,6 +78,7 @@ impl Default for Settings {
             import_limits: import::reader::ReadLimits::default(),
             max_queued_imports: 5,
             search_count_cap: 1_000,
+            max_tokens_per_user: 25,
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),
             reminder_offsets: vec![Duration::from_secs(24 * 3600), Duration::from_secs(3600)],

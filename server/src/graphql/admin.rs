@@ -160,11 +160,13 @@ impl AdminMutation {
                 "only admins issue tokens for other users",
             ));
         }
+        let app = state(ctx)?;
         let (token, secret) = tokens::issue_for(
-            &state(ctx)?.store,
+            &app.store,
             owner,
             label.as_deref(),
             expires_at.map(|at| at.timestamp_micros()),
+            app.settings.max_tokens_per_user,
         )
         .await?;
         Ok(IssueTokenPayload {

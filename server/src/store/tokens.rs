@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -109,20 +109,46 @@ pub async fn issue(
     Ok((model.into(), token))
 }
 
-/// A new token for an existing user; the secret is returned this once.
+/// A new token for an existing user; the secret is returned this once. A
+/// user holding `max_active` tokens that are neither revoked nor expired
+/// gets no more (VALIDATION on `userId`) until one is revoked: a leaked
+/// admin token must not mint tokens without end.
 pub async fn issue_for(
     store: &Store,
     user_id: i64,
     label: Option<&str>,
     expires_at: Option<i64>,
+    max_active: u64,
 ) -> Result<(ApiToken, String), StoreError> {
     let txn = store.begin_write().await?;
-    if user::Entity::find_by_id(user_id)
-        .one(&*txn)
-        .await?
-        .is_none()
-    {
+    // Locked on PostgreSQL, so concurrent issues for one user are counted
+    // one after the other (SQLite's writes are one at a time anyway).
+    let mut find_user = user::Entity::find_by_id(user_id);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        find_user = find_user.lock_exclusive();
+    }
+    if find_user.one(&*txn).await?.is_none() {
         return Err(StoreError::NotFound);
+    }
+    let now = now_micros();
+    let active = api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(api_token::Column::ExpiresAt.is_null())
+                .add(api_token::Column::ExpiresAt.gt(now)),
+        )
+        .count(&*txn)
+        .await?;
+    if active >= max_active {
+        return Err(ValidationError::new(
+            "userId",
+            format!(
+                "the user holds {active} active tokens, the most allowed ({max_active}); revoke one first"
+            ),
+        )
+        .into());
     }
     let issued = issue(&*txn, user_id, label, expires_at).await?;
     txn.commit().await?;

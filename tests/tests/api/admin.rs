@@ -375,3 +375,56 @@ async fn the_command_line_mirrors_the_api(
     cli(url, &["user", "update", "mo", "--active", "false"]);
     assert!(refused(&server, &mo).await);
 }
+
+/// A leaked token must not mint tokens without end: past
+/// `--max-tokens-per-user` active tokens, issuing is refused until one is
+/// revoked.
+#[rstest]
+#[tokio::test]
+async fn a_user_holds_at_most_the_allowed_active_tokens(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server =
+        TestServer::start_on(TestDb::new(backend).await, &["--max-tokens-per-user", "3"]).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    server.create_user("mo", "MEMBER", None);
+    let mo_id = server
+        .data(
+            &admin,
+            r#"{ users(filter: { search: "mo" }) { edges { node { id } } } }"#,
+            json!({}),
+        )
+        .await["users"]["edges"][0]["node"]["id"]
+        .clone();
+    let mut issued = Vec::new();
+    for label in ["two", "three"] {
+        let data = server
+            .data(&admin, ISSUE, json!({ "user": mo_id, "label": label }))
+            .await;
+        issued.push(data["issueToken"]["apiToken"]["id"].clone());
+    }
+    let (_, body) = server
+        .post(&admin, ISSUE, json!({ "user": mo_id, "label": "four" }))
+        .await;
+    assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "userId");
+    let listed = server
+        .data(
+            &admin,
+            "query($id: ID!) { node(id: $id) { ... on User { tokens { totalCount } } } }",
+            json!({ "id": mo_id }),
+        )
+        .await;
+    assert_eq!(
+        listed["node"]["tokens"]["totalCount"], 3,
+        "nothing was issued"
+    );
+
+    // A revoked token no longer counts.
+    server
+        .data(&admin, REVOKE, json!({ "id": issued[0] }))
+        .await;
+    server
+        .data(&admin, ISSUE, json!({ "user": mo_id, "label": "four" }))
+        .await;
+}
