@@ -13,6 +13,7 @@ mod m20261130_000007_import_limits;
 mod m20261204_000008_long_integration_secrets;
 mod m20261204_000009_search_index;
 mod m20261204_000010_administration;
+mod m20261204_000011_reversible_merges;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_long_integration_secrets::Migration),
             Box::new(m20261204_000009_search_index::Migration),
             Box::new(m20261204_000010_administration::Migration),
+            Box::new(m20261204_000011_reversible_merges::Migration),
         ]
     }
 }

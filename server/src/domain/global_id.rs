@@ -18,10 +18,11 @@ pub enum Kind {
     Delivery,
     ImportJob,
     ApiToken,
+    Merge,
 }
 
 impl Kind {
-    const ALL: [Kind; 11] = [
+    const ALL: [Kind; 12] = [
         Kind::Contact,
         Kind::User,
         Kind::Team,
@@ -33,6 +34,7 @@ impl Kind {
         Kind::Delivery,
         Kind::ImportJob,
         Kind::ApiToken,
+        Kind::Merge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Delivery => "Delivery",
             Kind::ImportJob => "ImportJob",
             Kind::ApiToken => "ApiToken",
+            Kind::Merge => "Merge",
         }
     }
 }

@@ -71,6 +71,94 @@ pub fn plan(current: &ContactFields, incoming: &ContactFields) -> MergePlan {
     MergePlan { result, fields }
 }
 
+/// What undoing a merge does to its survivor (DESIGN.md section 13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmerge {
+    /// The survivor's fields once the merge is undone.
+    pub result: ContactFields,
+    /// Fields the merge filled or overwrote that were edited since: they
+    /// keep the later value.
+    pub kept: Vec<&'static str>,
+}
+
+/// Each field the merge changed goes back from `after` (what the merge
+/// left) to `before`, unless `current` differs from `after`: someone edited
+/// it since, and their value stays. Fields the merge did not change stay as
+/// they are now.
+pub fn unmerge(before: &ContactFields, after: &ContactFields, current: &ContactFields) -> Unmerge {
+    let mut kept = Vec::new();
+    let result = ContactFields {
+        first_name: back(
+            "firstName",
+            &before.first_name,
+            &after.first_name,
+            &current.first_name,
+            &mut kept,
+        ),
+        last_name: back(
+            "lastName",
+            &before.last_name,
+            &after.last_name,
+            &current.last_name,
+            &mut kept,
+        ),
+        email: back(
+            "email",
+            &before.email,
+            &after.email,
+            &current.email,
+            &mut kept,
+        ),
+        mobile_phone: back(
+            "mobilePhone",
+            &before.mobile_phone,
+            &after.mobile_phone,
+            &current.mobile_phone,
+            &mut kept,
+        ),
+        company: back(
+            "company",
+            &before.company,
+            &after.company,
+            &current.company,
+            &mut kept,
+        ),
+        job_title: back(
+            "jobTitle",
+            &before.job_title,
+            &after.job_title,
+            &current.job_title,
+            &mut kept,
+        ),
+        timezone: back(
+            "timezone",
+            &before.timezone,
+            &after.timezone,
+            &current.timezone,
+            &mut kept,
+        ),
+    };
+    Unmerge { result, kept }
+}
+
+/// One field of [`unmerge`].
+fn back<T: Clone + PartialEq>(
+    field: &'static str,
+    before: &Option<T>,
+    after: &Option<T>,
+    current: &Option<T>,
+    kept: &mut Vec<&'static str>,
+) -> Option<T> {
+    if before == after {
+        current.clone()
+    } else if current == after {
+        before.clone()
+    } else {
+        kept.push(field);
+        current.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::option;
@@ -152,7 +240,50 @@ mod tests {
             )
     }
 
+    #[test]
+    fn undo_gives_back_what_the_merge_changed_unless_edited_since() {
+        let before = ann();
+        let incoming = ContactFields {
+            first_name: Some("Annie".into()),
+            job_title: Some("CTO".into()),
+            timezone: Some("Europe/Paris".into()),
+            ..Default::default()
+        };
+        let after = plan(&before, &incoming).result;
+        let mut current = after.clone();
+        current.job_title = Some("CEO".into());
+        current.last_name = Some("Lee".into());
+        let undone = unmerge(&before, &after, &current);
+        assert_eq!(
+            undone.result.first_name.as_deref(),
+            Some("Ann"),
+            "overwritten: back"
+        );
+        assert_eq!(undone.result.timezone, None, "filled: back to blank");
+        assert_eq!(
+            undone.result.job_title.as_deref(),
+            Some("CEO"),
+            "edited since: kept"
+        );
+        assert_eq!(
+            undone.result.last_name.as_deref(),
+            Some("Lee"),
+            "not the merge's: stays"
+        );
+        assert_eq!(undone.kept, ["jobTitle"]);
+    }
+
     proptest! {
+        /// Merge then undo, with nothing edited between, gives the
+        /// survivor back field for field and names nothing kept.
+        #[test]
+        fn undo_after_merge_is_the_survivor_before(current in fields(), incoming in fields()) {
+            let after = plan(&current, &incoming).result;
+            let undone = unmerge(&current, &after, &after);
+            prop_assert_eq!(undone.result, current);
+            prop_assert!(undone.kept.is_empty());
+        }
+
         /// Every field ends as incoming when incoming has a value, else as
         /// current; the outcome says which happened; nothing else changes.
         #[test]

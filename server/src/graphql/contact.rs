@@ -141,6 +141,17 @@ impl Contact {
         super::activity::activity_page(ctx, first, after, filter).await
     }
 
+    /// The merges into this contact, newest first, each with what it
+    /// changed; `undoMerge` gives one back.
+    async fn merges(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<super::merge::MergeConnection> {
+        super::merge::merge_page(ctx, self.0.id, first, after).await
+    }
+
     /// Every change to the contact, newest first.
     #[graphql(guard = "Reads(Field::History)")]
     async fn history(

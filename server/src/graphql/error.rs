@@ -24,6 +24,11 @@ pub enum ApiError {
         field: &'static str,
     },
     Conflict(String),
+    /// A conflict about one input field (an identity an undo would need).
+    ConflictOn {
+        field: &'static str,
+        message: String,
+    },
     /// The work ran past its deadline (the request's, or a statement's).
     Timeout,
     /// The caller has `limit` import jobs queued or running.
@@ -41,7 +46,7 @@ impl ApiError {
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Validation(_) | ApiError::InvalidFields(_) => "VALIDATION",
             ApiError::CannotSaveContact { .. } => "CANNOT_SAVE_CONTACT",
-            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::Conflict(_) | ApiError::ConflictOn { .. } => "CONFLICT",
             ApiError::Timeout => "TIMEOUT",
             ApiError::TooManyJobs { .. } => "TOO_MANY_JOBS",
             ApiError::Internal => "INTERNAL",
@@ -71,7 +76,7 @@ impl ApiError {
                 .collect::<Vec<_>>()
                 .join("; "),
             ApiError::CannotSaveContact { .. } => CANNOT_SAVE_CONTACT.to_owned(),
-            ApiError::Conflict(message) => message.clone(),
+            ApiError::Conflict(message) | ApiError::ConflictOn { message, .. } => message.clone(),
             ApiError::Timeout => {
                 "the database gave up on this request: it took too long; ask for less at a time"
                     .to_owned()
@@ -90,6 +95,7 @@ impl ApiError {
             ApiError::InvalidFields(errors) => errors.first().map(|err| err.field),
             ApiError::Forbidden { field, .. } => *field,
             ApiError::CannotSaveContact { field } => Some(field),
+            ApiError::ConflictOn { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -131,6 +137,17 @@ impl From<StoreError> for ApiError {
                 "the contact changed since version {expected}; reload it and try again"
             )),
             StoreError::TooManyJobs { limit } => ApiError::TooManyJobs { limit },
+            StoreError::MergeConflict {
+                field: Some(field),
+                reason,
+            } => ApiError::ConflictOn {
+                field,
+                message: reason,
+            },
+            StoreError::MergeConflict {
+                field: None,
+                reason,
+            } => ApiError::Conflict(reason),
             StoreError::ClaimLost => {
                 tracing::error!("an import job was claimed away mid-request");
                 ApiError::Internal

@@ -20,6 +20,8 @@ pub enum WebhookEvent {
     ContactUpdated,
     ContactDeleted,
     ContactMerged,
+    /// A merge was undone: the contact it absorbed is back.
+    ContactRestored,
 }
 
 impl From<WebhookEvent> for EventType {
@@ -29,6 +31,7 @@ impl From<WebhookEvent> for EventType {
             WebhookEvent::ContactUpdated => EventType::Updated,
             WebhookEvent::ContactDeleted => EventType::Deleted,
             WebhookEvent::ContactMerged => EventType::Merged,
+            WebhookEvent::ContactRestored => EventType::Restored,
         }
     }
 }

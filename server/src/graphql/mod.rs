@@ -29,6 +29,7 @@ pub mod ids;
 mod import;
 mod integration;
 mod loaders;
+mod merge;
 mod mutation;
 mod node;
 mod page;

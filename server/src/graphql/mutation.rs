@@ -8,6 +8,7 @@ use super::import::{self, ColumnMappingInput, ImportJob};
 use super::integration::{
     ConnectWebhookPayload, Crm, Delivery, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
+use super::merge::UndoMergePayload;
 use super::{principal, state};
 use crate::domain::field_policy::ContactField;
 use crate::domain::{ContactPatch, Principal, Role, Source};
@@ -179,6 +180,45 @@ impl CoreMutation {
         };
         let outcome = merge::merge_contacts(&app.store, caller, request).await?;
         Ok(outcome.into())
+    }
+
+    /// Undoes a merge (ADMIN, MEMBER, as merging): in one transaction the
+    /// absorbed contact comes back under its own id with its fields,
+    /// identities, owner and team as they were, with the activities,
+    /// meetings, notifications and history that moved; its id stops
+    /// resolving to the survivor; the survivor's fields the merge filled or
+    /// overwrote go back, except those edited since (`keptFields`). CONFLICT
+    /// when the merge was undone already, when a later merge into the same
+    /// contact is not undone (it names it), or when an identity of the
+    /// contact to restore belongs to another contact now (`extensions.field`
+    /// names it); nothing changes then.
+    async fn undo_merge(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merge's `id` (from `Contact.merges`).")] id: ID,
+        #[graphql(desc = "The survivor's `version` as read: changed since gives CONFLICT.")]
+        expected_survivor_version: Option<i32>,
+    ) -> ApiResult<UndoMergePayload> {
+        let caller = principal(ctx)?;
+        let number = ids::decode("id", Kind::Merge, &id)?.ok_or(ApiError::NotFound)?;
+        let undone = crate::store::merges::undo(
+            &state(ctx)?.store,
+            caller,
+            number,
+            expected_survivor_version,
+            source_of(caller),
+        )
+        .await?;
+        Ok(UndoMergePayload {
+            survivor: Contact(undone.survivor),
+            restored: undone.restored.map(Contact),
+            kept_fields: undone
+                .kept
+                .iter()
+                .filter_map(|name| ContactField::from_input_name(name))
+                .map(Into::into)
+                .collect(),
+        })
     }
 
     /// Records what a customer did (INTEGRATION or ADMIN). The contact is

@@ -11,11 +11,12 @@ use super::error::ApiError;
 use super::ids::{self, Kind};
 use super::import::ImportJob;
 use super::integration::{Delivery, Integration};
+use super::merge::Merge;
 use super::user::{ApiToken, Team, User};
 use super::{principal, state};
 use crate::domain::Principal;
 use crate::store::{
-    StoreError, activities, contacts, history, import_jobs, integrations, tokens, users,
+    StoreError, activities, contacts, history, import_jobs, integrations, merges, tokens, users,
 };
 
 #[derive(Interface)]
@@ -32,6 +33,7 @@ pub enum Node {
     Integration(Integration),
     Delivery(Delivery),
     ApiToken(ApiToken),
+    Merge(Merge),
 }
 
 pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>, ApiError> {
@@ -91,5 +93,9 @@ async fn find(
         Kind::Delivery => integrations::find_delivery(db, caller, number)
             .await?
             .map(|d| Node::Delivery(d.into())),
+        // `Contact.merges`: under the rule of the survivor.
+        Kind::Merge => merges::find_readable(db, caller, number)
+            .await?
+            .map(|m| Node::Merge(Merge(m))),
     })
 }

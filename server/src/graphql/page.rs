@@ -17,6 +17,7 @@ use super::activity::{Activity, ActivityTotal};
 use super::contact::{Contact, ContactChange, ContactTotal, HistoryTotal};
 use super::error::{ApiError, ApiResult};
 use super::import::{ImportJob, ImportJobTotal};
+use super::merge::{Merge, MergeTotal};
 use super::user::{ApiToken, Team, TeamTotal, TokenTotal, User, UserTotal};
 
 const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -75,7 +76,8 @@ pub fn decode_cursor<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
     concrete(name = "ImportJobEdge", params(ImportJob)),
     concrete(name = "UserEdge", params(User)),
     concrete(name = "TeamEdge", params(Team)),
-    concrete(name = "ApiTokenEdge", params(ApiToken))
+    concrete(name = "ApiTokenEdge", params(ApiToken)),
+    concrete(name = "MergeEdge", params(Merge))
 )]
 pub struct Edge<N: OutputType> {
     pub cursor: String,
@@ -124,7 +126,8 @@ impl<N: OutputType, T: Total> Connection<N, T> {
     concrete(name = "ImportJobConnection", params(ImportJob, ImportJobTotal)),
     concrete(name = "UserConnection", params(User, UserTotal)),
     concrete(name = "TeamConnection", params(Team, TeamTotal)),
-    concrete(name = "ApiTokenConnection", params(ApiToken, TokenTotal))
+    concrete(name = "ApiTokenConnection", params(ApiToken, TokenTotal)),
+    concrete(name = "MergeConnection", params(Merge, MergeTotal))
 )]
 impl<N: OutputType, T: Total> Connection<N, T>
 where

@@ -139,6 +139,9 @@ pub(super) struct NewVersion<'a> {
     pub changes: Vec<FieldChange>,
     pub source: Source,
     pub merged: Option<&'a ContactRecord>,
+    /// When the version undoes a merge: the contact given back (the
+    /// survivor itself for a merge of an input).
+    pub unmerged: Option<i64>,
 }
 
 /// Writes `version` over its contact at the version read (`Conflict` when
@@ -156,6 +159,7 @@ pub(super) async fn write_change(
         changes,
         source,
         merged,
+        unmerged,
     } = version;
     let merged_id = merged.map(|m| m.id);
     let now = now_micros();
@@ -165,14 +169,14 @@ pub(super) async fn write_change(
         Entry {
             contact_id: current.id,
             actor_user_id: Some(principal.user_id),
-            action: if merged_id.is_some() {
-                ChangeAction::Merged
-            } else {
-                ChangeAction::Updated
+            action: match (merged_id, unmerged) {
+                (Some(_), _) => ChangeAction::Merged,
+                (None, Some(_)) => ChangeAction::Unmerged,
+                (None, None) => ChangeAction::Updated,
             },
             source,
             changes: &changes,
-            merged_contact_id: merged_id,
+            merged_contact_id: merged_id.or(unmerged),
         },
     )
     .await?;
@@ -331,6 +335,7 @@ pub(super) async fn apply_to_survivor(
         changes,
         source,
         merged,
+        unmerged: None,
     };
     write_change(db, principal, version).await
 }
@@ -346,6 +351,7 @@ pub(super) async fn absorb(
     source: Source,
 ) -> Result<ContactRecord, StoreError> {
     require_merge_permission(principal)?;
+    let moved = super::merges::what_moves(db, merged.id).await?;
     // Everything that points at the merged record moves first, then the
     // record goes (freeing its identities), then the survivor takes them.
     history::move_to(db, merged.id, survivor.id).await?;
@@ -375,7 +381,50 @@ pub(super) async fn absorb(
             expected: merged.version,
         });
     }
-    apply_to_survivor(db, principal, survivor, plan, source, Some(merged)).await
+    let saved = apply_to_survivor(db, principal, survivor, plan, source, Some(merged)).await?;
+    super::merges::keep(
+        db,
+        principal,
+        super::merges::Done {
+            before: survivor,
+            after: &saved,
+            absorbed: Some(merged),
+            fields: &plan.fields,
+            moved,
+            source,
+        },
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// A confirmed merge of input values (a `createContact` whose identity
+/// another contact holds) into `survivor`: written as an edit, and kept as
+/// a merge that can be undone.
+pub(super) async fn merge_input(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    survivor: &ContactRecord,
+    plan: &MergePlan,
+    source: Source,
+) -> Result<ContactRecord, StoreError> {
+    let saved = apply_to_survivor(db, principal, survivor, plan, source, None).await?;
+    if saved.version != survivor.version {
+        super::merges::keep(
+            db,
+            principal,
+            super::merges::Done {
+                before: survivor,
+                after: &saved,
+                absorbed: None,
+                fields: &plan.fields,
+                moved: super::merges::Moved::default(),
+                source,
+            },
+        )
+        .await?;
+    }
+    Ok(saved)
 }
 
 /// Everything of a merged contact's activities, meetings and notifications

@@ -32,6 +32,13 @@ pub enum StoreError {
     /// `expectedVersion` is not the contact's version any more.
     #[error("the contact changed since version {expected}")]
     Conflict { expected: i32 },
+    /// An undo of a merge that cannot be done now; `field` names the
+    /// identity at fault when one is.
+    #[error("{reason}")]
+    MergeConflict {
+        field: Option<&'static str>,
+        reason: String,
+    },
     /// The caller has `limit` import jobs queued or running already.
     #[error("{limit} imports are queued or running already")]
     TooManyJobs { limit: u64 },

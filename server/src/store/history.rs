@@ -17,6 +17,8 @@ pub enum ChangeAction {
     Updated,
     /// Another contact was absorbed into this one.
     Merged,
+    /// A merge into or out of this contact was undone.
+    Unmerged,
 }
 
 impl ChangeAction {
@@ -25,6 +27,7 @@ impl ChangeAction {
             ChangeAction::Created => "CREATED",
             ChangeAction::Updated => "UPDATED",
             ChangeAction::Merged => "MERGED",
+            ChangeAction::Unmerged => "UNMERGED",
         }
     }
 }

@@ -28,6 +28,7 @@ mod import_sqlite;
 pub mod integrations;
 pub mod listing;
 pub mod merge;
+pub mod merges;
 pub mod notifications;
 pub mod outbox;
 pub mod point_reads;

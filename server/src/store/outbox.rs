@@ -21,14 +21,17 @@ pub enum EventType {
     Updated,
     Deleted,
     Merged,
+    /// A merge was undone and the contact it absorbed is back.
+    Restored,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         EventType::Created,
         EventType::Updated,
         EventType::Deleted,
         EventType::Merged,
+        EventType::Restored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +40,7 @@ impl EventType {
             EventType::Updated => "contact.updated",
             EventType::Deleted => "contact.deleted",
             EventType::Merged => "contact.merged",
+            EventType::Restored => "contact.restored",
         }
     }
 }

@@ -225,8 +225,7 @@ async fn create_attempt(
         }
         check_survivor_version(&survivor, new.merge)?;
         let saved =
-            contact_writes::apply_to_survivor(&*txn, principal, &survivor, &plan, new.source, None)
-                .await?;
+            contact_writes::merge_input(&*txn, principal, &survivor, &plan, new.source).await?;
         txn.commit().await?;
         return Ok(SaveOutcome::Saved(saved));
     }
@@ -313,6 +312,7 @@ async fn update_attempt(
         changes,
         source: edit.source,
         merged: None,
+        unmerged: None,
     };
     let updated = contact_writes::write_change(&*txn, principal, version).await?;
     txn.commit().await?;

@@ -28,4 +28,5 @@ mod shared_sqlite;
 mod statements;
 mod support;
 mod transport;
+mod undo_merge;
 mod webhooks;

@@ -13,6 +13,7 @@ pub mod import_job_chunk;
 pub mod import_job_error;
 pub mod integration;
 pub mod meeting;
+pub mod merge;
 pub mod notification;
 pub mod outbox_event;
 pub mod team;

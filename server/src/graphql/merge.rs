@@ -1,0 +1,131 @@
+//! Reversible merges in the API (DESIGN.md section 13): the `Merge` node,
+//! `Contact.merges` and `undoMerge`'s payload.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::contact::{Contact, FieldMerge, timestamp};
+use super::error::ApiResult;
+use super::field_policy::ContactField;
+use super::ids::{self, Kind};
+use super::loaders;
+use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
+use super::user::User;
+use super::{principal, state};
+use crate::domain::field_policy::ContactField as Field;
+use crate::store::contacts::ContactRecord;
+use crate::store::merges::{self, MergeRecord};
+
+/// A merge into a contact, with what it changed; `undoMerge` gives it back.
+pub struct Merge(pub MergeRecord);
+
+#[Object]
+impl Merge {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Merge, self.0.id)
+    }
+
+    /// The contact that kept the identity; null when the caller cannot
+    /// access it now.
+    async fn survivor(&self, ctx: &Context<'_>) -> ApiResult<Option<Contact>> {
+        let caller = principal(ctx)?;
+        let found: Option<ContactRecord> = loaders::load(ctx, self.0.survivor_id).await?;
+        Ok(found
+            .filter(|c| c.id == self.0.survivor_id && caller.can_access(c.owner_id, c.team_id))
+            .map(Contact))
+    }
+
+    /// The id of the contact absorbed; null when the incoming values came
+    /// from an input (`createContact`), not a record. While the merge
+    /// stands it resolves to the survivor; once undone, to itself again.
+    async fn merged_id(&self) -> Option<ID> {
+        self.0.merged_id.map(|id| ids::encode(Kind::Contact, id))
+    }
+
+    async fn merged_at(&self) -> DateTime<Utc> {
+        timestamp(self.0.merged_at)
+    }
+
+    async fn merged_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        Ok(loaders::load_opt(ctx, self.0.merged_by_user_id)
+            .await?
+            .map(User))
+    }
+
+    /// Through what the merge came: MANUAL, API, IMPORT, ...
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+
+    /// Null while the merge stands.
+    async fn undone_at(&self) -> Option<DateTime<Utc>> {
+        self.0.undone_at.map(timestamp)
+    }
+
+    /// The preview the merge was confirmed with, field by field; a field
+    /// the caller's role may not read is left out.
+    async fn fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldMerge>> {
+        let caller = principal(ctx)?;
+        Ok(self
+            .0
+            .fields
+            .iter()
+            .filter(|f| Field::from_input_name(f.field).is_some_and(|f| caller.may_read(f)))
+            .map(|f| FieldMerge {
+                field: f.field.to_owned(),
+                current: f.current.clone(),
+                incoming: f.incoming.clone(),
+                outcome: f.outcome.into(),
+            })
+            .collect())
+    }
+}
+
+/// The merges into one contact.
+pub struct MergeTotal(pub i64);
+
+impl Total for MergeTotal {
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<Counted> {
+        Ok(Counted::exact(
+            merges::count_of_survivor(state(ctx)?.store.db(), self.0).await?,
+        ))
+    }
+}
+
+pub type MergeConnection = Connection<Merge, MergeTotal>;
+
+/// A page of the merges into `survivor_id`, newest first.
+pub async fn merge_page(
+    ctx: &Context<'_>,
+    survivor_id: i64,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ApiResult<MergeConnection> {
+    let limit = page_size(first)?;
+    let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
+    let rows =
+        merges::of_survivor(state(ctx)?.store.db(), survivor_id, before_id, limit + 1).await?;
+    Ok(Connection::from_rows(
+        rows,
+        limit,
+        MergeTotal(survivor_id),
+        |merge| Edge {
+            cursor: encode_cursor(&merge.id),
+            node: Merge(merge),
+        },
+    ))
+}
+
+/// What `undoMerge` gave back.
+#[derive(SimpleObject)]
+pub struct UndoMergePayload {
+    /// The contact that kept the identity, with the fields the merge
+    /// changed back as they were (but those in `keptFields`).
+    pub survivor: Contact,
+    /// The absorbed contact, under its own id again; null for a merge of
+    /// an input, which had no record.
+    pub restored: Option<Contact>,
+    /// Fields the merge filled or overwrote that were edited since: they
+    /// keep the later value.
+    pub kept_fields: Vec<ContactField>,
+}

@@ -1,0 +1,642 @@
+//! Reversible merges (DESIGN.md sections 4 and 13). Every merge keeps what
+//! it changed: the absorbed record as it was, the survivor's fields before
+//! and after, and the ids of what moved. [`undo`] gives it back in one
+//! transaction: the absorbed record under its own id, what moved, and the
+//! survivor's fields the merge filled or overwrote, except those edited
+//! since (`domain::merge_plan::unmerge` decides which).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+
+use super::contact_writes::{self, NewVersion, require_merge_permission};
+use super::contacts::{self, ContactRecord, Lock};
+use super::entities::{
+    activity, contact, contact_alias, contact_change, delivery, meeting, merge, notification,
+};
+use super::history::{self, ChangeAction, Entry};
+use super::integrations::DeliveryStatus;
+use super::outbox::{self, EventType};
+use super::{Store, StoreError, now_micros};
+use crate::domain::merge_plan::{self, FieldMerge, MergeOutcome};
+use crate::domain::{ContactFields, Email, Phone, Principal, Source};
+
+/// A contact's fields as a merge keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredFields {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    mobile_phone: Option<String>,
+    company: Option<String>,
+    job_title: Option<String>,
+    timezone: Option<String>,
+}
+
+impl From<&ContactFields> for StoredFields {
+    fn from(fields: &ContactFields) -> Self {
+        Self {
+            first_name: fields.first_name.clone(),
+            last_name: fields.last_name.clone(),
+            email: fields.email.as_ref().map(|e| e.as_str().to_owned()),
+            mobile_phone: fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned()),
+            company: fields.company.clone(),
+            job_title: fields.job_title.clone(),
+            timezone: fields.timezone.clone(),
+        }
+    }
+}
+
+impl StoredFields {
+    /// Written by the store from checked values: read back as they are.
+    fn fields(&self) -> ContactFields {
+        ContactFields {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone().map(Email::from_trusted),
+            mobile_phone: self.mobile_phone.clone().map(Phone::from_trusted),
+            company: self.company.clone(),
+            job_title: self.job_title.clone(),
+            timezone: self.timezone.clone(),
+        }
+    }
+}
+
+/// The absorbed record as it was just before the merge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Absorbed {
+    fields: StoredFields,
+    owner_id: Option<i64>,
+    team_id: Option<i64>,
+    source: String,
+    created_at: i64,
+    version: i32,
+}
+
+/// The ids of what a merge moved from the absorbed record to the survivor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Moved {
+    activities: Vec<i64>,
+    conflicting_activities: Vec<i64>,
+    meetings: Vec<i64>,
+    notifications: Vec<i64>,
+    history: Vec<i64>,
+    /// Ids merged into the absorbed record earlier, which followed it.
+    aliases: Vec<i64>,
+    /// Its deliveries still pending, which joined the survivor's queue.
+    deliveries: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredFieldMerge {
+    field: String,
+    current: Option<String>,
+    incoming: Option<String>,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Details {
+    absorbed: Option<Absorbed>,
+    survivor_before: StoredFields,
+    survivor_after: StoredFields,
+    fields: Vec<StoredFieldMerge>,
+    moved: Moved,
+}
+
+fn outcome_name(outcome: MergeOutcome) -> &'static str {
+    match outcome {
+        MergeOutcome::Filled => "FILLED",
+        MergeOutcome::Overwritten => "OVERWRITTEN",
+        MergeOutcome::Retained => "RETAINED",
+        MergeOutcome::Unchanged => "UNCHANGED",
+    }
+}
+
+fn outcome_of(name: &str) -> MergeOutcome {
+    match name {
+        "FILLED" => MergeOutcome::Filled,
+        "OVERWRITTEN" => MergeOutcome::Overwritten,
+        "RETAINED" => MergeOutcome::Retained,
+        _ => MergeOutcome::Unchanged,
+    }
+}
+
+fn corrupt(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!("a stored merge: {err}")))
+}
+
+/// A merge as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeRecord {
+    pub id: i64,
+    pub survivor_id: i64,
+    pub merged_id: Option<i64>,
+    pub source: String,
+    pub merged_by_user_id: Option<i64>,
+    pub merged_at: i64,
+    pub undone_at: Option<i64>,
+    /// The preview the merge was confirmed with, field by field.
+    pub fields: Vec<FieldMerge>,
+}
+
+impl TryFrom<merge::Model> for MergeRecord {
+    type Error = StoreError;
+
+    fn try_from(model: merge::Model) -> Result<Self, StoreError> {
+        let details: Details = serde_json::from_str(&model.details).map_err(corrupt)?;
+        let fields = details
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let field = crate::domain::field_policy::ContactField::from_input_name(&f.field)?;
+                Some(FieldMerge {
+                    field: field.input_name(),
+                    current: f.current.clone(),
+                    incoming: f.incoming.clone(),
+                    outcome: outcome_of(&f.outcome),
+                })
+            })
+            .collect();
+        Ok(Self {
+            id: model.id,
+            survivor_id: model.survivor_id,
+            merged_id: model.merged_id,
+            source: model.source,
+            merged_by_user_id: model.merged_by_user_id,
+            merged_at: model.merged_at,
+            undone_at: model.undone_at,
+            fields,
+        })
+    }
+}
+
+/// What absorbing `merged_id` is about to move: read before it moves.
+pub(super) async fn what_moves(
+    db: &impl ConnectionTrait,
+    merged_id: i64,
+) -> Result<Moved, StoreError> {
+    Ok(Moved {
+        activities: activity::Entity::find()
+            .select_only()
+            .column(activity::Column::Id)
+            .filter(activity::Column::ContactId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        conflicting_activities: activity::Entity::find()
+            .select_only()
+            .column(activity::Column::Id)
+            .filter(activity::Column::ConflictingContactId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        meetings: meeting::Entity::find()
+            .select_only()
+            .column(meeting::Column::Id)
+            .filter(meeting::Column::ContactId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        notifications: notification::Entity::find()
+            .select_only()
+            .column(notification::Column::Id)
+            .filter(notification::Column::ContactId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        history: contact_change::Entity::find()
+            .select_only()
+            .column(contact_change::Column::Id)
+            .filter(contact_change::Column::ContactId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        aliases: contact_alias::Entity::find()
+            .select_only()
+            .column(contact_alias::Column::MergedId)
+            .filter(contact_alias::Column::SurvivorId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        deliveries: delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::Id)
+            .filter(delivery::Column::ContactId.eq(merged_id))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+            .into_tuple()
+            .all(db)
+            .await?,
+    })
+}
+
+/// What one merge did, to keep.
+pub(super) struct Done<'a> {
+    pub before: &'a ContactRecord,
+    pub after: &'a ContactRecord,
+    pub absorbed: Option<&'a ContactRecord>,
+    pub fields: &'a [FieldMerge],
+    pub moved: Moved,
+    pub source: Source,
+}
+
+/// Keeps a merge, in its transaction.
+pub(super) async fn keep(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    done: Done<'_>,
+) -> Result<(), StoreError> {
+    let details = Details {
+        absorbed: done.absorbed.map(|record| Absorbed {
+            fields: StoredFields::from(&record.fields),
+            owner_id: record.owner_id,
+            team_id: record.team_id,
+            source: record.source.as_str().to_owned(),
+            created_at: record.created_at,
+            version: record.version,
+        }),
+        survivor_before: StoredFields::from(&done.before.fields),
+        survivor_after: StoredFields::from(&done.after.fields),
+        fields: done
+            .fields
+            .iter()
+            .map(|f| StoredFieldMerge {
+                field: f.field.to_owned(),
+                current: f.current.clone(),
+                incoming: f.incoming.clone(),
+                outcome: outcome_name(f.outcome).to_owned(),
+            })
+            .collect(),
+        moved: done.moved,
+    };
+    merge::ActiveModel {
+        survivor_id: Set(done.after.id),
+        merged_id: Set(done.absorbed.map(|a| a.id)),
+        source: Set(done.source.as_str().to_owned()),
+        merged_by_user_id: Set(Some(principal.user_id)),
+        merged_at: Set(now_micros()),
+        undone_at: Set(None),
+        undone_by_user_id: Set(None),
+        details: Set(serde_json::to_string(&details).map_err(corrupt)?),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The merges into a contact, newest first; `before_id` continues a page.
+pub async fn of_survivor(
+    db: &impl ConnectionTrait,
+    survivor_id: i64,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<MergeRecord>, StoreError> {
+    let mut query = merge::Entity::find()
+        .filter(merge::Column::SurvivorId.eq(survivor_id))
+        .order_by_desc(merge::Column::Id)
+        .limit(limit);
+    if let Some(before_id) = before_id {
+        query = query.filter(merge::Column::Id.lt(before_id));
+    }
+    query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(MergeRecord::try_from)
+        .collect()
+}
+
+pub async fn count_of_survivor(
+    db: &impl ConnectionTrait,
+    survivor_id: i64,
+) -> Result<u64, StoreError> {
+    Ok(merge::Entity::find()
+        .filter(merge::Column::SurvivorId.eq(survivor_id))
+        .count(db)
+        .await?)
+}
+
+/// One merge, when the caller can access its survivor.
+pub async fn find_readable(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<MergeRecord>, StoreError> {
+    let Some(model) = merge::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let survivor =
+        contacts::find_accessible(db, &principal.access(), model.survivor_id, Lock::None).await?;
+    match survivor {
+        Some(found) if found.id == model.survivor_id => MergeRecord::try_from(model).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// What an undo gave back.
+#[derive(Debug)]
+pub struct Undone {
+    pub survivor: ContactRecord,
+    /// The absorbed record, restored; `None` for a merge of an input.
+    pub restored: Option<ContactRecord>,
+    /// Fields the merge changed that were edited since: they kept the
+    /// later value.
+    pub kept: Vec<&'static str>,
+}
+
+/// Undoes merge `id` (DESIGN.md section 13), acting as `principal` through
+/// `source`. Refused with CONFLICT (nothing changed) when it was undone
+/// already, when a later merge into the same survivor is not undone, when
+/// the survivor was absorbed since, or when an identity of the record to
+/// restore now belongs to another contact (naming the field).
+pub async fn undo(
+    store: &Store,
+    principal: &Principal,
+    id: i64,
+    expected_survivor_version: Option<i32>,
+    source: Source,
+) -> Result<Undone, StoreError> {
+    require_merge_permission(principal)?;
+    let txn = store.begin_write().await?;
+    let db = &*txn;
+    // Locked, so of concurrent undos of one merge one goes through and the
+    // rest find it undone (SQLite's writes are one at a time anyway).
+    let mut find = merge::Entity::find_by_id(id);
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let row = find.one(db).await?.ok_or(StoreError::NotFound)?;
+    let survivor =
+        contacts::find_accessible(db, &principal.access(), row.survivor_id, Lock::ForUpdate)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    if row.undone_at.is_some() {
+        return Err(StoreError::MergeConflict {
+            field: None,
+            reason: "this merge was undone already".to_owned(),
+        });
+    }
+    if survivor.id != row.survivor_id {
+        return Err(StoreError::MergeConflict {
+            field: None,
+            reason: format!(
+                "the contact this merge kept was merged into {} since; undo that merge first",
+                crate::domain::global_id::encode(
+                    crate::domain::global_id::Kind::Contact,
+                    survivor.id
+                )
+            ),
+        });
+    }
+    let later = merge::Entity::find()
+        .filter(merge::Column::SurvivorId.eq(row.survivor_id))
+        .filter(merge::Column::Id.gt(row.id))
+        .filter(merge::Column::UndoneAt.is_null())
+        .order_by_desc(merge::Column::Id)
+        .one(db)
+        .await?;
+    if let Some(later) = later {
+        return Err(StoreError::MergeConflict {
+            field: None,
+            reason: format!(
+                "merge {} into the same contact came later: undo it first",
+                crate::domain::global_id::encode(crate::domain::global_id::Kind::Merge, later.id)
+            ),
+        });
+    }
+    if let Some(expected) = expected_survivor_version
+        && expected != survivor.version
+    {
+        return Err(StoreError::Conflict { expected });
+    }
+    let details: Details = serde_json::from_str(&row.details).map_err(corrupt)?;
+    let unmerge = merge_plan::unmerge(
+        &details.survivor_before.fields(),
+        &details.survivor_after.fields(),
+        &survivor.fields,
+    );
+    let absorbed = details.absorbed.as_ref().map(|a| (a, a.fields.fields()));
+    if let Some((_, fields)) = &absorbed {
+        check_identities_free(db, fields, &unmerge.result, survivor.id).await?;
+    }
+    let now = now_micros();
+
+    // The record comes back first without its identities (the survivor
+    // still holds them), so what moved can point at it again; the survivor
+    // then lets them go, and the record takes them.
+    let restored = match (&absorbed, row.merged_id) {
+        (Some((stored, fields)), Some(restored_id)) => {
+            let source_of_record = stored.source.parse().map_err(|e: String| corrupt(e))?;
+            let mut model = contact_writes::new_contact_model(
+                &ContactFields {
+                    email: None,
+                    mobile_phone: None,
+                    ..fields.clone()
+                },
+                source_of_record,
+                (stored.owner_id, stored.team_id),
+                now,
+            );
+            model.id = Set(restored_id);
+            model.created_at = Set(stored.created_at);
+            model.version = Set(stored.version + 1);
+            model.insert(db).await?;
+            move_back(db, &details.moved, survivor.id, restored_id).await?;
+            Some(restored_id)
+        }
+        _ => None,
+    };
+    let changes = unmerge.result.changes_since(&survivor.fields);
+    let saved = contact_writes::write_change(
+        db,
+        principal,
+        NewVersion {
+            current: &survivor,
+            fields: &unmerge.result,
+            assignment: (survivor.owner_id, survivor.team_id),
+            changes,
+            source,
+            merged: None,
+            unmerged: Some(restored.unwrap_or(survivor.id)),
+        },
+    )
+    .await?;
+    let restored = match (&absorbed, restored) {
+        (Some((_, fields)), Some(restored_id)) => {
+            Some(give_identities(db, principal, restored_id, fields, &saved, source).await?)
+        }
+        _ => None,
+    };
+    merge::Entity::update_many()
+        .col_expr(merge::Column::UndoneAt, Expr::value(now))
+        .col_expr(
+            merge::Column::UndoneByUserId,
+            Expr::value(principal.user_id),
+        )
+        .filter(merge::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    txn.commit().await?;
+    Ok(Undone {
+        survivor: saved,
+        restored,
+        kept: unmerge.kept,
+    })
+}
+
+/// An identity of the record to restore that another contact holds now
+/// (or that the survivor keeps, edited since) refuses the undo.
+async fn check_identities_free(
+    db: &impl ConnectionTrait,
+    restored: &ContactFields,
+    survivor_after_undo: &ContactFields,
+    survivor_id: i64,
+) -> Result<(), StoreError> {
+    let taken = |field: &'static str| StoreError::MergeConflict {
+        field: Some(field),
+        reason: format!(
+            "the {field} of the contact to restore belongs to another contact now; \
+             change it there first"
+        ),
+    };
+    if let Some(email) = &restored.email {
+        let holder = contacts::find_by_email(db, email, Lock::ForUpdate).await?;
+        if holder.is_some_and(|h| h.id != survivor_id)
+            || survivor_after_undo.email.as_ref() == Some(email)
+        {
+            return Err(taken("email"));
+        }
+    }
+    if let Some(phone) = &restored.mobile_phone {
+        let holder = contacts::find_by_phone(db, phone, Lock::ForUpdate).await?;
+        if holder.is_some_and(|h| h.id != survivor_id)
+            || survivor_after_undo.mobile_phone.as_ref() == Some(phone)
+        {
+            return Err(taken("mobilePhone"));
+        }
+    }
+    Ok(())
+}
+
+/// What moved goes back to the restored record, where it still sits on
+/// the survivor; its id stops standing for the survivor.
+async fn move_back(
+    db: &impl ConnectionTrait,
+    moved: &Moved,
+    survivor_id: i64,
+    restored_id: i64,
+) -> Result<(), StoreError> {
+    activity::Entity::update_many()
+        .col_expr(activity::Column::ContactId, Expr::value(restored_id))
+        .filter(activity::Column::Id.is_in(moved.activities.clone()))
+        .filter(activity::Column::ContactId.eq(survivor_id))
+        .exec(db)
+        .await?;
+    activity::Entity::update_many()
+        .col_expr(
+            activity::Column::ConflictingContactId,
+            Expr::value(restored_id),
+        )
+        .filter(activity::Column::Id.is_in(moved.conflicting_activities.clone()))
+        .filter(activity::Column::ConflictingContactId.eq(survivor_id))
+        .exec(db)
+        .await?;
+    meeting::Entity::update_many()
+        .col_expr(meeting::Column::ContactId, Expr::value(restored_id))
+        .filter(meeting::Column::Id.is_in(moved.meetings.clone()))
+        .filter(meeting::Column::ContactId.eq(survivor_id))
+        .exec(db)
+        .await?;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ContactId, Expr::value(restored_id))
+        .filter(notification::Column::Id.is_in(moved.notifications.clone()))
+        .filter(notification::Column::ContactId.eq(survivor_id))
+        .exec(db)
+        .await?;
+    contact_change::Entity::update_many()
+        .col_expr(contact_change::Column::ContactId, Expr::value(restored_id))
+        .filter(contact_change::Column::Id.is_in(moved.history.clone()))
+        .filter(contact_change::Column::ContactId.eq(survivor_id))
+        .exec(db)
+        .await?;
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::ContactId, Expr::value(restored_id))
+        .filter(delivery::Column::Id.is_in(moved.deliveries.clone()))
+        .filter(delivery::Column::ContactId.eq(survivor_id))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .exec(db)
+        .await?;
+    contact_alias::Entity::delete_many()
+        .filter(contact_alias::Column::MergedId.eq(restored_id))
+        .exec(db)
+        .await?;
+    contact_alias::Entity::update_many()
+        .col_expr(contact_alias::Column::SurvivorId, Expr::value(restored_id))
+        .filter(contact_alias::Column::MergedId.is_in(moved.aliases.clone()))
+        .filter(contact_alias::Column::SurvivorId.eq(survivor_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The restored record takes its identities back, with its UNMERGED
+/// history entry, its `contact.restored` event, its pending reminders
+/// re-addressed and the CRMs told.
+async fn give_identities(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    restored_id: i64,
+    fields: &ContactFields,
+    survivor: &ContactRecord,
+    source: Source,
+) -> Result<ContactRecord, StoreError> {
+    contact::Entity::update_many()
+        .col_expr(
+            contact::Column::Email,
+            Expr::value(fields.email.as_ref().map(|e| e.as_str().to_owned())),
+        )
+        .col_expr(
+            contact::Column::MobilePhone,
+            Expr::value(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
+        )
+        .filter(contact::Column::Id.eq(restored_id))
+        .exec(db)
+        .await?;
+    let restored =
+        contacts::find_accessible(db, &crate::domain::Access::All, restored_id, Lock::None)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    let changes = restored.fields.changes_since(&ContactFields::default());
+    history::record(
+        db,
+        Entry {
+            contact_id: restored_id,
+            actor_user_id: Some(principal.user_id),
+            action: ChangeAction::Unmerged,
+            source,
+            changes: &changes,
+            merged_contact_id: Some(survivor.id),
+        },
+    )
+    .await?;
+    super::notifications::readdress_pending(
+        db,
+        restored_id,
+        restored.fields.email.as_ref(),
+        restored.fields.mobile_phone.as_ref(),
+    )
+    .await?;
+    if let (Some(email), Some(survivor_email)) = (&restored.fields.email, &survivor.fields.email)
+        && email != survivor_email
+    {
+        outbox::enqueue_guest_changes(db, restored_id, &[survivor_email.as_str()], email.as_str())
+            .await?;
+    }
+    outbox::enqueue(db, EventType::Restored, &restored, &changes, None).await?;
+    outbox::enqueue_crm_change(db, &restored, &[], &[]).await?;
+    Ok(restored)
+}

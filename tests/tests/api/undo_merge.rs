@@ -1,0 +1,368 @@
+//! Reversible merges (issue 20, DESIGN.md sections 4 and 13): a merge by
+//! each door is a `Merge` that `undoMerge` gives back, with what moved,
+//! the old id resolving to the restored contact again, and fields edited
+//! since kept and named; the refusals leave everything as it was.
+
+use chrono::{SecondsFormat, Utc};
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const MERGE: &str = "mutation($s: ID!, $m: ID!) {
+  mergeContacts(survivorId: $s, mergedId: $m, confirm: true) { contact { id version } } }";
+const MERGES: &str = "query($id: ID!) { contact(id: $id) { id version
+  merges { totalCount edges { node { id mergedId undoneAt source mergedBy { name }
+    fields { field outcome } } } } } }";
+const UNDO: &str = "mutation($id: ID!, $v: Int) { undoMerge(id: $id, expectedSurvivorVersion: $v) {
+  survivor { id firstName email mobilePhone company jobTitle version }
+  restored { id firstName email mobilePhone company owner { name } }
+  keptFields } }";
+const READ: &str =
+    "query($id: ID!) { contact(id: $id) { id firstName email mobilePhone company jobTitle
+  history { edges { node { action mergedContactId } } } } }";
+const MEETINGS: &str = "query($id: ID!) { activities(filter: { contactId: $id }) { totalCount
+  edges { node { meeting { notifications { recipient status } } } } } }";
+
+fn in_two_days() -> (String, String) {
+    let start = Utc::now() + chrono::Duration::days(2);
+    let end = start + chrono::Duration::minutes(30);
+    (
+        start.to_rfc3339_opts(SecondsFormat::Millis, true),
+        end.to_rfc3339_opts(SecondsFormat::Millis, true),
+    )
+}
+
+async fn merges_of(server: &TestServer, token: &str, id: &Value) -> Value {
+    server.data(token, MERGES, json!({ "id": id })).await["contact"]["merges"].clone()
+}
+
+fn recipients(activities: &Value) -> Vec<String> {
+    activities["activities"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|edge| {
+            edge["node"]["meeting"]["notifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|n| n["recipient"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[rstest]
+#[tokio::test]
+async fn a_merge_of_two_records_is_undone_with_what_moved(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Acme" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "mobilePhone": "+14155550101", "jobTitle": "CTO" }),
+    )
+    .await;
+    // A meeting of Ada's with reminders planned to her email.
+    let (starts, ends) = in_two_days();
+    server
+        .data(
+            &admin,
+            "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+            json!({ "input": { "kind": "MEETING", "contact": { "email": "ada@example.com" },
+                    "meeting": { "startsAt": starts, "endsAt": ends } } }),
+        )
+        .await;
+    let before = server
+        .data(&admin, MEETINGS, json!({ "id": ada["id"] }))
+        .await;
+    assert!(recipients(&before).iter().all(|r| r == "ada@example.com"));
+    assert!(!recipients(&before).is_empty());
+
+    server
+        .data(&admin, MERGE, json!({ "s": bo["id"], "m": ada["id"] }))
+        .await;
+    let merges = merges_of(&server, &admin, &bo["id"]).await;
+    assert_eq!(merges["totalCount"], 1);
+    let merge = merges["edges"][0]["node"].clone();
+    assert_eq!(merge["mergedId"], ada["id"]);
+    assert_eq!(merge["undoneAt"], Value::Null);
+    assert_eq!(merge["mergedBy"]["name"], "ann");
+    // The old id resolves to the survivor while the merge stands.
+    let via_old = server.data(&admin, READ, json!({ "id": ada["id"] })).await;
+    assert_eq!(via_old["contact"]["id"], bo["id"]);
+
+    // Bo's company is edited after the merge: it stays, and is named.
+    let current = server.data(&admin, GET, json!({ "id": bo["id"] })).await;
+    server
+        .data(
+            &admin,
+            UPDATE,
+            json!({ "id": bo["id"], "input": { "company": "Beta" }, "v": current["contact"]["version"] }),
+        )
+        .await;
+    let version =
+        server.data(&admin, GET, json!({ "id": bo["id"] })).await["contact"]["version"].clone();
+
+    let undone = server
+        .data(&admin, UNDO, json!({ "id": merge["id"], "v": version }))
+        .await["undoMerge"]
+        .clone();
+    assert_eq!(undone["restored"]["id"], ada["id"]);
+    assert_eq!(undone["restored"]["firstName"], "Ada");
+    assert_eq!(undone["restored"]["email"], "ada@example.com");
+    assert_eq!(undone["restored"]["company"], "Acme");
+    assert_eq!(undone["restored"]["owner"]["name"], "ann");
+    assert_eq!(undone["survivor"]["firstName"], "Bo", "overwritten: back");
+    assert_eq!(
+        undone["survivor"]["email"],
+        Value::Null,
+        "filled: back to blank"
+    );
+    assert_eq!(undone["survivor"]["mobilePhone"], "+14155550101");
+    assert_eq!(undone["survivor"]["jobTitle"], "CTO");
+    assert_eq!(undone["survivor"]["company"], "Beta", "edited since: kept");
+    assert_eq!(undone["keptFields"], json!(["COMPANY"]));
+
+    // The old id is Ada's again, with her history, her meeting and her
+    // reminders, addressed to her again.
+    let ada_again = server.data(&admin, READ, json!({ "id": ada["id"] })).await;
+    assert_eq!(ada_again["contact"]["id"], ada["id"]);
+    let actions: Vec<&str> = ada_again["contact"]["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["UNMERGED", "CREATED"]);
+    let after = server
+        .data(&admin, MEETINGS, json!({ "id": ada["id"] }))
+        .await;
+    assert_eq!(after["activities"]["totalCount"], 1);
+    assert_eq!(recipients(&after), recipients(&before));
+    let bo_history = server.data(&admin, READ, json!({ "id": bo["id"] })).await;
+    let newest = &bo_history["contact"]["history"]["edges"][0]["node"];
+    assert_eq!(newest["action"], "UNMERGED");
+    assert_eq!(newest["mergedContactId"], ada["id"]);
+    assert_eq!(
+        server
+            .data(&admin, MEETINGS, json!({ "id": bo["id"] }))
+            .await["activities"]["totalCount"],
+        0
+    );
+    assert_eq!(visible_count(&server, &admin).await, 2);
+
+    // Once: a second undo changes nothing.
+    let (_, body) = server
+        .post(&admin, UNDO, json!({ "id": merge["id"] }))
+        .await;
+    assert_eq!(error_codes(&body), ["CONFLICT"], "{body}");
+    let merges = merges_of(&server, &admin, &bo["id"]).await;
+    assert!(merges["edges"][0]["node"]["undoneAt"].is_string());
+}
+
+#[rstest]
+#[tokio::test]
+async fn merges_by_edit_and_by_create_are_undone_too(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let mo = server.create_user("mo", "MEMBER", None);
+    let cy = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Cy", "email": "cy@example.com" }),
+    )
+    .await;
+    let di = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Di", "email": "di@example.com" }),
+    )
+    .await;
+
+    // An edit into another contact's email, confirmed: Cy is absorbed.
+    server
+        .data(
+            &mo,
+            "mutation($id: ID!) { updateContact(id: $id, input: { email: \"di@example.com\" },
+               confirmMerge: true) { contact { id } } }",
+            json!({ "id": cy["id"] }),
+        )
+        .await;
+    assert_eq!(visible_count(&server, &mo).await, 1);
+    let merge = merges_of(&server, &mo, &di["id"]).await["edges"][0]["node"].clone();
+    let undone = server.data(&mo, UNDO, json!({ "id": merge["id"] })).await["undoMerge"].clone();
+    assert_eq!(undone["restored"]["id"], cy["id"]);
+    assert_eq!(undone["restored"]["email"], "cy@example.com");
+    assert_eq!(undone["survivor"]["email"], "di@example.com");
+    assert_eq!(visible_count(&server, &mo).await, 2);
+
+    // A create whose email another contact holds, confirmed: its values
+    // merge into Di; undone, Di is as before and nothing is restored.
+    server
+        .data(
+            &mo,
+            "mutation { createContact(input: { email: \"di@example.com\", jobTitle: \"VP\" },
+               confirmMerge: true) { contact { id jobTitle } } }",
+            json!({}),
+        )
+        .await;
+    let merges = merges_of(&server, &mo, &di["id"]).await;
+    assert_eq!(merges["totalCount"], 2);
+    let newest = merges["edges"][0]["node"].clone();
+    assert_eq!(newest["mergedId"], Value::Null);
+    let undone = server.data(&mo, UNDO, json!({ "id": newest["id"] })).await["undoMerge"].clone();
+    assert_eq!(undone["restored"], Value::Null);
+    assert_eq!(undone["survivor"]["jobTitle"], Value::Null);
+    assert_eq!(visible_count(&server, &mo).await, 2);
+}
+
+#[rstest]
+#[tokio::test]
+async fn refusals_change_nothing(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let viewer = server.create_user("vi", "VIEWER", None);
+    let zap = server.create_user("zap", "INTEGRATION", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let cy = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Cy", "email": "cy@example.com" }),
+    )
+    .await;
+    server
+        .data(&admin, MERGE, json!({ "s": bo["id"], "m": ada["id"] }))
+        .await;
+    server
+        .data(&admin, MERGE, json!({ "s": bo["id"], "m": cy["id"] }))
+        .await;
+    let merges = merges_of(&server, &admin, &bo["id"]).await;
+    let (second, first) = (
+        merges["edges"][0]["node"]["id"].clone(),
+        merges["edges"][1]["node"]["id"].clone(),
+    );
+
+    for token in [&viewer, &zap] {
+        let (_, body) = server.post(token, UNDO, json!({ "id": first })).await;
+        assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+    }
+    // In order: the later merge first.
+    let (_, body) = server.post(&admin, UNDO, json!({ "id": first })).await;
+    assert_eq!(error_codes(&body), ["CONFLICT"]);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(second.as_str().unwrap()),
+        "{body}"
+    );
+    server.data(&admin, UNDO, json!({ "id": second })).await;
+
+    // Ada's email went to Bo; Bo changes it, and a new contact takes it.
+    let bo_now = server.data(&admin, GET, json!({ "id": bo["id"] })).await;
+    assert_eq!(bo_now["contact"]["email"], "ada@example.com");
+    server
+        .data(
+            &admin,
+            UPDATE,
+            json!({ "id": bo["id"], "input": { "email": "bo2@example.com" } }),
+        )
+        .await;
+    let eve = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Eve", "email": "ada@example.com" }),
+    )
+    .await;
+    let before = server.data(&admin, GET, json!({ "id": bo["id"] })).await;
+    let (_, body) = server.post(&admin, UNDO, json!({ "id": first })).await;
+    assert_eq!(error_codes(&body), ["CONFLICT"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+    let after = server.data(&admin, GET, json!({ "id": bo["id"] })).await;
+    assert_eq!(after, before, "nothing changed");
+    let still = server.data(&admin, GET, json!({ "id": ada["id"] })).await;
+    assert_eq!(still["contact"]["id"], bo["id"], "Ada is not back");
+    let eve_now = server.data(&admin, GET, json!({ "id": eve["id"] })).await;
+    assert_eq!(eve_now["contact"]["email"], "ada@example.com");
+
+    // A stale survivor version is a CONFLICT too.
+    server
+        .data(
+            &admin,
+            UPDATE,
+            json!({ "id": eve["id"], "input": { "email": "eve@example.com" } }),
+        )
+        .await;
+    let (_, body) = server
+        .post(&admin, UNDO, json!({ "id": first, "v": 1 }))
+        .await;
+    assert_eq!(error_codes(&body), ["CONFLICT"]);
+    server.data(&admin, UNDO, json!({ "id": first })).await;
+    assert_eq!(visible_count(&server, &admin).await, 4);
+}
+
+#[rstest]
+#[tokio::test]
+async fn sixteen_undos_of_one_merge_give_it_back_once(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    server
+        .data(&admin, MERGE, json!({ "s": bo["id"], "m": ada["id"] }))
+        .await;
+    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    let calls = (0..16).map(|_| server.post(&admin, UNDO, json!({ "id": merge })));
+    let answers = futures_util::future::join_all(calls).await;
+    let mut done = 0;
+    for (_, body) in &answers {
+        match error_codes(body).as_slice() {
+            [] => done += 1,
+            [code] => assert_eq!(code, "CONFLICT", "{body}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(done, 1);
+    assert_eq!(visible_count(&server, &admin).await, 2);
+    let history = server.data(&admin, READ, json!({ "id": ada["id"] })).await;
+    let unmerged = history["contact"]["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "UNMERGED")
+        .count();
+    assert_eq!(unmerged, 1, "nothing doubled");
+}
