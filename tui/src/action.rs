@@ -6,7 +6,7 @@ use crate::api::ApiError;
 use crate::model::{
     ActivityPage, ApiToken, Contact, ContactPage, Delivery, FieldAccess, FieldPolicy, ImportJob,
     ImportJobPage, Integration, IssuedToken, Me, Page, PolicyMatrix, SaveOutcome, SavedReport,
-    SavedUser, Team, User, UserEdit,
+    SavedUser, Team, UndoneMerge, User, UserEdit,
 };
 use crate::request::SaveRequest;
 
@@ -49,7 +49,8 @@ pub enum Action {
     ToggleDryRun,
     StartImport,
     /// The mapping step: the selected column feeds the next (or previous)
-    /// field.
+    /// field. The contact detail: select the next (older) or previous
+    /// merge.
     NextChoice,
     PreviousChoice,
     /// After a job: back to the file entry, for another file or a real
@@ -75,7 +76,8 @@ pub enum Action {
     /// token, disconnect an integration. Always asked first, and only
     /// `y` says yes.
     AskRevoke,
-    /// User form: put the focused team in or out.
+    /// User form: put the focused team in or out. Merge prompt: keep
+    /// the other side's value of the selected field.
     Toggle,
     /// Deliveries: dead letters only, or every delivery.
     ToggleDeadOnly,
@@ -90,6 +92,9 @@ pub enum Action {
     Back,
     Edit,
     AskDelete,
+    /// Undo the selected merge into the contact. Always asked first, and
+    /// only `y` says yes.
+    AskUndo,
 
     // Text entry (search box, form fields, the import's path).
     Insert(char),
@@ -143,6 +148,12 @@ pub enum Action {
         id: String,
         name: String,
         result: Result<String, ApiError>,
+    },
+    MergeUndone {
+        merge_id: String,
+        survivor_id: String,
+        /// Boxed, like a contact.
+        result: Result<Box<UndoneMerge>, ApiError>,
     },
     /// The header of the file to import, read on this machine.
     HeaderRead {

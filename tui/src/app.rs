@@ -253,6 +253,11 @@ impl App {
             }
             Action::Saved { request, result } => self.on_saved(request, result),
             Action::Deleted { id, name, result } => self.on_deleted(id, name, result),
+            Action::MergeUndone {
+                merge_id: _,
+                survivor_id,
+                result,
+            } => self.on_merge_undone(survivor_id, result),
             Action::HeaderRead { attempt, result } => {
                 if let Some(import) = self.import_screen(|import| import.awaits_header(attempt)) {
                     import.header_answered(attempt, result);
@@ -450,6 +455,35 @@ impl App {
         request: crate::request::SaveRequest,
         result: Result<SaveOutcome, ApiError>,
     ) -> Vec<Request> {
+        // The preview asked again by the merge prompt (a field's side
+        // flipped) is the prompt's: it shows it, or keeps what it showed.
+        // A save that went through meanwhile (the other contact is gone)
+        // is a save like any other.
+        let result = match (&mut self.popup, result) {
+            (Some(Popup::Merge(prompt)), result) if prompt.concerns(&request) => {
+                if !prompt.awaits(&request) {
+                    // An earlier flip's, overtaken by a later one.
+                    return Vec::new();
+                }
+                let effects = match result {
+                    Ok(SaveOutcome::NeedsMerge(preview)) => prompt.previewed(request, preview),
+                    Err(err) => prompt.preview_failed(err),
+                    saved @ Ok(SaveOutcome::Saved { .. }) => {
+                        return self.on_save_answer(request, saved);
+                    }
+                };
+                return self.carry_out(effects);
+            }
+            (_, result) => result,
+        };
+        self.on_save_answer(request, result)
+    }
+
+    fn on_save_answer(
+        &mut self,
+        request: crate::request::SaveRequest,
+        result: Result<SaveOutcome, ApiError>,
+    ) -> Vec<Request> {
         let merged = request.confirm_survivor_version.is_some();
         let form = self
             .screens
@@ -483,7 +517,7 @@ impl App {
                     form.save_ended();
                 }
                 self.status = Some(Message::info("Saving needs a merge: review it."));
-                self.popup = Some(Popup::Merge(MergePrompt::new(preview, request)));
+                self.popup = Some(Popup::Merge(Box::new(MergePrompt::new(preview, request))));
                 Vec::new()
             }
             Err(err) => {
@@ -533,6 +567,69 @@ impl App {
             }
             Err(err) => self.on_error(err),
         }
+    }
+
+    /// An undo's answer: the restored contact is opened over the
+    /// survivor's detail, which reloads, as does the list, where both
+    /// contacts are now; the status line names the survivor's fields that
+    /// kept their later value. A refusal is shown in the server's words.
+    fn on_merge_undone(
+        &mut self,
+        survivor_id: String,
+        result: Result<Box<crate::model::UndoneMerge>, ApiError>,
+    ) -> Vec<Request> {
+        if matches!(self.popup, Some(Popup::Undo(_))) {
+            self.popup = None;
+        }
+        let reload_survivor = Request::Contact {
+            id: survivor_id.clone(),
+        };
+        let undone = match result {
+            Ok(undone) => undone,
+            Err(err) if err.is_connection_problem() || matches!(err, ApiError::Forbidden(_)) => {
+                return self.on_error(err);
+            }
+            Err(err) => {
+                // Refused (undone already, a later merge stands, an
+                // identity taken, the survivor changed): what is on
+                // screen may be out of date too.
+                self.status = Some(Message::error(format!("Not undone: {err}")));
+                return vec![reload_survivor];
+            }
+        };
+        let kept = undone
+            .kept_fields
+            .iter()
+            .map(|field| field.label())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut text = match &undone.restored {
+            Some(restored) => format!(
+                "Merge undone: {} is back; {} has its earlier values.",
+                restored.name, undone.survivor.name
+            ),
+            None => format!(
+                "Merge undone: {} has its earlier values.",
+                undone.survivor.name
+            ),
+        };
+        if !kept.is_empty() {
+            text.push_str(&format!(" Edited since, so kept as they are: {kept}."));
+        }
+        self.status = Some(Message::success(text));
+        let mut requests = vec![reload_survivor, self.list.reload()];
+        let on_survivor = matches!(
+            self.screens.last(),
+            Some(Screen::Detail(detail)) if detail.id() == survivor_id
+        );
+        if let Some(restored) = &undone.restored
+            && on_survivor
+        {
+            let (detail, load) = ContactDetail::open(restored.id.clone());
+            self.screens.push(Screen::Detail(detail));
+            requests.push(load);
+        }
+        requests
     }
 
     fn on_activities(
@@ -757,6 +854,7 @@ fn permits(me: Option<&Me>, action: &Action) -> bool {
         Action::New | Action::Edit => me.role.may_write() && writes_a_field(),
         Action::OpenImport | Action::OpenImportJobs => me.role.may_write(),
         Action::AskDelete => me.role.may_delete(),
+        Action::AskUndo => me.role.may_merge(),
         _ => true,
     }
 }

@@ -5,10 +5,12 @@
 use std::fmt;
 
 mod integrations;
+mod merges;
 mod policies;
 mod users;
 
 pub use integrations::{Delivery, DeliveryStatus, Integration};
+pub use merges::{ContactRef, FieldChoice, MergeRecord, MergeSide, UndoneMerge};
 pub use policies::{FieldAccess, FieldPolicy, FieldRights, PolicyField, PolicyMatrix};
 pub use users::{ApiToken, IssuedToken, SavedUser, Secret, Team, User, UserEdit, UserQuery};
 
@@ -132,6 +134,9 @@ pub struct Contact {
     /// The most recent activities, newest first.
     pub activities: Vec<RecentActivity>,
     pub activities_total: i64,
+    /// The most recent merges into it, newest first, undone ones too.
+    pub merges: Vec<MergeRecord>,
+    pub merges_total: i64,
 }
 
 impl Contact {
@@ -453,6 +458,11 @@ impl Role {
     }
 
     pub fn may_delete(&self) -> bool {
+        matches!(self, Role::Admin | Role::Member)
+    }
+
+    /// Confirm a merge of two records, and undo one.
+    pub fn may_merge(&self) -> bool {
         matches!(self, Role::Admin | Role::Member)
     }
 

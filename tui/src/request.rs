@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::action::Action;
 use crate::api::ApiClient;
-use crate::model::{ActivityKind, ContactField, FieldPolicy, ListQuery, UserEdit, UserQuery};
+use crate::model::{
+    ActivityKind, ContactField, FieldChoice, FieldPolicy, ListQuery, UserEdit, UserQuery,
+};
 
 /// How many rows one list request (contacts, activities, import jobs)
 /// asks for.
@@ -49,6 +51,13 @@ pub enum Request {
     Delete {
         id: String,
         name: String,
+    },
+    /// Undo merge `merge_id` into `survivor_id`, as long as the survivor
+    /// is still at the version the user saw.
+    UndoMerge {
+        merge_id: String,
+        survivor_id: String,
+        expected_survivor_version: i64,
     },
     /// Read the header row of the CSV file at `path` (as typed), for the
     /// mapping step; nothing is sent.
@@ -153,6 +162,10 @@ pub struct SaveRequest {
     pub target: SaveTarget,
     /// The fields to send; a blank value clears the field.
     pub changes: Vec<(ContactField, String)>,
+    /// When the save merges: the fields the user chose to keep on a side
+    /// other than the merge's own rule would (empty until they choose in
+    /// the merge prompt). The preview shows them; the confirm applies them.
+    pub choices: Vec<FieldChoice>,
     /// Set when confirming a merge: the survivor's version in the preview.
     pub confirm_survivor_version: Option<i64>,
 }
@@ -207,8 +220,12 @@ impl Request {
             Request::Save(request) => {
                 let result = match &request.target {
                     SaveTarget::Create => {
-                        api.create(&request.changes, request.confirm_survivor_version)
-                            .await
+                        api.create(
+                            &request.changes,
+                            &request.choices,
+                            request.confirm_survivor_version,
+                        )
+                        .await
                     }
                     SaveTarget::Update {
                         id,
@@ -218,6 +235,7 @@ impl Request {
                             id,
                             *expected_version,
                             &request.changes,
+                            &request.choices,
                             request.confirm_survivor_version,
                         )
                         .await
@@ -228,6 +246,21 @@ impl Request {
             Request::Delete { id, name } => {
                 let result = api.delete(&id).await;
                 Action::Deleted { id, name, result }
+            }
+            Request::UndoMerge {
+                merge_id,
+                survivor_id,
+                expected_survivor_version,
+            } => {
+                let result = api
+                    .undo_merge(&merge_id, Some(expected_survivor_version))
+                    .await
+                    .map(Box::new);
+                Action::MergeUndone {
+                    merge_id,
+                    survivor_id,
+                    result,
+                }
             }
             Request::ReadHeader { attempt, path } => Action::HeaderRead {
                 attempt,

@@ -10,9 +10,9 @@ use contacts_tui::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, ApiToken, Contact, ContactField,
     ContactPage, ContactRow, Delivery, DeliveryStatus, FieldAccess, FieldChange, FieldMerge,
     FieldPolicy, FieldRights, HistoryEntry, ImportJob, ImportJobPage, ImportRowError, ImportStatus,
-    Integration, IssuedToken, Me, MeetingSummary, MergeOutcome, MergePreview, Page, PolicyField,
-    PolicyMatrix, PreviewContact, RecentActivity, Role, SaveOutcome, SavedReport, SavedUser,
-    Secret, Team, User, UserEdit,
+    Integration, IssuedToken, Me, MeetingSummary, MergeOutcome, MergePreview, MergeRecord,
+    MergeSide, Page, PolicyField, PolicyMatrix, PreviewContact, RecentActivity, Role, SaveOutcome,
+    SavedReport, SavedUser, Secret, Team, User, UserEdit,
 };
 use contacts_tui::request::{Request, SaveRequest};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -140,6 +140,8 @@ fn ada() -> Contact {
             },
         ],
         activities_total: 7,
+        merges: Vec::new(),
+        merges_total: 0,
     }
 }
 
@@ -422,6 +424,7 @@ fn long_values() {
         request: SaveRequest {
             target: contacts_tui::request::SaveTarget::Create,
             changes: Vec::new(),
+            choices: Vec::new(),
             confirm_survivor_version: None,
         },
         result: Err(ApiError::Server(
@@ -547,6 +550,136 @@ fn long_values_in_a_merge_preview() {
 #[test]
 fn contact_detail() {
     snapshot("detail", &detail_app());
+}
+
+/// Two merges into Ada: Bea's record (standing, the newest), and the
+/// values of a contact created over her email (undone).
+fn ada_merges() -> Vec<MergeRecord> {
+    vec![
+        MergeRecord {
+            id: "m2".to_owned(),
+            merged_id: Some("c9".to_owned()),
+            merged_at: "2026-11-30T09:15:42Z".to_owned(),
+            merged_by: Some("ann".to_owned()),
+            source: "MANUAL".to_owned(),
+            undone_at: None,
+            fields: vec![
+                merge_field(
+                    "firstName",
+                    Some("Ada"),
+                    Some("Ada"),
+                    MergeOutcome::Unchanged,
+                ),
+                merge_field("lastName", Some("Lovelace"), None, MergeOutcome::Retained),
+                merge_field(
+                    "email",
+                    Some("ada@example.com"),
+                    Some("ada@example.com"),
+                    MergeOutcome::Unchanged,
+                ),
+                merge_field(
+                    "mobilePhone",
+                    None,
+                    Some("+14155550100"),
+                    MergeOutcome::Filled,
+                ),
+                merge_field(
+                    "company",
+                    Some("Babbage & Co"),
+                    Some("Analytical Engines"),
+                    MergeOutcome::Overwritten,
+                ),
+                merge_field("jobTitle", None, Some("Programmer"), MergeOutcome::Filled),
+            ],
+        },
+        MergeRecord {
+            id: "m1".to_owned(),
+            merged_id: None,
+            merged_at: "2026-11-12T10:00:00Z".to_owned(),
+            merged_by: None,
+            source: "API".to_owned(),
+            undone_at: Some("2026-11-13T08:30:00Z".to_owned()),
+            fields: vec![merge_field(
+                "timezone",
+                None,
+                Some("Europe/London"),
+                MergeOutcome::Filled,
+            )],
+        },
+    ]
+}
+
+/// Ada's detail with her merges loaded.
+fn merges_app() -> App {
+    let mut app = list_app();
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            merges: ada_merges(),
+            merges_total: 2,
+            ..ada()
+        }))),
+    });
+    app
+}
+
+/// The merges into a contact, newest first: when, by whom, what was
+/// absorbed, standing or undone; `u` is offered on a standing one only.
+#[test]
+fn detail_merges() {
+    let mut app = merges_app();
+    snapshot("detail_merges", &app);
+    let Some(Screen::Detail(detail)) = app.screen() else {
+        panic!("the detail is open");
+    };
+    assert_eq!(detail.merges().len(), 2);
+    assert_eq!(detail.selected_merge().map(|m| m.id.as_str()), Some("m2"));
+
+    app.press(key(KeyCode::Char(']')));
+    assert!(shows(
+        &app,
+        160,
+        48,
+        "▸ 2026-11-12 10:00  undone 2026-11-13 08:30"
+    ));
+    assert!(
+        app.press(key(KeyCode::Char('u'))).is_empty() && app.popup().is_none(),
+        "an undone merge is not undone again"
+    );
+    app.press(key(KeyCode::Char('?')));
+    assert!(!shows(&app, 160, 48, "undo the selected merge"));
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Char('[')));
+    app.press(key(KeyCode::Char('?')));
+    assert!(shows(&app, 160, 48, "undo the selected merge"));
+}
+
+/// `u` asks first, showing what comes back: the absorbed contact with the
+/// values it brought, and the survivor's fields the merge changed.
+#[test]
+fn undo_merge_confirmation() {
+    let mut app = merges_app();
+    assert!(app.press(key(KeyCode::Char('u'))).is_empty(), "u only asks");
+    let Some(Popup::Undo(popup)) = app.popup() else {
+        panic!("u asks before undoing");
+    };
+    assert_eq!(popup.merge().id, "m2");
+    snapshot("undo_merge", &app);
+
+    assert!(app.press(key(KeyCode::Enter)).is_empty(), "only y undoes");
+    app.press(key(KeyCode::Char('q')));
+    assert!(app.popup().is_none(), "q keeps the merge, like Esc");
+    app.press(key(KeyCode::Char('u')));
+    assert_eq!(
+        app.press(key(KeyCode::Char('y'))),
+        vec![Request::UndoMerge {
+            merge_id: "m2".to_owned(),
+            survivor_id: "c1".to_owned(),
+            expected_survivor_version: 3,
+        }]
+    );
+    assert!(shows(&app, 80, 24, "Undoing…"));
 }
 
 #[test]
@@ -758,6 +891,83 @@ fn merge_prompt() {
         vec![Request::Save(SaveRequest {
             confirm_survivor_version: Some(7),
             ..request
+        })]
+    );
+}
+
+/// The merge prompt after Company was flipped to the survivor's side
+/// and the server's preview of that choice came back: the table shows
+/// the choice, and `y` confirms exactly it.
+#[test]
+fn merge_prompt_with_a_flipped_field() {
+    let (mut app, request) = saving_form_app();
+    let preview = |company: MergeOutcome| MergePreview {
+        survivor: PreviewContact {
+            id: "c2".to_owned(),
+            name: "Bea Lind".to_owned(),
+            version: 7,
+        },
+        merged: Some(PreviewContact {
+            id: "c1".to_owned(),
+            name: "Ada Lovelace".to_owned(),
+            version: 3,
+        }),
+        fields: vec![
+            merge_field(
+                "firstName",
+                Some("Bea"),
+                Some("Ada"),
+                MergeOutcome::Overwritten,
+            ),
+            merge_field(
+                "email",
+                Some("bea@example.com"),
+                Some("bea@example.com"),
+                MergeOutcome::Unchanged,
+            ),
+            merge_field("company", Some("Acme"), Some("Analytical Engines"), company),
+            merge_field("jobTitle", None, Some("Programmer"), MergeOutcome::Filled),
+        ],
+    };
+    app.update(Action::Saved {
+        request: request.clone(),
+        result: Ok(SaveOutcome::NeedsMerge(preview(MergeOutcome::Overwritten))),
+    });
+    app.press(key(KeyCode::Down));
+    app.press(key(KeyCode::Down));
+    let mut requests = app.press(key(KeyCode::Char(' ')));
+    let Some(Request::Save(flipped)) = requests.pop() else {
+        panic!("Space asks for the preview again");
+    };
+    assert_eq!(
+        flipped.choices,
+        [contacts_tui::model::FieldChoice {
+            field: PolicyField::Company,
+            keep: MergeSide::Survivor,
+        }]
+    );
+    assert!(shows(
+        &app,
+        80,
+        24,
+        "Asking the server what your choice does"
+    ));
+    assert!(
+        app.press(key(KeyCode::Char('y'))).is_empty(),
+        "y waits for the preview"
+    );
+    app.update(Action::Saved {
+        request: flipped.clone(),
+        result: Ok(SaveOutcome::NeedsMerge(preview(MergeOutcome::Retained))),
+    });
+    snapshot("merge_prompt_flipped", &app);
+
+    let requests = app.press(key(KeyCode::Char('y')));
+    assert_eq!(
+        requests,
+        vec![Request::Save(SaveRequest {
+            confirm_survivor_version: Some(7),
+            ..flipped
         })]
     );
 }
@@ -1587,6 +1797,26 @@ fn help_fits_at_80x24_everywhere() {
     searching.press(key(KeyCode::Char('/')));
     let mut delete = detail_app();
     delete.press(key(KeyCode::Char('d')));
+    let mut undo = merges_app();
+    undo.press(key(KeyCode::Char('u')));
+    let (mut merge_prompt, request) = saving_form_app();
+    merge_prompt.update(Action::Saved {
+        request,
+        result: Ok(SaveOutcome::NeedsMerge(MergePreview {
+            survivor: PreviewContact {
+                id: "c2".to_owned(),
+                name: "Bea Lind".to_owned(),
+                version: 7,
+            },
+            merged: None,
+            fields: vec![merge_field(
+                "company",
+                Some("Acme"),
+                Some("Initech"),
+                MergeOutcome::Overwritten,
+            )],
+        })),
+    });
     let mut down = App::new(config());
     down.startup_requests();
     down.update(Action::MeLoaded(Err(ApiError::Unreachable(
@@ -1638,6 +1868,9 @@ fn help_fits_at_80x24_everywhere() {
         ("outage over a form", outage),
         ("search", searching),
         ("detail", detail_app()),
+        ("detail with merges", merges_app()),
+        ("undo", undo),
+        ("merge prompt", merge_prompt),
         ("form", saving_form_app().0),
         ("activities", activities_app()),
         ("import entry", import_entry_app("a.csv")),

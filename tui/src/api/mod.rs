@@ -5,6 +5,7 @@ mod error;
 mod failed_rows;
 mod import;
 mod integrations;
+mod merges;
 mod operations;
 mod policies;
 mod users;
@@ -21,9 +22,9 @@ pub use integrations::DELIVERIES;
 use crate::config::Config;
 use crate::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
-    ContactRow, FieldChange, FieldMerge, FieldRights, HistoryEntry, ListQuery, Me, MeetingSummary,
-    MergeOutcome, MergePreview, PolicyField, PreviewContact, RecentActivity, Role, SaveOutcome,
-    SortField, Source, display_name,
+    ContactRow, FieldChange, FieldChoice, FieldMerge, FieldRights, HistoryEntry, ListQuery, Me,
+    MeetingSummary, MergePreview, MergeRecord, PolicyField, PreviewContact, RecentActivity, Role,
+    SaveOutcome, SortField, Source, display_name,
 };
 
 /// Builds the operation's own `ContactInput` (each generated module has
@@ -57,6 +58,25 @@ macro_rules! contact_input {
     }};
 }
 
+/// A generated `FieldMerge` (each operation has its own) as the model's.
+macro_rules! field_merge {
+    ($op:ident, $field:expr) => {{
+        let field = $field;
+        FieldMerge {
+            field: field.field,
+            current: field.current,
+            incoming: field.incoming,
+            outcome: match field.outcome {
+                $op::MergeOutcome::FILLED => $crate::model::MergeOutcome::Filled,
+                $op::MergeOutcome::OVERWRITTEN => $crate::model::MergeOutcome::Overwritten,
+                $op::MergeOutcome::RETAINED => $crate::model::MergeOutcome::Retained,
+                $op::MergeOutcome::UNCHANGED => $crate::model::MergeOutcome::Unchanged,
+                $op::MergeOutcome::Other(other) => $crate::model::MergeOutcome::Other(other),
+            },
+        }
+    }};
+}
+
 /// Reads a `SavePayload` fragment of either save mutation; the two
 /// generated copies have the same shape but different types.
 macro_rules! save_outcome {
@@ -78,18 +98,7 @@ macro_rules! save_outcome {
                 fields: preview
                     .fields
                     .into_iter()
-                    .map(|field| FieldMerge {
-                        field: field.field,
-                        current: field.current,
-                        incoming: field.incoming,
-                        outcome: match field.outcome {
-                            $op::MergeOutcome::FILLED => MergeOutcome::Filled,
-                            $op::MergeOutcome::OVERWRITTEN => MergeOutcome::Overwritten,
-                            $op::MergeOutcome::RETAINED => MergeOutcome::Retained,
-                            $op::MergeOutcome::UNCHANGED => MergeOutcome::Unchanged,
-                            $op::MergeOutcome::Other(other) => MergeOutcome::Other(other),
-                        },
-                    })
+                    .map(|field| field_merge!($op, field))
                     .collect(),
             }))
         } else if let Some(contact) = payload.contact {
@@ -106,6 +115,9 @@ macro_rules! save_outcome {
 const HISTORY_PAGE: i64 = 50;
 /// How many recent activities the detail screen reads.
 const ACTIVITIES_PAGE: i64 = 5;
+/// How many merges into a contact the detail screen reads: the newest
+/// standing one is the one an undo can take back.
+const MERGES_PAGE: i64 = 20;
 
 /// Holds the connection pool; cheap to clone into request tasks.
 #[derive(Clone)]
@@ -373,6 +385,7 @@ impl ApiClient {
         let variables = op::Variables {
             id: id.to_owned(),
             activities_first: Some(ACTIVITIES_PAGE),
+            merges_first: Some(MERGES_PAGE),
             first_name: self.reads(PolicyField::FirstName),
             last_name: self.reads(PolicyField::LastName),
             email: self.reads(PolicyField::Email),
@@ -421,6 +434,28 @@ impl ApiClient {
                             .node
                             .meeting
                             .map(|meeting| (meeting.starts_at, format!("{:?}", meeting.status))),
+                    })
+                    .collect(),
+                merges_total: contact.merges.total_count,
+                merges: contact
+                    .merges
+                    .edges
+                    .into_iter()
+                    .map(|edge| {
+                        let node = edge.node;
+                        MergeRecord {
+                            id: node.id,
+                            merged_id: node.merged_id,
+                            merged_at: node.merged_at,
+                            merged_by: node.merged_by.map(|user| user.name),
+                            source: node.source,
+                            undone_at: node.undone_at,
+                            fields: node
+                                .fields
+                                .into_iter()
+                                .map(|field| field_merge!(op, field))
+                                .collect(),
+                        }
                     })
                     .collect(),
                 rights: self.rights,
@@ -472,8 +507,11 @@ impl ApiClient {
     pub async fn create(
         &self,
         changes: &[(ContactField, String)],
+        choices: &[FieldChoice],
         confirm_survivor_version: Option<i64>,
     ) -> Result<SaveOutcome, ApiError> {
+        // TODO(issue 20): send `choices` once the schema has FieldChoice.
+        let _ = choices;
         use operations::create_contact as op;
         let variables = op::Variables {
             input: contact_input!(op, changes),
@@ -493,8 +531,11 @@ impl ApiClient {
         id: &str,
         expected_version: i64,
         changes: &[(ContactField, String)],
+        choices: &[FieldChoice],
         confirm_survivor_version: Option<i64>,
     ) -> Result<SaveOutcome, ApiError> {
+        // TODO(issue 20): send `choices` once the schema has FieldChoice.
+        let _ = choices;
         use operations::update_contact as op;
         let variables = op::Variables {
             id: id.to_owned(),

@@ -229,3 +229,12 @@ pub struct SetFieldPolicy;
     response_derives = "Debug"
 )]
 pub struct Redeliver;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "../schema.graphql",
+    query_path = "graphql/merges.graphql",
+    response_derives = "Debug",
+    skip_serializing_none
+)]
+pub struct UndoMerge;

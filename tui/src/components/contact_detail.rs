@@ -1,7 +1,7 @@
-//! One contact: every field, the ids merged into it, its recent
-//! activities and its history. Values are never cut: a long one wraps
-//! under itself, and the pane of activities and history wraps and
-//! scrolls.
+//! One contact: every field, the ids merged into it, the merges into it
+//! (one of which `u` undoes), its recent activities and its history.
+//! Values are never cut: a long one wraps under itself, and the pane of
+//! merges, activities and history wraps and scrolls.
 
 use crossterm::event::KeyCode;
 use ratatui::Frame;
@@ -13,11 +13,14 @@ use super::contact_form::ContactForm;
 use super::delete_popup::DeletePopup;
 use super::status_line::Message;
 use super::text_fit;
+use super::undo_popup::UndoPopup;
 use super::{Component, Popup, Screen};
 use crate::action::Action;
 use crate::effect::{Effect, sends};
 use crate::keymap::{Binding, Key};
-use crate::model::{Contact, ContactField, HistoryEntry, PolicyField, grouped, short_time};
+use crate::model::{
+    Contact, ContactField, HistoryEntry, MergeRecord, PolicyField, grouped, short_time,
+};
 use crate::request::Request;
 use crate::theme;
 
@@ -28,6 +31,9 @@ pub struct ContactDetail {
     contact: Option<Box<Contact>>,
     /// First history line shown; the history can be longer than the screen.
     scroll: u16,
+    /// The merge `u` undoes, an index into the contact's merges (newest
+    /// first).
+    merge: usize,
     error: Option<String>,
 }
 
@@ -39,6 +45,7 @@ impl ContactDetail {
             id,
             contact: None,
             scroll: 0,
+            merge: 0,
             error: None,
         };
         (detail, request)
@@ -58,12 +65,38 @@ impl ContactDetail {
         self.contact.as_deref()
     }
 
+    /// The merges into the contact, newest first (empty while loading).
+    pub fn merges(&self) -> &[MergeRecord] {
+        self.contact
+            .as_deref()
+            .map_or(&[], |contact| contact.merges.as_slice())
+    }
+
+    /// The merge `u` would undo, if it stands.
+    pub fn selected_merge(&self) -> Option<&MergeRecord> {
+        self.merges().get(self.merge)
+    }
+
     pub fn set_contact(&mut self, contact: Contact) {
         // A merged-away id resolves to the survivor: follow it, so a reload
         // and the next edit address the record that exists.
         self.id = contact.id.clone();
+        self.merge = self.merge.min(contact.merges.len().saturating_sub(1));
         self.contact = Some(Box::new(contact));
         self.error = None;
+    }
+
+    /// Moves the merge selection, scrolling up to it if needed (the
+    /// merges are the pane's first lines: the heading, then one each).
+    fn select_merge(&mut self, forward: bool) {
+        let last = self.merges().len().saturating_sub(1);
+        self.merge = if forward {
+            self.merge.saturating_add(1).min(last)
+        } else {
+            self.merge.saturating_sub(1)
+        };
+        let line = u16::try_from(self.merge.saturating_add(1)).unwrap_or(u16::MAX);
+        self.scroll = self.scroll.min(line);
     }
 
     pub fn set_error(&mut self, error: String) {
@@ -82,9 +115,8 @@ impl ContactDetail {
         // Rows as wrapped in a pane 40 columns wide: more than any wider
         // pane has.
         let last = self.contact.as_ref().map_or(0, |contact| {
-            activity_lines(contact)
+            pane_lines(contact, self.merge)
                 .iter()
-                .chain(&history_lines(contact))
                 .map(|line| text_fit::wrap_line(line, 40, 6).len())
                 .sum::<usize>()
         });
@@ -168,6 +200,55 @@ fn field_lines(contact: &Contact, width: usize) -> Vec<Line<'static>> {
     ));
     let merged = contact.merged_ids.join(", ");
     lines.extend(field_line("Merged ids", Some(&merged)));
+    lines
+}
+
+/// The right (or lower) pane: the merges, the activities, the history.
+fn pane_lines(contact: &Contact, selected_merge: usize) -> Vec<Line<'static>> {
+    let mut lines = merge_lines(contact, selected_merge);
+    lines.extend(activity_lines(contact));
+    lines.extend(history_lines(contact));
+    lines
+}
+
+/// The merges into the contact, newest first, the selected one marked;
+/// nothing for a contact nothing was merged into. `pane_lines` and
+/// `select_merge` count on the heading and one line per merge coming
+/// first.
+fn merge_lines(contact: &Contact, selected: usize) -> Vec<Line<'static>> {
+    if contact.merges.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::styled(
+        format!("Merges ({})", grouped(contact.merges_total)),
+        theme::title(),
+    )];
+    for (index, merge) in contact.merges.iter().enumerate() {
+        let who = merge.merged_by.as_deref().unwrap_or("a removed user");
+        let mark = if index == selected { "▸ " } else { "  " };
+        let state = match &merge.undone_at {
+            Some(at) => Span::styled(format!("undone {}", short_time(at)), theme::dim()),
+            None => Span::styled("stands", theme::success()),
+        };
+        // The state before the names, which may wrap.
+        lines.push(Line::from(vec![
+            Span::styled(mark, theme::key()),
+            Span::raw(format!("{}  ", short_time(&merge.merged_at))),
+            state,
+            Span::raw(format!("  {}", merge.absorbed())),
+            Span::styled(format!("  by {who} via {}", merge.source), theme::dim()),
+        ]));
+    }
+    if contact.merges_total > contact.merges.len() as i64 {
+        lines.push(Line::styled(
+            format!(
+                "  … {} older merges not shown",
+                grouped(contact.merges_total - contact.merges.len() as i64)
+            ),
+            theme::dim(),
+        ));
+    }
+    lines.push(Line::default());
     lines
 }
 
@@ -267,9 +348,32 @@ impl Component for ContactDetail {
     }
 
     fn bindings(&self) -> Vec<Binding> {
-        vec![
+        let mut bindings = vec![
             Binding::new(&[Key::Char('e')], "edit", Action::Edit),
             Binding::new(&[Key::Char('d')], "delete", Action::AskDelete),
+        ];
+        // Only a merge that stands can be undone; the app drops `u` for a
+        // role that may not undo.
+        if self.selected_merge().is_some_and(MergeRecord::stands) {
+            bindings.push(Binding::new(
+                &[Key::Char('u')],
+                "undo the selected merge",
+                Action::AskUndo,
+            ));
+        }
+        if self.merges().len() > 1 {
+            bindings.push(Binding::new(
+                &[Key::Char(']')],
+                "select the next (older) merge",
+                Action::NextChoice,
+            ));
+            bindings.push(Binding::new(
+                &[Key::Char('[')],
+                "select the previous (newer) merge",
+                Action::PreviousChoice,
+            ));
+        }
+        bindings.extend([
             Binding::new(
                 &[Key::Char('j'), Key::Code(KeyCode::Down)],
                 "scroll activities and history down",
@@ -296,7 +400,8 @@ impl Component for ContactDetail {
                 "back to the list",
                 Action::Back,
             ),
-        ]
+        ]);
+        bindings
     }
 
     fn handle(&mut self, action: &Action) -> Vec<Effect> {
@@ -317,6 +422,21 @@ impl Component for ContactDetail {
                 }
                 None => Vec::new(),
             },
+            Action::AskUndo => match (&self.contact, self.selected_merge()) {
+                (Some(contact), Some(merge)) if merge.stands() => {
+                    let popup = UndoPopup::new(merge.clone(), contact);
+                    vec![Effect::Popup(Popup::Undo(Box::new(popup)))]
+                }
+                _ => Vec::new(),
+            },
+            Action::NextChoice => {
+                self.select_merge(true);
+                Vec::new()
+            }
+            Action::PreviousChoice => {
+                self.select_merge(false);
+                Vec::new()
+            }
             action => sends(self.update(action)),
         }
     }
@@ -364,10 +484,9 @@ impl Component for ContactDetail {
             Paragraph::new(fields).block(Block::bordered().title(title)),
             fields_area,
         );
-        // Activities first: they are few and recent; the history below
-        // them scrolls.
-        let mut lines = activity_lines(contact);
-        lines.extend(history_lines(contact));
+        // Merges first (few, and what `u` acts on), then activities (few
+        // and recent); the history below them scrolls.
+        let lines = pane_lines(contact, self.merge);
         // Long lines wrap under themselves (so their count is their
         // height); scrolling stops at the last row, and the border says
         // what is out of sight.
@@ -379,7 +498,12 @@ impl Component for ContactDetail {
         let room = usize::from(history_area.height.saturating_sub(2));
         let max_scroll = lines.len().saturating_sub(room);
         let scroll = usize::from(self.scroll).min(max_scroll);
-        let mut block = Block::bordered().title(" Activities and history ");
+        let title = if contact.merges.is_empty() {
+            " Activities and history "
+        } else {
+            " Merges, activities and history "
+        };
+        let mut block = Block::bordered().title(title);
         if max_scroll > 0 {
             let below = max_scroll - scroll;
             let hint = if below > 0 {

@@ -175,6 +175,7 @@ impl ContactForm {
         SaveStep::Send(Request::Save(SaveRequest {
             target,
             changes,
+            choices: Vec::new(),
             confirm_survivor_version: None,
         }))
     }

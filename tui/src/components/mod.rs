@@ -37,6 +37,7 @@ pub mod text_fit;
 pub mod text_input;
 pub mod token_form;
 pub mod tokens_screen;
+pub mod undo_popup;
 pub mod user_form;
 pub mod users_screen;
 
@@ -63,6 +64,7 @@ use secret_popup::SecretPopup;
 use teams_screen::TeamsScreen;
 use token_form::TokenForm;
 use tokens_screen::TokensScreen;
+use undo_popup::UndoPopup;
 use user_form::UserForm;
 use users_screen::UsersScreen;
 
@@ -194,7 +196,11 @@ impl Screen {
 /// A modal popup over the current screen; it takes every key.
 #[derive(Debug)]
 pub enum Popup {
-    Merge(MergePrompt),
+    /// Boxed, as the next: the preview, the save and its flip make it
+    /// the largest.
+    Merge(Box<MergePrompt>),
+    /// Undoing a merge, asked from the contact detail.
+    Undo(Box<UndoPopup>),
     Delete(DeletePopup),
     Notice(Notice),
     Confirm(ConfirmPopup),
@@ -205,7 +211,8 @@ pub enum Popup {
 impl Popup {
     pub fn component(&self) -> &dyn Component {
         match self {
-            Popup::Merge(merge) => merge,
+            Popup::Merge(merge) => merge.as_ref(),
+            Popup::Undo(undo) => undo.as_ref(),
             Popup::Delete(delete) => delete,
             Popup::Notice(notice) => notice,
             Popup::Confirm(confirm) => confirm,
@@ -215,7 +222,8 @@ impl Popup {
 
     pub fn component_mut(&mut self) -> &mut dyn Component {
         match self {
-            Popup::Merge(merge) => merge,
+            Popup::Merge(merge) => merge.as_mut(),
+            Popup::Undo(undo) => undo.as_mut(),
             Popup::Delete(delete) => delete,
             Popup::Notice(notice) => notice,
             Popup::Confirm(confirm) => confirm,

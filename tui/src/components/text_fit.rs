@@ -78,6 +78,15 @@ pub fn rows(text: &str, columns: usize) -> Vec<String> {
     rows
 }
 
+/// A table cell's value split into rows of `columns` (see `rows`), a dim
+/// dash for no value: where a value matters whole (merge previews, undo).
+pub fn value_rows(value: Option<&str>, columns: usize) -> Vec<Line<'static>> {
+    match value {
+        Some(value) => rows(value, columns).into_iter().map(Line::from).collect(),
+        None => vec![Line::styled("—", crate::theme::dim())],
+    }
+}
+
 /// `line` split into rows of at most `columns` columns, at any character,
 /// each span keeping its style; rows after the first start with `indent`
 /// spaces. Drawn unwrapped, the rows' count is their height, so a pane
