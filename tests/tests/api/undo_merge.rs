@@ -366,3 +366,91 @@ async fn sixteen_undos_of_one_merge_give_it_back_once(
         .count();
     assert_eq!(unmerged, 1, "nothing doubled");
 }
+
+#[rstest]
+#[tokio::test]
+async fn chosen_sides_are_previewed_applied_and_undone(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Acme" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "mobilePhone": "+14155550101", "company": "Beta" }),
+    )
+    .await;
+    let merge = "mutation($s: ID!, $m: ID!, $confirm: Boolean, $choices: [FieldChoice!]) {
+      mergeContacts(survivorId: $s, mergedId: $m, confirm: $confirm, choices: $choices) {
+        contact { id firstName email company }
+        mergePreview { fields { field current incoming outcome } } } }";
+    let choices = json!([
+        { "field": "FIRST_NAME", "keep": "SURVIVOR" },
+        { "field": "COMPANY", "keep": "SURVIVOR" },
+        { "field": "EMAIL", "keep": "INCOMING" }
+    ]);
+    let preview = server
+        .data(
+            &admin,
+            merge,
+            json!({ "s": bo["id"], "m": ada["id"], "choices": choices }),
+        )
+        .await["mergeContacts"]["mergePreview"]["fields"]
+        .clone();
+    let outcome = |field: &str| {
+        preview
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == field)
+            .map(|f| f["outcome"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(outcome("firstName"), "RETAINED");
+    assert_eq!(outcome("company"), "RETAINED");
+    assert_eq!(outcome("email"), "FILLED");
+    let merged = server
+        .data(
+            &admin,
+            merge,
+            json!({ "s": bo["id"], "m": ada["id"], "confirm": true, "choices": choices }),
+        )
+        .await["mergeContacts"]["contact"]
+        .clone();
+    assert_eq!(merged["firstName"], "Bo");
+    assert_eq!(merged["company"], "Beta");
+    assert_eq!(merged["email"], "ada@example.com");
+    let kept = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"].clone();
+    assert!(
+        kept["fields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "field": "firstName", "outcome": "RETAINED" }))
+    );
+    let undone = server.data(&admin, UNDO, json!({ "id": kept["id"] })).await["undoMerge"].clone();
+    assert_eq!(undone["survivor"]["email"], Value::Null);
+    assert_eq!(undone["survivor"]["company"], "Beta");
+    assert_eq!(undone["restored"]["company"], "Acme");
+
+    // Only a contact's own fields are chosen, each once.
+    for bad in [
+        json!([{ "field": "OWNER", "keep": "SURVIVOR" }]),
+        json!([{ "field": "EMAIL", "keep": "SURVIVOR" }, { "field": "EMAIL", "keep": "INCOMING" }]),
+    ] {
+        let (_, body) = server
+            .post(
+                &admin,
+                merge,
+                json!({ "s": bo["id"], "m": ada["id"], "choices": bad }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "choices");
+    }
+}
