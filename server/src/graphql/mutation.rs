@@ -63,6 +63,9 @@ fn contact_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
 #[derive(Default)]
 pub struct CoreMutation;
 
+// A mutation's arguments are its GraphQL arguments: the saving ones carry
+// the input, the merge's confirmation, its versions and its choices.
+#[allow(clippy::too_many_arguments)]
 #[Object]
 impl CoreMutation {
     /// Creates a contact (ADMIN, MEMBER, INTEGRATION); it needs an email or
