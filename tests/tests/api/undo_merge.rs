@@ -454,3 +454,58 @@ async fn chosen_sides_are_previewed_applied_and_undone(
         assert_eq!(body["errors"][0]["extensions"]["field"], "choices");
     }
 }
+
+/// An activity and an imported row merge their values into the contact
+/// holding their identity: each is a Merge, undone like any other.
+#[rstest]
+#[tokio::test]
+async fn merges_by_an_activity_and_an_import_are_undone(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Acme" }),
+    )
+    .await;
+    server
+        .data(
+            &admin,
+            "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+            json!({ "input": { "kind": "CHATBOT",
+                    "contact": { "email": "ada@example.com", "company": "Globex" } } }),
+        )
+        .await;
+    let job = crate::import_jobs::start_job(
+        &server,
+        &admin,
+        b"Email,Job Title\nada@example.com,CFO\n",
+        false,
+        json!([]),
+    )
+    .await;
+    let done = crate::import_jobs::finished(&server, &admin, &job).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+
+    let merges = merges_of(&server, &admin, &ada["id"]).await;
+    assert_eq!(merges["totalCount"], 2);
+    let sources: Vec<&str> = merges["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["IMPORT", "CHATBOT"]);
+    let (import, activity) = (
+        merges["edges"][0]["node"]["id"].clone(),
+        merges["edges"][1]["node"]["id"].clone(),
+    );
+    let undone = server.data(&admin, UNDO, json!({ "id": import })).await["undoMerge"].clone();
+    assert_eq!(undone["restored"], Value::Null);
+    assert_eq!(undone["survivor"]["jobTitle"], Value::Null);
+    assert_eq!(undone["survivor"]["company"], "Globex");
+    let undone = server.data(&admin, UNDO, json!({ "id": activity })).await["undoMerge"].clone();
+    assert_eq!(undone["survivor"]["company"], "Acme");
+}
