@@ -509,3 +509,59 @@ async fn merges_by_an_activity_and_an_import_are_undone(
     let undone = server.data(&admin, UNDO, json!({ "id": activity })).await["undoMerge"].clone();
     assert_eq!(undone["survivor"]["company"], "Acme");
 }
+
+/// Pending reminders follow the survivor's email in a merge, and go back
+/// to the restored contact's when it is undone.
+#[rstest]
+#[tokio::test]
+async fn reminders_are_readdressed_by_the_merge_and_back_by_the_undo(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let (starts, ends) = in_two_days();
+    server
+        .data(
+            &admin,
+            "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+            json!({ "input": { "kind": "MEETING", "contact": { "email": "ada@example.com" },
+                    "meeting": { "startsAt": starts, "endsAt": ends } } }),
+        )
+        .await;
+    // Bo keeps his email by choice: Ada's reminders now go to him.
+    server
+        .data(
+            &admin,
+            "mutation($s: ID!, $m: ID!) { mergeContacts(survivorId: $s, mergedId: $m, confirm: true,
+               choices: [{ field: EMAIL, keep: SURVIVOR }]) { contact { email } } }",
+            json!({ "s": bo["id"], "m": ada["id"] }),
+        )
+        .await;
+    let merged = server
+        .data(&admin, MEETINGS, json!({ "id": bo["id"] }))
+        .await;
+    let during = recipients(&merged);
+    assert!(!during.is_empty());
+    assert!(during.iter().all(|r| r == "bo@example.com"), "{during:?}");
+
+    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    server.data(&admin, UNDO, json!({ "id": merge })).await;
+    let back = server
+        .data(&admin, MEETINGS, json!({ "id": ada["id"] }))
+        .await;
+    let after = recipients(&back);
+    assert_eq!(after.len(), during.len());
+    assert!(after.iter().all(|r| r == "ada@example.com"), "{after:?}");
+}
