@@ -5,8 +5,72 @@
 //! - a value the incoming side leaves empty is kept (RETAINED): empty never
 //!   clears,
 //! - equal or both empty (UNCHANGED).
+//!
+//! The caller may choose a field's side before confirming (`Choices`): the
+//! survivor's value kept against an incoming one shows RETAINED. Choosing
+//! the incoming side is the rule itself, so empty still never clears.
 
 use super::contact::ContactFields;
+use super::validation::ValidationError;
+
+/// Which side of a merge a field's value comes from, as chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Survivor,
+    Incoming,
+}
+
+/// The sides a caller chose, by field (`ContactInput`'s names); a field
+/// not named follows the rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Choices(Vec<(&'static str, Side)>);
+
+/// The fields a merge decides, in the API's order.
+const MERGED_FIELDS: [&str; 7] = [
+    "firstName",
+    "lastName",
+    "email",
+    "mobilePhone",
+    "company",
+    "jobTitle",
+    "timezone",
+];
+
+impl Choices {
+    /// Each field at most once, and only the fields a merge decides.
+    pub fn new(
+        chosen: impl IntoIterator<Item = (&'static str, Side)>,
+    ) -> Result<Self, ValidationError> {
+        let mut list: Vec<(&'static str, Side)> = Vec::new();
+        for (field, side) in chosen {
+            if !MERGED_FIELDS.contains(&field) {
+                return Err(ValidationError::new(
+                    "choices",
+                    format!("{field} is not merged; only a contact's own fields are"),
+                ));
+            }
+            if list.iter().any(|(f, _)| *f == field) {
+                return Err(ValidationError::new(
+                    "choices",
+                    format!("{field} is chosen twice"),
+                ));
+            }
+            list.push((field, side));
+        }
+        Ok(Self(list))
+    }
+
+    fn side(&self, field: &str) -> Option<Side> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, side)| *side)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MergeOutcome {
@@ -42,20 +106,65 @@ fn outcome<T: PartialEq>(current: &Option<T>, incoming: &Option<T>) -> MergeOutc
     }
 }
 
-fn merged<T: Clone>(current: &Option<T>, incoming: &Option<T>) -> Option<T> {
+/// The survivor's value is kept by choice against a different incoming one.
+fn kept_by_choice<T: PartialEq>(
+    current: &Option<T>,
+    incoming: &Option<T>,
+    side: Option<Side>,
+) -> bool {
+    side == Some(Side::Survivor) && incoming.is_some() && incoming != current
+}
+
+fn merged<T: Clone + PartialEq>(
+    current: &Option<T>,
+    incoming: &Option<T>,
+    side: Option<Side>,
+) -> Option<T> {
+    if kept_by_choice(current, incoming, side) {
+        return current.clone();
+    }
     incoming.clone().or_else(|| current.clone())
 }
 
-/// Merges `incoming` into `current`, the survivor's fields.
+/// Merges `incoming` into `current`, the survivor's fields, by the rule.
 pub fn plan(current: &ContactFields, incoming: &ContactFields) -> MergePlan {
+    plan_with(current, incoming, &Choices::default())
+}
+
+/// Merges `incoming` into `current` with the sides the caller chose.
+pub fn plan_with(
+    current: &ContactFields,
+    incoming: &ContactFields,
+    choices: &Choices,
+) -> MergePlan {
     let result = ContactFields {
-        first_name: merged(&current.first_name, &incoming.first_name),
-        last_name: merged(&current.last_name, &incoming.last_name),
-        email: merged(&current.email, &incoming.email),
-        mobile_phone: merged(&current.mobile_phone, &incoming.mobile_phone),
-        company: merged(&current.company, &incoming.company),
-        job_title: merged(&current.job_title, &incoming.job_title),
-        timezone: merged(&current.timezone, &incoming.timezone),
+        first_name: merged(
+            &current.first_name,
+            &incoming.first_name,
+            choices.side("firstName"),
+        ),
+        last_name: merged(
+            &current.last_name,
+            &incoming.last_name,
+            choices.side("lastName"),
+        ),
+        email: merged(&current.email, &incoming.email, choices.side("email")),
+        mobile_phone: merged(
+            &current.mobile_phone,
+            &incoming.mobile_phone,
+            choices.side("mobilePhone"),
+        ),
+        company: merged(&current.company, &incoming.company, choices.side("company")),
+        job_title: merged(
+            &current.job_title,
+            &incoming.job_title,
+            choices.side("jobTitle"),
+        ),
+        timezone: merged(
+            &current.timezone,
+            &incoming.timezone,
+            choices.side("timezone"),
+        ),
     };
     let fields = current
         .named_values()
@@ -65,7 +174,11 @@ pub fn plan(current: &ContactFields, incoming: &ContactFields) -> MergePlan {
             field,
             current: current.map(str::to_owned),
             incoming: incoming.map(str::to_owned),
-            outcome: outcome(&current, &incoming),
+            outcome: if kept_by_choice(&current, &incoming, choices.side(field)) {
+                MergeOutcome::Retained
+            } else {
+                outcome(&current, &incoming)
+            },
         })
         .collect();
     MergePlan { result, fields }
@@ -271,6 +384,30 @@ mod tests {
             "not the merge's: stays"
         );
         assert_eq!(undone.kept, ["jobTitle"]);
+    }
+
+    #[test]
+    fn a_field_kept_on_the_survivor_s_side_shows_retained() {
+        let incoming = ContactFields {
+            first_name: Some("Annie".into()),
+            job_title: Some("CTO".into()),
+            ..Default::default()
+        };
+        let choices =
+            Choices::new([("firstName", Side::Survivor), ("company", Side::Incoming)]).unwrap();
+        let plan = plan_with(&ann(), &incoming, &choices);
+        assert_eq!(plan.result.first_name.as_deref(), Some("Ann"));
+        assert_eq!(
+            plan.result.company.as_deref(),
+            Some("Acme"),
+            "empty never clears"
+        );
+        assert_eq!(plan.result.job_title.as_deref(), Some("CTO"));
+        let first = plan.fields.iter().find(|f| f.field == "firstName").unwrap();
+        assert_eq!(first.outcome, MergeOutcome::Retained);
+        assert_eq!(first.incoming.as_deref(), Some("Annie"));
+        assert!(Choices::new([("ownerId", Side::Survivor)]).is_err());
+        assert!(Choices::new([("email", Side::Survivor), ("email", Side::Incoming)]).is_err());
     }
 
     proptest! {

@@ -1,11 +1,11 @@
 //! Reversible merges in the API (DESIGN.md section 13): the `Merge` node,
 //! `Contact.merges` and `undoMerge`'s payload.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::contact::{Contact, FieldMerge, timestamp};
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::field_policy::ContactField;
 use super::ids::{self, Kind};
 use super::loaders;
@@ -13,8 +13,38 @@ use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor
 use super::user::User;
 use super::{principal, state};
 use crate::domain::field_policy::ContactField as Field;
+use crate::domain::merge_plan::{self, Choices};
 use crate::store::contacts::ContactRecord;
 use crate::store::merges::{self, MergeRecord};
+
+/// Which side of a merge a field's value comes from.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MergeSide {
+    /// The value of the contact that survives (kept: RETAINED).
+    Survivor,
+    /// The value the merge brings, by the rule: empty never clears.
+    Incoming,
+}
+
+mirror_enum!(MergeSide <=> merge_plan::Side { Survivor, Incoming });
+
+/// A field's side, chosen before confirming a merge.
+#[derive(InputObject, Clone, Copy)]
+pub struct FieldChoice {
+    /// One of the contact's own fields (not OWNER, TEAM or HISTORY).
+    pub field: ContactField,
+    pub keep: MergeSide,
+}
+
+/// The choices as the store takes them: each field once (VALIDATION on
+/// `choices` otherwise).
+pub fn choices(given: Option<Vec<FieldChoice>>) -> Result<Choices, ApiError> {
+    let chosen = given
+        .unwrap_or_default()
+        .into_iter()
+        .map(|choice| (Field::from(choice.field).input_name(), choice.keep.into()));
+    Ok(Choices::new(chosen)?)
+}
 
 /// A merge into a contact, with what it changed; `undoMerge` gives it back.
 pub struct Merge(pub MergeRecord);

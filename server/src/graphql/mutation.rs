@@ -8,7 +8,7 @@ use super::import::{self, ColumnMappingInput, ImportJob};
 use super::integration::{
     ConnectWebhookPayload, Crm, Delivery, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
-use super::merge::UndoMergePayload;
+use super::merge::{FieldChoice, UndoMergePayload, choices as chosen};
 use super::{principal, state};
 use crate::domain::field_policy::ContactField;
 use crate::domain::{ContactPatch, Principal, Role, Source};
@@ -63,6 +63,9 @@ fn contact_id(field: &'static str, id: &ID) -> Result<i64, ApiError> {
 #[derive(Default)]
 pub struct CoreMutation;
 
+// A mutation's arguments are its GraphQL arguments: the saving ones carry
+// the input, the merge's confirmation, its versions and its choices.
+#[allow(clippy::too_many_arguments)]
 #[Object]
 impl CoreMutation {
     /// Creates a contact (ADMIN, MEMBER, INTEGRATION); it needs an email or
@@ -85,6 +88,10 @@ impl CoreMutation {
             desc = "The survivor's `version` from the preview: a survivor changed since gives CONFLICT."
         )]
         expected_survivor_version: Option<i32>,
+        #[graphql(
+            desc = "Sides chosen field by field for the merge; the preview shows them, the confirm applies them."
+        )]
+        choices: Option<Vec<FieldChoice>>,
     ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
@@ -97,6 +104,7 @@ impl CoreMutation {
             merge: MergeConfirmation {
                 confirm: confirm_merge.unwrap_or(false),
                 expected_survivor_version,
+                choices: chosen(choices)?,
             },
         };
         let outcome = save::create(&app.store, caller, new).await?;
@@ -126,6 +134,10 @@ impl CoreMutation {
             desc = "The survivor's `version` from the preview: a survivor changed since gives CONFLICT."
         )]
         expected_survivor_version: Option<i32>,
+        #[graphql(
+            desc = "Sides chosen field by field for the merge; the preview shows them, the confirm applies them."
+        )]
+        choices: Option<Vec<FieldChoice>>,
     ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
@@ -141,6 +153,7 @@ impl CoreMutation {
             merge: MergeConfirmation {
                 confirm: confirm_merge.unwrap_or(false),
                 expected_survivor_version,
+                choices: chosen(choices)?,
             },
         };
         let outcome = save::update(&app.store, caller, edit).await?;
@@ -167,6 +180,10 @@ impl CoreMutation {
         expected_survivor_version: Option<i32>,
         #[graphql(desc = "The merged contact's `version` from the preview, else CONFLICT.")]
         expected_merged_version: Option<i32>,
+        #[graphql(
+            desc = "Sides chosen field by field; the preview shows them, the confirm applies them."
+        )]
+        choices: Option<Vec<FieldChoice>>,
     ) -> ApiResult<SaveContactPayload> {
         let caller = principal(ctx)?;
         let app = state(ctx)?;
@@ -177,6 +194,7 @@ impl CoreMutation {
             expected_survivor_version,
             expected_merged_version,
             source: source_of(caller),
+            choices: chosen(choices)?,
         };
         let outcome = merge::merge_contacts(&app.store, caller, request).await?;
         Ok(outcome.into())

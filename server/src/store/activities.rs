@@ -221,8 +221,7 @@ async fn attempt(
             }
             let plan = merge_plan::plan(&current.fields, &incoming);
             let updated =
-                contact_writes::apply_to_survivor(&*txn, principal, &current, &plan, source, None)
-                    .await?;
+                contact_writes::merge_input(&*txn, principal, &current, &plan, source).await?;
             (updated, false)
         }
         None => (

@@ -398,9 +398,10 @@ pub(super) async fn absorb(
     Ok(saved)
 }
 
-/// A confirmed merge of input values (a `createContact` whose identity
-/// another contact holds) into `survivor`: written as an edit, and kept as
-/// a merge that can be undone.
+/// A merge of input values into `survivor`, the contact holding their
+/// identity: a confirmed `createContact`, an activity, an imported row.
+/// Written as an edit, and kept as a merge that can be undone when it
+/// changed something.
 pub(super) async fn merge_input(
     db: &impl ConnectionTrait,
     principal: &Principal,

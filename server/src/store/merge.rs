@@ -9,7 +9,7 @@ use super::contact_writes::{self, MergePreview, SaveOutcome, require_merge_permi
 use super::contacts::{self, Lock};
 use super::error::is_retryable;
 use super::{Store, StoreError};
-use crate::domain::merge_plan;
+use crate::domain::merge_plan::{self, Choices};
 use crate::domain::{Principal, Source, ValidationError};
 
 pub struct MergeRequest {
@@ -19,6 +19,8 @@ pub struct MergeRequest {
     pub expected_survivor_version: Option<i32>,
     pub expected_merged_version: Option<i32>,
     pub source: Source,
+    /// The sides chosen field by field (see `merge_plan::Choices`).
+    pub choices: Choices,
 }
 
 /// The explicit `mergeContacts`: two records the caller picked, both of
@@ -61,7 +63,7 @@ async fn merge_attempt(
     let pick = |id: i64| found.iter().flatten().find(|c| c.id == id).cloned();
     let survivor = pick(request.survivor_id).ok_or(StoreError::NotFound)?;
     let merged = pick(request.merged_id).ok_or(StoreError::NotFound)?;
-    let plan = merge_plan::plan(&survivor.fields, &merged.fields);
+    let plan = merge_plan::plan_with(&survivor.fields, &merged.fields, &request.choices);
     if !request.confirm {
         return Ok(SaveOutcome::NeedsMerge(MergePreview {
             survivor,

@@ -637,6 +637,6 @@ async fn give_identities(
             .await?;
     }
     outbox::enqueue(db, EventType::Restored, &restored, &changes, None).await?;
-    outbox::enqueue_crm_change(db, &restored, &[], &[]).await?;
+    outbox::enqueue_crm_change_behind(db, &restored, &[], &[], survivor.id).await?;
     Ok(restored)
 }

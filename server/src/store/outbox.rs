@@ -168,6 +168,19 @@ pub async fn enqueue_crm_change(
     old_emails: &[&str],
     old_phones: &[&str],
 ) -> Result<(), StoreError> {
+    enqueue_crm_change_behind(db, contact, old_emails, old_phones, contact.id).await
+}
+
+/// [`enqueue_crm_change`], delivered in the queue of contact `queue` (in
+/// order after its pending changes): an undone merge's restored contact
+/// claims its identity in a CRM only once the survivor has let it go.
+pub async fn enqueue_crm_change_behind(
+    db: &impl ConnectionTrait,
+    contact: &ContactRecord,
+    old_emails: &[&str],
+    old_phones: &[&str],
+    queue: i64,
+) -> Result<(), StoreError> {
     let subscribers: Vec<integration::Model> = active_integrations(db)
         .await?
         .into_iter()
@@ -187,7 +200,7 @@ pub async fn enqueue_crm_change(
         // A CRM keeps the record whole: it is where the identity syncs to.
         "contact": contact_json(contact, |_| true),
     });
-    insert_event(db, CRM_IDENTITY_CHANGED, contact.id, &payload, &subscribers).await
+    insert_event(db, CRM_IDENTITY_CHANGED, queue, &payload, &subscribers).await
 }
 
 /// The calendar integration that keeps events of `provider` in sync; other

@@ -12,17 +12,20 @@ use super::contacts::{self, ContactRecord, Lock};
 use super::error::is_retryable;
 use super::{Store, StoreError, users};
 use crate::domain::contact::Change;
-use crate::domain::merge_plan;
+use crate::domain::merge_plan::{self, Choices};
 use crate::domain::permissions::AssignmentRefused;
 use crate::domain::{ContactFields, ContactPatch, Principal, Source, ValidationError};
 
 /// The caller's answer to a merge preview.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MergeConfirmation {
     pub confirm: bool,
     /// The survivor's version the caller saw in the preview; a different
     /// one means the preview is stale.
     pub expected_survivor_version: Option<i32>,
+    /// The sides chosen field by field; the preview shows them and the
+    /// confirm applies them.
+    pub choices: Choices,
 }
 
 /// Who owns a contact and which team shares it, as an edit asks.
@@ -149,7 +152,7 @@ async fn identity_holder(
 
 fn check_survivor_version(
     survivor: &ContactRecord,
-    merge: MergeConfirmation,
+    merge: &MergeConfirmation,
 ) -> Result<(), StoreError> {
     match merge.expected_survivor_version {
         Some(expected) if expected != survivor.version => Err(StoreError::Conflict { expected }),
@@ -215,7 +218,7 @@ async fn create_attempt(
 ) -> Result<SaveOutcome, StoreError> {
     let txn = store.begin_write().await?;
     if let Some(survivor) = identity_holder(&*txn, principal, &new.patch, None).await? {
-        let plan = merge_plan::plan(&survivor.fields, fields);
+        let plan = merge_plan::plan_with(&survivor.fields, fields, &new.merge.choices);
         if !new.merge.confirm {
             return Ok(SaveOutcome::NeedsMerge(MergePreview {
                 survivor,
@@ -223,7 +226,7 @@ async fn create_attempt(
                 fields: plan.fields,
             }));
         }
-        check_survivor_version(&survivor, new.merge)?;
+        check_survivor_version(&survivor, &new.merge)?;
         let saved =
             contact_writes::merge_input(&*txn, principal, &survivor, &plan, new.source).await?;
         txn.commit().await?;
@@ -284,7 +287,7 @@ async fn update_attempt(
         // Confirming would remove this record; a caller who may not remove
         // records is told so now rather than after reading a preview.
         contact_writes::require_merge_permission(principal)?;
-        let plan = merge_plan::plan(&survivor.fields, &fields);
+        let plan = merge_plan::plan_with(&survivor.fields, &fields, &edit.merge.choices);
         if !edit.merge.confirm {
             return Ok(SaveOutcome::NeedsMerge(MergePreview {
                 survivor,
@@ -292,7 +295,7 @@ async fn update_attempt(
                 fields: plan.fields,
             }));
         }
-        check_survivor_version(&survivor, edit.merge)?;
+        check_survivor_version(&survivor, &edit.merge)?;
         let saved =
             contact_writes::absorb(&*txn, principal, &current, &survivor, &plan, edit.source)
                 .await?;

@@ -392,3 +392,124 @@ async fn crms_update_the_matched_record_and_never_duplicate(
     );
     assert_eq!(before, after);
 }
+
+/// Issue 20: an undone merge gives the survivor's email back in the CRM
+/// too, the restored contact claims its own there only after, and
+/// webhooks hear `contact.restored`.
+#[rstest]
+#[tokio::test]
+async fn an_undone_merge_gives_the_crm_record_its_email_back(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start_on(
+        TestDb::new(backend).await,
+        &["--dispatch-interval-ms", "100", "--allow-private-targets"],
+    )
+    .await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let hubspot: Shared = Arc::default();
+    hubspot.upsert(
+        "201",
+        &props(&[("email", "bo@example.com"), ("firstname", "Bo")]),
+    );
+    let hubspot_url = start(hubspot.clone()).await;
+    server
+        .data(
+            &admin,
+            CONNECT,
+            json!({ "crm": "HUBSPOT", "url": hubspot_url, "token": "hs-token" }),
+        )
+        .await;
+    let receiver = crate::webhooks::Receiver::start(Vec::new()).await;
+    server
+        .data(
+            &admin,
+            "mutation($url: String!) { connectWebhook(targetUrl: $url,
+               events: [CONTACT_MERGED, CONTACT_UPDATED, CONTACT_RESTORED]) { signingSecret } }",
+            json!({ "url": receiver.url }),
+        )
+        .await;
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+
+    // Bo takes Ada's email in the merge: the CRM record follows.
+    server
+        .data(
+            &admin,
+            "mutation($s: ID!, $m: ID!) { mergeContacts(survivorId: $s, mergedId: $m, confirm: true) { contact { email } } }",
+            json!({ "s": bo["id"], "m": ada["id"] }),
+        )
+        .await;
+    let email_of_201 = || {
+        hubspot
+            .records
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(id, _)| id == "201")
+            .and_then(|(_, props)| props.get("email").cloned())
+    };
+    let merged = wait_until(Duration::from_secs(20), email_of_201, |email| {
+        *email == Some(json!("ada@example.com"))
+    })
+    .await;
+    assert_eq!(merged, Some(json!("ada@example.com")));
+
+    let merge = server
+        .data(
+            &admin,
+            "query($id: ID!) { contact(id: $id) { merges { edges { node { id } } } } }",
+            json!({ "id": bo["id"] }),
+        )
+        .await["contact"]["merges"]["edges"][0]["node"]["id"]
+        .clone();
+    server
+        .data(
+            &admin,
+            "mutation($id: ID!) { undoMerge(id: $id) { restored { id } } }",
+            json!({ "id": merge }),
+        )
+        .await;
+
+    // The record goes back to Bo's email; Ada's comes back as her own.
+    let ada_record = || hubspot.find("email", "ada@example.com");
+    let found = wait_until(
+        Duration::from_secs(20),
+        || (email_of_201(), ada_record()),
+        |(email, ada)| *email == Some(json!("bo@example.com")) && ada.is_some(),
+    )
+    .await;
+    assert_eq!(
+        found.0,
+        Some(json!("bo@example.com")),
+        "{:?}",
+        hubspot.records.lock().unwrap()
+    );
+    assert_ne!(found.1.as_deref(), Some("201"));
+    assert_eq!(hubspot.records.lock().unwrap().len(), 2);
+
+    let restored = wait_until(
+        Duration::from_secs(20),
+        || {
+            receiver
+                .accepted()
+                .into_iter()
+                .find(|(_, body, _)| body["type"] == "contact.restored")
+        },
+        Option::is_some,
+    )
+    .await
+    .expect("a contact.restored event");
+    assert_eq!(restored.1["data"]["contact"]["id"], ada["id"]);
+    assert_eq!(restored.1["data"]["contact"]["email"], "ada@example.com");
+}

@@ -366,3 +366,202 @@ async fn sixteen_undos_of_one_merge_give_it_back_once(
         .count();
     assert_eq!(unmerged, 1, "nothing doubled");
 }
+
+#[rstest]
+#[tokio::test]
+async fn chosen_sides_are_previewed_applied_and_undone(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Acme" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "mobilePhone": "+14155550101", "company": "Beta" }),
+    )
+    .await;
+    let merge = "mutation($s: ID!, $m: ID!, $confirm: Boolean, $choices: [FieldChoice!]) {
+      mergeContacts(survivorId: $s, mergedId: $m, confirm: $confirm, choices: $choices) {
+        contact { id firstName email company }
+        mergePreview { fields { field current incoming outcome } } } }";
+    let choices = json!([
+        { "field": "FIRST_NAME", "keep": "SURVIVOR" },
+        { "field": "COMPANY", "keep": "SURVIVOR" },
+        { "field": "EMAIL", "keep": "INCOMING" }
+    ]);
+    let preview = server
+        .data(
+            &admin,
+            merge,
+            json!({ "s": bo["id"], "m": ada["id"], "choices": choices }),
+        )
+        .await["mergeContacts"]["mergePreview"]["fields"]
+        .clone();
+    let outcome = |field: &str| {
+        preview
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == field)
+            .map(|f| f["outcome"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(outcome("firstName"), "RETAINED");
+    assert_eq!(outcome("company"), "RETAINED");
+    assert_eq!(outcome("email"), "FILLED");
+    let merged = server
+        .data(
+            &admin,
+            merge,
+            json!({ "s": bo["id"], "m": ada["id"], "confirm": true, "choices": choices }),
+        )
+        .await["mergeContacts"]["contact"]
+        .clone();
+    assert_eq!(merged["firstName"], "Bo");
+    assert_eq!(merged["company"], "Beta");
+    assert_eq!(merged["email"], "ada@example.com");
+    let kept = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"].clone();
+    assert!(
+        kept["fields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "field": "firstName", "outcome": "RETAINED" }))
+    );
+    let undone = server.data(&admin, UNDO, json!({ "id": kept["id"] })).await["undoMerge"].clone();
+    assert_eq!(undone["survivor"]["email"], Value::Null);
+    assert_eq!(undone["survivor"]["company"], "Beta");
+    assert_eq!(undone["restored"]["company"], "Acme");
+
+    // Only a contact's own fields are chosen, each once.
+    for bad in [
+        json!([{ "field": "OWNER", "keep": "SURVIVOR" }]),
+        json!([{ "field": "EMAIL", "keep": "SURVIVOR" }, { "field": "EMAIL", "keep": "INCOMING" }]),
+    ] {
+        let (_, body) = server
+            .post(
+                &admin,
+                merge,
+                json!({ "s": bo["id"], "m": ada["id"], "choices": bad }),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "choices");
+    }
+}
+
+/// An activity and an imported row merge their values into the contact
+/// holding their identity: each is a Merge, undone like any other.
+#[rstest]
+#[tokio::test]
+async fn merges_by_an_activity_and_an_import_are_undone(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Acme" }),
+    )
+    .await;
+    server
+        .data(
+            &admin,
+            "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+            json!({ "input": { "kind": "CHATBOT",
+                    "contact": { "email": "ada@example.com", "company": "Globex" } } }),
+        )
+        .await;
+    let job = crate::import_jobs::start_job(
+        &server,
+        &admin,
+        b"Email,Job Title\nada@example.com,CFO\n",
+        false,
+        json!([]),
+    )
+    .await;
+    let done = crate::import_jobs::finished(&server, &admin, &job).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+
+    let merges = merges_of(&server, &admin, &ada["id"]).await;
+    assert_eq!(merges["totalCount"], 2);
+    let sources: Vec<&str> = merges["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["IMPORT", "CHATBOT"]);
+    let (import, activity) = (
+        merges["edges"][0]["node"]["id"].clone(),
+        merges["edges"][1]["node"]["id"].clone(),
+    );
+    let undone = server.data(&admin, UNDO, json!({ "id": import })).await["undoMerge"].clone();
+    assert_eq!(undone["restored"], Value::Null);
+    assert_eq!(undone["survivor"]["jobTitle"], Value::Null);
+    assert_eq!(undone["survivor"]["company"], "Globex");
+    let undone = server.data(&admin, UNDO, json!({ "id": activity })).await["undoMerge"].clone();
+    assert_eq!(undone["survivor"]["company"], "Acme");
+}
+
+/// Pending reminders follow the survivor's email in a merge, and go back
+/// to the restored contact's when it is undone.
+#[rstest]
+#[tokio::test]
+async fn reminders_are_readdressed_by_the_merge_and_back_by_the_undo(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let (starts, ends) = in_two_days();
+    server
+        .data(
+            &admin,
+            "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+            json!({ "input": { "kind": "MEETING", "contact": { "email": "ada@example.com" },
+                    "meeting": { "startsAt": starts, "endsAt": ends } } }),
+        )
+        .await;
+    // Bo keeps his email by choice: Ada's reminders now go to him.
+    server
+        .data(
+            &admin,
+            "mutation($s: ID!, $m: ID!) { mergeContacts(survivorId: $s, mergedId: $m, confirm: true,
+               choices: [{ field: EMAIL, keep: SURVIVOR }]) { contact { email } } }",
+            json!({ "s": bo["id"], "m": ada["id"] }),
+        )
+        .await;
+    let merged = server
+        .data(&admin, MEETINGS, json!({ "id": bo["id"] }))
+        .await;
+    let during = recipients(&merged);
+    assert!(!during.is_empty());
+    assert!(during.iter().all(|r| r == "bo@example.com"), "{during:?}");
+
+    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    server.data(&admin, UNDO, json!({ "id": merge })).await;
+    let back = server
+        .data(&admin, MEETINGS, json!({ "id": ada["id"] }))
+        .await;
+    let after = recipients(&back);
+    assert_eq!(after.len(), during.len());
+    assert!(after.iter().all(|r| r == "ada@example.com"), "{after:?}");
+}

@@ -65,15 +65,9 @@ impl BulkWriter for GeneralWriter {
         current: &ContactRecord,
         plan: &MergePlan,
     ) -> Result<Option<ContactRecord>, StoreError> {
-        let saved = contact_writes::apply_to_survivor(
-            &*self.txn,
-            principal,
-            current,
-            plan,
-            Source::Import,
-            None,
-        )
-        .await?;
+        let saved =
+            contact_writes::merge_input(&*self.txn, principal, current, plan, Source::Import)
+                .await?;
         Ok(Some(saved))
     }
 
