@@ -942,7 +942,7 @@ fn merge_prompt_with_a_flipped_field() {
     assert_eq!(
         flipped.choices,
         [contacts_tui::model::FieldChoice {
-            field: PolicyField::Company,
+            field: ContactField::Company,
             keep: MergeSide::Survivor,
         }]
     );

@@ -23,8 +23,8 @@ use crate::config::Config;
 use crate::model::{
     ActivityContact, ActivityKind, ActivityPage, ActivityRow, Contact, ContactField, ContactPage,
     ContactRow, FieldChange, FieldChoice, FieldMerge, FieldRights, HistoryEntry, ListQuery, Me,
-    MeetingSummary, MergePreview, MergeRecord, PolicyField, PreviewContact, RecentActivity, Role,
-    SaveOutcome, SortField, Source, display_name,
+    MeetingSummary, MergePreview, MergeRecord, MergeSide, PolicyField, PreviewContact,
+    RecentActivity, Role, SaveOutcome, SortField, Source, display_name,
 };
 
 /// Builds the operation's own `ContactInput` (each generated module has
@@ -74,6 +74,32 @@ macro_rules! field_merge {
                 $op::MergeOutcome::Other(other) => $crate::model::MergeOutcome::Other(other),
             },
         }
+    }};
+}
+
+/// The merge prompt's choices as the operation's own `FieldChoice`s
+/// (each generated module has its copy); `None` when there are none.
+macro_rules! field_choices {
+    ($op:ident, $choices:expr) => {{
+        let choices: Vec<$op::FieldChoice> = $choices
+            .iter()
+            .map(|choice: &FieldChoice| $op::FieldChoice {
+                field: match choice.field {
+                    ContactField::FirstName => $op::ContactField::FIRST_NAME,
+                    ContactField::LastName => $op::ContactField::LAST_NAME,
+                    ContactField::Email => $op::ContactField::EMAIL,
+                    ContactField::MobilePhone => $op::ContactField::MOBILE_PHONE,
+                    ContactField::Company => $op::ContactField::COMPANY,
+                    ContactField::JobTitle => $op::ContactField::JOB_TITLE,
+                    ContactField::Timezone => $op::ContactField::TIMEZONE,
+                },
+                keep: match choice.keep {
+                    MergeSide::Survivor => $op::MergeSide::SURVIVOR,
+                    MergeSide::Incoming => $op::MergeSide::INCOMING,
+                },
+            })
+            .collect();
+        (!choices.is_empty()).then_some(choices)
     }};
 }
 
@@ -510,13 +536,12 @@ impl ApiClient {
         choices: &[FieldChoice],
         confirm_survivor_version: Option<i64>,
     ) -> Result<SaveOutcome, ApiError> {
-        // TODO(issue 20): send `choices` once the schema has FieldChoice.
-        let _ = choices;
         use operations::create_contact as op;
         let variables = op::Variables {
             input: contact_input!(op, changes),
             confirm_merge: confirm_survivor_version.map(|_| true),
             expected_survivor_version: confirm_survivor_version,
+            choices: field_choices!(op, choices),
             first_name: self.reads(PolicyField::FirstName),
             last_name: self.reads(PolicyField::LastName),
             email: self.reads(PolicyField::Email),
@@ -534,8 +559,6 @@ impl ApiClient {
         choices: &[FieldChoice],
         confirm_survivor_version: Option<i64>,
     ) -> Result<SaveOutcome, ApiError> {
-        // TODO(issue 20): send `choices` once the schema has FieldChoice.
-        let _ = choices;
         use operations::update_contact as op;
         let variables = op::Variables {
             id: id.to_owned(),
@@ -543,6 +566,7 @@ impl ApiClient {
             confirm_merge: confirm_survivor_version.map(|_| true),
             expected_version: Some(expected_version),
             expected_survivor_version: confirm_survivor_version,
+            choices: field_choices!(op, choices),
             first_name: self.reads(PolicyField::FirstName),
             last_name: self.reads(PolicyField::LastName),
             email: self.reads(PolicyField::Email),

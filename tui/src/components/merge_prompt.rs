@@ -26,9 +26,7 @@ use crate::action::Action;
 use crate::api::ApiError;
 use crate::effect::{Effect, sends};
 use crate::keymap::{self, Binding, Key};
-use crate::model::{
-    ContactField, FieldChoice, FieldMerge, MergeOutcome, MergePreview, MergeSide, PolicyField,
-};
+use crate::model::{ContactField, FieldChoice, FieldMerge, MergeOutcome, MergePreview, MergeSide};
 use crate::request::{Request, SaveRequest};
 use crate::theme;
 
@@ -106,7 +104,7 @@ impl MergePrompt {
         if !merge.has_choice() {
             return None;
         }
-        let field = PolicyField::from_input_name(&merge.field)?;
+        let field = ContactField::from_input_name(&merge.field)?;
         Some(
             self.choices()
                 .iter()
@@ -139,9 +137,10 @@ impl MergePrompt {
             return Vec::new();
         };
         let label = ContactField::label_of(&merge.field);
-        let (Some(side), Some(field)) =
-            (self.side(merge), PolicyField::from_input_name(&merge.field))
-        else {
+        let (Some(side), Some(field)) = (
+            self.side(merge),
+            ContactField::from_input_name(&merge.field),
+        ) else {
             let why = if merge.incoming.as_deref().is_none_or(str::is_empty) {
                 "the incoming value is empty, and empty never clears"
             } else {
@@ -168,7 +167,7 @@ impl MergePrompt {
             self.preview
                 .fields
                 .iter()
-                .position(|f| PolicyField::from_input_name(&f.field) == Some(choice.field))
+                .position(|f| ContactField::from_input_name(&f.field) == Some(choice.field))
         };
         wanted.sort_by_key(order);
         let request = SaveRequest {
@@ -518,7 +517,7 @@ mod tests {
         assert_eq!(
             first.choices,
             [FieldChoice {
-                field: PolicyField::FirstName,
+                field: ContactField::FirstName,
                 keep: MergeSide::Survivor
             }]
         );

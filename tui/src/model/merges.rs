@@ -2,7 +2,7 @@
 //! each field, the merges recorded into a contact, and what undoing one
 //! gave back.
 
-use super::{FieldMerge, MergeOutcome, PolicyField};
+use super::{ContactField, FieldMerge, MergeOutcome, PolicyField};
 
 /// Whose value a merge keeps of one field: the survivor's, or the
 /// incoming one (the absorbed contact's, or what was typed).
@@ -23,10 +23,11 @@ impl MergeSide {
 
 /// One field kept on a side other than the merge's own rule would keep
 /// it (the schema's `FieldChoice`): sent with the preview, which shows
-/// it, and with the confirm, which applies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// it, and with the confirm, which applies it. Only a contact's own
+/// fields are merged field by field (not owner or team).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldChoice {
-    pub field: PolicyField,
+    pub field: ContactField,
     pub keep: MergeSide,
 }
 
@@ -43,11 +44,11 @@ impl FieldMerge {
     }
 
     /// Whether there are two values to choose between: a non-empty
-    /// incoming value that differs from the survivor's, of a field the
-    /// schema can name in a `FieldChoice`.
+    /// incoming value that differs from the survivor's, of one of the
+    /// contact's own fields (a `FieldChoice` names no other).
     pub fn has_choice(&self) -> bool {
         let incoming = self.incoming.as_deref().filter(|value| !value.is_empty());
-        PolicyField::from_input_name(&self.field).is_some()
+        ContactField::from_input_name(&self.field).is_some()
             && incoming.is_some()
             && incoming != self.current.as_deref()
     }
@@ -136,6 +137,10 @@ mod tests {
         assert!(!field("company", Some("Acme"), None).has_choice());
         assert!(!field("company", Some("Acme"), Some("")).has_choice());
         assert!(!field("somethingNew", None, Some("x")).has_choice());
+        assert!(
+            !field("ownerId", None, Some("VXNlcjoy")).has_choice(),
+            "not merged"
+        );
         assert_eq!(
             field("company", Some("Acme"), None).default_side(),
             MergeSide::Survivor

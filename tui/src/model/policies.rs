@@ -93,16 +93,6 @@ impl PolicyField {
         })
     }
 
-    /// The field a `ContactInput` name stands for (`ownerId` is Owner),
-    /// as merge previews and history name fields.
-    pub fn from_input_name(name: &str) -> Option<PolicyField> {
-        match name {
-            "ownerId" => Some(PolicyField::Owner),
-            "teamId" => Some(PolicyField::Team),
-            other => ContactField::from_input_name(other).map(PolicyField::of),
-        }
-    }
-
     pub fn of(field: ContactField) -> PolicyField {
         match field {
             ContactField::FirstName => PolicyField::FirstName,
