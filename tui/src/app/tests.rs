@@ -519,3 +519,322 @@ fn a_policy_changed_meanwhile_is_learnt_from_forbidden() {
     })));
     assert!(requests.is_empty(), "{requests:?}");
 }
+
+// ----- reversible merge (issue 20) -----
+
+use crate::model::{
+    Contact, ContactRef, FieldChoice, FieldMerge, MergeOutcome, MergePreview, MergeRecord,
+    MergeSide, PolicyField, PreviewContact, UndoneMerge,
+};
+use crate::request::SaveRequest;
+
+fn field_merge(field: &str, current: Option<&str>, incoming: Option<&str>) -> FieldMerge {
+    FieldMerge {
+        field: field.to_owned(),
+        current: current.map(str::to_owned),
+        incoming: incoming.map(str::to_owned),
+        outcome: MergeOutcome::Overwritten,
+    }
+}
+
+fn preview() -> MergePreview {
+    MergePreview {
+        survivor: PreviewContact {
+            id: "c2".to_owned(),
+            name: "Bea".to_owned(),
+            version: 7,
+        },
+        merged: Some(PreviewContact {
+            id: "c1".to_owned(),
+            name: "Ada".to_owned(),
+            version: 3,
+        }),
+        fields: vec![
+            field_merge("firstName", Some("Bea"), Some("Ada")),
+            field_merge("email", Some("b@example.com"), Some("b@example.com")),
+            field_merge("company", Some("Acme"), Some("Initech")),
+        ],
+    }
+}
+
+/// c1's edit form with its email typed as c2's, saved and answered with
+/// a merge preview; returns the save that was sent.
+fn merge_prompt_app() -> (App, SaveRequest) {
+    let mut app = list_app();
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            id: "c1".to_owned(),
+            first_name: Some("Ada".to_owned()),
+            version: 3,
+            ..Contact::default()
+        }))),
+    });
+    app.press(key(KeyCode::Char('e')));
+    app.press(key(KeyCode::Tab));
+    app.press(key(KeyCode::Tab));
+    for c in "b@example.com".chars() {
+        app.press(key(KeyCode::Char(c)));
+    }
+    let Some(Request::Save(request)) = app.press(key(KeyCode::Enter)).pop() else {
+        panic!("Enter saves");
+    };
+    app.update(Action::Saved {
+        request: request.clone(),
+        result: Ok(SaveOutcome::NeedsMerge(preview())),
+    });
+    assert!(matches!(app.popup(), Some(Popup::Merge(_))));
+    (app, request)
+}
+
+fn save_of(requests: Vec<Request>) -> SaveRequest {
+    match requests.as_slice() {
+        [Request::Save(request)] => request.clone(),
+        other => panic!("one save: {other:?}"),
+    }
+}
+
+#[test]
+fn a_flip_then_y_sends_the_choices_the_preview_showed() {
+    let (mut app, request) = merge_prompt_app();
+    // The cursor starts on First name; Company is two rows down.
+    app.press(key(KeyCode::Char('j')));
+    app.press(key(KeyCode::Char('j')));
+    let flipped = save_of(app.press(key(KeyCode::Char(' '))));
+    let company = FieldChoice {
+        field: ContactField::Company,
+        keep: MergeSide::Survivor,
+    };
+    assert_eq!(
+        flipped,
+        SaveRequest {
+            choices: vec![company],
+            ..request.clone()
+        },
+        "the same save, previewed with the choice"
+    );
+    // A second flip overtakes the first: its answer is dropped.
+    app.press(key(KeyCode::Char('k')));
+    app.press(key(KeyCode::Char('k')));
+    let both = save_of(app.press(key(KeyCode::Char(' '))));
+    assert_eq!(both.choices.len(), 2);
+    assert!(app.press(key(KeyCode::Char('y'))).is_empty(), "y waits");
+    let mut retained = preview();
+    retained.fields[2].outcome = MergeOutcome::Retained;
+    assert!(
+        app.update(Action::Saved {
+            request: flipped,
+            result: Ok(SaveOutcome::NeedsMerge(retained.clone())),
+        })
+        .is_empty()
+    );
+    assert!(app.press(key(KeyCode::Char('y'))).is_empty(), "still waits");
+
+    retained.fields[0].outcome = MergeOutcome::Retained;
+    retained.survivor.version = 8;
+    app.update(Action::Saved {
+        request: both.clone(),
+        result: Ok(SaveOutcome::NeedsMerge(retained)),
+    });
+    let Some(Popup::Merge(prompt)) = app.popup() else {
+        panic!("the prompt shows the new preview");
+    };
+    assert_eq!(prompt.side_of("company"), Some(MergeSide::Survivor));
+    assert_eq!(prompt.side_of("firstName"), Some(MergeSide::Survivor));
+    assert_eq!(prompt.preview().fields[2].outcome, MergeOutcome::Retained);
+    let confirm = save_of(app.press(key(KeyCode::Char('y'))));
+    assert_eq!(
+        confirm,
+        SaveRequest {
+            confirm_survivor_version: Some(8),
+            ..both
+        },
+        "the choices shown, with the survivor's version of that preview"
+    );
+}
+
+#[test]
+fn a_flip_whose_preview_fails_keeps_the_prompt_as_it_was() {
+    let (mut app, request) = merge_prompt_app();
+    let flipped = save_of(app.press(key(KeyCode::Char(' '))));
+    app.update(Action::Saved {
+        request: flipped,
+        result: Err(ApiError::Server("boom".to_owned())),
+    });
+    let Some(Popup::Merge(prompt)) = app.popup() else {
+        panic!("the prompt stays");
+    };
+    assert!(prompt.choices().is_empty());
+    assert_eq!(app.status().map(|m| m.tone), Some(Tone::Error));
+    assert!(matches!(app.screen(), Some(Screen::Form(_))));
+    assert_eq!(
+        save_of(app.press(key(KeyCode::Char('y')))),
+        SaveRequest {
+            confirm_survivor_version: Some(7),
+            ..request
+        }
+    );
+}
+
+fn merge(id: &str, merged_id: Option<&str>, undone: bool) -> MergeRecord {
+    MergeRecord {
+        id: id.to_owned(),
+        merged_id: merged_id.map(str::to_owned),
+        merged_at: "2026-11-30T09:15:00Z".to_owned(),
+        merged_by: Some("ann".to_owned()),
+        source: "MANUAL".to_owned(),
+        undone_at: undone.then(|| "2026-12-01T10:00:00Z".to_owned()),
+        fields: vec![field_merge("company", Some("Acme"), Some("Initech"))],
+    }
+}
+
+/// c2's detail, for a user of `role`, with a standing merge of c1 and an
+/// undone one of a new contact's values.
+fn survivor_app(role: Role) -> App {
+    let mut app = list_app_as(role);
+    let (detail, _) = ContactDetail::open("c2".to_owned());
+    app.carry_out(vec![Effect::open(Screen::Detail(detail))]);
+    app.update(Action::ContactLoaded {
+        id: "c2".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            id: "c2".to_owned(),
+            first_name: Some("Bea".to_owned()),
+            version: 5,
+            merges: vec![merge("m2", Some("c1"), false), merge("m1", None, true)],
+            merges_total: 2,
+            ..Contact::default()
+        }))),
+    });
+    app
+}
+
+#[test]
+fn undoing_a_merge_needs_y() {
+    let mut app = survivor_app(Role::Member);
+    for no in [
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Char('n'),
+        KeyCode::Char('q'),
+    ] {
+        assert!(app.press(key(KeyCode::Char('u'))).is_empty(), "u only asks");
+        assert!(matches!(app.popup(), Some(Popup::Undo(_))));
+        assert!(app.press(key(no)).is_empty(), "{no:?} sends nothing");
+        if no == KeyCode::Enter {
+            app.press(key(KeyCode::Esc));
+        }
+        assert!(app.popup().is_none(), "{no:?}: closed");
+        assert!(matches!(app.screen(), Some(Screen::Detail(_))));
+    }
+    app.press(key(KeyCode::Char('u')));
+    assert_eq!(
+        app.press(key(KeyCode::Char('y'))),
+        vec![Request::UndoMerge {
+            merge_id: "m2".to_owned(),
+            survivor_id: "c2".to_owned(),
+            expected_survivor_version: 5,
+        }]
+    );
+    assert!(app.press(key(KeyCode::Char('y'))).is_empty(), "sent once");
+
+    // The older merge was undone already: u is not offered on it.
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Char(']')));
+    assert!(app.press(key(KeyCode::Char('u'))).is_empty());
+    assert!(app.popup().is_none());
+}
+
+#[test]
+fn an_undo_brings_the_contact_back_and_names_the_kept_fields() {
+    let mut app = survivor_app(Role::Admin);
+    app.press(key(KeyCode::Char('u')));
+    app.press(key(KeyCode::Char('y')));
+    let requests = app.update(Action::MergeUndone {
+        merge_id: "m2".to_owned(),
+        survivor_id: "c2".to_owned(),
+        result: Ok(Box::new(UndoneMerge {
+            survivor: ContactRef {
+                id: "c2".to_owned(),
+                name: "Bea".to_owned(),
+            },
+            restored: Some(ContactRef {
+                id: "c1".to_owned(),
+                name: "Ada".to_owned(),
+            }),
+            kept_fields: vec![PolicyField::Company, PolicyField::JobTitle],
+        })),
+    });
+    assert!(app.popup().is_none());
+    assert!(
+        matches!(
+            requests.as_slice(),
+            [
+                Request::Contact { id: survivor },
+                Request::Contacts { .. },
+                Request::Contact { id: restored },
+            ] if survivor == "c2" && restored == "c1"
+        ),
+        "the survivor and the list reload, the restored contact opens: {requests:?}"
+    );
+    let Some(Screen::Detail(detail)) = app.screen() else {
+        panic!("the restored contact is shown");
+    };
+    assert_eq!(detail.id(), "c1");
+    let status = app.status().map(|m| (m.tone, m.text.as_str()));
+    assert_eq!(
+        status,
+        Some((
+            Tone::Success,
+            "Merge undone: Ada is back; Bea has its earlier values. Edited since, so kept as they are: Company, Job title."
+        ))
+    );
+    // q goes back to the survivor.
+    app.press(key(KeyCode::Char('q')));
+    assert!(matches!(app.screen(), Some(Screen::Detail(d)) if d.id() == "c2"));
+}
+
+#[test]
+fn a_refused_undo_is_shown_in_the_server_s_words() {
+    let mut app = survivor_app(Role::Member);
+    app.press(key(KeyCode::Char('u')));
+    app.press(key(KeyCode::Char('y')));
+    let message = "the email of the contact to restore belongs to another contact now";
+    let requests = app.update(Action::MergeUndone {
+        merge_id: "m2".to_owned(),
+        survivor_id: "c2".to_owned(),
+        result: Err(ApiError::Conflict(message.to_owned())),
+    });
+    assert!(app.popup().is_none());
+    assert_eq!(
+        app.status(),
+        Some(&Message::error(format!("Not undone: {message}")))
+    );
+    assert_eq!(
+        requests,
+        vec![Request::Contact {
+            id: "c2".to_owned()
+        }],
+        "what is on screen may be out of date: it reloads"
+    );
+    assert!(matches!(app.screen(), Some(Screen::Detail(d)) if d.id() == "c2"));
+}
+
+#[test]
+fn viewers_and_integrations_are_not_offered_undo() {
+    for role in [Role::Viewer, Role::Integration] {
+        let mut app = survivor_app(role.clone());
+        assert!(app.press(key(KeyCode::Char('u'))).is_empty());
+        assert!(app.popup().is_none(), "{role:?}: u asks nothing");
+        app.press(key(KeyCode::Char('?')));
+        let help = screen_text(&app, 160, 48);
+        assert!(help.contains("select the next (older) merge"), "{role:?}");
+        assert!(
+            !help.contains("undo the selected merge"),
+            "{role:?}: the help does not offer it"
+        );
+    }
+    let mut app = survivor_app(Role::Member);
+    app.press(key(KeyCode::Char('?')));
+    assert!(screen_text(&app, 160, 48).contains("undo the selected merge"));
+}
