@@ -20,7 +20,8 @@
 //!   a stack of screens over it (activities, import jobs, import, detail,
 //!   form; for an admin also users, teams, tokens, integrations,
 //!   deliveries and their forms), at most one modal popup (merge prompt,
-//!   delete confirmation, a yes/no question, notice, a secret shown once),
+//!   undo of a merge, delete confirmation, a yes/no question, notice, a
+//!   secret shown once),
 //!   the help overlay and the connection screen
 //!   that covers everything while the server is down or refuses the token
 //!   (and retries by itself, later each time, while it is down).
@@ -135,6 +136,13 @@
 //!   changed here yet (the schema has no list of users or teams to pick from:
 //!   only `me` and `me.teams`, and the typed `ContactInput` can set an id
 //!   but not send the `null` that clears one).
+//! - The detail reads a contact's 20 newest merges (`Contact.merges`),
+//!   enough for the one an undo can take back (the newest standing one:
+//!   the server refuses the others, in words the status line shows).
+//!   The undo's popup shows the values the absorbed contact brought, as
+//!   the merge's `fields` recorded them: for a merging edit these include
+//!   what was typed (the clashing email), not the record's own values
+//!   that come back, which the schema does not give.
 //! - Scrolling (the help overlay, the detail's activities and history)
 //!   stops at the last line on screen, but `update` does not know the
 //!   pane's height: after many `j` past the end, `k` takes as many presses

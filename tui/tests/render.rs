@@ -1765,6 +1765,119 @@ fn no_size_or_value_breaks_drawing() {
     check(&app);
 }
 
+/// The merges list, the undo confirmation and a merge prompt with a
+/// flipped field, with values far longer than any column, names of
+/// double-width characters and many merges, at sizes from absurd to huge.
+#[test]
+fn merges_and_undo_survive_any_size() {
+    let long = "Ω".repeat(300);
+    let wide = "漢字かなカナ한글".repeat(40);
+    let sizes = [(1, 1), (10, 3), (30, 8), (80, 24), (120, 40), (250, 80)];
+    let check = |app: &App| {
+        for (width, height) in sizes {
+            render(app, width, height);
+        }
+    };
+    let mut merges: Vec<MergeRecord> = (0..30)
+        .map(|i| MergeRecord {
+            id: format!("m{i}"),
+            merged_id: Some(format!("{long}{i}")),
+            merged_by: Some(wide.clone()),
+            source: long.clone(),
+            undone_at: (i % 2 == 1).then(|| long.clone()),
+            fields: vec![
+                merge_field(
+                    "company",
+                    Some(&long),
+                    Some(&wide),
+                    MergeOutcome::Overwritten,
+                ),
+                merge_field("ownerId", None, Some(&long), MergeOutcome::Filled),
+                merge_field(&long, Some(&wide), None, MergeOutcome::Other(long.clone())),
+            ],
+            ..ada_merges()[0].clone()
+        })
+        .collect();
+    merges.push(MergeRecord {
+        merged_id: None,
+        merged_at: String::new(),
+        fields: Vec::new(),
+        ..merges[0].clone()
+    });
+    let mut app = list_app();
+    app.press(key(KeyCode::Enter));
+    app.update(Action::ContactLoaded {
+        id: "c1".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            first_name: Some(wide.clone()),
+            merges_total: i64::MAX,
+            merges,
+            ..ada()
+        }))),
+    });
+    check(&app);
+    for _ in 0..40 {
+        app.press(key(KeyCode::Char(']')));
+    }
+    check(&app);
+    app.press(key(KeyCode::Char('[')));
+    app.press(key(KeyCode::Char('[')));
+    app.press(key(KeyCode::Char('u')));
+    assert!(matches!(app.popup(), Some(Popup::Undo(_))));
+    check(&app);
+    app.press(key(KeyCode::Char('?')));
+    check(&app);
+    app.press(key(KeyCode::Esc));
+    app.press(key(KeyCode::Esc));
+
+    let (mut app, request) = saving_form_app();
+    let preview = MergePreview {
+        survivor: PreviewContact {
+            id: "c2".to_owned(),
+            name: wide.clone(),
+            version: 1,
+        },
+        merged: Some(PreviewContact {
+            id: long.clone(),
+            name: wide.clone(),
+            version: 3,
+        }),
+        fields: vec![
+            merge_field(
+                "company",
+                Some(&long),
+                Some(&wide),
+                MergeOutcome::Overwritten,
+            ),
+            merge_field("jobTitle", None, Some(&long), MergeOutcome::Filled),
+            merge_field(
+                &long,
+                Some(&wide),
+                Some(""),
+                MergeOutcome::Other(long.clone()),
+            ),
+        ],
+    };
+    app.update(Action::Saved {
+        request,
+        result: Ok(SaveOutcome::NeedsMerge(preview.clone())),
+    });
+    check(&app);
+    let Some(Request::Save(flipped)) = app.press(key(KeyCode::Char(' '))).pop() else {
+        panic!("Space on the first field with a choice asks again");
+    };
+    check(&app);
+    app.update(Action::Saved {
+        request: flipped,
+        result: Ok(SaveOutcome::NeedsMerge(preview)),
+    });
+    for _ in 0..5 {
+        app.press(key(KeyCode::Char('j')));
+        app.press(key(KeyCode::Char(' ')));
+        check(&app);
+    }
+}
+
 /// The screen's rows as plain text.
 fn screen_rows(terminal: &Terminal<TestBackend>) -> Vec<String> {
     let buffer = terminal.backend().buffer();
