@@ -459,6 +459,10 @@ impl App {
         // flipped) is the prompt's: it shows it, or keeps what it showed.
         // A save that went through meanwhile (the other contact is gone)
         // is a save like any other.
+        if request.confirm_survivor_version.is_none() && !self.awaited(&request) {
+            // A flip's preview whose prompt was closed meanwhile.
+            return Vec::new();
+        }
         let result = match (&mut self.popup, result) {
             (Some(Popup::Merge(prompt)), result) if prompt.concerns(&request) => {
                 if !prompt.awaits(&request) {
@@ -477,6 +481,22 @@ impl App {
             (_, result) => result,
         };
         self.on_save_answer(request, result)
+    }
+
+    /// Whether a save (not a confirm) is waited for: by the merge prompt
+    /// it belongs to, or by the form that sent it. With no form on the
+    /// stack there is no one to ask, and the answer is shown.
+    fn awaited(&self, request: &crate::request::SaveRequest) -> bool {
+        if let Some(Popup::Merge(prompt)) = &self.popup
+            && prompt.concerns(request)
+        {
+            return true;
+        }
+        let form = self.screens.iter().rev().find_map(|screen| match screen {
+            Screen::Form(form) => Some(form),
+            _ => None,
+        });
+        form.is_none_or(|form| form.awaits(request))
     }
 
     fn on_save_answer(

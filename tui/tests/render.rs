@@ -1611,6 +1611,11 @@ fn no_size_or_value_breaks_drawing() {
         }])),
     });
     check(&app);
+    // Saved again, the same save answers with a merge preview.
+    assert_eq!(
+        app.press(key(KeyCode::Enter)),
+        vec![Request::Save(request.clone())]
+    );
     app.update(Action::Saved {
         request,
         result: Ok(SaveOutcome::NeedsMerge(MergePreview {

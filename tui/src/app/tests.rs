@@ -655,6 +655,27 @@ fn a_flip_then_y_sends_the_choices_the_preview_showed() {
 }
 
 #[test]
+fn a_flip_s_preview_after_the_prompt_was_cancelled_is_dropped() {
+    let (mut app, _) = merge_prompt_app();
+    let flipped = save_of(app.press(key(KeyCode::Char(' '))));
+    app.press(key(KeyCode::Esc));
+    assert!(app.popup().is_none(), "cancelled while the preview was out");
+    for result in [
+        Ok(SaveOutcome::NeedsMerge(preview())),
+        Err(ApiError::Server("boom".to_owned())),
+    ] {
+        let requests = app.update(Action::Saved {
+            request: flipped.clone(),
+            result,
+        });
+        assert!(requests.is_empty());
+        assert!(app.popup().is_none(), "the prompt does not come back");
+        assert!(matches!(app.screen(), Some(Screen::Form(_))));
+    }
+    assert_eq!(app.status().map(|m| m.tone), Some(Tone::Info));
+}
+
+#[test]
 fn a_flip_whose_preview_fails_keeps_the_prompt_as_it_was() {
     let (mut app, request) = merge_prompt_app();
     let flipped = save_of(app.press(key(KeyCode::Char(' '))));

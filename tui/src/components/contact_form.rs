@@ -43,6 +43,9 @@ pub struct ContactForm {
     /// An error that names no field of the form.
     general_error: Option<String>,
     saving: bool,
+    /// The save last sent: an answer to another one (a merge prompt's,
+    /// the prompt since closed) is not the form's.
+    sent: Option<SaveRequest>,
 }
 
 /// What pressing save led to, for the app to act on.
@@ -70,6 +73,7 @@ impl ContactForm {
             focus: 0,
             general_error: None,
             saving: false,
+            sent: None,
         }
     }
 
@@ -172,12 +176,19 @@ impl ContactForm {
             }
         };
         self.saving = true;
-        SaveStep::Send(Request::Save(SaveRequest {
+        let request = SaveRequest {
             target,
             changes,
             choices: Vec::new(),
             confirm_survivor_version: None,
-        }))
+        };
+        self.sent = Some(request.clone());
+        SaveStep::Send(Request::Save(request))
+    }
+
+    /// Whether `request` is the save the form sent and waits for.
+    pub fn awaits(&self, request: &SaveRequest) -> bool {
+        self.saving && self.sent.as_ref() == Some(request)
     }
 
     /// The save ended without saving (errors, a preview, a refusal).
