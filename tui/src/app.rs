@@ -455,14 +455,14 @@ impl App {
         request: crate::request::SaveRequest,
         result: Result<SaveOutcome, ApiError>,
     ) -> Vec<Request> {
-        // The preview asked again by the merge prompt (a field's side
-        // flipped) is the prompt's: it shows it, or keeps what it showed.
-        // A save that went through meanwhile (the other contact is gone)
-        // is a save like any other.
         if request.confirm_survivor_version.is_none() && !self.awaited(&request) {
             // A flip's preview whose prompt was closed meanwhile.
             return Vec::new();
         }
+        // The preview asked again by the merge prompt (a field's side
+        // flipped) is the prompt's: it shows it, or keeps what it showed.
+        // A save that went through meanwhile (the other contact is gone)
+        // is a save like any other.
         let result = match (&mut self.popup, result) {
             (Some(Popup::Merge(prompt)), result) if prompt.concerns(&request) => {
                 if !prompt.awaits(&request) {

@@ -72,7 +72,7 @@ impl ContactDetail {
             .map_or(&[], |contact| contact.merges.as_slice())
     }
 
-    /// The merge `u` would undo, if it stands.
+    /// The selected merge: the one `u` undoes, when it stands.
     pub fn selected_merge(&self) -> Option<&MergeRecord> {
         self.merges().get(self.merge)
     }
