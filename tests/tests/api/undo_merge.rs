@@ -565,3 +565,71 @@ async fn reminders_are_readdressed_by_the_merge_and_back_by_the_undo(
     assert_eq!(after.len(), during.len());
     assert!(after.iter().all(|r| r == "ada@example.com"), "{after:?}");
 }
+
+/// A survivor merged away since stands for another contact: its merges
+/// wait until that merge is undone, then come back in turn.
+#[rstest]
+#[tokio::test]
+async fn a_chain_of_merges_is_undone_from_the_last(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let cy = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Cy", "email": "cy@example.com" }),
+    )
+    .await;
+    // Ada into Bo, then Bo into Cy.
+    server
+        .data(&admin, MERGE, json!({ "s": bo["id"], "m": ada["id"] }))
+        .await;
+    let first = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    server
+        .data(&admin, MERGE, json!({ "s": cy["id"], "m": bo["id"] }))
+        .await;
+    let second = merges_of(&server, &admin, &cy["id"]).await["edges"][0]["node"]["id"].clone();
+    assert_eq!(visible_count(&server, &admin).await, 1);
+
+    let (_, body) = server.post(&admin, UNDO, json!({ "id": first })).await;
+    assert_eq!(error_codes(&body), ["CONFLICT"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(cy["id"].as_str().unwrap()),
+        "{body}"
+    );
+    let restored =
+        server.data(&admin, UNDO, json!({ "id": second })).await["undoMerge"]["restored"].clone();
+    assert_eq!(restored["id"], bo["id"]);
+    let restored =
+        server.data(&admin, UNDO, json!({ "id": first })).await["undoMerge"]["restored"].clone();
+    assert_eq!(restored["id"], ada["id"]);
+    assert_eq!(restored["email"], "ada@example.com");
+    assert_eq!(visible_count(&server, &admin).await, 3);
+    for (contact, email) in [
+        (&ada, "ada@example.com"),
+        (&bo, "bo@example.com"),
+        (&cy, "cy@example.com"),
+    ] {
+        let read = server
+            .data(&admin, GET, json!({ "id": contact["id"] }))
+            .await;
+        assert_eq!(read["contact"]["id"], contact["id"]);
+        assert_eq!(read["contact"]["email"], email);
+    }
+}
