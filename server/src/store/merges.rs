@@ -21,6 +21,7 @@ use super::history::{self, ChangeAction, Entry};
 use super::integrations::DeliveryStatus;
 use super::outbox::{self, EventType};
 use super::{Store, StoreError, now_micros};
+use crate::domain::global_id::{self, Kind};
 use crate::domain::merge_plan::{self, FieldMerge, MergeOutcome};
 use crate::domain::{ContactFields, Email, Phone, Principal, Source};
 
@@ -320,7 +321,8 @@ pub async fn count_of_survivor(
         .await?)
 }
 
-/// One merge, when the caller can access its survivor.
+/// One merge, when the caller can access its survivor (or the contact
+/// that survivor was merged into since).
 pub async fn find_readable(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -329,11 +331,9 @@ pub async fn find_readable(
     let Some(model) = merge::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
-    let survivor =
-        contacts::find_accessible(db, &principal.access(), model.survivor_id, Lock::None).await?;
-    match survivor {
-        Some(found) if found.id == model.survivor_id => MergeRecord::try_from(model).map(Some),
-        _ => Ok(None),
+    match contacts::resolve(db, &principal.access(), model.survivor_id).await? {
+        Some(_) => MergeRecord::try_from(model).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -370,26 +370,27 @@ pub async fn undo(
         find = find.lock_exclusive();
     }
     let row = find.one(db).await?.ok_or(StoreError::NotFound)?;
-    let survivor =
-        contacts::find_accessible(db, &principal.access(), row.survivor_id, Lock::ForUpdate)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+    let access = principal.access();
+    let Some(survivor) =
+        contacts::find_accessible(db, &access, row.survivor_id, Lock::ForUpdate).await?
+    else {
+        // Absorbed by a later merge, the survivor stands for another
+        // contact now: that merge is undone first.
+        return match contacts::resolve(db, &access, row.survivor_id).await? {
+            Some(absorbed_into) => Err(StoreError::MergeConflict {
+                field: None,
+                reason: format!(
+                    "the contact this merge kept was merged into {} since; undo that merge first",
+                    global_id::encode(Kind::Contact, absorbed_into.id)
+                ),
+            }),
+            None => Err(StoreError::NotFound),
+        };
+    };
     if row.undone_at.is_some() {
         return Err(StoreError::MergeConflict {
             field: None,
             reason: "this merge was undone already".to_owned(),
-        });
-    }
-    if survivor.id != row.survivor_id {
-        return Err(StoreError::MergeConflict {
-            field: None,
-            reason: format!(
-                "the contact this merge kept was merged into {} since; undo that merge first",
-                crate::domain::global_id::encode(
-                    crate::domain::global_id::Kind::Contact,
-                    survivor.id
-                )
-            ),
         });
     }
     let later = merge::Entity::find()
@@ -404,7 +405,7 @@ pub async fn undo(
             field: None,
             reason: format!(
                 "merge {} into the same contact came later: undo it first",
-                crate::domain::global_id::encode(crate::domain::global_id::Kind::Merge, later.id)
+                global_id::encode(Kind::Merge, later.id)
             ),
         });
     }
