@@ -851,3 +851,130 @@ async fn an_admin_issues_and_revokes_a_token_and_a_policy_hides_a_field(
     assert!(!shown.contains("lee@example.com"), "{shown}");
     assert!(!shown.to_lowercase().contains("forbidden"), "{shown}");
 }
+
+/// Issue 20: a merging edit from the TUI, a field's side flipped first,
+/// then the merge undone from the survivor's detail: both contacts are
+/// back, in the list and on the server, each with its own values.
+#[rstest]
+#[tokio::test]
+async fn merge_with_a_choice_then_undo_it(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = support::create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Analytical Engines" }),
+    )
+    .await;
+    let bea = support::create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bea", "email": "bea@example.com", "company": "Lind & Co" }),
+    )
+    .await;
+    let (ada_id, bea_id) = (id_of(&ada), id_of(&bea));
+
+    let mut app = client(&server, &admin);
+    app.start();
+    app.settle().await;
+    assert_eq!(app.list().total(), Some(2));
+    // Ada is first by name: open her, type Bea's email.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "bea@example.com");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Popup::Merge(prompt)) = app.popup() else {
+        panic!("saving into Bea's email asks to merge");
+    };
+    assert_eq!(prompt.preview().survivor.id, bea_id);
+
+    // Keep Bea's company: move to it and flip its side.
+    let company = prompt
+        .preview()
+        .fields
+        .iter()
+        .position(|f| f.field == "company")
+        .expect("company in the preview");
+    let at = prompt
+        .preview()
+        .fields
+        .iter()
+        .position(|f| Some(f.field.as_str()) == prompt.selected_field())
+        .unwrap_or(0);
+    for _ in at..company {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char(' '));
+    app.settle().await;
+    let Some(Popup::Merge(prompt)) = app.popup() else {
+        panic!("the prompt stays, with the new preview");
+    };
+    let kept = prompt
+        .preview()
+        .fields
+        .iter()
+        .find(|f| f.field == "company")
+        .expect("company");
+    assert_eq!(kept.outcome, MergeOutcome::Retained);
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    let merged = server
+        .data(&admin, support::GET, json!({ "id": bea_id }))
+        .await;
+    assert_eq!(merged["contact"]["firstName"], "Ada");
+    assert_eq!(merged["contact"]["company"], "Lind & Co", "the choice held");
+    assert_eq!(support::visible_count(&server, &admin).await, 1);
+
+    // The survivor's detail lists the merge; undo it with y.
+    let Some(Screen::Detail(detail)) = app.screen() else {
+        panic!("after the merge the survivor is shown");
+    };
+    assert_eq!(
+        detail.contact().map(|c| c.id.as_str()),
+        Some(bea_id.as_str())
+    );
+    assert_eq!(detail.merges().len(), 1);
+    assert!(detail.merges()[0].stands());
+    press(&mut app, KeyCode::Char('u'));
+    assert!(matches!(app.popup(), Some(Popup::Undo(_))));
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(app.popup().is_none());
+    let Some(Screen::Detail(restored)) = app.screen() else {
+        panic!("the restored contact is shown");
+    };
+    assert_eq!(
+        restored.contact().map(|c| c.id.as_str()),
+        Some(ada_id.as_str())
+    );
+
+    // Both are back, each with its own values.
+    assert_eq!(support::visible_count(&server, &admin).await, 2);
+    for (id, name, email, company) in [
+        (&ada_id, "Ada", "ada@example.com", "Analytical Engines"),
+        (&bea_id, "Bea", "bea@example.com", "Lind & Co"),
+    ] {
+        let read = server
+            .data(
+                &admin,
+                "query($id: ID!) { contact(id: $id) { id firstName email company } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(read["contact"]["id"], id.as_str());
+        assert_eq!(read["contact"]["firstName"], name);
+        assert_eq!(read["contact"]["email"], email);
+        assert_eq!(read["contact"]["company"], company);
+    }
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    app.settle().await;
+    assert_eq!(app.list().total(), Some(2), "the list shows both again");
+}
