@@ -7,15 +7,17 @@ use chrono::{DateTime, Utc};
 use super::contact::{Contact, FieldMerge, timestamp};
 use super::error::{ApiError, ApiResult};
 use super::field_policy::ContactField;
+use super::field_policy::Reads;
 use super::ids::{self, Kind};
 use super::loaders;
 use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
-use super::user::User;
+use super::user::{Team, User};
 use super::{principal, state};
+use crate::domain::ContactFields;
 use crate::domain::field_policy::ContactField as Field;
 use crate::domain::merge_plan::{self, Choices};
 use crate::store::contacts::ContactRecord;
-use crate::store::merges::{self, MergeRecord};
+use crate::store::merges::{self, AbsorbedRecord, MergeRecord};
 
 /// Which side of a merge a field's value comes from.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -92,6 +94,40 @@ impl Merge {
         self.0.undone_at.map(timestamp)
     }
 
+    /// The absorbed record as it was just before the merge (what an undo
+    /// brings back); null for a merge of an input.
+    async fn absorbed(&self) -> Option<AbsorbedContact> {
+        self.0.absorbed.clone().map(AbsorbedContact)
+    }
+
+    /// The survivor's fields just before the merge (readable ones).
+    async fn survivor_before(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldValue>> {
+        readable(ctx, &self.0.survivor_before)
+    }
+
+    /// The survivor's fields as the merge left them (readable ones).
+    async fn survivor_after(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldValue>> {
+        readable(ctx, &self.0.survivor_after)
+    }
+
+    /// Activities that moved from the absorbed record to the survivor.
+    async fn moved_activity_ids(&self) -> Vec<ID> {
+        global(Kind::Activity, &self.0.moved.activities)
+    }
+
+    async fn moved_meeting_ids(&self) -> Vec<ID> {
+        global(Kind::Meeting, &self.0.moved.meetings)
+    }
+
+    async fn moved_notification_ids(&self) -> Vec<ID> {
+        global(Kind::Notification, &self.0.moved.notifications)
+    }
+
+    /// Contacts merged into the absorbed one before, whose ids followed it.
+    async fn moved_alias_ids(&self) -> Vec<ID> {
+        global(Kind::Contact, &self.0.moved.aliases)
+    }
+
     /// The preview the merge was confirmed with, field by field; a field
     /// the caller's role may not read is left out.
     async fn fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldMerge>> {
@@ -108,6 +144,52 @@ impl Merge {
                 outcome: f.outcome.into(),
             })
             .collect())
+    }
+}
+
+/// One field's value, by its name in `ContactInput`.
+#[derive(SimpleObject)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: Option<String>,
+}
+
+/// The values of `fields` the caller's role may read.
+fn readable(ctx: &Context<'_>, fields: &ContactFields) -> ApiResult<Vec<FieldValue>> {
+    let caller = principal(ctx)?;
+    Ok(fields
+        .named_values()
+        .into_iter()
+        .filter(|(name, _)| Field::from_input_name(name).is_some_and(|f| caller.may_read(f)))
+        .map(|(name, value)| FieldValue {
+            field: name.to_owned(),
+            value: value.map(str::to_owned),
+        })
+        .collect())
+}
+
+fn global(kind: Kind, ids: &[i64]) -> Vec<ID> {
+    ids.iter().map(|id| ids::encode(kind, *id)).collect()
+}
+
+/// The record a merge absorbed, as it was just before.
+pub struct AbsorbedContact(AbsorbedRecord);
+
+#[Object]
+impl AbsorbedContact {
+    /// Field by field; a field the caller's role may not read is left out.
+    async fn fields(&self, ctx: &Context<'_>) -> ApiResult<Vec<FieldValue>> {
+        readable(ctx, &self.0.fields)
+    }
+
+    #[graphql(guard = "Reads(Field::Owner)")]
+    async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        Ok(loaders::load_opt(ctx, self.0.owner_id).await?.map(User))
+    }
+
+    #[graphql(guard = "Reads(Field::Team)")]
+    async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
+        Ok(loaders::load_opt(ctx, self.0.team_id).await?.map(Team))
     }
 }
 

@@ -142,6 +142,29 @@ pub struct MergeRecord {
     pub undone_at: Option<i64>,
     /// The preview the merge was confirmed with, field by field.
     pub fields: Vec<FieldMerge>,
+    /// The absorbed record as it was (`None` for a merge of an input).
+    pub absorbed: Option<AbsorbedRecord>,
+    pub survivor_before: ContactFields,
+    pub survivor_after: ContactFields,
+    pub moved: MovedIds,
+}
+
+/// The absorbed record as a merge kept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsorbedRecord {
+    pub fields: ContactFields,
+    pub owner_id: Option<i64>,
+    pub team_id: Option<i64>,
+}
+
+/// What a merge moved to the survivor, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MovedIds {
+    pub activities: Vec<i64>,
+    pub meetings: Vec<i64>,
+    pub notifications: Vec<i64>,
+    /// Contacts merged into the absorbed one before, whose ids followed it.
+    pub aliases: Vec<i64>,
 }
 
 impl TryFrom<merge::Model> for MergeRecord {
@@ -171,6 +194,19 @@ impl TryFrom<merge::Model> for MergeRecord {
             merged_at: model.merged_at,
             undone_at: model.undone_at,
             fields,
+            absorbed: details.absorbed.as_ref().map(|a| AbsorbedRecord {
+                fields: a.fields.fields(),
+                owner_id: a.owner_id,
+                team_id: a.team_id,
+            }),
+            survivor_before: details.survivor_before.fields(),
+            survivor_after: details.survivor_after.fields(),
+            moved: MovedIds {
+                activities: details.moved.activities.clone(),
+                meetings: details.moved.meetings.clone(),
+                notifications: details.moved.notifications.clone(),
+                aliases: details.moved.aliases.clone(),
+            },
         })
     }
 }

@@ -13,7 +13,10 @@ const MERGE: &str = "mutation($s: ID!, $m: ID!) {
   mergeContacts(survivorId: $s, mergedId: $m, confirm: true) { contact { id version } } }";
 const MERGES: &str = "query($id: ID!) { contact(id: $id) { id version
   merges { totalCount edges { node { id mergedId undoneAt source mergedBy { name }
-    fields { field outcome } } } } } }";
+    fields { field outcome }
+    absorbed { fields { field value } owner { name } }
+    survivorBefore { field value } survivorAfter { field value }
+    movedActivityIds movedMeetingIds movedNotificationIds movedAliasIds } } } } }";
 const UNDO: &str = "mutation($id: ID!, $v: Int) { undoMerge(id: $id, expectedSurvivorVersion: $v) {
   survivor { id firstName email mobilePhone company jobTitle version }
   restored { id firstName email mobilePhone company owner { name } }
@@ -96,6 +99,29 @@ async fn a_merge_of_two_records_is_undone_with_what_moved(
     assert_eq!(merge["mergedId"], ada["id"]);
     assert_eq!(merge["undoneAt"], Value::Null);
     assert_eq!(merge["mergedBy"]["name"], "ann");
+    // What it changed: the absorbed record as it was, the survivor before
+    // and after, and what moved.
+    let value = |list: &Value, field: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == field)
+            .map(|f| f["value"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        value(&merge["absorbed"]["fields"], "email"),
+        "ada@example.com"
+    );
+    assert_eq!(merge["absorbed"]["owner"]["name"], "ann");
+    assert_eq!(value(&merge["survivorBefore"], "firstName"), "Bo");
+    assert_eq!(value(&merge["survivorAfter"], "firstName"), "Ada");
+    assert_eq!(merge["movedActivityIds"].as_array().unwrap().len(), 1);
+    assert_eq!(merge["movedMeetingIds"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        merge["movedNotificationIds"].as_array().unwrap().len(),
+        recipients(&before).len()
+    );
     // The old id resolves to the survivor while the merge stands.
     let via_old = server.data(&admin, READ, json!({ "id": ada["id"] })).await;
     assert_eq!(via_old["contact"]["id"], bo["id"]);
