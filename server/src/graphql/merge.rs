@@ -49,7 +49,8 @@ pub fn choices(given: Option<Vec<FieldChoice>>) -> Result<Choices, ApiError> {
 }
 
 /// A merge into a contact, with what it changed; `undoMerge` gives it back.
-pub struct Merge(pub MergeRecord);
+// Boxed: what a merge changed is large beside the other `Node` variants.
+pub struct Merge(pub Box<MergeRecord>);
 
 #[Object]
 impl Merge {
@@ -223,7 +224,7 @@ pub async fn merge_page(
         MergeTotal(survivor_id),
         |merge| Edge {
             cursor: encode_cursor(&merge.id),
-            node: Merge(merge),
+            node: Merge(Box::new(merge)),
         },
     ))
 }

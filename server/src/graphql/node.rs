@@ -96,6 +96,6 @@ async fn find(
         // `Contact.merges`: under the rule of the survivor.
         Kind::Merge => merges::find_readable(db, caller, number)
             .await?
-            .map(|m| Node::Merge(Merge(m))),
+            .map(|m| Node::Merge(Merge(Box::new(m)))),
     })
 }
