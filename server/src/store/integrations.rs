@@ -71,7 +71,7 @@ pub async fn connect_webhook(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("whsec_{}", hex::encode(bytes));
-    let sealed = store.secret_key()?.seal(&secret, INTEGRATION_SECRET);
+    let sealed = store.secret_key()?.seal(&secret, INTEGRATION_SECRET)?;
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(IntegrationKind::Webhook),
@@ -104,7 +104,7 @@ pub async fn connect_api(
     if token.is_empty() || token.len() > 8192 {
         return Err(ValidationError::new("accessToken", "must be 1 to 8192 characters").into());
     }
-    let sealed = store.secret_key()?.seal(token, INTEGRATION_SECRET);
+    let sealed = store.secret_key()?.seal(token, INTEGRATION_SECRET)?;
     let txn = store.begin_write().await?;
     let record = integration::ActiveModel {
         kind: Set(kind),
@@ -135,7 +135,7 @@ pub async fn seal_plain_secrets(store: &Store) -> Result<u64, StoreError> {
         integration::Entity::update_many()
             .col_expr(
                 integration::Column::Secret,
-                Expr::value(key.seal(&row.secret, INTEGRATION_SECRET)),
+                Expr::value(key.seal(&row.secret, INTEGRATION_SECRET)?),
             )
             .filter(integration::Column::Id.eq(row.id))
             .exec(&*txn)
@@ -175,7 +175,7 @@ pub async fn reseal_all(store: &Store, new_key: &SecretKey) -> Result<u64, Store
         integration::Entity::update_many()
             .col_expr(
                 integration::Column::Secret,
-                Expr::value(new_key.seal(&plain, INTEGRATION_SECRET)),
+                Expr::value(new_key.seal(&plain, INTEGRATION_SECRET)?),
             )
             .filter(integration::Column::Id.eq(row.id))
             .exec(&*txn)

@@ -41,6 +41,8 @@ pub enum SecretError {
     NotSealed,
     #[error("a stored secret does not open with this server's key")]
     WrongKey,
+    #[error("a secret could not be sealed")]
+    SealFailed,
 }
 
 impl SecretKey {
@@ -69,21 +71,20 @@ impl SecretKey {
     }
 
     /// `plain` sealed for the column `bound_to`.
-    pub fn seal(&self, plain: &str, bound_to: &[u8]) -> String {
+    pub fn seal(&self, plain: &str, bound_to: &[u8]) -> Result<String, SecretError> {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
         let payload = Payload {
             msg: plain.as_bytes(),
             aad: bound_to,
         };
-        // Encryption into a Vec fails only past what a buffer can hold.
         let sealed = self
             .cipher()
             .encrypt(&XNonce::from(nonce), payload)
-            .unwrap_or_default();
+            .map_err(|_| SecretError::SealFailed)?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes))
+        Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(bytes)))
     }
 
     /// The secret `stored` holds, if this key sealed it for `bound_to`.
@@ -124,12 +125,12 @@ mod tests {
     #[test]
     fn a_sealed_secret_opens_with_its_key_and_column_only() {
         let key = SecretKey::generate();
-        let sealed = key.seal("whsec_abc", INTEGRATION_SECRET);
+        let sealed = key.seal("whsec_abc", INTEGRATION_SECRET).unwrap();
         assert!(is_sealed(&sealed));
         assert!(!sealed.contains("whsec_abc"));
         assert_ne!(
             sealed,
-            key.seal("whsec_abc", INTEGRATION_SECRET),
+            key.seal("whsec_abc", INTEGRATION_SECRET).unwrap(),
             "fresh nonce"
         );
         assert_eq!(key.open(&sealed, INTEGRATION_SECRET).unwrap(), "whsec_abc");
@@ -147,7 +148,7 @@ mod tests {
     #[test]
     fn a_tampered_secret_does_not_open() {
         let key = SecretKey::generate();
-        let sealed = key.seal("token", INTEGRATION_SECRET);
+        let sealed = key.seal("token", INTEGRATION_SECRET).unwrap();
         let mut bytes = STANDARD
             .decode(sealed.strip_prefix(SEALED_PREFIX).unwrap())
             .unwrap();
