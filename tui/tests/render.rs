@@ -563,6 +563,7 @@ fn ada_merges() -> Vec<MergeRecord> {
             merged_by: Some("ann".to_owned()),
             source: "MANUAL".to_owned(),
             undone_at: None,
+            undoable: true,
             fields: vec![
                 merge_field(
                     "firstName",
@@ -599,6 +600,7 @@ fn ada_merges() -> Vec<MergeRecord> {
             merged_by: None,
             source: "API".to_owned(),
             undone_at: Some("2026-11-13T08:30:00Z".to_owned()),
+            undoable: false,
             fields: vec![merge_field(
                 "timezone",
                 None,
@@ -1790,6 +1792,7 @@ fn merges_and_undo_survive_any_size() {
             merged_by: Some(wide.clone()),
             source: long.clone(),
             undone_at: (i % 2 == 1).then(|| long.clone()),
+            undoable: i % 2 == 0,
             fields: vec![
                 merge_field(
                     "company",

@@ -95,6 +95,15 @@ impl Merge {
         self.0.undone_at.map(timestamp)
     }
 
+    /// Whether `undoMerge` would take it now, as far as the merges go: not
+    /// undone, no later merge into the same contact standing (undo those
+    /// first, newest first), its survivor not merged away since. An
+    /// identity taken since, a stale version or the caller's role may
+    /// still refuse it.
+    async fn undoable(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(merges::undoable(state(ctx)?.store.db(), &self.0).await?)
+    }
+
     /// The absorbed record as it was just before the merge (what an undo
     /// brings back); null for a merge of an input.
     async fn absorbed(&self) -> Option<AbsorbedContact> {

@@ -373,6 +373,29 @@ pub async fn find_readable(
     }
 }
 
+/// Whether [`undo`] would take merge `record` now as far as the merges go:
+/// not undone, no later merge into the same contact standing, and its
+/// survivor not merged away since. (An identity taken since, a stale
+/// version or the caller's role may still refuse it.)
+pub async fn undoable(db: &impl ConnectionTrait, record: &MergeRecord) -> Result<bool, StoreError> {
+    if record.undone_at.is_some() {
+        return Ok(false);
+    }
+    let later = merge::Entity::find()
+        .filter(merge::Column::SurvivorId.eq(record.survivor_id))
+        .filter(merge::Column::Id.gt(record.id))
+        .filter(merge::Column::UndoneAt.is_null())
+        .count(db)
+        .await?;
+    if later > 0 {
+        return Ok(false);
+    }
+    let survivor = contact::Entity::find_by_id(record.survivor_id)
+        .count(db)
+        .await?;
+    Ok(survivor == 1)
+}
+
 /// What an undo gave back.
 #[derive(Debug)]
 pub struct Undone {

@@ -12,7 +12,7 @@ use crate::support::*;
 const MERGE: &str = "mutation($s: ID!, $m: ID!) {
   mergeContacts(survivorId: $s, mergedId: $m, confirm: true) { contact { id version } } }";
 const MERGES: &str = "query($id: ID!) { contact(id: $id) { id version
-  merges { totalCount edges { node { id mergedId undoneAt source mergedBy { name }
+  merges { totalCount edges { node { id mergedId undoneAt undoable source mergedBy { name }
     fields { field outcome }
     absorbed { fields { field value } owner { name } }
     survivorBefore { field value } survivorAfter { field value }
@@ -193,6 +193,7 @@ async fn a_merge_of_two_records_is_undone_with_what_moved(
     assert_eq!(error_codes(&body), ["CONFLICT"], "{body}");
     let merges = merges_of(&server, &admin, &bo["id"]).await;
     assert!(merges["edges"][0]["node"]["undoneAt"].is_string());
+    assert_eq!(merges["edges"][0]["node"]["undoable"], false);
 }
 
 #[rstest]
@@ -287,6 +288,11 @@ async fn refusals_change_nothing(#[values(Backend::Sqlite, Backend::Postgres)] b
     let (second, first) = (
         merges["edges"][0]["node"]["id"].clone(),
         merges["edges"][1]["node"]["id"].clone(),
+    );
+    assert_eq!(merges["edges"][0]["node"]["undoable"], true);
+    assert_eq!(
+        merges["edges"][1]["node"]["undoable"], false,
+        "the newer one first"
     );
 
     for token in [&viewer, &zap] {

@@ -476,6 +476,7 @@ impl ApiClient {
                             merged_by: node.merged_by.map(|user| user.name),
                             source: node.source,
                             undone_at: node.undone_at,
+                            undoable: node.undoable,
                             fields: node
                                 .fields
                                 .into_iter()

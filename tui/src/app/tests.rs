@@ -706,6 +706,7 @@ fn merge(id: &str, merged_id: Option<&str>, undone: bool) -> MergeRecord {
         merged_by: Some("ann".to_owned()),
         source: "MANUAL".to_owned(),
         undone_at: undone.then(|| "2026-12-01T10:00:00Z".to_owned()),
+        undoable: !undone,
         fields: vec![field_merge("company", Some("Acme"), Some("Initech"))],
     }
 }
@@ -728,6 +729,34 @@ fn survivor_app(role: Role) -> App {
         }))),
     });
     app
+}
+
+/// A merge that stands behind a newer one is not offered: the server
+/// undoes the newest first.
+#[test]
+fn only_a_merge_the_server_would_undo_is_offered() {
+    let mut app = list_app_as(Role::Member);
+    let (detail, _) = ContactDetail::open("c2".to_owned());
+    app.carry_out(vec![Effect::open(Screen::Detail(detail))]);
+    let older = MergeRecord {
+        undoable: false,
+        ..merge("m1", Some("c0"), false)
+    };
+    app.update(Action::ContactLoaded {
+        id: "c2".to_owned(),
+        result: Ok(Some(Box::new(Contact {
+            id: "c2".to_owned(),
+            merges: vec![merge("m2", Some("c1"), false), older],
+            merges_total: 2,
+            ..Contact::default()
+        }))),
+    });
+    app.press(key(KeyCode::Char(']')));
+    assert!(app.press(key(KeyCode::Char('u'))).is_empty());
+    assert!(app.popup().is_none(), "the older merge waits");
+    app.press(key(KeyCode::Char('[')));
+    app.press(key(KeyCode::Char('u')));
+    assert!(matches!(app.popup(), Some(Popup::Undo(_))));
 }
 
 #[test]

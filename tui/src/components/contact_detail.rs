@@ -352,9 +352,9 @@ impl Component for ContactDetail {
             Binding::new(&[Key::Char('e')], "edit", Action::Edit),
             Binding::new(&[Key::Char('d')], "delete", Action::AskDelete),
         ];
-        // Only a merge that stands can be undone; the app drops `u` for a
-        // role that may not undo.
-        if self.selected_merge().is_some_and(MergeRecord::stands) {
+        // Only a merge the server would undo now is offered (the newest
+        // standing one); the app drops `u` for a role that may not undo.
+        if self.selected_merge().is_some_and(|merge| merge.undoable) {
             bindings.push(Binding::new(
                 &[Key::Char('u')],
                 "undo the selected merge",
@@ -423,7 +423,7 @@ impl Component for ContactDetail {
                 None => Vec::new(),
             },
             Action::AskUndo => match (&self.contact, self.selected_merge()) {
-                (Some(contact), Some(merge)) if merge.stands() => {
+                (Some(contact), Some(merge)) if merge.undoable => {
                     let popup = UndoPopup::new(merge.clone(), contact);
                     vec![Effect::Popup(Popup::Undo(Box::new(popup)))]
                 }

@@ -246,6 +246,7 @@ mod tests {
             merged_by: Some("ann".to_owned()),
             source: "MANUAL".to_owned(),
             undone_at: None,
+            undoable: true,
             fields: Vec::new(),
         };
         let survivor = Contact {

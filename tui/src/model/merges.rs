@@ -77,6 +77,9 @@ pub struct MergeRecord {
     pub source: String,
     /// `None` while the merge stands.
     pub undone_at: Option<String>,
+    /// Whether the server would undo it now, as far as merges go (not
+    /// undone, no later merge into the contact standing).
+    pub undoable: bool,
     /// The preview the merge was confirmed with (fields the user may not
     /// read left out): `incoming` is what the absorbed contact held,
     /// `current` what the survivor held before.
