@@ -217,6 +217,13 @@ impl FieldRights {
         self.access(field) == FieldAccess::Write
     }
 
+    /// Whether the field a caller types as `name` (`email`, `ownerId`, as
+    /// history entries, previews and events name them) may be read; an
+    /// unknown name may not.
+    pub fn may_read_named(&self, name: &str) -> bool {
+        ContactField::from_input_name(name).is_some_and(|field| self.may_read(field))
+    }
+
     /// The name a contact is listed and ordered by is its first and last
     /// name together, so reading it takes both.
     pub fn may_read_name(&self) -> bool {

@@ -25,17 +25,6 @@ pub enum Side {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Choices(Vec<(&'static str, Side)>);
 
-/// The fields a merge decides, in the API's order.
-const MERGED_FIELDS: [&str; 7] = [
-    "firstName",
-    "lastName",
-    "email",
-    "mobilePhone",
-    "company",
-    "jobTitle",
-    "timezone",
-];
-
 impl Choices {
     /// Each field at most once, and only the fields a merge decides.
     pub fn new(
@@ -43,7 +32,11 @@ impl Choices {
     ) -> Result<Self, ValidationError> {
         let mut list: Vec<(&'static str, Side)> = Vec::new();
         for (field, side) in chosen {
-            if !MERGED_FIELDS.contains(&field) {
+            // The fields a merge decides are a contact's own.
+            let merged = ContactFields::default()
+                .named_values()
+                .map(|(name, _)| name);
+            if !merged.contains(&field) {
                 return Err(ValidationError::new(
                     "choices",
                     format!("{field} is not merged; only a contact's own fields are"),

@@ -106,18 +106,8 @@ const GUESTS_MAX: usize = 100;
 
 /// Contact fields' errors, named by their place inside `ActivityInput`.
 fn in_contact(err: ValidationError) -> ValidationError {
-    let field = match err.field {
-        "firstName" => "contact.firstName",
-        "lastName" => "contact.lastName",
-        "email" => "contact.email",
-        "mobilePhone" => "contact.mobilePhone",
-        "company" => "contact.company",
-        "jobTitle" => "contact.jobTitle",
-        "timezone" => "contact.timezone",
-        _ => "contact",
-    };
     ValidationError {
-        field,
+        field: Field::from_input_name(err.field).map_or("contact", in_contact_name),
         message: err.message,
     }
 }

@@ -614,7 +614,7 @@ impl ContactChange {
             .0
             .changes
             .iter()
-            .filter(|c| Field::from_input_name(&c.field).is_some_and(|f| caller.may_read(f)))
+            .filter(|c| caller.fields.may_read_named(&c.field))
             .map(|c| ContactFieldChange {
                 field: c.field.clone(),
                 before: c.before.clone(),
@@ -683,7 +683,7 @@ impl MergePreview {
         Ok(self
             .every_field
             .iter()
-            .filter(|f| Field::from_input_name(&f.field).is_some_and(|f| caller.may_read(f)))
+            .filter(|f| caller.fields.may_read_named(&f.field))
             .collect())
     }
 }

@@ -34,6 +34,7 @@ use super::error::ApiError;
 use crate::domain::Principal;
 use crate::store::activities::{self, MeetingRecord};
 use crate::store::contacts::{self, ContactRecord};
+use crate::store::merges::{self, NewestStanding};
 use crate::store::notifications::{self, NotificationRecord};
 use crate::store::point_reads::PointRead;
 use crate::store::users::{self, Team, TeamIds, User};
@@ -269,6 +270,12 @@ pub fn register<Q, M, S>(
             store,
             "merged ids",
             |store, ids| Box::pin(async move { contacts::merged_ids(store.db(), &ids).await }),
+            None,
+        ))
+        .data(Batcher::<NewestStanding>::new(
+            store,
+            "newest standing merges",
+            |store, ids| Box::pin(async move { merges::newest_standing(store.db(), &ids).await }),
             None,
         ))
         .data(Batcher::<Vec<NotificationRecord>>::new(

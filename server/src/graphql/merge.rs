@@ -17,7 +17,7 @@ use crate::domain::ContactFields;
 use crate::domain::field_policy::ContactField as Field;
 use crate::domain::merge_plan::{self, Choices};
 use crate::store::contacts::ContactRecord;
-use crate::store::merges::{self, AbsorbedRecord, MergeRecord};
+use crate::store::merges::{self, AbsorbedRecord, MergeRecord, NewestStanding};
 
 /// Which side of a merge a field's value comes from.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -101,7 +101,10 @@ impl Merge {
     /// identity taken since, a stale version or the caller's role may
     /// still refuse it.
     async fn undoable(&self, ctx: &Context<'_>) -> ApiResult<bool> {
-        Ok(merges::undoable(state(ctx)?.store.db(), &self.0).await?)
+        // Batched, so a page of merges costs two queries, not two a merge.
+        let newest: Option<NewestStanding> = loaders::load(ctx, self.0.survivor_id).await?;
+        let survivor: Option<ContactRecord> = loaders::load(ctx, self.0.survivor_id).await?;
+        Ok(self.0.undoable(newest, survivor.is_some()))
     }
 
     /// The absorbed record as it was just before the merge (what an undo
@@ -146,7 +149,7 @@ impl Merge {
             .0
             .fields
             .iter()
-            .filter(|f| Field::from_input_name(f.field).is_some_and(|f| caller.may_read(f)))
+            .filter(|f| caller.fields.may_read_named(f.field))
             .map(|f| FieldMerge {
                 field: f.field.to_owned(),
                 current: f.current.clone(),
@@ -170,7 +173,7 @@ fn readable(ctx: &Context<'_>, fields: &ContactFields) -> ApiResult<Vec<FieldVal
     Ok(fields
         .named_values()
         .into_iter()
-        .filter(|(name, _)| Field::from_input_name(name).is_some_and(|f| caller.may_read(f)))
+        .filter(|(name, _)| caller.fields.may_read_named(name))
         .map(|(name, value)| FieldValue {
             field: name.to_owned(),
             value: value.map(str::to_owned),

@@ -10,6 +10,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::contact_writes::{self, NewVersion, require_merge_permission};
@@ -373,27 +375,41 @@ pub async fn find_readable(
     }
 }
 
-/// Whether [`undo`] would take merge `record` now as far as the merges go:
-/// not undone, no later merge into the same contact standing, and its
-/// survivor not merged away since. (An identity taken since, a stale
-/// version or the caller's role may still refuse it.)
-pub async fn undoable(db: &impl ConnectionTrait, record: &MergeRecord) -> Result<bool, StoreError> {
-    if record.undone_at.is_some() {
-        return Ok(false);
-    }
-    let later = merge::Entity::find()
-        .filter(merge::Column::SurvivorId.eq(record.survivor_id))
-        .filter(merge::Column::Id.gt(record.id))
+/// The newest merge into a contact that is not undone: the one an undo
+/// takes next (merges are undone newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewestStanding(pub i64);
+
+/// [`NewestStanding`] of each of these survivors that has one; one query
+/// for a page of contacts or merges.
+pub async fn newest_standing(
+    db: &impl ConnectionTrait,
+    survivor_ids: &[i64],
+) -> Result<HashMap<i64, NewestStanding>, StoreError> {
+    let rows: Vec<(i64, Option<i64>)> = merge::Entity::find()
+        .select_only()
+        .column(merge::Column::SurvivorId)
+        .column_as(merge::Column::Id.max(), "newest")
+        .filter(merge::Column::SurvivorId.is_in(survivor_ids.iter().copied()))
         .filter(merge::Column::UndoneAt.is_null())
-        .count(db)
+        .group_by(merge::Column::SurvivorId)
+        .into_tuple()
+        .all(db)
         .await?;
-    if later > 0 {
-        return Ok(false);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(survivor, newest)| Some((survivor, NewestStanding(newest?))))
+        .collect())
+}
+
+impl MergeRecord {
+    /// Whether [`undo`] would take it, as far as merges go: not undone,
+    /// the newest standing merge into its survivor, and the survivor not
+    /// merged away since (`survivor_stands`). An identity taken since, a
+    /// stale version or the caller's role may still refuse it.
+    pub fn undoable(&self, newest: Option<NewestStanding>, survivor_stands: bool) -> bool {
+        self.undone_at.is_none() && newest == Some(NewestStanding(self.id)) && survivor_stands
     }
-    let survivor = contact::Entity::find_by_id(record.survivor_id)
-        .count(db)
-        .await?;
-    Ok(survivor == 1)
 }
 
 /// What an undo gave back.
@@ -452,19 +468,16 @@ pub async fn undo(
             reason: "this merge was undone already".to_owned(),
         });
     }
-    let later = merge::Entity::find()
-        .filter(merge::Column::SurvivorId.eq(row.survivor_id))
-        .filter(merge::Column::Id.gt(row.id))
-        .filter(merge::Column::UndoneAt.is_null())
-        .order_by_desc(merge::Column::Id)
-        .one(db)
-        .await?;
-    if let Some(later) = later {
+    // Standing here, so the newest standing merge is this one or later.
+    let newest = newest_standing(db, &[row.survivor_id])
+        .await?
+        .remove(&row.survivor_id);
+    if let Some(NewestStanding(later)) = newest.filter(|newest| newest.0 != row.id) {
         return Err(StoreError::MergeConflict {
             field: None,
             reason: format!(
                 "merge {} into the same contact came later: undo it first",
-                global_id::encode(Kind::Merge, later.id)
+                global_id::encode(Kind::Merge, later)
             ),
         });
     }

@@ -11,7 +11,6 @@ use super::field_policies;
 use super::integrations::{DeliveryStatus, IntegrationKind};
 use super::{StoreError, now_micros};
 use crate::domain::activity::{CalendarProvider, MeetingStatus};
-use crate::domain::field_policy::ContactField;
 use crate::domain::global_id::{self, Kind};
 use crate::domain::{FieldChange, Role};
 
@@ -85,8 +84,7 @@ pub async fn enqueue(
     // A webhook is an integration: it hears what the INTEGRATION role may
     // read, under the policies in force when the change commits.
     let rights = field_policies::rights_of(db, Role::Integration).await?;
-    let shown =
-        |name: &str| ContactField::from_input_name(name).is_some_and(|f| rights.may_read(f));
+    let shown = |name: &str| rights.may_read_named(name);
     let changes: Vec<Value> = changes
         .iter()
         .filter(|c| shown(c.field))

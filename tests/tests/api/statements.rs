@@ -333,3 +333,40 @@ async fn a_page_of_users_costs_a_few_statements_however_long(
         json!([{ "name": "Ops" }, { "name": "Sales" }])
     );
 }
+
+#[rstest]
+#[tokio::test]
+async fn a_page_of_merges_costs_a_few_statements_however_long(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(&server, &admin, json!({ "email": "ada@example.com" })).await;
+    // Each confirmed create that changes Ada is a merge into her.
+    for i in 0..55 {
+        server
+            .data(
+                &admin,
+                "mutation($t: String!) { createContact(input: { email: \"ada@example.com\", jobTitle: $t },
+                   confirmMerge: true) { contact { id } } }",
+                json!({ "t": format!("title {i}") }),
+            )
+            .await;
+    }
+    let data = assert_constant(
+        &server,
+        &admin,
+        "merges with whether each can be undone",
+        // The contact, the page, the newest standing merge, the survivor,
+        // the users who merged.
+        5,
+        "query($id: ID!, $n: Int!) { contact(id: $id) { merges(first: $n) {
+           edges { node { undoable mergedBy { name } survivor { id } } } } } }",
+        |n| json!({ "id": ada["id"], "n": n }),
+        |data| edges(data, &["contact", "merges"]).len(),
+    )
+    .await;
+    let merges = edges(&data, &["contact", "merges"]);
+    assert_eq!(merges[0]["node"]["undoable"], true, "the newest");
+    assert!(merges[1..].iter().all(|m| m["node"]["undoable"] == false));
+}
