@@ -595,6 +595,11 @@ async fn check_identities_free(
     Ok(())
 }
 
+/// Ids one statement names: a contact with many activities or history
+/// entries moves them back in several, under SQLite's and PostgreSQL's
+/// limits on bound values.
+const IDS_PER_STATEMENT: usize = 1000;
+
 /// What moved goes back to the restored record, where it still sits on
 /// the survivor; its id stops standing for the survivor.
 async fn move_back(
@@ -603,56 +608,70 @@ async fn move_back(
     survivor_id: i64,
     restored_id: i64,
 ) -> Result<(), StoreError> {
-    activity::Entity::update_many()
-        .col_expr(activity::Column::ContactId, Expr::value(restored_id))
-        .filter(activity::Column::Id.is_in(moved.activities.clone()))
-        .filter(activity::Column::ContactId.eq(survivor_id))
-        .exec(db)
-        .await?;
-    activity::Entity::update_many()
-        .col_expr(
-            activity::Column::ConflictingContactId,
-            Expr::value(restored_id),
-        )
-        .filter(activity::Column::Id.is_in(moved.conflicting_activities.clone()))
-        .filter(activity::Column::ConflictingContactId.eq(survivor_id))
-        .exec(db)
-        .await?;
-    meeting::Entity::update_many()
-        .col_expr(meeting::Column::ContactId, Expr::value(restored_id))
-        .filter(meeting::Column::Id.is_in(moved.meetings.clone()))
-        .filter(meeting::Column::ContactId.eq(survivor_id))
-        .exec(db)
-        .await?;
-    notification::Entity::update_many()
-        .col_expr(notification::Column::ContactId, Expr::value(restored_id))
-        .filter(notification::Column::Id.is_in(moved.notifications.clone()))
-        .filter(notification::Column::ContactId.eq(survivor_id))
-        .exec(db)
-        .await?;
-    contact_change::Entity::update_many()
-        .col_expr(contact_change::Column::ContactId, Expr::value(restored_id))
-        .filter(contact_change::Column::Id.is_in(moved.history.clone()))
-        .filter(contact_change::Column::ContactId.eq(survivor_id))
-        .exec(db)
-        .await?;
-    delivery::Entity::update_many()
-        .col_expr(delivery::Column::ContactId, Expr::value(restored_id))
-        .filter(delivery::Column::Id.is_in(moved.deliveries.clone()))
-        .filter(delivery::Column::ContactId.eq(survivor_id))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .exec(db)
-        .await?;
+    for ids in moved.activities.chunks(IDS_PER_STATEMENT) {
+        activity::Entity::update_many()
+            .col_expr(activity::Column::ContactId, Expr::value(restored_id))
+            .filter(activity::Column::Id.is_in(ids.iter().copied()))
+            .filter(activity::Column::ContactId.eq(survivor_id))
+            .exec(db)
+            .await?;
+    }
+    for ids in moved.conflicting_activities.chunks(IDS_PER_STATEMENT) {
+        activity::Entity::update_many()
+            .col_expr(
+                activity::Column::ConflictingContactId,
+                Expr::value(restored_id),
+            )
+            .filter(activity::Column::Id.is_in(ids.iter().copied()))
+            .filter(activity::Column::ConflictingContactId.eq(survivor_id))
+            .exec(db)
+            .await?;
+    }
+    for ids in moved.meetings.chunks(IDS_PER_STATEMENT) {
+        meeting::Entity::update_many()
+            .col_expr(meeting::Column::ContactId, Expr::value(restored_id))
+            .filter(meeting::Column::Id.is_in(ids.iter().copied()))
+            .filter(meeting::Column::ContactId.eq(survivor_id))
+            .exec(db)
+            .await?;
+    }
+    for ids in moved.notifications.chunks(IDS_PER_STATEMENT) {
+        notification::Entity::update_many()
+            .col_expr(notification::Column::ContactId, Expr::value(restored_id))
+            .filter(notification::Column::Id.is_in(ids.iter().copied()))
+            .filter(notification::Column::ContactId.eq(survivor_id))
+            .exec(db)
+            .await?;
+    }
+    for ids in moved.history.chunks(IDS_PER_STATEMENT) {
+        contact_change::Entity::update_many()
+            .col_expr(contact_change::Column::ContactId, Expr::value(restored_id))
+            .filter(contact_change::Column::Id.is_in(ids.iter().copied()))
+            .filter(contact_change::Column::ContactId.eq(survivor_id))
+            .exec(db)
+            .await?;
+    }
+    for ids in moved.deliveries.chunks(IDS_PER_STATEMENT) {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::ContactId, Expr::value(restored_id))
+            .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+            .filter(delivery::Column::ContactId.eq(survivor_id))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+            .exec(db)
+            .await?;
+    }
     contact_alias::Entity::delete_many()
         .filter(contact_alias::Column::MergedId.eq(restored_id))
         .exec(db)
         .await?;
-    contact_alias::Entity::update_many()
-        .col_expr(contact_alias::Column::SurvivorId, Expr::value(restored_id))
-        .filter(contact_alias::Column::MergedId.is_in(moved.aliases.clone()))
-        .filter(contact_alias::Column::SurvivorId.eq(survivor_id))
-        .exec(db)
-        .await?;
+    for ids in moved.aliases.chunks(IDS_PER_STATEMENT) {
+        contact_alias::Entity::update_many()
+            .col_expr(contact_alias::Column::SurvivorId, Expr::value(restored_id))
+            .filter(contact_alias::Column::MergedId.is_in(ids.iter().copied()))
+            .filter(contact_alias::Column::SurvivorId.eq(survivor_id))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

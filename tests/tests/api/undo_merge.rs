@@ -736,3 +736,72 @@ async fn merge_then_undo_gives_both_records_back_field_for_field(
         assert_eq!(after, before, "case {case}");
     }
 }
+
+/// A contact with more activities than a statement may name (SQLite takes
+/// 32,766 bound values, PostgreSQL 65,535) is merged and given back whole.
+#[rstest]
+#[tokio::test]
+async fn a_contact_with_seventy_thousand_activities_comes_back_whole(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    const MANY: i64 = 70_000;
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let ada_number: i64 = {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(ada["id"].as_str().unwrap())
+            .unwrap();
+        String::from_utf8(decoded).unwrap()["Contact:".len()..]
+            .parse()
+            .unwrap()
+    };
+    {
+        use sea_orm::{ConnectionTrait, Database};
+        let db = Database::connect(&server.db.url).await.expect("connect");
+        db.execute_unprepared(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {MANY})
+             INSERT INTO activities (kind, occurred_at, contact_id, submitted, created_at)
+             SELECT 'CHATBOT', i, {ada_number}, '{{}}', i FROM n"
+        ))
+        .await
+        .expect("many activities");
+        db.close().await.ok();
+    }
+    let count = |id: Value| {
+        let server = &server;
+        let admin = &admin;
+        async move {
+            server
+                .data(
+                    admin,
+                    "query($id: ID!) { activities(filter: { contactId: $id }, first: 1) { totalCount } }",
+                    json!({ "id": id }),
+                )
+                .await["activities"]["totalCount"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    assert_eq!(count(ada["id"].clone()).await, MANY);
+    server
+        .data(&admin, MERGE, json!({ "s": bo["id"], "m": ada["id"] }))
+        .await;
+    assert_eq!(count(bo["id"].clone()).await, MANY);
+    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    server.data(&admin, UNDO, json!({ "id": merge })).await;
+    assert_eq!(count(ada["id"].clone()).await, MANY);
+    assert_eq!(count(bo["id"].clone()).await, 0);
+}
