@@ -102,8 +102,14 @@ impl Merge {
     /// still refuse it.
     async fn undoable(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         // Batched, so a page of merges costs two queries, not two a merge.
-        let newest: Option<NewestStanding> = loaders::load(ctx, self.0.survivor_id).await?;
-        let survivor: Option<ContactRecord> = loaders::load(ctx, self.0.survivor_id).await?;
+        // Both loads join their batches at once: loading the survivor only
+        // after the newest merge came back would join the contacts batch
+        // of `survivor` on some runs and open a second one on others.
+        let (newest, survivor) = async_graphql::futures_util::future::try_join(
+            loaders::load::<NewestStanding>(ctx, self.0.survivor_id),
+            loaders::load::<ContactRecord>(ctx, self.0.survivor_id),
+        )
+        .await?;
         Ok(self.0.undoable(newest, survivor.is_some()))
     }
 
