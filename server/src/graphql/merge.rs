@@ -14,7 +14,7 @@ use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor
 use super::user::{Team, User};
 use super::{principal, state};
 use crate::domain::ContactFields;
-use crate::domain::field_policy::ContactField as Field;
+use crate::domain::field_policy::{ContactField as Field, FieldRights};
 use crate::domain::merge_plan::{self, Choices};
 use crate::store::contacts::ContactRecord;
 use crate::store::merges::{self, AbsorbedRecord, MergeRecord, NewestStanding};
@@ -113,6 +113,28 @@ impl Merge {
         Ok(self.0.undoable(newest, survivor.is_some()))
     }
 
+    /// The survivor's fields this merge filled or overwrote that were
+    /// edited since: an undo now keeps their later values (the
+    /// `keptFields` it would answer). Empty once undone, or when the
+    /// survivor was merged away; fields the caller may not read are left
+    /// out.
+    async fn edited_since(&self, ctx: &Context<'_>) -> ApiResult<Vec<ContactField>> {
+        let caller = principal(ctx)?;
+        if self.0.undone_at.is_some() {
+            return Ok(Vec::new());
+        }
+        let survivor: Option<ContactRecord> = loaders::load(ctx, self.0.survivor_id).await?;
+        let Some(survivor) = survivor.filter(|c| c.id == self.0.survivor_id) else {
+            return Ok(Vec::new());
+        };
+        let unmerge = merge_plan::unmerge(
+            &self.0.survivor_before,
+            &self.0.survivor_after,
+            &survivor.fields,
+        );
+        Ok(field_names(&caller.fields, &unmerge.kept))
+    }
+
     /// The absorbed record as it was just before the merge (what an undo
     /// brings back); null for a merge of an input.
     async fn absorbed(&self) -> Option<AbsorbedContact> {
@@ -185,6 +207,17 @@ fn readable(ctx: &Context<'_>, fields: &ContactFields) -> ApiResult<Vec<FieldVal
             value: value.map(str::to_owned),
         })
         .collect())
+}
+
+/// Contact fields named as `ContactInput` names them, those `rights` may
+/// read.
+pub fn field_names(rights: &FieldRights, names: &[&str]) -> Vec<ContactField> {
+    names
+        .iter()
+        .filter(|name| rights.may_read_named(name))
+        .filter_map(|name| Field::from_input_name(name))
+        .map(Into::into)
+        .collect()
 }
 
 fn global(kind: Kind, ids: &[i64]) -> Vec<ID> {

@@ -8,7 +8,7 @@ use super::import::{self, ColumnMappingInput, ImportJob};
 use super::integration::{
     ConnectWebhookPayload, Crm, Delivery, DisconnectIntegrationPayload, Integration, WebhookEvent,
 };
-use super::merge::{FieldChoice, UndoMergePayload, choices as chosen};
+use super::merge::{FieldChoice, UndoMergePayload, choices as chosen, field_names};
 use super::{principal, state};
 use crate::domain::field_policy::ContactField;
 use crate::domain::{ContactPatch, Principal, Role, Source};
@@ -230,12 +230,7 @@ impl CoreMutation {
         Ok(UndoMergePayload {
             survivor: Contact(undone.survivor),
             restored: undone.restored.map(Contact),
-            kept_fields: undone
-                .kept
-                .iter()
-                .filter_map(|name| ContactField::from_input_name(name))
-                .map(Into::into)
-                .collect(),
+            kept_fields: field_names(&caller.fields, &undone.kept),
         })
     }
 

@@ -250,6 +250,78 @@ async fn a_policy_changed_at_run_time_holds_on_every_path(
         )
         .await;
     assert_eq!(read["contact"]["email"], "lee@example.com");
+
+    // A recorded merge shows the member only what it may read, down to
+    // which fields an undo would keep.
+    set_policy(&server, &admin, "MEMBER", "FIRST_NAME", "WRITE").await;
+    let cy = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Cy", "email": "cy@example.com" }),
+    )
+    .await;
+    let di = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Di", "email": "di@example.com", "jobTitle": "CFO" }),
+    )
+    .await;
+    server
+        .data(
+            &admin,
+            "mutation($s: ID!, $m: ID!) { mergeContacts(survivorId: $s, mergedId: $m, confirm: true) {
+               contact { id } } }",
+            json!({ "s": cy["id"], "m": di["id"] }),
+        )
+        .await;
+    let version =
+        server.data(&admin, GET, json!({ "id": cy["id"] })).await["contact"]["version"].clone();
+    server
+        .data(
+            &admin,
+            "mutation($id: ID!, $input: ContactInput!, $v: Int) {
+               updateContact(id: $id, input: $input, expectedVersion: $v) { contact { id } } }",
+            json!({ "id": cy["id"], "v": version,
+                    "input": { "email": "cy.new@example.com", "jobTitle": "CEO" } }),
+        )
+        .await;
+    const MERGES: &str = "query($id: ID!) { contact(id: $id) { merges { edges { node {
+      editedSince fields { field } survivorBefore { field } survivorAfter { field }
+      absorbed { fields { field } } } } } } }";
+    let of = |token: &str| {
+        let token = token.to_owned();
+        let server = &server;
+        let id = cy["id"].clone();
+        async move {
+            server.data(&token, MERGES, json!({ "id": id })).await["contact"]["merges"]["edges"][0]
+                ["node"]
+                .clone()
+        }
+    };
+    let seen_by_admin = of(&admin).await;
+    assert_eq!(
+        seen_by_admin["editedSince"],
+        json!(["EMAIL", "JOB_TITLE"]),
+        "{seen_by_admin}"
+    );
+    set_policy(&server, &admin, "MEMBER", "EMAIL", "NONE").await;
+    let seen_by_member = of(&mo).await;
+    assert_eq!(seen_by_member["editedSince"], json!(["JOB_TITLE"]));
+    for list in [
+        &seen_by_member["fields"],
+        &seen_by_member["survivorBefore"],
+        &seen_by_member["survivorAfter"],
+        &seen_by_member["absorbed"]["fields"],
+    ] {
+        let names: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"jobTitle"), "{names:?}");
+        assert!(!names.contains(&"email"), "{names:?}");
+    }
 }
 
 #[rstest]

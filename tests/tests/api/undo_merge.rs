@@ -12,7 +12,7 @@ use crate::support::*;
 const MERGE: &str = "mutation($s: ID!, $m: ID!) {
   mergeContacts(survivorId: $s, mergedId: $m, confirm: true) { contact { id version } } }";
 const MERGES: &str = "query($id: ID!) { contact(id: $id) { id version
-  merges { totalCount edges { node { id mergedId undoneAt undoable source mergedBy { name }
+  merges { totalCount edges { node { id mergedId undoneAt undoable editedSince source mergedBy { name }
     fields { field outcome }
     absorbed { fields { field value } owner { name } }
     survivorBefore { field value } survivorAfter { field value }
@@ -137,6 +137,13 @@ async fn a_merge_of_two_records_is_undone_with_what_moved(
         .await;
     let version =
         server.data(&admin, GET, json!({ "id": bo["id"] })).await["contact"]["version"].clone();
+    // Before the undo, the merge says which fields it would keep.
+    assert_eq!(merge["editedSince"], json!([]), "nothing edited yet");
+    let standing = merges_of(&server, &admin, &bo["id"]).await;
+    assert_eq!(
+        standing["edges"][0]["node"]["editedSince"],
+        json!(["COMPANY"])
+    );
 
     let undone = server
         .data(&admin, UNDO, json!({ "id": merge["id"], "v": version }))
@@ -194,6 +201,7 @@ async fn a_merge_of_two_records_is_undone_with_what_moved(
     let merges = merges_of(&server, &admin, &bo["id"]).await;
     assert!(merges["edges"][0]["node"]["undoneAt"].is_string());
     assert_eq!(merges["edges"][0]["node"]["undoable"], false);
+    assert_eq!(merges["edges"][0]["node"]["editedSince"], json!([]));
 }
 
 #[rstest]
