@@ -564,6 +564,7 @@ fn ada_merges() -> Vec<MergeRecord> {
             source: "MANUAL".to_owned(),
             undone_at: None,
             undoable: true,
+            edited_since: vec![PolicyField::Company],
             fields: vec![
                 merge_field(
                     "firstName",
@@ -601,6 +602,7 @@ fn ada_merges() -> Vec<MergeRecord> {
             source: "API".to_owned(),
             undone_at: Some("2026-11-13T08:30:00Z".to_owned()),
             undoable: false,
+            edited_since: Vec::new(),
             fields: vec![merge_field(
                 "timezone",
                 None,

@@ -10,7 +10,7 @@ use contacts_tui::app::{App, Popup, Screen};
 use contacts_tui::components::connection_screen::Problem;
 use contacts_tui::config::Config;
 use contacts_tui::keymap::{KeyCode, KeyEvent, KeyModifiers};
-use contacts_tui::model::{ActivityKind, ContactField, ImportStatus, MergeOutcome};
+use contacts_tui::model::{ActivityKind, ContactField, ImportStatus, MergeOutcome, PolicyField};
 use rstest::rstest;
 use serde_json::json;
 use support::{Backend, TestServer};
@@ -942,8 +942,26 @@ async fn merge_with_a_choice_then_undo_it(
     );
     assert_eq!(detail.merges().len(), 1);
     assert!(detail.merges()[0].stands());
+    assert!(detail.merges()[0].edited_since.is_empty());
+
+    // Someone renames Bea since: the confirmation says her name stays.
+    let version = merged["contact"]["version"].clone();
+    server
+        .data(
+            &admin,
+            support::UPDATE,
+            json!({ "id": bea_id, "input": { "firstName": "Beatrice" }, "v": version }),
+        )
+        .await;
+    press(&mut app, KeyCode::Char('r'));
+    app.settle().await;
     press(&mut app, KeyCode::Char('u'));
-    assert!(matches!(app.popup(), Some(Popup::Undo(_))));
+    let Some(Popup::Undo(popup)) = app.popup() else {
+        panic!("u asks before undoing");
+    };
+    assert_eq!(popup.merge().edited_since, [PolicyField::FirstName]);
+    let text = screen_text(&app);
+    assert!(text.contains("kept: edited since"), "{text}");
     press(&mut app, KeyCode::Char('y'));
     app.settle().await;
     assert!(app.popup().is_none());
@@ -959,7 +977,7 @@ async fn merge_with_a_choice_then_undo_it(
     assert_eq!(support::visible_count(&server, &admin).await, 2);
     for (id, name, email, company) in [
         (&ada_id, "Ada", "ada@example.com", "Analytical Engines"),
-        (&bea_id, "Bea", "bea@example.com", "Lind & Co"),
+        (&bea_id, "Beatrice", "bea@example.com", "Lind & Co"),
     ] {
         let read = server
             .data(

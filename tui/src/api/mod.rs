@@ -477,6 +477,11 @@ impl ApiClient {
                             source: node.source,
                             undone_at: node.undone_at,
                             undoable: node.undoable,
+                            edited_since: node
+                                .edited_since
+                                .into_iter()
+                                .filter_map(|field| policies::policy_field!(op, field))
+                                .collect(),
                             fields: node
                                 .fields
                                 .into_iter()

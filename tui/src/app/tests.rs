@@ -707,6 +707,7 @@ fn merge(id: &str, merged_id: Option<&str>, undone: bool) -> MergeRecord {
         source: "MANUAL".to_owned(),
         undone_at: undone.then(|| "2026-12-01T10:00:00Z".to_owned()),
         undoable: !undone,
+        edited_since: Vec::new(),
         fields: vec![field_merge("company", Some("Acme"), Some("Initech"))],
     }
 }

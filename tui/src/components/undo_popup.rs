@@ -84,14 +84,28 @@ impl UndoPopup {
         lines
     }
 
+    /// What an undo now would not give back: the survivor's fields edited
+    /// since the merge (the server's `editedSince`, read with the version
+    /// the undo is guarded by, so it holds for this undo).
     fn warning(&self) -> Vec<Line<'static>> {
-        vec![Line::styled(
+        let kept: Vec<String> = self
+            .merge
+            .fields
+            .iter()
+            .filter(|field| self.merge.keeps(field))
+            .map(|field| ContactField::label_of(&field.field))
+            .collect();
+        let text = if kept.is_empty() {
+            "Nothing the merge changed was edited since: each field above goes back as shown."
+                .to_owned()
+        } else {
             format!(
-                "Fields of {} edited since the merge keep their later value; the answer names them.",
-                self.survivor_name
-            ),
-            theme::warning(),
-        )]
+                "Edited since the merge, so they keep the value {} has now: {}.",
+                self.survivor_name,
+                kept.join(", ")
+            )
+        };
+        vec![Line::styled(text, theme::warning())]
     }
 
     fn footer(&self) -> Vec<Line<'static>> {
@@ -147,7 +161,12 @@ impl Component for UndoPopup {
             .fields
             .iter()
             .map(|field| {
-                let back = if field.changed_survivor() {
+                let back = if self.merge.keeps(field) {
+                    text_fit::rows("kept: edited since", value_width)
+                        .into_iter()
+                        .map(|row| Line::styled(row, theme::warning()))
+                        .collect()
+                } else if field.changed_survivor() {
                     text_fit::value_rows(field.current.as_deref(), value_width)
                 } else {
                     vec![Line::styled("stays as it is", theme::dim())]
@@ -247,6 +266,7 @@ mod tests {
             source: "MANUAL".to_owned(),
             undone_at: None,
             undoable: true,
+            edited_since: Vec::new(),
             fields: Vec::new(),
         };
         let survivor = Contact {

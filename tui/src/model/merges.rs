@@ -80,6 +80,9 @@ pub struct MergeRecord {
     /// Whether the server would undo it now, as far as merges go (not
     /// undone, no later merge into the contact standing).
     pub undoable: bool,
+    /// The survivor's fields the merge changed that were edited since:
+    /// an undo now keeps their later values.
+    pub edited_since: Vec<PolicyField>,
     /// The preview the merge was confirmed with (fields the user may not
     /// read left out): `incoming` is what the absorbed contact held,
     /// `current` what the survivor held before.
@@ -89,6 +92,13 @@ pub struct MergeRecord {
 impl MergeRecord {
     pub fn stands(&self) -> bool {
         self.undone_at.is_none()
+    }
+
+    /// Whether an undo now keeps the survivor's value of this field
+    /// because it was edited since the merge.
+    pub fn keeps(&self, field: &FieldMerge) -> bool {
+        ContactField::from_input_name(&field.field)
+            .is_some_and(|field| self.edited_since.contains(&PolicyField::of(field)))
     }
 
     /// What was absorbed, as a sentence's object.
