@@ -142,29 +142,36 @@ impl Contact {
     }
 
     /// The merges into this contact, newest first, each with what it
-    /// changed; `undoMerge` gives one back.
+    /// changed; `undoMerge` gives one back. Part of the contact's change
+    /// log, so it takes the HISTORY policy, as `history` does: null with
+    /// FORBIDDEN for a role that may not read it, the rest intact.
+    #[graphql(guard = "Reads(Field::History)")]
     async fn merges(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<super::merge::MergeConnection> {
-        super::merge::merge_page(ctx, self.0.id, first, after).await
+    ) -> ApiResult<Option<super::merge::MergeConnection>> {
+        super::merge::merge_page(ctx, self.0.id, first, after)
+            .await
+            .map(Some)
     }
 
-    /// Every change to the contact, newest first.
+    /// Every change to the contact, newest first; null with FORBIDDEN for
+    /// a role that may not read history (nullable so the rest of the
+    /// contact stays intact).
     #[graphql(guard = "Reads(Field::History)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<ContactChangeConnection> {
+    ) -> ApiResult<Option<ContactChangeConnection>> {
         let limit = page_size(first)?;
         let before_id = after.as_deref().map(decode_cursor::<i64>).transpose()?;
         let db = state(ctx)?.store.db();
         let rows = history::page(db, self.0.id, before_id, limit + 1).await?;
-        Ok(Connection::from_rows(
+        Ok(Some(Connection::from_rows(
             rows,
             limit,
             HistoryTotal(self.0.id),
@@ -172,7 +179,7 @@ impl Contact {
                 cursor: encode_cursor(&change.id),
                 node: ContactChange(change),
             },
-        ))
+        )))
     }
 }
 

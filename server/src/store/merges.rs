@@ -23,6 +23,7 @@ use super::history::{self, ChangeAction, Entry};
 use super::integrations::DeliveryStatus;
 use super::outbox::{self, EventType};
 use super::{Store, StoreError, now_micros};
+use crate::domain::field_policy::ContactField;
 use crate::domain::global_id::{self, Kind};
 use crate::domain::merge_plan::{self, FieldMerge, MergeOutcome};
 use crate::domain::{ContactFields, Email, Phone, Principal, Source};
@@ -359,13 +360,17 @@ pub async fn count_of_survivor(
         .await?)
 }
 
-/// One merge, when the caller can access its survivor (or the contact
-/// that survivor was merged into since).
+/// One merge, when the caller may read contacts' history and can access
+/// its survivor (or the contact that survivor was merged into since).
 pub async fn find_readable(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: i64,
 ) -> Result<Option<MergeRecord>, StoreError> {
+    // What a merge changed is part of the change log.
+    if !principal.may_read(ContactField::History) {
+        return Ok(None);
+    }
     let Some(model) = merge::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };

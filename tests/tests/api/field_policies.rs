@@ -286,7 +286,7 @@ async fn a_policy_changed_at_run_time_holds_on_every_path(
         )
         .await;
     const MERGES: &str = "query($id: ID!) { contact(id: $id) { merges { edges { node {
-      editedSince fields { field } survivorBefore { field } survivorAfter { field }
+      id editedSince fields { field } survivorBefore { field } survivorAfter { field }
       absorbed { fields { field } } } } } } }";
     let of = |token: &str| {
         let token = token.to_owned();
@@ -322,6 +322,30 @@ async fn a_policy_changed_at_run_time_holds_on_every_path(
         assert!(names.contains(&"jobTitle"), "{names:?}");
         assert!(!names.contains(&"email"), "{names:?}");
     }
+
+    // Merges are part of the change log: without HISTORY, FORBIDDEN on
+    // `merges` and `history`, the rest of the contact intact, and a merge
+    // asked by its id is not found.
+    set_policy(&server, &admin, "MEMBER", "HISTORY", "NONE").await;
+    let (_, body) = server
+        .post(
+            &mo,
+            "query($id: ID!) { contact(id: $id) { firstName merges { totalCount } history { totalCount } } }",
+            json!({ "id": cy["id"] }),
+        )
+        .await;
+    assert_eq!(body["data"]["contact"]["firstName"], "Di", "{body}");
+    assert_eq!(body["data"]["contact"]["merges"], Value::Null);
+    assert_eq!(body["data"]["contact"]["history"], Value::Null);
+    assert_eq!(error_codes(&body), ["FORBIDDEN", "FORBIDDEN"]);
+    let node = server
+        .data(
+            &mo,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": seen_by_admin["id"] }),
+        )
+        .await;
+    assert_eq!(node["node"], Value::Null);
 }
 
 #[rstest]

@@ -421,6 +421,7 @@ impl ApiClient {
             timezone: self.reads(PolicyField::Timezone),
             owner: self.reads(PolicyField::Owner),
             team: self.reads(PolicyField::Team),
+            merges: self.reads(PolicyField::History),
         };
         let detail = self.run::<operations::ContactDetail>(variables);
         let (detail, history) = if self.reads(PolicyField::History) {
@@ -462,10 +463,14 @@ impl ApiClient {
                             .map(|meeting| (meeting.starts_at, format!("{:?}", meeting.status))),
                     })
                     .collect(),
-                merges_total: contact.merges.total_count,
+                merges_total: contact
+                    .merges
+                    .as_ref()
+                    .map_or(0, |merges| merges.total_count),
                 merges: contact
                     .merges
-                    .edges
+                    .map(|merges| merges.edges)
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|edge| {
                         let node = edge.node;
@@ -506,11 +511,10 @@ impl ApiClient {
             history_first: Some(HISTORY_PAGE),
         };
         let data = self.run::<operations::ContactHistory>(variables).await?;
-        let Some(contact) = data.contact else {
+        let Some(history) = data.contact.and_then(|contact| contact.history) else {
             return Ok((0, Vec::new()));
         };
-        let entries = contact
-            .history
+        let entries = history
             .edges
             .into_iter()
             .map(|edge| {
@@ -533,7 +537,7 @@ impl ApiClient {
                 }
             })
             .collect();
-        Ok((contact.history.total_count, entries))
+        Ok((history.total_count, entries))
     }
 
     pub async fn create(
