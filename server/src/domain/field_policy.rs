@@ -217,6 +217,11 @@ impl FieldRights {
         self.access(field) == FieldAccess::Write
     }
 
+    /// [`Self::may_write`] of a field named as `ContactInput` names it.
+    pub fn may_write_named(&self, name: &str) -> bool {
+        ContactField::from_input_name(name).is_some_and(|field| self.may_write(field))
+    }
+
     /// Whether the field a caller types as `name` (`email`, `ownerId`, as
     /// history entries, previews and events name them) may be read; an
     /// unknown name may not.

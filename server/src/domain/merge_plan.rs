@@ -11,6 +11,7 @@
 //! the incoming side is the rule itself, so empty still never clears.
 
 use super::contact::ContactFields;
+use super::field_policy::FieldRights;
 use super::validation::ValidationError;
 
 /// Which side of a merge a field's value comes from, as chosen.
@@ -87,6 +88,24 @@ pub struct MergePlan {
     pub result: ContactFields,
     /// Every field, in the API's order.
     pub fields: Vec<FieldMerge>,
+}
+
+impl MergePlan {
+    /// The first field this plan fills or overwrites on the survivor that
+    /// `rights` may not write: a merge writes the survivor's fields as an
+    /// edit does, so the same policies hold (keeping the survivor's side
+    /// of such a field, by a choice, writes nothing).
+    pub fn unwritable_change(&self, rights: &FieldRights) -> Option<&'static str> {
+        self.fields
+            .iter()
+            .find(|field| {
+                matches!(
+                    field.outcome,
+                    MergeOutcome::Filled | MergeOutcome::Overwritten
+                ) && !rights.may_write_named(field.field)
+            })
+            .map(|field| field.field)
+    }
 }
 
 fn outcome<T: PartialEq>(current: &Option<T>, incoming: &Option<T>) -> MergeOutcome {

@@ -351,6 +351,12 @@ pub(super) async fn absorb(
     source: Source,
 ) -> Result<ContactRecord, StoreError> {
     require_merge_permission(principal)?;
+    if let Some(field) = plan.unwritable_change(&principal.fields) {
+        return Err(StoreError::Forbidden {
+            field: Some(field),
+            reason: "this role cannot write a field the merge changes; keep the survivor's side of it (choices)",
+        });
+    }
     let moved = super::merges::what_moves(db, merged.id).await?;
     // Everything that points at the merged record moves first, then the
     // record goes (freeing its identities), then the survivor takes them.

@@ -19,6 +19,7 @@ use super::contacts::{self, ContactRecord, Lock};
 use super::entities::{
     activity, contact, contact_alias, contact_change, delivery, meeting, merge, notification,
 };
+use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::integrations::DeliveryStatus;
 use super::outbox::{self, EventType};
@@ -441,6 +442,26 @@ pub async fn undo(
     source: Source,
 ) -> Result<Undone, StoreError> {
     require_merge_permission(principal)?;
+    // An identity found free may be taken by a concurrent write before the
+    // undo gives it back (PostgreSQL cannot lock a row that is not there);
+    // the retry then finds its holder and refuses, naming the field.
+    let mut last = None;
+    for _ in 0..3 {
+        match undo_attempt(store, principal, id, expected_survivor_version, source).await {
+            Err(StoreError::Db(err)) if is_retryable(&err) => last = Some(err),
+            other => return other,
+        }
+    }
+    Err(last.map_or(StoreError::NotFound, StoreError::Db))
+}
+
+async fn undo_attempt(
+    store: &Store,
+    principal: &Principal,
+    id: i64,
+    expected_survivor_version: Option<i32>,
+    source: Source,
+) -> Result<Undone, StoreError> {
     let txn = store.begin_write().await?;
     let db = &*txn;
     // Locked, so of concurrent undos of one merge one goes through and the
@@ -456,22 +477,35 @@ pub async fn undo(
     else {
         // Absorbed by a later merge, the survivor stands for another
         // contact now: that merge is undone first.
-        return match contacts::resolve(db, &access, row.survivor_id).await? {
-            Some(absorbed_into) => Err(StoreError::MergeConflict {
-                field: None,
-                reason: format!(
+        let Some(absorbed_into) = contacts::resolve(db, &access, row.survivor_id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        if row.undone_at.is_some() {
+            return Err(undone_already());
+        }
+        let first = merge::Entity::find()
+            .filter(merge::Column::MergedId.eq(row.survivor_id))
+            .filter(merge::Column::UndoneAt.is_null())
+            .order_by_desc(merge::Column::Id)
+            .one(db)
+            .await?;
+        return Err(StoreError::MergeConflict {
+            field: None,
+            reason: match first {
+                Some(first) => format!(
+                    "the contact this merge kept was merged into {} since by merge {}; undo that merge first",
+                    global_id::encode(Kind::Contact, absorbed_into.id),
+                    global_id::encode(Kind::Merge, first.id),
+                ),
+                None => format!(
                     "the contact this merge kept was merged into {} since; undo that merge first",
                     global_id::encode(Kind::Contact, absorbed_into.id)
                 ),
-            }),
-            None => Err(StoreError::NotFound),
-        };
+            },
+        });
     };
     if row.undone_at.is_some() {
-        return Err(StoreError::MergeConflict {
-            field: None,
-            reason: "this merge was undone already".to_owned(),
-        });
+        return Err(undone_already());
     }
     // Standing here, so the newest standing merge is this one or later.
     let newest = newest_standing(db, &[row.survivor_id])
@@ -498,6 +532,27 @@ pub async fn undo(
         &survivor.fields,
     );
     let absorbed = details.absorbed.as_ref().map(|a| (a, a.fields.fields()));
+    // As merging needs access to both records, so does undoing: the record
+    // that comes back must be one the caller can reach.
+    if let Some((stored, _)) = &absorbed
+        && !principal.can_access(stored.owner_id, stored.team_id)
+    {
+        return Err(StoreError::forbidden(
+            "the contact this undo brings back belongs to someone this role cannot reach",
+        ));
+    }
+    let changes = unmerge.result.changes_since(&survivor.fields);
+    // The survivor's fields go back as an edit would write them.
+    if let Some(change) = changes
+        .iter()
+        .find(|change| !principal.fields.may_write_named(change.field))
+    {
+        return Err(StoreError::Forbidden {
+            field: Some(change.field),
+            reason: "this role cannot write a field the undo gives back",
+        });
+    }
+    check_survivor_identities_free(db, &survivor, &unmerge.result).await?;
     if let Some((_, fields)) = &absorbed {
         check_identities_free(db, fields, &unmerge.result, survivor.id).await?;
     }
@@ -528,7 +583,6 @@ pub async fn undo(
         }
         _ => None,
     };
-    let changes = unmerge.result.changes_since(&survivor.fields);
     let saved = contact_writes::write_change(
         db,
         principal,
@@ -564,6 +618,50 @@ pub async fn undo(
         restored,
         kept: unmerge.kept,
     })
+}
+
+fn undone_already() -> StoreError {
+    StoreError::MergeConflict {
+        field: None,
+        reason: "this merge was undone already".to_owned(),
+    }
+}
+
+/// An identity the survivor gets back (its own before the merge) that a
+/// third contact holds now refuses the undo.
+async fn check_survivor_identities_free(
+    db: &impl ConnectionTrait,
+    survivor: &ContactRecord,
+    after_undo: &ContactFields,
+) -> Result<(), StoreError> {
+    let taken = |field: &'static str| StoreError::MergeConflict {
+        field: Some(field),
+        reason: format!(
+            "the {field} this contact had before the merge belongs to another contact now; \
+             change it there first"
+        ),
+    };
+    if let Some(email) = after_undo
+        .email
+        .as_ref()
+        .filter(|email| survivor.fields.email.as_ref() != Some(*email))
+    {
+        let holder = contacts::find_by_email(db, email, Lock::ForUpdate).await?;
+        if holder.is_some_and(|h| h.id != survivor.id) {
+            return Err(taken("email"));
+        }
+    }
+    if let Some(phone) = after_undo
+        .mobile_phone
+        .as_ref()
+        .filter(|phone| survivor.fields.mobile_phone.as_ref() != Some(*phone))
+    {
+        let holder = contacts::find_by_phone(db, phone, Lock::ForUpdate).await?;
+        if holder.is_some_and(|h| h.id != survivor.id) {
+            return Err(taken("mobilePhone"));
+        }
+    }
+    Ok(())
 }
 
 /// An identity of the record to restore that another contact holds now

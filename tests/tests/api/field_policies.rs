@@ -485,3 +485,75 @@ async fn activities_and_webhooks_follow_the_integration_policy(
         .collect();
     assert!(changed.contains(&"company") && !changed.contains(&"jobTitle"));
 }
+
+/// A merge writes the survivor's fields as an edit does: a role that may
+/// not write a field the merge would change is refused, naming it, with
+/// nothing changed, by mergeContacts and by a merging updateContact;
+/// keeping the survivor's side of that field writes nothing and goes
+/// through.
+#[rstest]
+#[tokio::test]
+async fn a_merge_changes_no_field_the_role_may_not_write(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mo = server.create_user("mo", "MEMBER", None);
+    let ada = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Bo", "email": "bo@example.com", "mobilePhone": "+14155550123" }),
+    )
+    .await;
+    set_policy(&server, &admin, "MEMBER", "EMAIL", "READ").await;
+    const MERGE: &str = "mutation($s: ID!, $m: ID!, $choices: [FieldChoice!]) {
+      mergeContacts(survivorId: $s, mergedId: $m, confirm: true, choices: $choices) {
+        contact { id email firstName } } }";
+    let both = || async {
+        (
+            server.data(&admin, GET, json!({ "id": ada["id"] })).await,
+            server.data(&admin, GET, json!({ "id": bo["id"] })).await,
+        )
+    };
+    let before = both().await;
+    let (_, body) = server
+        .post(&mo, MERGE, json!({ "s": ada["id"], "m": bo["id"] }))
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+    assert_eq!(error_fields(&body), ["email"]);
+    assert_eq!(both().await, before, "nothing changed");
+
+    // The same merge by an edit: Ada takes Bo's phone.
+    let (_, body) = server
+        .post(
+            &mo,
+            "mutation($id: ID!) { updateContact(id: $id, input: { mobilePhone: \"+14155550123\" },
+               confirmMerge: true) { contact { id } } }",
+            json!({ "id": ada["id"] }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+    assert_eq!(error_fields(&body), ["email"]);
+    assert_eq!(both().await, before, "nothing changed");
+
+    // Keeping Ada's email writes no email.
+    let merged = server
+        .data(
+            &mo,
+            MERGE,
+            json!({ "s": ada["id"], "m": bo["id"],
+                    "choices": [{ "field": "EMAIL", "keep": "SURVIVOR" }] }),
+        )
+        .await;
+    assert_eq!(
+        merged["mergeContacts"]["contact"]["email"],
+        "ada@example.com"
+    );
+    assert_eq!(merged["mergeContacts"]["contact"]["firstName"], "Bo");
+}

@@ -813,3 +813,128 @@ async fn a_contact_with_seventy_thousand_activities_comes_back_whole(
     assert_eq!(count(ada["id"].clone()).await, MANY);
     assert_eq!(count(bo["id"].clone()).await, 0);
 }
+
+/// An undo is refused, changing nothing, when the survivor's own earlier
+/// email is held by a third contact now (CONFLICT naming it, was an
+/// INTERNAL unique violation), when the contact it brings back is out of
+/// the caller's reach (merging needs access to both; so does undoing),
+/// when the caller may not write a field it gives back, and when the
+/// survivor was absorbed since (the message names that merge).
+#[rstest]
+#[tokio::test]
+async fn undo_takes_identities_access_and_policies_as_a_merge_does(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mo = server.create_user("mo", "MEMBER", None);
+
+    // Ada's own email goes when Bo's overwrites it; Cy takes it since.
+    let ada = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "company": "Acme" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &mo,
+        json!({ "firstName": "Bo", "email": "bo@example.com", "company": "Beta" }),
+    )
+    .await;
+    server
+        .data(&mo, MERGE, json!({ "s": ada["id"], "m": bo["id"] }))
+        .await;
+    let merge = merges_of(&server, &mo, &ada["id"]).await["edges"][0]["node"]["id"].clone();
+    let cy = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Cy", "email": "ada@example.com" }),
+    )
+    .await;
+    let before = server.data(&admin, GET, json!({ "id": ada["id"] })).await;
+    let (_, body) = server.post(&mo, UNDO, json!({ "id": merge })).await;
+    assert_eq!(error_codes(&body), ["CONFLICT"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+    assert_eq!(
+        server.data(&admin, GET, json!({ "id": ada["id"] })).await,
+        before
+    );
+
+    // A member who may not write the company the undo gives back.
+    server
+        .data(
+            &admin,
+            UPDATE,
+            json!({ "id": cy["id"], "input": { "email": "cy@example.com" } }),
+        )
+        .await;
+    server
+        .data(
+            &admin,
+            "mutation { setFieldPolicy(role: MEMBER, field: COMPANY, access: READ) { access } }",
+            json!({}),
+        )
+        .await;
+    let (_, body) = server.post(&mo, UNDO, json!({ "id": merge })).await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "company");
+    assert_eq!(
+        server.data(&admin, GET, json!({ "id": ada["id"] })).await,
+        before
+    );
+    server
+        .data(
+            &admin,
+            "mutation { setFieldPolicy(role: MEMBER, field: COMPANY, access: WRITE) { access } }",
+            json!({}),
+        )
+        .await;
+    let undone = server.data(&mo, UNDO, json!({ "id": merge })).await;
+    assert_eq!(undone["undoMerge"]["survivor"]["email"], "ada@example.com");
+    assert_eq!(undone["undoMerge"]["restored"]["id"], bo["id"]);
+
+    // The admin merges the admin's own contact into the member's: the
+    // member cannot bring back a contact out of reach.
+    let nick = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Nick", "email": "nick@example.com" }),
+    )
+    .await;
+    server
+        .data(&admin, MERGE, json!({ "s": ada["id"], "m": nick["id"] }))
+        .await;
+    let of_nick = merges_of(&server, &mo, &ada["id"]).await["edges"][0]["node"].clone();
+    assert_eq!(of_nick["mergedId"], nick["id"]);
+    let before = server.data(&admin, GET, json!({ "id": ada["id"] })).await;
+    let (_, body) = server.post(&mo, UNDO, json!({ "id": of_nick["id"] })).await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+    assert_eq!(
+        server.data(&admin, GET, json!({ "id": ada["id"] })).await,
+        before
+    );
+
+    // Ada is absorbed into Dee since: the refusal names that merge.
+    let dee = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Dee", "email": "dee@example.com" }),
+    )
+    .await;
+    server
+        .data(&admin, MERGE, json!({ "s": dee["id"], "m": ada["id"] }))
+        .await;
+    let later = merges_of(&server, &admin, &dee["id"]).await["edges"][0]["node"]["id"].clone();
+    let (_, body) = server
+        .post(&admin, UNDO, json!({ "id": of_nick["id"] }))
+        .await;
+    assert_eq!(error_codes(&body), ["CONFLICT"], "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(later.as_str().unwrap()), "{message}");
+    server.data(&admin, UNDO, json!({ "id": later })).await;
+    let back = server
+        .data(&admin, UNDO, json!({ "id": of_nick["id"] }))
+        .await;
+    assert_eq!(back["undoMerge"]["restored"]["id"], nick["id"]);
+}
