@@ -136,9 +136,16 @@ impl Merge {
     }
 
     /// The absorbed record as it was just before the merge (what an undo
-    /// brings back); null for a merge of an input.
-    async fn absorbed(&self) -> Option<AbsorbedContact> {
-        self.0.absorbed.clone().map(AbsorbedContact)
+    /// brings back); null for a merge of an input, and for a caller who
+    /// could not reach that record (its owner's or team's).
+    async fn absorbed(&self, ctx: &Context<'_>) -> ApiResult<Option<AbsorbedContact>> {
+        let caller = principal(ctx)?;
+        Ok(self
+            .0
+            .absorbed
+            .clone()
+            .filter(|record| caller.can_access(record.owner_id, record.team_id))
+            .map(AbsorbedContact))
     }
 
     /// The survivor's fields just before the merge (readable ones).

@@ -907,6 +907,13 @@ async fn undo_takes_identities_access_and_policies_as_a_merge_does(
         .await;
     let of_nick = merges_of(&server, &mo, &ada["id"]).await["edges"][0]["node"].clone();
     assert_eq!(of_nick["mergedId"], nick["id"]);
+    assert_eq!(
+        of_nick["absorbed"],
+        Value::Null,
+        "out of the member's reach"
+    );
+    let seen_by_admin = merges_of(&server, &admin, &ada["id"]).await["edges"][0]["node"].clone();
+    assert_eq!(seen_by_admin["absorbed"]["owner"]["name"], "ann");
     let before = server.data(&admin, GET, json!({ "id": ada["id"] })).await;
     let (_, body) = server.post(&mo, UNDO, json!({ "id": of_nick["id"] })).await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
