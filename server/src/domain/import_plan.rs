@@ -79,6 +79,12 @@ impl ImportPlan {
         &self.principal
     }
 
+    /// The importer as they are now; rows planned from here on follow it.
+    pub fn set_principal(&mut self, principal: Principal) {
+        self.owner = principal.default_owner();
+        self.principal = principal;
+    }
+
     pub fn set_phone_column(&mut self, column: Option<ColumnRef>) {
         self.phone_column = column;
     }

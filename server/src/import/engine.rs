@@ -9,10 +9,10 @@ use tokio::sync::mpsc;
 
 use super::reader::{Batch, FileError, Layout, ReadLimits, RowReader, Start};
 use crate::domain::PhoneRegion;
-use crate::domain::import_mapping::{ColumnRef, ImportField};
+use crate::domain::import_mapping::{ColumnMap, ColumnRef, ImportField};
 use crate::store::import::{Importer, Summary};
 use crate::store::import_jobs::Checkpoint;
-use crate::store::{Store, StoreError, now_micros};
+use crate::store::{Store, StoreError, field_policies, now_micros, tokens};
 
 /// Rows per transaction: a crash leaves whole batches, never half a row.
 pub const BATCH_ROWS: usize = 5000;
@@ -54,6 +54,11 @@ pub struct JobClaim {
     /// Cancelled when the process shuts down: the run stops at the next
     /// batch, with every batch before it committed.
     pub stop: tokio_util::sync::CancellationToken,
+    /// The user the job acts as, asked again (deactivated? role, teams,
+    /// policies?) before a batch when the auth generation has moved from
+    /// `generation`, the one its principal was read at.
+    pub started_by: i64,
+    pub generation: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +74,9 @@ pub enum ImportError {
 }
 
 enum Parsed {
-    /// The layout, the columns no field takes, and the phone column.
-    Opened(Layout, Vec<String>, Option<ColumnRef>),
+    /// The layout, the columns no field takes, the phone column, and the
+    /// file's columns as mapped.
+    Opened(Layout, Vec<String>, Option<ColumnRef>, ColumnMap),
     Batch(Batch),
     Failed(FileError),
 }
@@ -84,6 +90,34 @@ pub struct Input<R> {
     pub mapping: Vec<(String, Option<ImportField>)>,
     pub region: PhoneRegion,
     pub limits: ReadLimits,
+}
+
+/// A job's user as they are now, when the auth generation moved since the
+/// importer's principal was read: deactivated or removed stops the job,
+/// a column feeding a field the role may no longer write stops it too
+/// (what ran before stays, as with any batch before a failure), anything
+/// else applies from this batch on.
+async fn ask_again(
+    store: &Store,
+    claim: &mut JobClaim,
+    importer: &mut Importer,
+    columns: Option<&ColumnMap>,
+) -> Result<(), ImportError> {
+    let now = tokens::generation(store.db()).await?;
+    if now == claim.generation {
+        return Ok(());
+    }
+    let principal = field_policies::principal_of_active(store.db(), claim.started_by).await?;
+    if let Some((column, field)) = columns.and_then(|map| map.first_unwritable(&principal.fields)) {
+        return Err(FileError::Unwritable {
+            column: column.to_owned(),
+            field: field.input_name(),
+        }
+        .into());
+    }
+    importer.set_principal(principal)?;
+    claim.generation = now;
+    Ok(())
 }
 
 /// Imports `input` with `importer`, recording checkpoints in `job` if any.
@@ -125,6 +159,7 @@ pub async fn run<R: Read + Send + 'static>(
                 rows.layout().clone(),
                 unmapped,
                 phone_column,
+                rows.map().clone(),
             ))
             .is_err()
         {
@@ -148,14 +183,17 @@ pub async fn run<R: Read + Send + 'static>(
     // not yet reported applied, in file order.
     let mut submitted = VecDeque::new();
     let mut layout_to_save = None;
+    let mut columns = None;
+    let mut job = job;
     let outcome = loop {
         let Some(message) = receiver.recv().await else {
             break Ok(());
         };
         let batch = match message {
             Parsed::Failed(err) => break Err(err.into()),
-            Parsed::Opened(layout, unmapped, phone_column) => {
+            Parsed::Opened(layout, unmapped, phone_column, map) => {
                 importer.set_phone_column(phone_column);
+                columns = Some(map);
                 if !resumed {
                     layout_to_save = serde_json::to_string(&layout).ok();
                 }
@@ -166,6 +204,11 @@ pub async fn run<R: Read + Send + 'static>(
         };
         if job.as_ref().is_some_and(|claim| claim.stop.is_cancelled()) {
             break Err(ImportError::Interrupted);
+        }
+        if let Some(claim) = job.as_mut()
+            && let Err(err) = ask_again(store, claim, importer, columns.as_ref()).await
+        {
+            break Err(err);
         }
         let checkpoint = job.as_ref().map(|claim| Checkpoint {
             job_id: claim.job_id,

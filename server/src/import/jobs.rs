@@ -18,7 +18,7 @@ use crate::domain::PhoneRegion;
 use crate::domain::import_mapping::ImportField;
 use crate::store::import::Importer;
 use crate::store::import_jobs::{self, CHUNK_BYTES, ImportJob};
-use crate::store::{Store, StoreError, field_policies, users};
+use crate::store::{Store, StoreError, field_policies, tokens};
 
 #[derive(Debug, Clone, Copy)]
 pub struct JobsConfig {
@@ -103,6 +103,8 @@ async fn run_job(
         attempt: job.attempts,
         lease_micros,
         stop: stop.clone(),
+        started_by: job.user_id,
+        generation: 0,
     };
     tracing::info!(job = job.id, attempt = job.attempts, "import job started");
     let outcome = match execute(store, &job, claim, config).await {
@@ -141,15 +143,13 @@ async fn run_job(
 async fn execute(
     store: &Store,
     job: &ImportJob,
-    claim: JobClaim,
+    mut claim: JobClaim,
     config: &JobsConfig,
 ) -> Result<engine::Totals, ImportError> {
-    let user = users::user_by_id(store.db(), job.user_id)
-        .await?
-        .ok_or(StoreError::forbidden(
-            "the user who started the import is gone",
-        ))?;
-    let principal = field_policies::principal_of(store.db(), user.id, user.role).await?;
+    // Read before the principal: a change committed in between moves it
+    // again, and the first batch asks anew.
+    claim.generation = tokens::generation(store.db()).await?;
+    let principal = field_policies::principal_of_active(store.db(), job.user_id).await?;
     let mut importer = Importer::new(principal, job.dry_run)?;
     // The batches before the checkpoint kept what they failed, less what
     // they omitted.

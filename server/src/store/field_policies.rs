@@ -44,6 +44,27 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<(Role, FieldRights)>, 
     Ok(by_role)
 }
 
+/// The caller an import job acts as: the user who started it, as they are
+/// now. A job outlives the request that queued it, so it asks again when
+/// the auth generation moves: a user deactivated or removed since stops
+/// it (FORBIDDEN), a changed role or policy applies from the next batch.
+pub async fn principal_of_active(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Principal, StoreError> {
+    let Some(user) = super::users::user_by_id(db, user_id).await? else {
+        return Err(StoreError::forbidden(
+            "the user who started the import is gone",
+        ));
+    };
+    if !user.active {
+        return Err(StoreError::forbidden(
+            "the user who started the import was deactivated",
+        ));
+    }
+    principal_of(db, user.id, user.role).await
+}
+
 /// The caller a user is, with their teams and their role's rights now.
 pub async fn principal_of(
     db: &impl ConnectionTrait,

@@ -83,6 +83,16 @@ impl Importer {
         self.plan.principal().fields
     }
 
+    /// The importer's user as they are now (a job's user changed while it
+    /// ran); refused, as at the start, for a role that writes no contacts.
+    pub fn set_principal(&mut self, principal: Principal) -> Result<(), StoreError> {
+        if !principal.may_write_contacts() {
+            return Err(StoreError::forbidden("this role cannot import contacts"));
+        }
+        self.plan.set_principal(principal);
+        Ok(())
+    }
+
     pub fn new(principal: Principal, dry_run: bool) -> Result<Self, StoreError> {
         if !principal.may_write_contacts() {
             return Err(StoreError::forbidden("this role cannot import contacts"));

@@ -584,3 +584,80 @@ async fn the_error_report_comes_in_pages(
         assert_eq!(error_codes(&refused), ["VALIDATION"], "{refused}");
     }
 }
+
+/// A job outlives the request that queued it, not its user's rights: a
+/// policy taking away a field the file feeds, or the user's deactivation,
+/// stops it at the next batch (FAILED, saying why), the batches before
+/// committed and nothing after.
+#[rstest]
+#[tokio::test]
+async fn a_running_job_follows_its_users_rights(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mo = server.create_user("mo", "MEMBER", None);
+    let mo_id = server.data(&mo, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    let rows = 60_000;
+    let file = |prefix: &str| {
+        let mut csv = String::from("Email,First Name\n");
+        for n in 0..rows {
+            csv.push_str(&format!("{prefix}{n}@example.com,P{n}\n"));
+        }
+        csv
+    };
+    // Waits until some batches are committed and more remain, then does
+    // `change`; the job then ends FAILED with `why`.
+    let stopped_by = |id: String, change: &'static str, variables: Value, why: &'static str| {
+        let (server, admin) = (&server, &admin);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let job = job(server, admin, &id).await;
+                let done = job["bytesDone"].as_f64().unwrap();
+                if done > 0.0 {
+                    assert!(
+                        done < job["bytesTotal"].as_f64().unwrap(),
+                        "the job ended before the change: {job}"
+                    );
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no batch was committed: {job}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            server.data(admin, change, variables).await;
+            let done = finished(server, admin, &id).await;
+            assert_eq!(done["status"], "FAILED", "{done}");
+            assert!(done["error"].as_str().unwrap().contains(why), "{done}");
+            let created = done["created"].as_u64().unwrap();
+            assert!(created > 0 && created < rows, "{done}");
+            created
+        }
+    };
+
+    let id = start_job(&server, &mo, file("p").as_bytes(), false, json!([])).await;
+    let first = stopped_by(
+        id,
+        "mutation { setFieldPolicy(role: MEMBER, field: EMAIL, access: READ) { access } }",
+        json!({}),
+        "email",
+    )
+    .await;
+    server
+        .data(
+            &admin,
+            "mutation { setFieldPolicy(role: MEMBER, field: EMAIL, access: WRITE) { access } }",
+            json!({}),
+        )
+        .await;
+
+    let id = start_job(&server, &mo, file("q").as_bytes(), false, json!([])).await;
+    let second = stopped_by(
+        id,
+        "mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { active } }",
+        json!({ "id": mo_id }),
+        "deactivated",
+    )
+    .await;
+    assert_eq!(visible_count(&server, &admin).await, first + second);
+}
