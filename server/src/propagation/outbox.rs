@@ -12,9 +12,12 @@ use super::calendars::{CalendarSender, GuestChange};
 use super::crms::{CrmChange, CrmSender};
 use super::target_guard::RefusedTarget;
 use super::webhooks::WebhookSender;
+use crate::domain::Role;
 use crate::domain::outbound_target::{TargetPolicy, refused_literal};
 use crate::store::Store;
+use crate::store::field_policies;
 use crate::store::integrations::{self, Claimed, IntegrationKind, Outcome};
+use crate::store::outbox::narrow_payload;
 
 /// The connectors a dispatcher delivers through.
 struct Connectors {
@@ -72,7 +75,7 @@ pub fn spawn(
                 let store = &store;
                 let connectors = &connectors;
                 async move {
-                    let outcome = tokio::time::timeout(budget, deliver(connectors, claimed))
+                    let outcome = tokio::time::timeout(budget, deliver(store, connectors, claimed))
                         .await
                         .unwrap_or_else(|_| Outcome::Retry {
                             error: "no answer within the claim's lease".to_owned(),
@@ -99,8 +102,8 @@ pub fn spawn(
     }))
 }
 
-async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
-    let data: serde_json::Value = match serde_json::from_str(&claimed.event.payload) {
+async fn deliver(store: &Store, connectors: &Connectors, claimed: &Claimed) -> Outcome {
+    let mut data: serde_json::Value = match serde_json::from_str(&claimed.event.payload) {
         Ok(data) => data,
         Err(err) => {
             return Outcome::Retry {
@@ -171,6 +174,17 @@ async fn deliver(connectors: &Connectors, claimed: &Claimed) -> Outcome {
             Err(outcome) => outcome,
         },
         IntegrationKind::Webhook => {
+            // Under the policies in force now, not when it was queued.
+            match field_policies::rights_of(store.db(), Role::Integration).await {
+                Ok(rights) => narrow_payload(&mut data, &rights),
+                Err(err) => {
+                    return Outcome::Retry {
+                        error: format!("reading the field policies failed: {err}"),
+                        status_code: None,
+                        retry_after: None,
+                    };
+                }
+            }
             connectors
                 .webhooks
                 .send(

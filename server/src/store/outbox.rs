@@ -11,6 +11,7 @@ use super::field_policies;
 use super::integrations::{DeliveryStatus, IntegrationKind};
 use super::{StoreError, now_micros};
 use crate::domain::activity::{CalendarProvider, MeetingStatus};
+use crate::domain::field_policy::{ContactField, FieldRights};
 use crate::domain::global_id::{self, Kind};
 use crate::domain::{FieldChange, Role};
 
@@ -44,18 +45,16 @@ impl EventType {
     }
 }
 
-/// The contact as subscribers see it: the API's field names and ids, and
-/// of its fields those `shown` lets through.
-fn contact_json(contact: &ContactRecord, shown: impl Fn(&str) -> bool) -> Value {
+/// The contact as subscribers see it: the API's field names and ids (all
+/// of its fields; `narrow_payload` takes out what may not be sent).
+fn contact_json(contact: &ContactRecord) -> Value {
     let mut fields = serde_json::Map::new();
     fields.insert(
         "id".into(),
         json!(global_id::encode(Kind::Contact, contact.id)),
     );
     for (name, value) in contact.fields.named_values() {
-        if shown(name) {
-            fields.insert(name.into(), json!(value));
-        }
+        fields.insert(name.into(), json!(value));
     }
     fields.insert("source".into(), json!(contact.source.as_str()));
     fields.insert("version".into(), json!(contact.version));
@@ -81,20 +80,42 @@ pub async fn enqueue(
     if subscribers.is_empty() {
         return Ok(());
     }
-    // A webhook is an integration: it hears what the INTEGRATION role may
-    // read, under the policies in force when the change commits.
+    // Narrowed when the change commits, so the stored event holds no more
+    // than it may send, and again when it is sent (see `narrow_payload`).
     let rights = field_policies::rights_of(db, Role::Integration).await?;
-    let shown = |name: &str| rights.may_read_named(name);
     let changes: Vec<Value> = changes
         .iter()
-        .filter(|c| shown(c.field))
         .map(|c| json!({ "field": c.field, "before": c.before, "after": c.after }))
         .collect();
-    let mut payload = json!({ "contact": contact_json(contact, shown), "changes": changes });
+    let mut payload = json!({ "contact": contact_json(contact), "changes": changes });
     if let Some(merged) = merged_contact_id {
         payload["mergedContactId"] = json!(global_id::encode(Kind::Contact, merged));
     }
+    narrow_payload(&mut payload, &rights);
     insert_event(db, event.as_str(), contact.id, &payload, &subscribers).await
+}
+
+/// A webhook is an integration: it hears of a contact's fields, and of
+/// their changes, what the INTEGRATION role may read under `rights`. Done
+/// when the event is written and again when each delivery is sent (a
+/// retry, a redelivery), so a policy taken away since holds on events
+/// already queued.
+pub fn narrow_payload(payload: &mut Value, rights: &FieldRights) {
+    if let Some(contact) = payload.get_mut("contact").and_then(Value::as_object_mut) {
+        // `id`, `source`, `version` and `updatedAt` are not fields a policy
+        // governs: always sent.
+        contact.retain(|key, _| {
+            ContactField::from_input_name(key).is_none() || rights.may_read_named(key)
+        });
+    }
+    if let Some(changes) = payload.get_mut("changes").and_then(Value::as_array_mut) {
+        changes.retain(|change| {
+            change
+                .get("field")
+                .and_then(Value::as_str)
+                .is_some_and(|field| rights.may_read_named(field))
+        });
+    }
 }
 
 /// Whether any integration is connected; with none, no event is written,
@@ -196,7 +217,7 @@ pub async fn enqueue_crm_change_behind(
         "oldEmails": old_emails,
         "oldPhones": old_phones,
         // A CRM keeps the record whole: it is where the identity syncs to.
-        "contact": contact_json(contact, |_| true),
+        "contact": contact_json(contact),
     });
     insert_event(db, CRM_IDENTITY_CHANGED, queue, &payload, &subscribers).await
 }
