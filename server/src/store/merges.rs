@@ -22,6 +22,7 @@ use super::entities::{
 use super::error::is_retryable;
 use super::history::{self, ChangeAction, Entry};
 use super::integrations::DeliveryStatus;
+use super::notifications::NotificationStatus;
 use super::outbox::{self, EventType};
 use super::{Store, StoreError, now_micros};
 use crate::domain::field_policy::ContactField;
@@ -88,6 +89,11 @@ pub(crate) struct Moved {
     conflicting_activities: Vec<i64>,
     meetings: Vec<i64>,
     notifications: Vec<i64>,
+    /// Of those, the ones still pending at the merge: a merge that left the
+    /// survivor without an address for their channel canceled them, and
+    /// the undo sends them again (merges kept before this have none).
+    #[serde(default)]
+    pending_notifications: Vec<i64>,
     history: Vec<i64>,
     /// Ids merged into the absorbed record earlier, which followed it.
     aliases: Vec<i64>,
@@ -246,6 +252,14 @@ pub(super) async fn what_moves(
             .select_only()
             .column(notification::Column::Id)
             .filter(notification::Column::ContactId.eq(merged_id))
+            .into_tuple()
+            .all(db)
+            .await?,
+        pending_notifications: notification::Entity::find()
+            .select_only()
+            .column(notification::Column::Id)
+            .filter(notification::Column::ContactId.eq(merged_id))
+            .filter(notification::Column::Status.eq(NotificationStatus::Pending))
             .into_tuple()
             .all(db)
             .await?,
@@ -745,6 +759,11 @@ async fn move_back(
             .filter(notification::Column::ContactId.eq(survivor_id))
             .exec(db)
             .await?;
+    }
+    // Back with the record, they are addressed to its identity again when
+    // it takes it (`give_identities`).
+    for ids in moved.pending_notifications.chunks(IDS_PER_STATEMENT) {
+        super::notifications::revive(db, restored_id, ids).await?;
     }
     for ids in moved.history.chunks(IDS_PER_STATEMENT) {
         contact_change::Entity::update_many()

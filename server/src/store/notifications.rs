@@ -69,6 +69,41 @@ pub async fn cancel_pending(db: &impl ConnectionTrait, meeting_id: i64) -> Resul
     Ok(())
 }
 
+/// Meetings still to come and not canceled: their reminders are worth
+/// sending.
+fn upcoming_meetings() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(meeting::Column::Id)
+        .from(meeting::Entity)
+        .and_where(meeting::Column::StartsAt.gt(now_micros()))
+        .and_where(meeting::Column::Status.ne(MeetingStatus::Canceled.as_str()))
+        .to_owned()
+}
+
+/// Makes these canceled notifications of `contact_id` pending again, those
+/// of meetings still to come: an undone merge gives back reminders the
+/// merge canceled (one that fell due meanwhile goes out late, still
+/// before its meeting). Their recipient is set by the
+/// [`readdress_pending`] that follows.
+pub async fn revive(
+    db: &impl ConnectionTrait,
+    contact_id: i64,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Pending),
+        )
+        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .filter(notification::Column::ContactId.eq(contact_id))
+        .filter(notification::Column::Status.eq(NotificationStatus::Canceled))
+        .filter(notification::Column::MeetingId.in_subquery(upcoming_meetings()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Pending notifications of the contact's future meetings follow its
 /// identity, in the transaction that changes it: email ones go to `email`,
 /// SMS ones to `phone`, and a channel whose identity was removed is
@@ -80,12 +115,7 @@ pub async fn readdress_pending(
     email: Option<&Email>,
     phone: Option<&Phone>,
 ) -> Result<(), StoreError> {
-    let future_meetings = Query::select()
-        .column(meeting::Column::Id)
-        .from(meeting::Entity)
-        .and_where(meeting::Column::StartsAt.gt(now_micros()))
-        .and_where(meeting::Column::Status.ne(MeetingStatus::Canceled.as_str()))
-        .to_owned();
+    let future_meetings = upcoming_meetings();
     for (channel, address) in [
         (Channel::Email, email.map(Email::as_str)),
         (Channel::Sms, phone.map(Phone::as_str)),

@@ -945,3 +945,91 @@ async fn undo_takes_identities_access_and_policies_as_a_merge_does(
         .await;
     assert_eq!(back["undoMerge"]["restored"]["id"], nick["id"]);
 }
+
+/// A merge that leaves the survivor without a phone cancels the absorbed
+/// contact's text reminders (there is no one to text); its undo gives the
+/// phone back, and the reminders are sent again, to it.
+#[rstest]
+#[tokio::test]
+async fn reminders_a_merge_canceled_are_pending_again_after_the_undo(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "mobilePhone": "+14155550111" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let (starts, ends) = in_two_days();
+    server
+        .data(
+            &admin,
+            "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+            json!({ "input": { "kind": "MEETING", "contact": { "email": "ada@example.com" },
+                    "meeting": { "startsAt": starts, "endsAt": ends } } }),
+        )
+        .await;
+    let statuses = |data: &Value| -> Vec<(String, String)> {
+        data["activities"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|edge| {
+                edge["node"]["meeting"]["notifications"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|n| {
+                (
+                    n["recipient"].as_str().unwrap().to_owned(),
+                    n["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let before = statuses(
+        &server
+            .data(&admin, MEETINGS, json!({ "id": ada["id"] }))
+            .await,
+    );
+    let texts = before.iter().filter(|(to, _)| to == "+14155550111").count();
+    assert!(texts > 0, "{before:?}");
+
+    // Bo keeps his (empty) phone by choice: Ada's texts have no one to go to.
+    server
+        .data(
+            &admin,
+            "mutation($s: ID!, $m: ID!) { mergeContacts(survivorId: $s, mergedId: $m, confirm: true,
+               choices: [{ field: MOBILE_PHONE, keep: SURVIVOR }]) { contact { mobilePhone } } }",
+            json!({ "s": bo["id"], "m": ada["id"] }),
+        )
+        .await;
+    let during = statuses(
+        &server
+            .data(&admin, MEETINGS, json!({ "id": bo["id"] }))
+            .await,
+    );
+    let canceled = during
+        .iter()
+        .filter(|(to, status)| to == "+14155550111" && status == "CANCELED")
+        .count();
+    assert_eq!(canceled, texts, "{during:?}");
+
+    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    server.data(&admin, UNDO, json!({ "id": merge })).await;
+    let after = statuses(
+        &server
+            .data(&admin, MEETINGS, json!({ "id": ada["id"] }))
+            .await,
+    );
+    assert_eq!(after, before, "every reminder pending again, to Ada");
+}
