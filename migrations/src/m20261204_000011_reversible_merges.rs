@@ -80,6 +80,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The merge that absorbed a contact (an undo names it; a deleted
+        // contact's merges go with it).
+        manager
+            .create_index(
+                Index::create()
+                    .name("merges_merged_idx")
+                    .table(Merges::Table)
+                    .col(Merges::MergedId)
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 

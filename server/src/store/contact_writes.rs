@@ -472,6 +472,7 @@ pub async fn delete(store: &Store, principal: &Principal, id: i64) -> Result<i64
         .await?
         .ok_or(StoreError::NotFound)?;
     contact::Entity::delete_by_id(record.id).exec(&*txn).await?;
+    super::merges::forget(&*txn, record.id).await?;
     outbox::enqueue(&*txn, EventType::Deleted, &record, &[], None).await?;
     txn.commit().await?;
     Ok(id)

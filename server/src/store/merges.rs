@@ -375,6 +375,21 @@ pub async fn count_of_survivor(
         .await?)
 }
 
+/// A deleted contact's merges go with it, as its history does (section 6:
+/// permanent): those into it, which hold the records it absorbed, and the
+/// undone ones that absorbed it, which hold what it was.
+pub(super) async fn forget(db: &impl ConnectionTrait, contact_id: i64) -> Result<(), StoreError> {
+    merge::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(merge::Column::SurvivorId.eq(contact_id))
+                .add(merge::Column::MergedId.eq(contact_id)),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// One merge, when the caller may read contacts' history and can access
 /// its survivor (or the contact that survivor was merged into since).
 pub async fn find_readable(

@@ -1033,3 +1033,47 @@ async fn reminders_a_merge_canceled_are_pending_again_after_the_undo(
     );
     assert_eq!(after, before, "every reminder pending again, to Ada");
 }
+
+/// Delete is permanent (section 6): a deleted contact's merges go with it,
+/// the undone ones that absorbed it too, which held what it was.
+#[rstest]
+#[tokio::test]
+async fn a_deleted_contact_leaves_no_merge_behind(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    server
+        .data(&admin, MERGE, json!({ "s": ada["id"], "m": bo["id"] }))
+        .await;
+    let merge = merges_of(&server, &admin, &ada["id"]).await["edges"][0]["node"]["id"].clone();
+    server.data(&admin, UNDO, json!({ "id": merge })).await;
+    assert_eq!(
+        merges_of(&server, &admin, &ada["id"]).await["totalCount"],
+        1
+    );
+
+    server.data(&admin, DELETE, json!({ "id": bo["id"] })).await;
+    let left = merges_of(&server, &admin, &ada["id"]).await;
+    assert_eq!(left["totalCount"], 0, "{left}");
+    let node = server
+        .data(
+            &admin,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": merge }),
+        )
+        .await;
+    assert_eq!(node["node"], Value::Null);
+}
