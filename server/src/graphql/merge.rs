@@ -158,22 +158,37 @@ impl Merge {
         readable(ctx, &self.0.survivor_after)
     }
 
-    /// Activities that moved from the absorbed record to the survivor.
-    async fn moved_activity_ids(&self) -> Vec<ID> {
-        global(Kind::Activity, &self.0.moved.activities)
+    /// How many of each kind moved from the absorbed record to the
+    /// survivor (the id lists below give the first `first` of each).
+    async fn moved_counts(&self) -> MovedCounts {
+        let count = |ids: &[i64]| i32::try_from(ids.len()).unwrap_or(i32::MAX);
+        let moved = &self.0.moved;
+        MovedCounts {
+            activities: count(&moved.activities),
+            meetings: count(&moved.meetings),
+            notifications: count(&moved.notifications),
+            aliases: count(&moved.aliases),
+        }
     }
 
-    async fn moved_meeting_ids(&self) -> Vec<ID> {
-        global(Kind::Meeting, &self.0.moved.meetings)
+    /// Activities that moved from the absorbed record to the survivor, the
+    /// first `first` (default 20, at most 100): a busy contact moves tens
+    /// of thousands, which one answer does not carry.
+    async fn moved_activity_ids(&self, first: Option<i32>) -> ApiResult<Vec<ID>> {
+        global(Kind::Activity, &self.0.moved.activities, first)
     }
 
-    async fn moved_notification_ids(&self) -> Vec<ID> {
-        global(Kind::Notification, &self.0.moved.notifications)
+    async fn moved_meeting_ids(&self, first: Option<i32>) -> ApiResult<Vec<ID>> {
+        global(Kind::Meeting, &self.0.moved.meetings, first)
+    }
+
+    async fn moved_notification_ids(&self, first: Option<i32>) -> ApiResult<Vec<ID>> {
+        global(Kind::Notification, &self.0.moved.notifications, first)
     }
 
     /// Contacts merged into the absorbed one before, whose ids followed it.
-    async fn moved_alias_ids(&self) -> Vec<ID> {
-        global(Kind::Contact, &self.0.moved.aliases)
+    async fn moved_alias_ids(&self, first: Option<i32>) -> ApiResult<Vec<ID>> {
+        global(Kind::Contact, &self.0.moved.aliases, first)
     }
 
     /// The preview the merge was confirmed with, field by field; a field
@@ -227,8 +242,23 @@ pub fn field_names(rights: &FieldRights, names: &[&str]) -> Vec<ContactField> {
         .collect()
 }
 
-fn global(kind: Kind, ids: &[i64]) -> Vec<ID> {
-    ids.iter().map(|id| ids::encode(kind, *id)).collect()
+/// How many of each kind a merge moved.
+#[derive(SimpleObject)]
+pub struct MovedCounts {
+    pub activities: i32,
+    pub meetings: i32,
+    pub notifications: i32,
+    pub aliases: i32,
+}
+
+/// The first `first` of `ids` (a page's size and bounds), as global ids.
+fn global(kind: Kind, ids: &[i64], first: Option<i32>) -> ApiResult<Vec<ID>> {
+    let limit = usize::try_from(page_size(first)?).unwrap_or(usize::MAX);
+    Ok(ids
+        .iter()
+        .take(limit)
+        .map(|id| ids::encode(kind, *id))
+        .collect())
 }
 
 /// The record a merge absorbed, as it was just before.

@@ -16,6 +16,7 @@ const MERGES: &str = "query($id: ID!) { contact(id: $id) { id version
     fields { field outcome }
     absorbed { fields { field value } owner { name } }
     survivorBefore { field value } survivorAfter { field value }
+    movedCounts { activities meetings notifications aliases }
     movedActivityIds movedMeetingIds movedNotificationIds movedAliasIds } } } } }";
 const UNDO: &str = "mutation($id: ID!, $v: Int) { undoMerge(id: $id, expectedSurvivorVersion: $v) {
   survivor { id firstName email mobilePhone company jobTitle version }
@@ -808,7 +809,11 @@ async fn a_contact_with_seventy_thousand_activities_comes_back_whole(
         .data(&admin, MERGE, json!({ "s": bo["id"], "m": ada["id"] }))
         .await;
     assert_eq!(count(bo["id"].clone()).await, MANY);
-    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    let node = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"].clone();
+    // Counted whole, listed a page at a time.
+    assert_eq!(node["movedCounts"]["activities"], MANY);
+    assert_eq!(node["movedActivityIds"].as_array().unwrap().len(), 20);
+    let merge = node["id"].clone();
     server.data(&admin, UNDO, json!({ "id": merge })).await;
     assert_eq!(count(ada["id"].clone()).await, MANY);
     assert_eq!(count(bo["id"].clone()).await, 0);
