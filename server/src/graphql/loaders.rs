@@ -40,9 +40,9 @@ use crate::store::point_reads::PointRead;
 use crate::store::users::{self, Team, TeamIds, User};
 use crate::store::{Store, StoreError};
 
-/// Turns the executor takes before a batch closes. One is enough for the
-/// rows of one list (they all ask in the same turn); the second is margin
-/// for a field that becomes ready a turn later.
+/// Turns the executor takes at least before a batch closes (more while
+/// keys keep arriving). One is enough for the rows of a short list; the
+/// second is margin for a field that becomes ready a turn later.
 const TURNS: usize = 2;
 
 /// For `contact(id)`: long enough to gather the requests in flight, short
@@ -193,8 +193,21 @@ async fn run<V: Clone + Send + Sync + 'static>(
     inner: Arc<Inner<V>>,
     keys: Arc<Mutex<HashSet<i64>>>,
 ) -> Outcome<V> {
-    for _ in 0..TURNS {
+    // At least TURNS turns, then as long as the last turn brought keys: a
+    // long list's items may reach the batch over several polls (the
+    // `FuturesUnordered` under a list of more than 30 items polls a share
+    // of them and yields), and a fixed count closed the batch between two
+    // shares on some runs, so a 50-row page cost one more query.
+    let mut seen = 0;
+    let mut turns = 0;
+    loop {
         turn().await;
+        turns += 1;
+        let now = lock(&keys).len();
+        if turns >= TURNS && now == seen {
+            break;
+        }
+        seen = now;
     }
     if let Some(window) = inner.window {
         tokio::time::sleep(window).await;

@@ -356,12 +356,12 @@ async fn a_page_of_merges_costs_a_few_statements_however_long(
     let data = assert_constant(
         &server,
         &admin,
-        "merges with whether each can be undone",
+        "merges with whether each can be undone and what it would keep",
         // The contact, the page, the newest standing merge, the survivor,
         // the users who merged.
         5,
         "query($id: ID!, $n: Int!) { contact(id: $id) { merges(first: $n) {
-           edges { node { undoable mergedBy { name } survivor { id } } } } } }",
+           edges { node { undoable editedSince mergedBy { name } survivor { id } } } } } }",
         |n| json!({ "id": ada["id"], "n": n }),
         |data| edges(data, &["contact", "merges"]).len(),
     )
