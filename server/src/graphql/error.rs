@@ -128,6 +128,10 @@ impl From<StoreError> for ApiError {
                 field,
                 message: reason.to_owned(),
             },
+            err @ StoreError::FieldUnwritable { field, .. } => ApiError::Forbidden {
+                field: Some(field),
+                message: err.to_string(),
+            },
             StoreError::CannotSaveContact { field } => ApiError::CannotSaveContact { field },
             StoreError::IdentityTaken { field } => ApiError::validation(
                 field,

@@ -352,10 +352,7 @@ pub(super) async fn absorb(
 ) -> Result<ContactRecord, StoreError> {
     require_merge_permission(principal)?;
     if let Some(field) = plan.unwritable_change(&principal.fields) {
-        return Err(StoreError::Forbidden {
-            field: Some(field),
-            reason: "this role cannot write a field the merge changes; keep the survivor's side of it (choices)",
-        });
+        return Err(StoreError::FieldUnwritable { field, by: "merge" });
     }
     let moved = super::merges::what_moves(db, merged.id).await?;
     // Everything that points at the merged record moves first, then the

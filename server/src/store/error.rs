@@ -20,6 +20,13 @@ pub enum StoreError {
         field: Option<&'static str>,
         reason: &'static str,
     },
+    /// A merge or its undo would change `field` of a contact, which the
+    /// caller's role may not write (`by`: what would change it).
+    #[error("this role cannot write {field}, which this {by} would change")]
+    FieldUnwritable {
+        field: &'static str,
+        by: &'static str,
+    },
     /// The email or mobile phone typed into `field` belongs to a contact
     /// the caller cannot access. Nothing else about that contact leaves
     /// the store.

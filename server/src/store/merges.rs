@@ -576,9 +576,9 @@ async fn undo_attempt(
         .iter()
         .find(|change| !principal.fields.may_write_named(change.field))
     {
-        return Err(StoreError::Forbidden {
-            field: Some(change.field),
-            reason: "this role cannot write a field the undo gives back",
+        return Err(StoreError::FieldUnwritable {
+            field: change.field,
+            by: "undo",
         });
     }
     check_survivor_identities_free(db, &survivor, &unmerge.result).await?;

@@ -527,6 +527,10 @@ async fn a_merge_changes_no_field_the_role_may_not_write(
         .await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
     assert_eq!(error_fields(&body), ["email"]);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "this role cannot write email, which this merge would change"
+    );
     assert_eq!(both().await, before, "nothing changed");
 
     // The same merge by an edit: Ada takes Bo's phone.
