@@ -505,6 +505,13 @@ impl App {
         result: Result<SaveOutcome, ApiError>,
     ) -> Vec<Request> {
         let merged = request.confirm_survivor_version.is_some();
+        if merged
+            && let Err(ApiError::Forbidden(message)) = &result
+            && let Some(Popup::Merge(prompt)) = &mut self.popup
+        {
+            let effects = prompt.confirm_refused(message);
+            return self.carry_out(effects);
+        }
         let form = self
             .screens
             .iter_mut()

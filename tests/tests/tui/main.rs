@@ -996,3 +996,106 @@ async fn merge_with_a_choice_then_undo_it(
     app.settle().await;
     assert_eq!(app.list().total(), Some(2), "the list shows both again");
 }
+
+/// A member who may read but not write email merges by an edit: the
+/// server refuses the confirm (the merge would overwrite the survivor's
+/// email), the prompt stays and says why, and keeping the survivor's email
+/// by a flip merges.
+#[rstest]
+#[tokio::test]
+async fn a_merge_refused_for_an_unwritable_field_goes_through_with_a_flip(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let mo = server.create_user("mo", "MEMBER", None);
+    let ada = support::create(
+        &server,
+        &mo,
+        json!({ "firstName": "Ada", "email": "ada@example.com" }),
+    )
+    .await;
+    let bea = support::create(
+        &server,
+        &mo,
+        json!({ "firstName": "Bea", "email": "bea@example.com", "mobilePhone": "+14155550142" }),
+    )
+    .await;
+    server
+        .data(
+            &admin,
+            "mutation { setFieldPolicy(role: MEMBER, field: EMAIL, access: READ) { access } }",
+            json!({}),
+        )
+        .await;
+
+    let mut app = client(&server, &mo);
+    app.start();
+    app.settle().await;
+    // Ada is first by name: her form has no email field (not writable);
+    // the phone comes after the names.
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "+14155550142");
+    press(&mut app, KeyCode::Enter);
+    app.settle().await;
+    let Some(Popup::Merge(prompt)) = app.popup() else {
+        panic!(
+            "saving into Bea's phone asks to merge: {}",
+            screen_text(&app)
+        );
+    };
+    assert_eq!(prompt.preview().survivor.id, id_of(&bea));
+    let email = prompt
+        .preview()
+        .fields
+        .iter()
+        .position(|f| f.field == "email")
+        .expect("email in the preview");
+    let at = prompt
+        .preview()
+        .fields
+        .iter()
+        .position(|f| Some(f.field.as_str()) == prompt.selected_field())
+        .unwrap_or(0);
+
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(
+        matches!(app.popup(), Some(Popup::Merge(_))),
+        "the refused merge keeps its prompt"
+    );
+    let status = app.status().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(status.contains("cannot write email"), "{status}");
+    assert_eq!(
+        support::visible_count(&server, &admin).await,
+        2,
+        "nothing merged"
+    );
+
+    for _ in at..email {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char(' '));
+    app.settle().await;
+    press(&mut app, KeyCode::Char('y'));
+    app.settle().await;
+    assert!(app.popup().is_none(), "{}", screen_text(&app));
+    let merged = server
+        .data(&admin, support::GET, json!({ "id": id_of(&bea) }))
+        .await;
+    assert_eq!(
+        merged["contact"]["email"], "bea@example.com",
+        "kept by the flip"
+    );
+    assert_eq!(merged["contact"]["firstName"], "Ada");
+    assert_eq!(support::visible_count(&server, &admin).await, 1);
+    let via_ada = server
+        .data(&admin, support::GET, json!({ "id": id_of(&ada) }))
+        .await;
+    assert_eq!(via_ada["contact"]["id"], id_of(&bea).as_str());
+}

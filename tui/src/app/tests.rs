@@ -675,6 +675,38 @@ fn a_flip_s_preview_after_the_prompt_was_cancelled_is_dropped() {
     assert_eq!(app.status().map(|m| m.tone), Some(Tone::Info));
 }
 
+/// A confirm refused for a field the role may not write keeps the prompt,
+/// says why, and takes `y` again (after a flip, say).
+#[test]
+fn a_confirm_refused_for_a_field_keeps_the_prompt() {
+    let (mut app, request) = merge_prompt_app();
+    let confirm = save_of(app.press(key(KeyCode::Char('y'))));
+    app.update(Action::Saved {
+        request: confirm,
+        result: Err(ApiError::Forbidden(
+            "this role cannot write email, which this merge would change".to_owned(),
+        )),
+    });
+    assert!(
+        matches!(app.popup(), Some(Popup::Merge(_))),
+        "the prompt stays"
+    );
+    let status = app.status().expect("a status");
+    assert_eq!(status.tone, Tone::Error);
+    assert!(
+        status.text.contains("cannot write email"),
+        "{}",
+        status.text
+    );
+    assert_eq!(
+        save_of(app.press(key(KeyCode::Char('y')))),
+        SaveRequest {
+            confirm_survivor_version: Some(7),
+            ..request
+        }
+    );
+}
+
 #[test]
 fn a_flip_whose_preview_fails_keeps_the_prompt_as_it_was() {
     let (mut app, request) = merge_prompt_app();

@@ -127,6 +127,17 @@ impl MergePrompt {
         }))
     }
 
+    /// The server refused the confirm for a field the user's role may not
+    /// write: the prompt stays, so its side can be flipped (keeping the
+    /// survivor's value writes nothing) and `y` pressed again.
+    pub fn confirm_refused(&mut self, message: &str) -> Vec<Effect> {
+        self.sending = false;
+        vec![Effect::Status(Message::error(format!(
+            "Not merged: {message}. Flip that field (space) to keep {}'s value, or Esc.",
+            self.preview.survivor.name
+        )))]
+    }
+
     /// Keeps the other side's value of the selected field: asks for the
     /// preview again with the choices changed.
     fn flip(&mut self) -> Vec<Effect> {
