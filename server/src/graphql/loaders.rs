@@ -45,6 +45,10 @@ use crate::store::{Store, StoreError};
 /// second is margin for a field that becomes ready a turn later.
 const TURNS: usize = 2;
 
+/// Turns a batch waits at most, keys arriving or not (a 50-row page's
+/// shares take two or three).
+const MAX_TURNS: usize = 8;
+
 /// For `contact(id)`: long enough to gather the requests in flight, short
 /// against a request. Tokio's timers tick in milliseconds, so in practice
 /// it is up to 1 ms; a zero window (batching only what is queued at once)
@@ -204,7 +208,9 @@ async fn run<V: Clone + Send + Sync + 'static>(
         turn().await;
         turns += 1;
         let now = lock(&keys).len();
-        if turns >= TURNS && now == seen {
+        // Bounded: under steady load other requests could bring keys on
+        // every turn, and a batch must not wait on them for long.
+        if (turns >= TURNS && now == seen) || turns >= MAX_TURNS {
             break;
         }
         seen = now;
