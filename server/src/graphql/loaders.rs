@@ -80,8 +80,15 @@ struct Inner<V> {
 
 /// The batch new loads join.
 struct Open<V> {
-    keys: Arc<Mutex<HashSet<i64>>>,
+    keys: Arc<Mutex<Joined>>,
     batch: Batch<V>,
+}
+
+/// The keys a batch will read, and how many loads joined it (a load of a
+/// key already in it still shows the rows are arriving).
+struct Joined {
+    keys: HashSet<i64>,
+    joins: usize,
 }
 
 /// A poisoned lock only means a panic elsewhere; the sets it guards stay
@@ -114,12 +121,16 @@ impl<V: Clone + Send + Sync + 'static> Batcher<V> {
         let mut open = lock(&self.inner.open);
         let (batch, full) = match open.as_ref() {
             Some(current) => {
-                let mut keys = lock(&current.keys);
-                keys.insert(key);
-                (current.batch.clone(), keys.len() >= MAX_BATCH)
+                let mut joined = lock(&current.keys);
+                joined.keys.insert(key);
+                joined.joins += 1;
+                (current.batch.clone(), joined.keys.len() >= MAX_BATCH)
             }
             None => {
-                let keys = Arc::new(Mutex::new(HashSet::from([key])));
+                let keys = Arc::new(Mutex::new(Joined {
+                    keys: HashSet::from([key]),
+                    joins: 1,
+                }));
                 let batch = run(self.inner.clone(), keys.clone()).boxed().shared();
                 *open = Some(Open {
                     keys,
@@ -195,9 +206,9 @@ impl Future for Turn {
 
 async fn run<V: Clone + Send + Sync + 'static>(
     inner: Arc<Inner<V>>,
-    keys: Arc<Mutex<HashSet<i64>>>,
+    keys: Arc<Mutex<Joined>>,
 ) -> Outcome<V> {
-    // At least TURNS turns, then as long as the last turn brought keys: a
+    // At least TURNS turns, then as long as the last turn brought loads: a
     // long list's items may reach the batch over several polls (the
     // `FuturesUnordered` under a list of more than 30 items polls a share
     // of them and yields), and a fixed count closed the batch between two
@@ -207,7 +218,7 @@ async fn run<V: Clone + Send + Sync + 'static>(
     loop {
         turn().await;
         turns += 1;
-        let now = lock(&keys).len();
+        let now = lock(&keys).joins;
         // Bounded: under steady load other requests could bring keys on
         // every turn, and a batch must not wait on them for long.
         if (turns >= TURNS && now == seen) || turns >= MAX_TURNS {
@@ -227,7 +238,7 @@ async fn run<V: Clone + Send + Sync + 'static>(
             *open = None;
         }
     }
-    let keys: Vec<i64> = lock(&keys).iter().copied().collect();
+    let keys: Vec<i64> = lock(&keys).keys.iter().copied().collect();
     match (inner.read)(inner.store.clone(), keys).await {
         Ok(loaded) => Ok(Arc::new(loaded)),
         Err(err) => {

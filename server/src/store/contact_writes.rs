@@ -352,9 +352,9 @@ pub(super) async fn absorb(
 ) -> Result<ContactRecord, StoreError> {
     require_merge_permission(principal)?;
     if let Some(field) = plan.unwritable_change(&principal.fields) {
-        return Err(StoreError::FieldUnwritable { field, by: "merge" });
+        return Err(StoreError::unwritable(&principal.fields, field, "merge"));
     }
-    let moved = super::merges::what_moves(db, merged.id).await?;
+    let mut moved = super::merges::what_moves(db, merged.id).await?;
     // Everything that points at the merged record moves first, then the
     // record goes (freeing its identities), then the survivor takes them.
     history::move_to(db, merged.id, survivor.id).await?;
@@ -385,6 +385,7 @@ pub(super) async fn absorb(
         });
     }
     let saved = apply_to_survivor(db, principal, survivor, plan, source, Some(merged)).await?;
+    super::merges::note_canceled(db, &mut moved).await?;
     super::merges::keep(
         db,
         principal,
@@ -468,8 +469,9 @@ pub async fn delete(store: &Store, principal: &Principal, id: i64) -> Result<i64
     let record = contacts::find_accessible(&*txn, &principal.access(), id, Lock::ForUpdate)
         .await?
         .ok_or(StoreError::NotFound)?;
-    contact::Entity::delete_by_id(record.id).exec(&*txn).await?;
+    // Before the row: its aliases, which go with it, name what to forget.
     super::merges::forget(&*txn, record.id).await?;
+    contact::Entity::delete_by_id(record.id).exec(&*txn).await?;
     outbox::enqueue(&*txn, EventType::Deleted, &record, &[], None).await?;
     txn.commit().await?;
     Ok(id)

@@ -2,6 +2,7 @@ use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use thiserror::Error;
 
 use crate::domain::ValidationError;
+use crate::domain::field_policy::FieldRights;
 
 /// What a use-case can answer besides success. Each variant is mapped once,
 /// in `graphql::error`, to an `extensions.code`.
@@ -63,6 +64,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A merge or undo (`by`) would change `field`, which the caller may not
+    /// write. Named when the caller may read it, so they can keep the
+    /// survivor's side; a field they may not read is not named (its name
+    /// would say the records differ there).
+    pub fn unwritable(rights: &FieldRights, field: &'static str, by: &'static str) -> Self {
+        if rights.may_read_named(field) {
+            StoreError::FieldUnwritable { field, by }
+        } else {
+            StoreError::forbidden(
+                "this would change a field this role may not read; an administrator can do it",
+            )
+        }
+    }
+
     pub fn forbidden(reason: &'static str) -> Self {
         StoreError::Forbidden {
             field: None,

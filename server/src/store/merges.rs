@@ -89,11 +89,11 @@ pub(crate) struct Moved {
     conflicting_activities: Vec<i64>,
     meetings: Vec<i64>,
     notifications: Vec<i64>,
-    /// Of those, the ones still pending at the merge: a merge that left the
-    /// survivor without an address for their channel canceled them, and
-    /// the undo sends them again (merges kept before this have none).
+    /// Of those, the ones the merge canceled (pending before it, the
+    /// survivor had no address for their channel): the undo sends them
+    /// again (merges kept before this have none).
     #[serde(default)]
-    pending_notifications: Vec<i64>,
+    canceled_notifications: Vec<i64>,
     history: Vec<i64>,
     /// Ids merged into the absorbed record earlier, which followed it.
     aliases: Vec<i64>,
@@ -255,7 +255,8 @@ pub(super) async fn what_moves(
             .into_tuple()
             .all(db)
             .await?,
-        pending_notifications: notification::Entity::find()
+        // Pending now; `note_canceled` keeps those the merge cancels.
+        canceled_notifications: notification::Entity::find()
             .select_only()
             .column(notification::Column::Id)
             .filter(notification::Column::ContactId.eq(merged_id))
@@ -286,6 +287,29 @@ pub(super) async fn what_moves(
             .all(db)
             .await?,
     })
+}
+
+/// Keeps, of the moved notifications pending before the merge, those the
+/// merge canceled (called in its transaction, once the survivor's identity
+/// re-addressed them).
+pub(super) async fn note_canceled(
+    db: &impl ConnectionTrait,
+    moved: &mut Moved,
+) -> Result<(), StoreError> {
+    let mut canceled = Vec::new();
+    for ids in moved.canceled_notifications.chunks(IDS_PER_STATEMENT) {
+        let some: Vec<i64> = notification::Entity::find()
+            .select_only()
+            .column(notification::Column::Id)
+            .filter(notification::Column::Id.is_in(ids.iter().copied()))
+            .filter(notification::Column::Status.eq(NotificationStatus::Canceled))
+            .into_tuple()
+            .all(db)
+            .await?;
+        canceled.extend(some);
+    }
+    moved.canceled_notifications = canceled;
+    Ok(())
 }
 
 /// What one merge did, to keep.
@@ -378,15 +402,28 @@ pub async fn count_of_survivor(
 /// A deleted contact's merges go with it, as its history does (section 6:
 /// permanent): those into it, which hold the records it absorbed, and the
 /// undone ones that absorbed it, which hold what it was.
+/// The contacts merged into it (its aliases) go too: their merges, into
+/// them earlier or undone ones that absorbed them, hold what they were.
+/// Called before the contact's row (and with it its aliases) is deleted.
 pub(super) async fn forget(db: &impl ConnectionTrait, contact_id: i64) -> Result<(), StoreError> {
-    merge::Entity::delete_many()
-        .filter(
-            sea_orm::Condition::any()
-                .add(merge::Column::SurvivorId.eq(contact_id))
-                .add(merge::Column::MergedId.eq(contact_id)),
-        )
-        .exec(db)
+    let mut ids: Vec<i64> = contact_alias::Entity::find()
+        .select_only()
+        .column(contact_alias::Column::MergedId)
+        .filter(contact_alias::Column::SurvivorId.eq(contact_id))
+        .into_tuple()
+        .all(db)
         .await?;
+    ids.push(contact_id);
+    for ids in ids.chunks(IDS_PER_STATEMENT) {
+        merge::Entity::delete_many()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(merge::Column::SurvivorId.is_in(ids.iter().copied()))
+                    .add(merge::Column::MergedId.is_in(ids.iter().copied())),
+            )
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -576,10 +613,11 @@ async fn undo_attempt(
         .iter()
         .find(|change| !principal.fields.may_write_named(change.field))
     {
-        return Err(StoreError::FieldUnwritable {
-            field: change.field,
-            by: "undo",
-        });
+        return Err(StoreError::unwritable(
+            &principal.fields,
+            change.field,
+            "undo",
+        ));
     }
     check_survivor_identities_free(db, &survivor, &unmerge.result).await?;
     if let Some((_, fields)) = &absorbed {
@@ -607,7 +645,7 @@ async fn undo_attempt(
             model.created_at = Set(stored.created_at);
             model.version = Set(stored.version + 1);
             model.insert(db).await?;
-            move_back(db, &details.moved, survivor.id, restored_id).await?;
+            move_back(db, &details.moved, survivor.id, restored_id, row.merged_at).await?;
             Some(restored_id)
         }
         _ => None,
@@ -739,6 +777,7 @@ async fn move_back(
     moved: &Moved,
     survivor_id: i64,
     restored_id: i64,
+    merged_at: i64,
 ) -> Result<(), StoreError> {
     for ids in moved.activities.chunks(IDS_PER_STATEMENT) {
         activity::Entity::update_many()
@@ -777,8 +816,8 @@ async fn move_back(
     }
     // Back with the record, they are addressed to its identity again when
     // it takes it (`give_identities`).
-    for ids in moved.pending_notifications.chunks(IDS_PER_STATEMENT) {
-        super::notifications::revive(db, restored_id, ids).await?;
+    for ids in moved.canceled_notifications.chunks(IDS_PER_STATEMENT) {
+        super::notifications::revive(db, restored_id, ids, merged_at).await?;
     }
     for ids in moved.history.chunks(IDS_PER_STATEMENT) {
         contact_change::Entity::update_many()

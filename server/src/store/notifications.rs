@@ -81,15 +81,20 @@ fn upcoming_meetings() -> sea_orm::sea_query::SelectStatement {
 }
 
 /// Makes these canceled notifications of `contact_id` pending again, those
-/// of meetings still to come: an undone merge gives back reminders the
-/// merge canceled (one that fell due meanwhile goes out late, still
-/// before its meeting). Their recipient is set by the
+/// of meetings still to come and not changed `since` (a rescheduled or
+/// canceled meeting has planned its reminders anew): an undone merge gives
+/// back reminders the merge canceled (one that fell due meanwhile goes out
+/// late, still before its meeting). Their recipient is set by the
 /// [`readdress_pending`] that follows.
 pub async fn revive(
     db: &impl ConnectionTrait,
     contact_id: i64,
     ids: &[i64],
+    since: i64,
 ) -> Result<(), StoreError> {
+    let unchanged = upcoming_meetings()
+        .and_where(meeting::Column::UpdatedAt.lte(since))
+        .to_owned();
     notification::Entity::update_many()
         .col_expr(
             notification::Column::Status,
@@ -98,7 +103,7 @@ pub async fn revive(
         .filter(notification::Column::Id.is_in(ids.iter().copied()))
         .filter(notification::Column::ContactId.eq(contact_id))
         .filter(notification::Column::Status.eq(NotificationStatus::Canceled))
-        .filter(notification::Column::MeetingId.in_subquery(upcoming_meetings()))
+        .filter(notification::Column::MeetingId.in_subquery(unchanged))
         .exec(db)
         .await?;
     Ok(())

@@ -560,4 +560,36 @@ async fn a_merge_changes_no_field_the_role_may_not_write(
         "ada@example.com"
     );
     assert_eq!(merged["mergeContacts"]["contact"]["firstName"], "Bo");
+
+    // A field the role may not even read is not named: the refusal would
+    // tell which field the two records differ in.
+    let cy = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Cy", "email": "cy@example.com" }),
+    )
+    .await;
+    let dee = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Dee", "email": "dee@example.com" }),
+    )
+    .await;
+    let mo_id = server.data(&mo, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    for contact in [&cy, &dee] {
+        server
+            .data(
+                &admin,
+                "mutation($id: ID!, $o: ID) { updateContact(id: $id, input: { ownerId: $o }) { contact { id } } }",
+                json!({ "id": contact["id"], "o": mo_id }),
+            )
+            .await;
+    }
+    set_policy(&server, &admin, "MEMBER", "EMAIL", "NONE").await;
+    let (_, body) = server
+        .post(&mo, MERGE, json!({ "s": cy["id"], "m": dee["id"] }))
+        .await;
+    assert_eq!(error_codes(&body), ["FORBIDDEN"], "{body}");
+    assert_eq!(error_fields(&body), [""], "no field named: {body}");
+    assert!(!body.to_string().contains("email"), "{body}");
 }

@@ -1081,4 +1081,115 @@ async fn a_deleted_contact_leaves_no_merge_behind(
         )
         .await;
     assert_eq!(node["node"], Value::Null);
+
+    // Cy into Ada, undone; then Cy into Dee, and Dee is deleted: the undone
+    // merge on Ada, which held what Cy was, goes too.
+    let cy = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Cy", "email": "cy@example.com" }),
+    )
+    .await;
+    let dee = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Dee", "email": "dee@example.com" }),
+    )
+    .await;
+    server
+        .data(&admin, MERGE, json!({ "s": ada["id"], "m": cy["id"] }))
+        .await;
+    let into_ada = merges_of(&server, &admin, &ada["id"]).await["edges"][0]["node"]["id"].clone();
+    server.data(&admin, UNDO, json!({ "id": into_ada })).await;
+    server
+        .data(&admin, MERGE, json!({ "s": dee["id"], "m": cy["id"] }))
+        .await;
+    assert_eq!(
+        merges_of(&server, &admin, &ada["id"]).await["totalCount"],
+        1
+    );
+    server
+        .data(&admin, DELETE, json!({ "id": dee["id"] }))
+        .await;
+    let left = merges_of(&server, &admin, &ada["id"]).await;
+    assert_eq!(left["totalCount"], 0, "{left}");
+}
+
+/// Reminders the merge canceled stay canceled when their meeting was
+/// rescheduled since: it planned its reminders anew, and the old ones
+/// (old time, old wording) must not go out beside them.
+#[rstest]
+#[tokio::test]
+async fn reminders_of_a_meeting_rescheduled_since_are_not_revived(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let ada = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Ada", "email": "ada@example.com", "mobilePhone": "+14155550111" }),
+    )
+    .await;
+    let bo = create(
+        &server,
+        &admin,
+        json!({ "firstName": "Bo", "email": "bo@example.com" }),
+    )
+    .await;
+    let record = |email: &'static str, starts: String, ends: String| {
+        let (server, admin) = (&server, &admin);
+        async move {
+            server
+                .data(
+                    admin,
+                    "mutation($input: ActivityInput!) { recordActivity(input: $input) { created } }",
+                    json!({ "input": { "kind": "MEETING", "contact": { "email": email },
+                            "meeting": { "startsAt": starts, "endsAt": ends,
+                                         "calendarProvider": "GOOGLE", "externalEventId": "evt-1" } } }),
+                )
+                .await;
+        }
+    };
+    let (starts, ends) = in_two_days();
+    record("ada@example.com", starts, ends).await;
+    server
+        .data(
+            &admin,
+            "mutation($s: ID!, $m: ID!) { mergeContacts(survivorId: $s, mergedId: $m, confirm: true,
+               choices: [{ field: MOBILE_PHONE, keep: SURVIVOR }, { field: EMAIL, keep: SURVIVOR }]) { contact { id } } }",
+            json!({ "s": bo["id"], "m": ada["id"] }),
+        )
+        .await;
+    // Rescheduled an hour later, on Bo (who holds the meeting now).
+    let later = Utc::now() + chrono::Duration::days(2) + chrono::Duration::hours(1);
+    record(
+        "bo@example.com",
+        later.to_rfc3339_opts(SecondsFormat::Millis, true),
+        (later + chrono::Duration::minutes(30)).to_rfc3339_opts(SecondsFormat::Millis, true),
+    )
+    .await;
+
+    let merge = merges_of(&server, &admin, &bo["id"]).await["edges"][0]["node"]["id"].clone();
+    let undone = server.data(&admin, UNDO, json!({ "id": merge })).await;
+    assert_eq!(undone["undoMerge"]["restored"]["id"], ada["id"]);
+    let texts_pending = server
+        .data(
+            &admin,
+            "{ activities { edges { node { meeting { notifications { recipient status } } } } } }",
+            json!({}),
+        )
+        .await["activities"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["node"]["meeting"]["notifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|n| n["recipient"] == "+14155550111" && n["status"] == "PENDING")
+        .count();
+    assert_eq!(texts_pending, 0, "the old plan's texts stay canceled");
 }
