@@ -505,12 +505,15 @@ impl App {
         result: Result<SaveOutcome, ApiError>,
     ) -> Vec<Request> {
         let merged = request.confirm_survivor_version.is_some();
-        if merged
-            && let Err(ApiError::Forbidden(message)) = &result
+        if let Err(ApiError::Forbidden(message)) = &result
             && let Some(Popup::Merge(prompt)) = &mut self.popup
+            && prompt.is_confirming(&request)
         {
             let effects = prompt.confirm_refused(message);
-            return self.carry_out(effects);
+            let mut requests = self.carry_out(effects);
+            // The policies may have changed since `me` was read.
+            requests.push(Request::Me);
+            return requests;
         }
         let form = self
             .screens

@@ -127,14 +127,14 @@ impl MergePrompt {
         }))
     }
 
-    /// The server refused the confirm for a field the user's role may not
-    /// write: the prompt stays, so its side can be flipped (keeping the
-    /// survivor's value writes nothing) and `y` pressed again.
+    /// The server refused the confirm (FORBIDDEN: a field the user's role
+    /// may not write, say): the prompt stays, so a field's side can be
+    /// flipped (keeping the survivor's value writes nothing) and `y`
+    /// pressed again, or the prompt closed.
     pub fn confirm_refused(&mut self, message: &str) -> Vec<Effect> {
         self.sending = false;
         vec![Effect::Status(Message::error(format!(
-            "Not merged: {message}. Flip that field (space) to keep {}'s value, or Esc.",
-            self.preview.survivor.name
+            "Not merged: {message}. space keeps the other side of the selected field; Esc closes."
         )))]
     }
 
@@ -206,6 +206,17 @@ impl MergePrompt {
         request.confirm_survivor_version.is_none()
             && request.target == self.request.target
             && request.changes == self.request.changes
+    }
+
+    /// Whether `request` is this prompt's confirm, on its way: its answer
+    /// is this prompt's (a prompt opened since answers to its own).
+    pub fn is_confirming(&self, request: &SaveRequest) -> bool {
+        self.sending
+            && *request
+                == SaveRequest {
+                    confirm_survivor_version: Some(self.preview.survivor.version),
+                    ..self.request.clone()
+                }
     }
 
     /// Whether `request` is the latest flip's; an earlier flip's answer,
