@@ -559,9 +559,9 @@ async fn undo_attempt(
             field: None,
             reason: match first {
                 Some(first) => format!(
-                    "the contact this merge kept was merged into {} since by merge {}; undo that merge first",
-                    global_id::encode(Kind::Contact, absorbed_into.id),
+                    "the contact this merge kept was merged away since by merge {} (it stands for {} now); undo that merge first",
                     global_id::encode(Kind::Merge, first.id),
+                    global_id::encode(Kind::Contact, absorbed_into.id),
                 ),
                 None => format!(
                     "the contact this merge kept was merged into {} since; undo that merge first",
