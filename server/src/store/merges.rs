@@ -7,8 +7,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -226,67 +226,77 @@ pub(super) async fn what_moves(
     db: &impl ConnectionTrait,
     merged_id: i64,
 ) -> Result<Moved, StoreError> {
+    // One read of its notifications: all move; the pending ones are kept
+    // apart, and `note_canceled` keeps those the merge cancels.
+    let notifications: Vec<(i64, NotificationStatus)> = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::Id)
+        .column(notification::Column::Status)
+        .filter(notification::Column::ContactId.eq(merged_id))
+        .into_tuple()
+        .all(db)
+        .await?;
     Ok(Moved {
-        activities: activity::Entity::find()
-            .select_only()
-            .column(activity::Column::Id)
-            .filter(activity::Column::ContactId.eq(merged_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        conflicting_activities: activity::Entity::find()
-            .select_only()
-            .column(activity::Column::Id)
-            .filter(activity::Column::ConflictingContactId.eq(merged_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        meetings: meeting::Entity::find()
-            .select_only()
-            .column(meeting::Column::Id)
-            .filter(meeting::Column::ContactId.eq(merged_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        notifications: notification::Entity::find()
-            .select_only()
-            .column(notification::Column::Id)
-            .filter(notification::Column::ContactId.eq(merged_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        // Pending now; `note_canceled` keeps those the merge cancels.
-        canceled_notifications: notification::Entity::find()
-            .select_only()
-            .column(notification::Column::Id)
-            .filter(notification::Column::ContactId.eq(merged_id))
-            .filter(notification::Column::Status.eq(NotificationStatus::Pending))
-            .into_tuple()
-            .all(db)
-            .await?,
-        history: contact_change::Entity::find()
-            .select_only()
-            .column(contact_change::Column::Id)
-            .filter(contact_change::Column::ContactId.eq(merged_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        aliases: contact_alias::Entity::find()
-            .select_only()
-            .column(contact_alias::Column::MergedId)
-            .filter(contact_alias::Column::SurvivorId.eq(merged_id))
-            .into_tuple()
-            .all(db)
-            .await?,
-        deliveries: delivery::Entity::find()
-            .select_only()
-            .column(delivery::Column::Id)
-            .filter(delivery::Column::ContactId.eq(merged_id))
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .into_tuple()
-            .all(db)
-            .await?,
+        activities: ids_of::<activity::Entity>(
+            db,
+            activity::Column::Id,
+            Condition::all().add(activity::Column::ContactId.eq(merged_id)),
+        )
+        .await?,
+        conflicting_activities: ids_of::<activity::Entity>(
+            db,
+            activity::Column::Id,
+            Condition::all().add(activity::Column::ConflictingContactId.eq(merged_id)),
+        )
+        .await?,
+        meetings: ids_of::<meeting::Entity>(
+            db,
+            meeting::Column::Id,
+            Condition::all().add(meeting::Column::ContactId.eq(merged_id)),
+        )
+        .await?,
+        canceled_notifications: notifications
+            .iter()
+            .filter(|(_, status)| *status == NotificationStatus::Pending)
+            .map(|(id, _)| *id)
+            .collect(),
+        notifications: notifications.into_iter().map(|(id, _)| id).collect(),
+        history: ids_of::<contact_change::Entity>(
+            db,
+            contact_change::Column::Id,
+            Condition::all().add(contact_change::Column::ContactId.eq(merged_id)),
+        )
+        .await?,
+        aliases: ids_of::<contact_alias::Entity>(
+            db,
+            contact_alias::Column::MergedId,
+            Condition::all().add(contact_alias::Column::SurvivorId.eq(merged_id)),
+        )
+        .await?,
+        deliveries: ids_of::<delivery::Entity>(
+            db,
+            delivery::Column::Id,
+            Condition::all()
+                .add(delivery::Column::ContactId.eq(merged_id))
+                .add(delivery::Column::Status.eq(DeliveryStatus::Pending)),
+        )
+        .await?,
     })
+}
+
+/// The `id` column of the rows of `E` that `which` selects.
+async fn ids_of<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    which: Condition,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(E::find()
+        .select_only()
+        .column(id)
+        .filter(which)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// Keeps, of the moved notifications pending before the merge, those the
@@ -406,13 +416,12 @@ pub async fn count_of_survivor(
 /// them earlier or undone ones that absorbed them, hold what they were.
 /// Called before the contact's row (and with it its aliases) is deleted.
 pub(super) async fn forget(db: &impl ConnectionTrait, contact_id: i64) -> Result<(), StoreError> {
-    let mut ids: Vec<i64> = contact_alias::Entity::find()
-        .select_only()
-        .column(contact_alias::Column::MergedId)
-        .filter(contact_alias::Column::SurvivorId.eq(contact_id))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let mut ids = ids_of::<contact_alias::Entity>(
+        db,
+        contact_alias::Column::MergedId,
+        Condition::all().add(contact_alias::Column::SurvivorId.eq(contact_id)),
+    )
+    .await?;
     ids.push(contact_id);
     for ids in ids.chunks(IDS_PER_STATEMENT) {
         merge::Entity::delete_many()
@@ -779,74 +788,70 @@ async fn move_back(
     restored_id: i64,
     merged_at: i64,
 ) -> Result<(), StoreError> {
-    for ids in moved.activities.chunks(IDS_PER_STATEMENT) {
-        activity::Entity::update_many()
-            .col_expr(activity::Column::ContactId, Expr::value(restored_id))
-            .filter(activity::Column::Id.is_in(ids.iter().copied()))
-            .filter(activity::Column::ContactId.eq(survivor_id))
-            .exec(db)
-            .await?;
-    }
-    for ids in moved.conflicting_activities.chunks(IDS_PER_STATEMENT) {
-        activity::Entity::update_many()
-            .col_expr(
-                activity::Column::ConflictingContactId,
-                Expr::value(restored_id),
-            )
-            .filter(activity::Column::Id.is_in(ids.iter().copied()))
-            .filter(activity::Column::ConflictingContactId.eq(survivor_id))
-            .exec(db)
-            .await?;
-    }
-    for ids in moved.meetings.chunks(IDS_PER_STATEMENT) {
-        meeting::Entity::update_many()
-            .col_expr(meeting::Column::ContactId, Expr::value(restored_id))
-            .filter(meeting::Column::Id.is_in(ids.iter().copied()))
-            .filter(meeting::Column::ContactId.eq(survivor_id))
-            .exec(db)
-            .await?;
-    }
-    for ids in moved.notifications.chunks(IDS_PER_STATEMENT) {
-        notification::Entity::update_many()
-            .col_expr(notification::Column::ContactId, Expr::value(restored_id))
-            .filter(notification::Column::Id.is_in(ids.iter().copied()))
-            .filter(notification::Column::ContactId.eq(survivor_id))
-            .exec(db)
-            .await?;
-    }
+    let back = (survivor_id, restored_id);
+    use activity::Column as A;
+    relink::<activity::Entity>(db, A::Id, A::ContactId, &moved.activities, back, None).await?;
+    relink::<activity::Entity>(
+        db,
+        A::Id,
+        A::ConflictingContactId,
+        &moved.conflicting_activities,
+        back,
+        None,
+    )
+    .await?;
+    use meeting::Column as M;
+    relink::<meeting::Entity>(db, M::Id, M::ContactId, &moved.meetings, back, None).await?;
+    use notification::Column as N;
+    relink::<notification::Entity>(db, N::Id, N::ContactId, &moved.notifications, back, None)
+        .await?;
     // Back with the record, they are addressed to its identity again when
     // it takes it (`give_identities`).
     for ids in moved.canceled_notifications.chunks(IDS_PER_STATEMENT) {
         super::notifications::revive(db, restored_id, ids, merged_at).await?;
     }
-    for ids in moved.history.chunks(IDS_PER_STATEMENT) {
-        contact_change::Entity::update_many()
-            .col_expr(contact_change::Column::ContactId, Expr::value(restored_id))
-            .filter(contact_change::Column::Id.is_in(ids.iter().copied()))
-            .filter(contact_change::Column::ContactId.eq(survivor_id))
-            .exec(db)
-            .await?;
-    }
-    for ids in moved.deliveries.chunks(IDS_PER_STATEMENT) {
-        delivery::Entity::update_many()
-            .col_expr(delivery::Column::ContactId, Expr::value(restored_id))
-            .filter(delivery::Column::Id.is_in(ids.iter().copied()))
-            .filter(delivery::Column::ContactId.eq(survivor_id))
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .exec(db)
-            .await?;
-    }
+    use contact_change::Column as H;
+    relink::<contact_change::Entity>(db, H::Id, H::ContactId, &moved.history, back, None).await?;
+    use delivery::Column as D;
+    let pending = D::Status.eq(DeliveryStatus::Pending);
+    relink::<delivery::Entity>(
+        db,
+        D::Id,
+        D::ContactId,
+        &moved.deliveries,
+        back,
+        Some(pending),
+    )
+    .await?;
     contact_alias::Entity::delete_many()
         .filter(contact_alias::Column::MergedId.eq(restored_id))
         .exec(db)
         .await?;
-    for ids in moved.aliases.chunks(IDS_PER_STATEMENT) {
-        contact_alias::Entity::update_many()
-            .col_expr(contact_alias::Column::SurvivorId, Expr::value(restored_id))
-            .filter(contact_alias::Column::MergedId.is_in(ids.iter().copied()))
-            .filter(contact_alias::Column::SurvivorId.eq(survivor_id))
-            .exec(db)
-            .await?;
+    use contact_alias::Column as L;
+    relink::<contact_alias::Entity>(db, L::MergedId, L::SurvivorId, &moved.aliases, back, None)
+        .await?;
+    Ok(())
+}
+
+/// Points the rows `ids` of `E` whose `link` is still `from` at `to`
+/// (and only those `also` selects, when given).
+async fn relink<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    link: E::Column,
+    ids: &[i64],
+    (from, to): (i64, i64),
+    also: Option<sea_orm::sea_query::SimpleExpr>,
+) -> Result<(), StoreError> {
+    for ids in ids.chunks(IDS_PER_STATEMENT) {
+        let mut update = E::update_many()
+            .col_expr(link, Expr::value(to))
+            .filter(id.is_in(ids.iter().copied()))
+            .filter(link.eq(from));
+        if let Some(also) = also.clone() {
+            update = update.filter(also);
+        }
+        update.exec(db).await?;
     }
     Ok(())
 }
