@@ -34,6 +34,7 @@ enum Users {
 #[derive(DeriveIden)]
 enum ApiTokens {
     Table,
+    UserId,
     Label,
     ExpiresAt,
     LastUsedAt,
@@ -83,6 +84,16 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // A user's tokens are counted (the per-user cap) and listed.
+        manager
+            .create_index(
+                Index::create()
+                    .name("api_tokens_user_idx")
+                    .table(ApiTokens::Table)
+                    .col(ApiTokens::UserId)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -121,6 +132,14 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .drop_table(Table::drop().table(AuthGeneration::Table).to_owned())
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("api_tokens_user_idx")
+                    .table(ApiTokens::Table)
+                    .to_owned(),
+            )
             .await?;
         for column in [
             ApiTokens::Label,

@@ -726,8 +726,16 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
         } => {
             let store = open(&database).await?;
             let user = user_named(&store, &user).await?;
-            let expires_at =
-                expires_in_days.map(|days| store::now_micros() + i64::from(days) * 86_400_000_000);
+            let expires_at = expires_in_days
+                .map(|days| {
+                    i64::from(days)
+                        .checked_mul(86_400_000_000)
+                        .and_then(|span| span.checked_add(store::now_micros()))
+                        .ok_or_else(|| {
+                            CliError::Config("--expires-in-days is too far away".to_owned())
+                        })
+                })
+                .transpose()?;
             let (_, token) = store::tokens::issue_for(
                 &store,
                 user.id,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{team, team_member, user};
@@ -152,12 +152,20 @@ pub async fn update_user(store: &Store, id: i64, patch: UserPatch) -> Result<Use
     let stays_admin =
         patch.role.unwrap_or(current.role) == Role::Admin && patch.active.unwrap_or(current.active);
     if current.role == Role::Admin && current.active && !stays_admin {
-        let admins = user::Entity::find()
+        // Locked on PostgreSQL, so two admins demoting each other at once
+        // cannot both see the other still standing (SQLite's write
+        // transactions are one at a time already): the second, once the
+        // first commits, reads one admin left.
+        let mut admins = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
             .filter(user::Column::Role.eq(Role::Admin.as_str()))
-            .filter(user::Column::Active.eq(true))
-            .count(&*txn)
-            .await?;
-        if admins <= 1 {
+            .filter(user::Column::Active.eq(true));
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            admins = admins.lock_exclusive();
+        }
+        let admins: Vec<i64> = admins.into_tuple().all(&*txn).await?;
+        if admins.len() <= 1 {
             let field = if patch.active == Some(false) {
                 "active"
             } else {
@@ -202,16 +210,19 @@ pub async fn update_user(store: &Store, id: i64, patch: UserPatch) -> Result<Use
     to_user(model)
 }
 
+/// Teams named more than once count once (the API and the command line
+/// both pass what they were given).
 async fn check_teams(
     db: &impl ConnectionTrait,
     field: &'static str,
     team_ids: &[i64],
 ) -> Result<(), StoreError> {
+    let distinct: std::collections::BTreeSet<i64> = team_ids.iter().copied().collect();
     let found = team::Entity::find()
-        .filter(team::Column::Id.is_in(team_ids.iter().copied()))
+        .filter(team::Column::Id.is_in(distinct.iter().copied()))
         .count(db)
         .await?;
-    if found != team_ids.len() as u64 {
+    if found != distinct.len() as u64 {
         return Err(ValidationError::new(field, "names a team that does not exist").into());
     }
     Ok(())
@@ -222,9 +233,10 @@ async fn set_teams(
     user_id: i64,
     team_ids: &[i64],
 ) -> Result<(), StoreError> {
-    for team_id in team_ids {
+    let distinct: std::collections::BTreeSet<i64> = team_ids.iter().copied().collect();
+    for team_id in distinct {
         team_member::ActiveModel {
-            team_id: Set(*team_id),
+            team_id: Set(team_id),
             user_id: Set(user_id),
         }
         .insert(db)

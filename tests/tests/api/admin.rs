@@ -428,3 +428,52 @@ async fn a_user_holds_at_most_the_allowed_active_tokens(
         .data(&admin, ISSUE, json!({ "user": mo_id, "label": "four" }))
         .await;
 }
+
+/// Two admins demoting each other at once cannot leave the server without
+/// one: one change goes through, the other is refused (on PostgreSQL the
+/// admins are locked while counted; SQLite writes one at a time). Teams
+/// named twice, from the command line too, count once.
+#[rstest]
+#[tokio::test]
+async fn two_admins_demoting_each_other_leave_one(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
+    let ann = server.create_user("ann", "ADMIN", None);
+    let bea = server.create_user("bea", "ADMIN", None);
+    let ann_id = server.data(&ann, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    let bea_id = server.data(&bea, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    let ((_, one), (_, other)) = tokio::join!(
+        server.post(
+            &ann,
+            UPDATE_USER,
+            json!({ "id": bea_id, "input": { "role": "MEMBER" } })
+        ),
+        server.post(
+            &bea,
+            UPDATE_USER,
+            json!({ "id": ann_id, "input": { "role": "MEMBER" } })
+        ),
+    );
+    let refused = [&one, &other]
+        .iter()
+        // The last admin (VALIDATION), or no admin any more (FORBIDDEN).
+        .filter(|body| matches!(error_codes(body).as_slice(), [code] if code == "VALIDATION" || code == "FORBIDDEN"))
+        .count();
+    assert_eq!(refused, 1, "{one} {other}");
+    let mut roles = Vec::new();
+    for token in [&ann, &bea] {
+        roles.push(me(&server, token).await.1["data"]["me"]["role"].clone());
+    }
+    assert!(roles.contains(&json!("ADMIN")), "{roles:?}");
+
+    server.create_team("Ops");
+    cli(
+        &server.db.url,
+        &["user", "update", "ann", "--team", "Ops", "--team", "Ops"],
+    );
+    let teams = server
+        .data(&ann, "{ me { teams { name } } }", json!({}))
+        .await;
+    assert_eq!(teams["me"]["teams"], json!([{ "name": "Ops" }]));
+}
