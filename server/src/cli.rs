@@ -288,6 +288,12 @@ enum Command {
               default_value_t = Settings::default().search_count_cap,
               value_parser = clap::value_parser!(u64).range(1..))]
         search_count_cap: u64,
+        /// The longest contact search text, in characters (VALIDATION on
+        /// `search` past it): a search's cost grows with its text.
+        #[arg(long, env = "CONTACTS_SEARCH_MAX_CHARS",
+              default_value_t = Settings::default().search_max_chars,
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        search_max_chars: u64,
         #[command(flatten)]
         tokens: TokenLimitArgs,
         #[command(flatten)]
@@ -547,6 +553,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             import_max_stored_errors,
             import_max_queued_jobs,
             search_count_cap,
+            search_max_chars,
             tokens,
             delivery,
             limits,
@@ -611,6 +618,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                     import_limits: import_limits.limits(),
                     max_queued_imports: import_max_queued_jobs,
                     search_count_cap,
+                    search_max_chars,
                     max_tokens_per_user: tokens.max_tokens_per_user,
                     reminder_offsets: delivery.reminder_offsets.0,
                     max_body_bytes: limits.max_body_bytes,

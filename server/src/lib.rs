@@ -54,6 +54,8 @@ pub struct Settings {
     pub max_queued_imports: u64,
     /// A contact search counts its matches up to this many.
     pub search_count_cap: u64,
+    /// The longest contact search text, in characters.
+    pub search_max_chars: u64,
     /// Tokens one user may hold that are neither revoked nor expired.
     pub max_tokens_per_user: u64,
     pub max_batch_size: usize,
@@ -78,6 +80,7 @@ impl Default for Settings {
             import_limits: import::reader::ReadLimits::default(),
             max_queued_imports: 5,
             search_count_cap: 1_000,
+            search_max_chars: 200,
             max_tokens_per_user: 25,
             max_batch_size: 10,
             token_cache_ttl: Duration::from_secs(30),

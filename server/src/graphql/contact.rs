@@ -14,7 +14,6 @@ use super::loaders;
 use super::page::{Connection, Counted, Edge, Total, decode_cursor, encode_cursor, page_size};
 use super::user::{Team, User};
 use super::{principal, state};
-use crate::domain::PhoneRegion;
 use crate::domain::contact::{Change, Raw, RawContactInput};
 use crate::domain::field_policy::ContactField as Field;
 use crate::domain::merge_plan;
@@ -289,14 +288,13 @@ pub struct ContactFilter {
     /// phone are searched only for a caller who may read them. Results come
     /// in three groups, each in `orderBy`: the contact whose email or phone
     /// is the text, then names beginning with it, then the other matches.
-    /// At most 200 characters.
+    /// At most `--search-max-chars` characters (200 unless the server
+    /// says otherwise).
     pub search: Option<String>,
     pub owner_id: Option<ID>,
     pub team_id: Option<ID>,
     pub source: Option<ContactSource>,
 }
-
-const SEARCH_MAX: usize = 200;
 
 impl ContactFilter {
     /// The filter as the store reads it; a search is made ready here, once
@@ -305,9 +303,11 @@ impl ContactFilter {
     pub async fn to_store(
         &self,
         db: &impl ConnectionTrait,
-        region: PhoneRegion,
+        settings: &crate::Settings,
         caller: &domain::Principal,
     ) -> Result<listing::ContactFilter, ApiError> {
+        let region = settings.default_region;
+        let max_chars = settings.search_max_chars;
         for (field, set) in [
             (Field::Owner, self.owner_id.is_some()),
             (Field::Team, self.team_id.is_some()),
@@ -325,11 +325,11 @@ impl ContactFilter {
         if self
             .search
             .as_ref()
-            .is_some_and(|s| s.chars().count() > SEARCH_MAX)
+            .is_some_and(|s| s.chars().count() as u64 > max_chars)
         {
             return Err(ApiError::validation(
                 "search",
-                format!("must be at most {SEARCH_MAX} characters"),
+                format!("must be at most {max_chars} characters"),
             ));
         }
         let search = match self

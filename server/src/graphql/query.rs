@@ -206,7 +206,7 @@ impl Query {
         let db = state.store.db();
         let filter = filter
             .unwrap_or_default()
-            .to_store(db, state.settings.default_region, caller)
+            .to_store(db, &state.settings, caller)
             .await?;
         let after = after
             .as_deref()

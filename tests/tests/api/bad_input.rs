@@ -179,6 +179,27 @@ async fn page_size_and_cursor_are_checked(#[values(Backend::Sqlite)] backend: Ba
     assert_eq!(body["errors"][0]["extensions"]["field"], "search");
 }
 
+/// `--search-max-chars` sets the longest search text.
+#[rstest]
+#[tokio::test]
+async fn the_longest_search_is_a_flag(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    let server =
+        TestServer::start_on(TestDb::new(backend).await, &["--search-max-chars", "5"]).await;
+    let admin = server.create_user("ann", "ADMIN", None);
+    let search = "query($s: String) { contacts(filter: { search: $s }) { totalCount } }";
+    let found = server.data(&admin, search, json!({ "s": "ann.l" })).await;
+    assert_eq!(found["contacts"]["totalCount"], 0);
+    let (_, body) = server.post(&admin, search, json!({ "s": "ann.le" })).await;
+    assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "search");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "search: must be at most 5 characters"
+    );
+}
+
 #[rstest]
 #[tokio::test]
 async fn malformed_and_oversized_requests_are_refused(
