@@ -162,6 +162,12 @@ impl Principal {
 
     /// Users are visible to admins, and to anyone as themselves.
     pub fn may_see_user(&self, user_id: i64) -> bool {
+        self.is_admin_or(user_id)
+    }
+
+    /// An admin, or the user `user_id` themself: who sees a user's role,
+    /// teams and tokens, and issues and revokes their tokens.
+    pub fn is_admin_or(&self, user_id: i64) -> bool {
         self.may_administer() || self.user_id == user_id
     }
 

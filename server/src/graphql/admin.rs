@@ -152,7 +152,7 @@ impl AdminMutation {
     ) -> ApiResult<IssueTokenPayload> {
         let caller = principal(ctx)?;
         let owner = self::user_id("userId", &user_id)?;
-        if !caller.may_administer() && caller.user_id != owner {
+        if !caller.is_admin_or(owner) {
             return Err(ApiError::forbidden(
                 "only admins issue tokens for other users",
             ));
@@ -182,7 +182,7 @@ impl AdminMutation {
         let token = tokens::find(store.db(), number)
             .await?
             .ok_or(ApiError::NotFound)?;
-        if !caller.may_administer() && caller.user_id != token.user_id {
+        if !caller.is_admin_or(token.user_id) {
             // As if it did not exist: token ids are not to be probed.
             return Err(ApiError::NotFound);
         }

@@ -296,9 +296,24 @@ impl<'a> Walk<'a> {
         set: &'a SelectionSet,
     ) -> Result<Summary, CostError> {
         let mut total = Summary::default();
+        // `totalCount`, `totalCountCapped` and their aliases on one
+        // connection share one count (the page keeps it): priced once.
+        let mut counted = false;
         for selection in &set.items {
             let part = match &selection.node {
-                Selection::Field(field) => self.field(scope, &field.node)?,
+                Selection::Field(field) => {
+                    let mut part = self.field(scope, &field.node)?;
+                    if matches!(
+                        field.node.name.node.as_str(),
+                        "totalCount" | "totalCountCapped"
+                    ) {
+                        if counted {
+                            part.cost = part.cost.saturating_sub(scope.count_cost - 1);
+                        }
+                        counted = true;
+                    }
+                    part
+                }
                 Selection::InlineFragment(inline) => {
                     let inline = &inline.node;
                     let type_name = inline
@@ -570,6 +585,57 @@ mod tests {
             "{ a: importJob(id: \"x\") { errorReport } b: importJob(id: \"x\") { errorReport } }";
         let message = refusal(two, json!({})).await.unwrap();
         assert!(message.contains("one errorReport"), "{message}");
+    }
+
+    /// The least `max_cost` that lets `query` through.
+    fn cost_of(query: &str, variables: serde_json::Value) -> u64 {
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let variables = Variables::from_json(variables);
+        let passes = |max_cost: u64| {
+            let limits = Limits {
+                max_cost,
+                ..Limits::default()
+            };
+            check(&SCHEMA, &document, &variables, None, &limits).is_ok()
+        };
+        let (mut low, mut high) = (0, 1_000_000);
+        while low < high {
+            let mid = (low + high) / 2;
+            if passes(mid) {
+                high = mid
+            } else {
+                low = mid + 1
+            }
+        }
+        low
+    }
+
+    #[test]
+    fn a_connection_s_count_is_priced_once() {
+        let one = cost_of("{ contacts { totalCount } }", json!({}));
+        let both = cost_of("{ contacts { totalCount totalCountCapped } }", json!({}));
+        let aliased = cost_of("{ contacts { a: totalCount b: totalCount } }", json!({}));
+        assert_eq!(both, one + 1);
+        assert_eq!(aliased, one + 1);
+        let apart = cost_of(
+            "{ a: contacts { totalCount } b: contacts { totalCount } }",
+            json!({}),
+        );
+        assert_eq!(apart, 2 * one, "two connections count twice");
+    }
+
+    /// README's figure: the terminal client's list page with a search.
+    #[test]
+    fn the_terminal_client_s_page_costs_what_the_readme_says() {
+        let page = include_str!("../../../tui/graphql/contacts.graphql");
+        let variables = json!({ "first": 50, "filter": { "search": "ann" },
+            "firstName": true, "lastName": true, "email": true, "mobilePhone": true,
+            "company": true, "owner": true });
+        let cost = cost_of(page, variables);
+        assert!(
+            (1_400..=1_600).contains(&cost),
+            "README says about 1,500: {cost}"
+        );
     }
 
     #[tokio::test]
