@@ -423,15 +423,29 @@ impl ContactOrder {
 struct ContactCursor {
     field: ContactOrderField,
     direction: OrderDirection,
-    /// With a search: the rank the position is in.
+    /// With a search: the rank the position is in, and which search it was
+    /// (a fingerprint of its text: a position among one search's results
+    /// means nothing among another's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rank: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    search: Option<u64>,
     text: Option<String>,
     int: Option<i64>,
     id: i64,
 }
 
-pub fn contact_cursor(order: ContactOrder, position: &Position) -> String {
+/// FNV-1a of a search's text: stable across processes and builds, unlike
+/// std's hasher, so a cursor stays good on any server.
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The cursor of `position` in a list in `order`, searched for `search`
+/// (its normalised text) if at all.
+pub fn contact_cursor(order: ContactOrder, search: Option<&str>, position: &Position) -> String {
     let (text, int) = match &position.key {
         SortKey::Text(text) => (Some(text.clone()), None),
         SortKey::Int(int) => (None, Some(*int)),
@@ -440,6 +454,7 @@ pub fn contact_cursor(order: ContactOrder, position: &Position) -> String {
         field: order.field,
         direction: order.direction,
         rank: position.rank.map(Rank::index),
+        search: search.map(fingerprint),
         text,
         int,
         id: position.id,
@@ -447,10 +462,11 @@ pub fn contact_cursor(order: ContactOrder, position: &Position) -> String {
 }
 
 /// The position a cursor holds, checked against the list it is used on:
-/// the same order, and a rank exactly when the list is searched.
+/// the same order, and a rank exactly when the list is searched, for the
+/// same text (`search`, normalised).
 pub fn contact_position(
     order: ContactOrder,
-    searched: bool,
+    search: Option<&str>,
     cursor: &str,
 ) -> Result<Position, ApiError> {
     let cursor: ContactCursor = decode_cursor(cursor)?;
@@ -460,12 +476,12 @@ pub fn contact_position(
             "the cursor belongs to another order; start again without it",
         ));
     }
-    let rank = match (searched, cursor.rank) {
-        (true, Some(index)) => Some(
+    let rank = match (search, cursor.rank) {
+        (Some(text), Some(index)) if cursor.search == Some(fingerprint(text)) => Some(
             Rank::from_index(index)
                 .ok_or_else(|| ApiError::validation("after", "is not a cursor of this list"))?,
         ),
-        (false, None) => None,
+        (None, None) => None,
         _ => {
             return Err(ApiError::validation(
                 "after",

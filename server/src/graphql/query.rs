@@ -208,9 +208,10 @@ impl Query {
             .unwrap_or_default()
             .to_store(db, &state.settings, caller)
             .await?;
+        let searched = filter.search.as_ref().map(|s| s.search().text().to_owned());
         let after = after
             .as_deref()
-            .map(|cursor| contact_position(order, filter.search.is_some(), cursor))
+            .map(|cursor| contact_position(order, searched.as_deref(), cursor))
             .transpose()?;
         let access = caller.access();
         let rows = listing::page(
@@ -227,7 +228,7 @@ impl Query {
             limit,
             ContactTotal { access, filter },
             |listed| Edge {
-                cursor: contact_cursor(order, &listed.position),
+                cursor: contact_cursor(order, searched.as_deref(), &listed.position),
                 node: Contact(listed.record),
             },
         ))

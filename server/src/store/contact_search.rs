@@ -57,6 +57,11 @@ struct Rowid {
 }
 
 impl PreparedSearch {
+    /// The search this was made ready for.
+    pub fn search(&self) -> &Search {
+        &self.search
+    }
+
     pub async fn prepare(db: &impl ConnectionTrait, search: Search) -> Result<Self, StoreError> {
         let inside = match search.substring() {
             None => Inside::Nothing,

@@ -324,6 +324,32 @@ async fn a_cursor_of_another_search_is_refused(
         .await;
     assert_eq!(error_codes(&body), ["VALIDATION"]);
     assert!(body.to_string().contains("another search"), "{body}");
+
+    // A position among one search's results means nothing among another's.
+    let searched = server
+        .data(&admin, SEARCH, json!({ "s": "ann", "first": 1 }))
+        .await;
+    let cursor = searched["contacts"]["pageInfo"]["endCursor"].clone();
+    let next = server
+        .data(
+            &admin,
+            SEARCH,
+            json!({ "s": "ANN", "first": 1, "after": cursor }),
+        )
+        .await;
+    assert!(
+        next["contacts"]["edges"].is_array(),
+        "the same search, however typed"
+    );
+    let (_, body) = server
+        .post(
+            &admin,
+            SEARCH,
+            json!({ "s": "bo", "first": 1, "after": cursor }),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "after");
 }
 
 #[rstest]
