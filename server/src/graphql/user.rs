@@ -163,9 +163,10 @@ impl ApiToken {
         self.0.revoked_at.map(timestamp)
     }
 
-    /// The user the token signs in as.
+    /// The user the token signs in as (batched: a page of tokens reads its
+    /// users in one query).
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        Ok(users::user_by_id(state(ctx)?.store.db(), self.0.user_id)
+        Ok(loaders::load::<users::User>(ctx, self.0.user_id)
             .await?
             .map(User))
     }
