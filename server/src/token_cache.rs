@@ -1,7 +1,7 @@
 //! Recently seen bearer tokens and the callers they stand for. Looking a
 //! token up costs two queries; a busy client sends the same token on every
 //! request. An entry is trusted only while the token generation it was
-//! stored under is current (`store::tokens::generation`, read once per
+//! stored under is current (`store::auth_generation`, read once per
 //! request), so a revoked token, a deactivated user or a changed role
 //! applies on the next request in every process; the TTL bounds how long an
 //! entry lives at all, and an expired token is refused by its own clock.

@@ -1,6 +1,6 @@
 //! Administration (DESIGN.md section 11): teams, users and their tokens,
 //! for ADMIN. A change to who may do what applies on the next request in
-//! every process (`store::tokens::generation`).
+//! every process (`store::auth_generation`).
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -219,7 +219,7 @@ impl CoreMutation {
     ) -> ApiResult<UndoMergePayload> {
         let caller = principal(ctx)?;
         let number = ids::decode("id", Kind::Merge, &id)?.ok_or(ApiError::NotFound)?;
-        let undone = crate::store::merges::undo(
+        let undone = crate::store::unmerge::undo(
             &state(ctx)?.store,
             caller,
             number,

@@ -163,9 +163,9 @@ impl ApiToken {
         self.0.revoked_at.map(timestamp)
     }
 
-    /// The user the token signs in as (batched: a page of tokens reads its
-    /// users in one query).
+    /// The user the token signs in as.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        // Batched: a page of tokens reads its users in one query.
         Ok(loaders::load::<users::User>(ctx, self.0.user_id)
             .await?
             .map(User))

@@ -308,7 +308,9 @@ async fn admit(
     // Whether cached tokens still stand: one primary-key read. When it
     // fails, nothing cached is trusted and the lookup reports the trouble.
     let generation = match token {
-        Some(_) => tokens::current_generation(&state.app.store).await.ok(),
+        Some(_) => crate::store::auth_generation::current(&state.app.store)
+            .await
+            .ok(),
         None => None,
     };
     let now = now_micros();

@@ -12,7 +12,7 @@ use crate::domain::PhoneRegion;
 use crate::domain::import_mapping::{ColumnMap, ColumnRef, ImportField};
 use crate::store::import::{Importer, Summary};
 use crate::store::import_jobs::Checkpoint;
-use crate::store::{Store, StoreError, field_policies, now_micros, tokens};
+use crate::store::{Store, StoreError, auth_generation, field_policies, now_micros};
 
 /// Rows per transaction: a crash leaves whole batches, never half a row.
 pub const BATCH_ROWS: usize = 5000;
@@ -103,7 +103,7 @@ async fn ask_again(
     importer: &mut Importer,
     columns: Option<&ColumnMap>,
 ) -> Result<(), ImportError> {
-    let now = tokens::generation(store.db()).await?;
+    let now = auth_generation::read(store.db()).await?;
     if now == claim.generation {
         return Ok(());
     }

@@ -18,7 +18,7 @@ use crate::domain::PhoneRegion;
 use crate::domain::import_mapping::ImportField;
 use crate::store::import::Importer;
 use crate::store::import_jobs::{self, CHUNK_BYTES, ImportJob};
-use crate::store::{Store, StoreError, field_policies, tokens};
+use crate::store::{Store, StoreError, auth_generation, field_policies};
 
 #[derive(Debug, Clone, Copy)]
 pub struct JobsConfig {
@@ -148,7 +148,7 @@ async fn execute(
 ) -> Result<engine::Totals, ImportError> {
     // Read before the principal: a change committed in between moves it
     // again, and the first batch asks anew.
-    claim.generation = tokens::generation(store.db()).await?;
+    claim.generation = auth_generation::read(store.db()).await?;
     let principal = field_policies::principal_of_active(store.db(), job.user_id).await?;
     let mut importer = Importer::new(principal, job.dry_run)?;
     // The batches before the checkpoint kept what they failed, less what

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::entities::field_policy;
 use super::users::team_ids_of;
-use super::{Store, StoreError, now_micros, tokens};
+use super::{Store, StoreError, auth_generation, now_micros};
 use crate::domain::field_policy::{ContactField, FieldAccess, FieldRights, check_policy};
 use crate::domain::{Principal, Role, ValidationError};
 
@@ -107,7 +107,7 @@ pub async fn set(
     )
     .exec(&*txn)
     .await?;
-    tokens::bump_generation(&*txn).await?;
+    auth_generation::bump(&*txn).await?;
     txn.commit().await?;
     Ok(access)
 }

@@ -1,38 +1,31 @@
 //! Reversible merges (DESIGN.md sections 4 and 13). Every merge keeps what
 //! it changed: the absorbed record as it was, the survivor's fields before
-//! and after, and the ids of what moved. [`undo`] gives it back in one
-//! transaction: the absorbed record under its own id, what moved, and the
-//! survivor's fields the merge filled or overwrote, except those edited
-//! since (`domain::merge_plan::unmerge` decides which).
+//! and after, and the ids of what moved; `store::unmerge` gives it back.
+//! This module keeps and reads those records and writes no contact, so
+//! `contact_writes` (which records merges here) and `unmerge` (which writes
+//! through `contact_writes`) both use it without importing each other.
 
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::contact_writes::{self, NewVersion, require_merge_permission};
-use super::contacts::{self, ContactRecord, Lock};
+use super::contacts::{self, ContactRecord};
 use super::entities::{
-    activity, contact, contact_alias, contact_change, delivery, meeting, merge, notification,
+    activity, contact_alias, contact_change, delivery, meeting, merge, notification,
 };
-use super::error::is_retryable;
-use super::history::{self, ChangeAction, Entry};
 use super::integrations::DeliveryStatus;
 use super::notifications::NotificationStatus;
-use super::outbox::{self, EventType};
-use super::{Store, StoreError, now_micros};
+use super::{StoreError, now_micros};
 use crate::domain::field_policy::ContactField;
-use crate::domain::global_id::{self, Kind};
-use crate::domain::merge_plan::{self, FieldMerge, MergeOutcome};
+use crate::domain::merge_plan::{FieldMerge, MergeOutcome};
 use crate::domain::{ContactFields, Email, Phone, Principal, Source};
 
-/// A contact's fields as a merge keeps them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredFields {
+pub(super) struct StoredFields {
     first_name: Option<String>,
     last_name: Option<String>,
     email: Option<String>,
@@ -58,7 +51,7 @@ impl From<&ContactFields> for StoredFields {
 
 impl StoredFields {
     /// Written by the store from checked values: read back as they are.
-    fn fields(&self) -> ContactFields {
+    pub(super) fn fields(&self) -> ContactFields {
         ContactFields {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
@@ -73,36 +66,36 @@ impl StoredFields {
 
 /// The absorbed record as it was just before the merge.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Absorbed {
-    fields: StoredFields,
-    owner_id: Option<i64>,
-    team_id: Option<i64>,
-    source: String,
-    created_at: i64,
-    version: i32,
+pub(super) struct Absorbed {
+    pub(super) fields: StoredFields,
+    pub(super) owner_id: Option<i64>,
+    pub(super) team_id: Option<i64>,
+    pub(super) source: String,
+    pub(super) created_at: i64,
+    pub(super) version: i32,
 }
 
 /// The ids of what a merge moved from the absorbed record to the survivor.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Moved {
-    activities: Vec<i64>,
-    conflicting_activities: Vec<i64>,
-    meetings: Vec<i64>,
-    notifications: Vec<i64>,
+    pub(super) activities: Vec<i64>,
+    pub(super) conflicting_activities: Vec<i64>,
+    pub(super) meetings: Vec<i64>,
+    pub(super) notifications: Vec<i64>,
     /// Of those, the ones the merge canceled (pending before it, the
     /// survivor had no address for their channel): the undo sends them
     /// again (merges kept before this have none).
     #[serde(default)]
-    canceled_notifications: Vec<i64>,
-    history: Vec<i64>,
+    pub(super) canceled_notifications: Vec<i64>,
+    pub(super) history: Vec<i64>,
     /// Ids merged into the absorbed record earlier, which followed it.
-    aliases: Vec<i64>,
+    pub(super) aliases: Vec<i64>,
     /// Its deliveries still pending, which joined the survivor's queue.
-    deliveries: Vec<i64>,
+    pub(super) deliveries: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredFieldMerge {
+pub(super) struct StoredFieldMerge {
     field: String,
     current: Option<String>,
     incoming: Option<String>,
@@ -110,12 +103,12 @@ struct StoredFieldMerge {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Details {
-    absorbed: Option<Absorbed>,
-    survivor_before: StoredFields,
-    survivor_after: StoredFields,
-    fields: Vec<StoredFieldMerge>,
-    moved: Moved,
+pub(super) struct Details {
+    pub(super) absorbed: Option<Absorbed>,
+    pub(super) survivor_before: StoredFields,
+    pub(super) survivor_after: StoredFields,
+    pub(super) fields: Vec<StoredFieldMerge>,
+    pub(super) moved: Moved,
 }
 
 fn outcome_name(outcome: MergeOutcome) -> &'static str {
@@ -136,7 +129,7 @@ fn outcome_of(name: &str) -> MergeOutcome {
     }
 }
 
-fn corrupt(err: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(err: impl std::fmt::Display) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(format!("a stored merge: {err}")))
 }
 
@@ -285,7 +278,7 @@ pub(super) async fn what_moves(
 }
 
 /// The `id` column of the rows of `E` that `which` selects.
-async fn ids_of<E: EntityTrait>(
+pub(super) async fn ids_of<E: EntityTrait>(
     db: &impl ConnectionTrait,
     id: E::Column,
     which: Condition,
@@ -484,7 +477,7 @@ pub async fn newest_standing(
 }
 
 impl MergeRecord {
-    /// Whether [`undo`] would take it, as far as merges go: not undone,
+    /// Whether `unmerge::undo` would take it, as far as merges go: not undone,
     /// the newest standing merge into its survivor, and the survivor not
     /// merged away since (`survivor_stands`). An identity taken since, a
     /// stale version or the caller's role may still refuse it.
@@ -493,423 +486,7 @@ impl MergeRecord {
     }
 }
 
-/// What an undo gave back.
-#[derive(Debug)]
-pub struct Undone {
-    pub survivor: ContactRecord,
-    /// The absorbed record, restored; `None` for a merge of an input.
-    pub restored: Option<ContactRecord>,
-    /// Fields the merge changed that were edited since: they kept the
-    /// later value.
-    pub kept: Vec<&'static str>,
-}
-
-/// Undoes merge `id` (DESIGN.md section 13), acting as `principal` through
-/// `source`. Refused with CONFLICT (nothing changed) when it was undone
-/// already, when a later merge into the same survivor is not undone, when
-/// the survivor was absorbed since, or when an identity of the record to
-/// restore now belongs to another contact (naming the field).
-pub async fn undo(
-    store: &Store,
-    principal: &Principal,
-    id: i64,
-    expected_survivor_version: Option<i32>,
-    source: Source,
-) -> Result<Undone, StoreError> {
-    require_merge_permission(principal)?;
-    // An identity found free may be taken by a concurrent write before the
-    // undo gives it back (PostgreSQL cannot lock a row that is not there);
-    // the retry then finds its holder and refuses, naming the field.
-    let mut last = None;
-    for _ in 0..3 {
-        match undo_attempt(store, principal, id, expected_survivor_version, source).await {
-            Err(StoreError::Db(err)) if is_retryable(&err) => last = Some(err),
-            other => return other,
-        }
-    }
-    Err(last.map_or(StoreError::NotFound, StoreError::Db))
-}
-
-async fn undo_attempt(
-    store: &Store,
-    principal: &Principal,
-    id: i64,
-    expected_survivor_version: Option<i32>,
-    source: Source,
-) -> Result<Undone, StoreError> {
-    let txn = store.begin_write().await?;
-    let db = &*txn;
-    // Locked, so of concurrent undos of one merge one goes through and the
-    // rest find it undone (SQLite's writes are one at a time anyway).
-    let mut find = merge::Entity::find_by_id(id);
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        find = find.lock_exclusive();
-    }
-    let row = find.one(db).await?.ok_or(StoreError::NotFound)?;
-    let access = principal.access();
-    let Some(survivor) =
-        contacts::find_accessible(db, &access, row.survivor_id, Lock::ForUpdate).await?
-    else {
-        // Absorbed by a later merge, the survivor stands for another
-        // contact now: that merge is undone first.
-        let Some(absorbed_into) = contacts::resolve(db, &access, row.survivor_id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        if row.undone_at.is_some() {
-            return Err(undone_already());
-        }
-        let first = merge::Entity::find()
-            .filter(merge::Column::MergedId.eq(row.survivor_id))
-            .filter(merge::Column::UndoneAt.is_null())
-            .order_by_desc(merge::Column::Id)
-            .one(db)
-            .await?;
-        return Err(StoreError::MergeConflict {
-            field: None,
-            reason: match first {
-                Some(first) => format!(
-                    "the contact this merge kept was merged away since by merge {} (it stands for {} now); undo that merge first",
-                    global_id::encode(Kind::Merge, first.id),
-                    global_id::encode(Kind::Contact, absorbed_into.id),
-                ),
-                None => format!(
-                    "the contact this merge kept was merged into {} since; undo that merge first",
-                    global_id::encode(Kind::Contact, absorbed_into.id)
-                ),
-            },
-        });
-    };
-    if row.undone_at.is_some() {
-        return Err(undone_already());
-    }
-    // Standing here, so the newest standing merge is this one or later.
-    let newest = newest_standing(db, &[row.survivor_id])
-        .await?
-        .remove(&row.survivor_id);
-    if let Some(NewestStanding(later)) = newest.filter(|newest| newest.0 != row.id) {
-        return Err(StoreError::MergeConflict {
-            field: None,
-            reason: format!(
-                "merge {} into the same contact came later: undo it first",
-                global_id::encode(Kind::Merge, later)
-            ),
-        });
-    }
-    if let Some(expected) = expected_survivor_version
-        && expected != survivor.version
-    {
-        return Err(StoreError::Conflict { expected });
-    }
-    let details: Details = serde_json::from_str(&row.details).map_err(corrupt)?;
-    let unmerge = merge_plan::unmerge(
-        &details.survivor_before.fields(),
-        &details.survivor_after.fields(),
-        &survivor.fields,
-    );
-    let absorbed = details.absorbed.as_ref().map(|a| (a, a.fields.fields()));
-    // As merging needs access to both records, so does undoing: the record
-    // that comes back must be one the caller can reach.
-    if let Some((stored, _)) = &absorbed
-        && !principal.can_access(stored.owner_id, stored.team_id)
-    {
-        return Err(StoreError::forbidden(
-            "the contact this undo brings back belongs to someone this role cannot reach",
-        ));
-    }
-    let changes = unmerge.result.changes_since(&survivor.fields);
-    // The survivor's fields go back as an edit would write them.
-    if let Some(change) = changes
-        .iter()
-        .find(|change| !principal.fields.may_write_named(change.field))
-    {
-        return Err(StoreError::unwritable(
-            &principal.fields,
-            change.field,
-            "undo",
-        ));
-    }
-    check_survivor_identities_free(db, &survivor, &unmerge.result).await?;
-    if let Some((_, fields)) = &absorbed {
-        check_identities_free(db, fields, &unmerge.result, survivor.id).await?;
-    }
-    let now = now_micros();
-
-    // The record comes back first without its identities (the survivor
-    // still holds them), so what moved can point at it again; the survivor
-    // then lets them go, and the record takes them.
-    let restored = match (&absorbed, row.merged_id) {
-        (Some((stored, fields)), Some(restored_id)) => {
-            let source_of_record = stored.source.parse().map_err(|e: String| corrupt(e))?;
-            let mut model = contact_writes::new_contact_model(
-                &ContactFields {
-                    email: None,
-                    mobile_phone: None,
-                    ..fields.clone()
-                },
-                source_of_record,
-                (stored.owner_id, stored.team_id),
-                now,
-            );
-            model.id = Set(restored_id);
-            model.created_at = Set(stored.created_at);
-            model.version = Set(stored.version + 1);
-            model.insert(db).await?;
-            move_back(db, &details.moved, survivor.id, restored_id, row.merged_at).await?;
-            Some(restored_id)
-        }
-        _ => None,
-    };
-    let saved = contact_writes::write_change(
-        db,
-        principal,
-        NewVersion {
-            current: &survivor,
-            fields: &unmerge.result,
-            assignment: (survivor.owner_id, survivor.team_id),
-            changes,
-            source,
-            merged: None,
-            unmerged: Some(restored.unwrap_or(survivor.id)),
-        },
-    )
-    .await?;
-    let restored = match (&absorbed, restored) {
-        (Some((_, fields)), Some(restored_id)) => {
-            Some(give_identities(db, principal, restored_id, fields, &saved, source).await?)
-        }
-        _ => None,
-    };
-    merge::Entity::update_many()
-        .col_expr(merge::Column::UndoneAt, Expr::value(now))
-        .col_expr(
-            merge::Column::UndoneByUserId,
-            Expr::value(principal.user_id),
-        )
-        .filter(merge::Column::Id.eq(row.id))
-        .exec(db)
-        .await?;
-    txn.commit().await?;
-    Ok(Undone {
-        survivor: saved,
-        restored,
-        kept: unmerge.kept,
-    })
-}
-
-fn undone_already() -> StoreError {
-    StoreError::MergeConflict {
-        field: None,
-        reason: "this merge was undone already".to_owned(),
-    }
-}
-
-/// An identity the survivor gets back (its own before the merge) that a
-/// third contact holds now refuses the undo.
-async fn check_survivor_identities_free(
-    db: &impl ConnectionTrait,
-    survivor: &ContactRecord,
-    after_undo: &ContactFields,
-) -> Result<(), StoreError> {
-    let taken = |field: &'static str| StoreError::MergeConflict {
-        field: Some(field),
-        reason: format!(
-            "the {field} this contact had before the merge belongs to another contact now; \
-             change it there first"
-        ),
-    };
-    if let Some(email) = after_undo
-        .email
-        .as_ref()
-        .filter(|email| survivor.fields.email.as_ref() != Some(*email))
-    {
-        let holder = contacts::find_by_email(db, email, Lock::ForUpdate).await?;
-        if holder.is_some_and(|h| h.id != survivor.id) {
-            return Err(taken("email"));
-        }
-    }
-    if let Some(phone) = after_undo
-        .mobile_phone
-        .as_ref()
-        .filter(|phone| survivor.fields.mobile_phone.as_ref() != Some(*phone))
-    {
-        let holder = contacts::find_by_phone(db, phone, Lock::ForUpdate).await?;
-        if holder.is_some_and(|h| h.id != survivor.id) {
-            return Err(taken("mobilePhone"));
-        }
-    }
-    Ok(())
-}
-
-/// An identity of the record to restore that another contact holds now
-/// (or that the survivor keeps, edited since) refuses the undo.
-async fn check_identities_free(
-    db: &impl ConnectionTrait,
-    restored: &ContactFields,
-    survivor_after_undo: &ContactFields,
-    survivor_id: i64,
-) -> Result<(), StoreError> {
-    let taken = |field: &'static str| StoreError::MergeConflict {
-        field: Some(field),
-        reason: format!(
-            "the {field} of the contact to restore belongs to another contact now; \
-             change it there first"
-        ),
-    };
-    if let Some(email) = &restored.email {
-        let holder = contacts::find_by_email(db, email, Lock::ForUpdate).await?;
-        if holder.is_some_and(|h| h.id != survivor_id)
-            || survivor_after_undo.email.as_ref() == Some(email)
-        {
-            return Err(taken("email"));
-        }
-    }
-    if let Some(phone) = &restored.mobile_phone {
-        let holder = contacts::find_by_phone(db, phone, Lock::ForUpdate).await?;
-        if holder.is_some_and(|h| h.id != survivor_id)
-            || survivor_after_undo.mobile_phone.as_ref() == Some(phone)
-        {
-            return Err(taken("mobilePhone"));
-        }
-    }
-    Ok(())
-}
-
 /// Ids one statement names: a contact with many activities or history
 /// entries moves them back in several, under SQLite's and PostgreSQL's
 /// limits on bound values.
-const IDS_PER_STATEMENT: usize = 1000;
-
-/// What moved goes back to the restored record, where it still sits on
-/// the survivor; its id stops standing for the survivor.
-async fn move_back(
-    db: &impl ConnectionTrait,
-    moved: &Moved,
-    survivor_id: i64,
-    restored_id: i64,
-    merged_at: i64,
-) -> Result<(), StoreError> {
-    let back = (survivor_id, restored_id);
-    use activity::Column as A;
-    relink::<activity::Entity>(db, A::Id, A::ContactId, &moved.activities, back, None).await?;
-    relink::<activity::Entity>(
-        db,
-        A::Id,
-        A::ConflictingContactId,
-        &moved.conflicting_activities,
-        back,
-        None,
-    )
-    .await?;
-    use meeting::Column as M;
-    relink::<meeting::Entity>(db, M::Id, M::ContactId, &moved.meetings, back, None).await?;
-    use notification::Column as N;
-    relink::<notification::Entity>(db, N::Id, N::ContactId, &moved.notifications, back, None)
-        .await?;
-    // Back with the record, they are addressed to its identity again when
-    // it takes it (`give_identities`).
-    for ids in moved.canceled_notifications.chunks(IDS_PER_STATEMENT) {
-        super::notifications::revive(db, restored_id, ids, merged_at).await?;
-    }
-    use contact_change::Column as H;
-    relink::<contact_change::Entity>(db, H::Id, H::ContactId, &moved.history, back, None).await?;
-    use delivery::Column as D;
-    let pending = D::Status.eq(DeliveryStatus::Pending);
-    relink::<delivery::Entity>(
-        db,
-        D::Id,
-        D::ContactId,
-        &moved.deliveries,
-        back,
-        Some(pending),
-    )
-    .await?;
-    contact_alias::Entity::delete_many()
-        .filter(contact_alias::Column::MergedId.eq(restored_id))
-        .exec(db)
-        .await?;
-    use contact_alias::Column as L;
-    relink::<contact_alias::Entity>(db, L::MergedId, L::SurvivorId, &moved.aliases, back, None)
-        .await?;
-    Ok(())
-}
-
-/// Points the rows `ids` of `E` whose `link` is still `from` at `to`
-/// (and only those `also` selects, when given).
-async fn relink<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    id: E::Column,
-    link: E::Column,
-    ids: &[i64],
-    (from, to): (i64, i64),
-    also: Option<sea_orm::sea_query::SimpleExpr>,
-) -> Result<(), StoreError> {
-    for ids in ids.chunks(IDS_PER_STATEMENT) {
-        let mut update = E::update_many()
-            .col_expr(link, Expr::value(to))
-            .filter(id.is_in(ids.iter().copied()))
-            .filter(link.eq(from));
-        if let Some(also) = also.clone() {
-            update = update.filter(also);
-        }
-        update.exec(db).await?;
-    }
-    Ok(())
-}
-
-/// The restored record takes its identities back, with its UNMERGED
-/// history entry, its `contact.restored` event, its pending reminders
-/// re-addressed and the CRMs told.
-async fn give_identities(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    restored_id: i64,
-    fields: &ContactFields,
-    survivor: &ContactRecord,
-    source: Source,
-) -> Result<ContactRecord, StoreError> {
-    contact::Entity::update_many()
-        .col_expr(
-            contact::Column::Email,
-            Expr::value(fields.email.as_ref().map(|e| e.as_str().to_owned())),
-        )
-        .col_expr(
-            contact::Column::MobilePhone,
-            Expr::value(fields.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-        )
-        .filter(contact::Column::Id.eq(restored_id))
-        .exec(db)
-        .await?;
-    let restored =
-        contacts::find_accessible(db, &crate::domain::Access::All, restored_id, Lock::None)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-    let changes = restored.fields.changes_since(&ContactFields::default());
-    history::record(
-        db,
-        Entry {
-            contact_id: restored_id,
-            actor_user_id: Some(principal.user_id),
-            action: ChangeAction::Unmerged,
-            source,
-            changes: &changes,
-            merged_contact_id: Some(survivor.id),
-        },
-    )
-    .await?;
-    super::notifications::readdress_pending(
-        db,
-        restored_id,
-        restored.fields.email.as_ref(),
-        restored.fields.mobile_phone.as_ref(),
-    )
-    .await?;
-    if let (Some(email), Some(survivor_email)) = (&restored.fields.email, &survivor.fields.email)
-        && email != survivor_email
-    {
-        outbox::enqueue_guest_changes(db, restored_id, &[survivor_email.as_str()], email.as_str())
-            .await?;
-    }
-    outbox::enqueue(db, EventType::Restored, &restored, &changes, None).await?;
-    outbox::enqueue_crm_change_behind(db, &restored, &[], &[], survivor.id).await?;
-    Ok(restored)
-}
+pub(super) const IDS_PER_STATEMENT: usize = 1000;

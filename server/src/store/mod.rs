@@ -12,6 +12,7 @@
 //! (`save`, `merge`, `activities`, `import`, `listing`).
 
 pub mod activities;
+pub mod auth_generation;
 mod bulk;
 mod contact_columns;
 pub mod contact_search;
@@ -35,6 +36,7 @@ pub mod point_reads;
 pub mod save;
 pub mod secret_box;
 pub mod tokens;
+pub mod unmerge;
 pub mod users;
 
 use std::ops::Deref;

@@ -134,7 +134,7 @@ impl PointReads {
         })
     }
 
-    /// The token generation (`tokens::generation`); None when busy.
+    /// The token generation (`auth_generation::read`); None when busy.
     pub fn token_generation(self: &Arc<Self>) -> Result<Option<i64>, StoreError> {
         self.with_idle(|connection| {
             connection

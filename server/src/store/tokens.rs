@@ -1,5 +1,4 @@
-//! API tokens, and the generation that says when who may do what last
-//! changed. Tokens are random 256-bit secrets; only their SHA-256 is
+//! API tokens. Tokens are random 256-bit secrets; only their SHA-256 is
 //! stored, which is enough for secrets of that entropy and keeps the
 //! per-request lookup a single indexed read. A token is shown once, when it
 //! is issued.
@@ -9,14 +8,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
 use super::entities::{api_token, user};
 use super::field_policies::principal_of;
-use super::{Store, StoreError, now_micros};
+use super::{Store, StoreError, auth_generation, now_micros};
 use crate::domain::{Principal, ValidationError};
 
 const TOKEN_PREFIX: &str = "ctk_";
@@ -156,7 +155,7 @@ pub async fn issue_for(
 }
 
 /// Revokes a token (again: nothing changes). Requests with it are refused
-/// from the next one on, in every process (see [`generation`]).
+/// from the next one on, in every process (the auth generation).
 pub async fn revoke(store: &Store, id: i64) -> Result<ApiToken, StoreError> {
     let txn = store.begin_write().await?;
     let found = api_token::Entity::find_by_id(id)
@@ -169,7 +168,7 @@ pub async fn revoke(store: &Store, id: i64) -> Result<ApiToken, StoreError> {
     let mut active: api_token::ActiveModel = found.into();
     active.revoked_at = Set(Some(now_micros()));
     let model = active.update(&*txn).await?;
-    bump_generation(&*txn).await?;
+    auth_generation::bump(&*txn).await?;
     txn.commit().await?;
     Ok(model.into())
 }
@@ -255,43 +254,6 @@ pub async fn touch(db: &impl ConnectionTrait, token_id: i64, now: i64) -> Result
         .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
         .filter(api_token::Column::Id.eq(token_id))
         .exec(db)
-        .await?;
-    Ok(())
-}
-
-#[derive(FromQueryResult)]
-struct Generation {
-    value: i64,
-}
-
-/// How many times who may do what has changed. Read on every request: a
-/// cached token stays trusted only while this is unchanged. On SQLite a
-/// point read on the caller's thread (microseconds; through the pool it
-/// cost a third of `contact(id)`'s rate, BENCHMARKS.md).
-pub async fn current_generation(store: &Store) -> Result<i64, StoreError> {
-    if let Some(reads) = store.point_reads()
-        && let Some(generation) = reads.token_generation()?
-    {
-        return Ok(generation);
-    }
-    generation(store.db()).await
-}
-
-/// [`current_generation`] through the pool.
-pub async fn generation(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
-    let row = Generation::find_by_statement(Statement::from_string(
-        db.get_database_backend(),
-        "SELECT value FROM auth_generation WHERE id = 1",
-    ))
-    .one(db)
-    .await?;
-    Ok(row.map_or(0, |row| row.value))
-}
-
-/// Called in the transaction of every change to tokens, users' roles,
-/// teams or activity, so the change and the signal commit together.
-pub async fn bump_generation(db: &impl ConnectionTrait) -> Result<(), StoreError> {
-    db.execute_unprepared("UPDATE auth_generation SET value = value + 1 WHERE id = 1")
         .await?;
     Ok(())
 }

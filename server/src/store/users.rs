@@ -1,5 +1,5 @@
 //! Users and teams. A change to a user's role, teams or activity bumps the
-//! token generation (`tokens::bump_generation`) in its transaction, so it
+//! auth generation (`auth_generation::bump`) in its transaction, so it
 //! applies on the next request.
 
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use sea_orm::{
 use super::entities::{team, team_member, user};
 use super::error::is_unique_violation;
 use super::tokens::{self, ApiToken};
-use super::{Store, StoreError, now_micros};
+use super::{Store, StoreError, auth_generation, now_micros};
 use crate::domain::{Role, ValidationError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +204,7 @@ pub async fn update_user(store: &Store, id: i64, patch: UserPatch) -> Result<Use
         set_teams(&*txn, id, team_ids).await?;
     }
     if patch.role.is_some() || patch.team_ids.is_some() || patch.active.is_some() {
-        tokens::bump_generation(&*txn).await?;
+        auth_generation::bump(&*txn).await?;
     }
     txn.commit().await?;
     to_user(model)
