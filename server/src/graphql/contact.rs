@@ -289,7 +289,7 @@ pub struct ContactFilter {
     /// in three groups, each in `orderBy`: the contact whose email or phone
     /// is the text, then names beginning with it, then the other matches.
     /// At most `--search-max-chars` characters (200 unless the server
-    /// says otherwise).
+    /// says otherwise); a blank text is no search (the whole list).
     pub search: Option<String>,
     pub owner_id: Option<ID>,
     pub team_id: Option<ID>,

@@ -350,6 +350,21 @@ async fn a_cursor_of_another_search_is_refused(
         .await;
     assert_eq!(error_codes(&body), ["VALIDATION"], "{body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "after");
+
+    // A blank text is no search, as the schema says.
+    assert_eq!(search_count_of(&server, &admin, "   ").await, 3);
+}
+
+async fn search_count_of(server: &TestServer, token: &str, text: &str) -> u64 {
+    server
+        .data(
+            token,
+            "query($s: String) { contacts(filter: { search: $s }) { totalCount } }",
+            json!({ "s": text }),
+        )
+        .await["contacts"]["totalCount"]
+        .as_u64()
+        .unwrap()
 }
 
 #[rstest]
